@@ -1,0 +1,5 @@
+"""Fiscaliza: the Django project and its domain apps."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,201 @@
+"""What may this user see and change: the one answer every adapter asks.
+
+API views, web pages, WebSocket consumers and SMS commands all call `can()` for one object and
+`visible()` for a queryset. Roles: a lead sees everything; a coordinator sees the area subtrees of
+their scopes; a volunteer sees their own record, their own assignments, and the place (and its
+thread) of their active assignment.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Model, Q, QuerySet
+
+from backend.accounts.models import Role
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    CHANGE = "change"
+    # A volunteer answering their own assignment: confirm, decline, check in.
+    RESPOND = "respond"
+    # Writing in a station thread.
+    POST = "post"
+    # Hiding messages, muting members, announcements.
+    MODERATE = "moderate"
+
+
+# How to reach the polling place's area path from each model, for scope filters.
+_AREA_PATH_LOOKUP = {
+    "elections.area": "path",
+    "elections.pollingplace": "area__path",
+    "elections.table": "place__area__path",
+    "assignments.assignment": "place__area__path",
+    "threads.thread": "place__area__path",
+}
+
+
+def _label(model: type[Model] | Model) -> str:
+    return model._meta.label_lower
+
+
+def role_of(user: Any) -> str | None:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.LEAD
+    return user.role
+
+
+def scope_areas(user: User) -> list[tuple[int, str]]:
+    """(election id, area path) of each subtree the coordinator holds; cached on the user object."""
+    cached = getattr(user, "_fz_scope_areas", None)
+    if cached is None:
+        cached = list(user.scopes.values_list("area__election_id", "area__path"))
+        user._fz_scope_areas = cached
+    return cached
+
+
+def _in_scope(user: User, election_id: int, path: str) -> bool:
+    return any(election_id == e and path.startswith(p) for e, p in scope_areas(user))
+
+
+def _volunteer_of(user: User):
+    from backend.volunteers.models import Volunteer
+
+    cached = getattr(user, "_fz_volunteer", False)
+    if cached is False:
+        cached = Volunteer.objects.filter(user=user).first()
+        user._fz_volunteer = cached
+    return cached
+
+
+def _active_place_ids(volunteer) -> set[int]:
+    from backend.assignments.models import ACTIVE_STATUSES, Assignment
+
+    return set(
+        Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES).values_list("place_id", flat=True)
+    )
+
+
+def _place_of(obj: Model):
+    label = _label(obj)
+    if label == "elections.pollingplace":
+        return obj
+    if label in {"elections.table", "assignments.assignment", "threads.thread"}:
+        return obj.place
+    return None
+
+
+def _volunteer_in_scope(user: User, volunteer) -> bool:
+    if volunteer.area_id and _in_scope(user, volunteer.area.election_id, volunteer.area.path):
+        return True
+    if volunteer.votes_at_id and _in_scope(user, volunteer.votes_at.election_id, volunteer.votes_at.area.path):
+        return True
+    from backend.assignments.models import ACTIVE_STATUSES
+
+    return any(
+        _in_scope(user, a.election_id, a.place.area.path)
+        for a in volunteer.assignments.filter(status__in=ACTIVE_STATUSES).select_related("place__area")
+    )
+
+
+def can(user: Any, action: Action | str, obj: Model) -> bool:
+    """May `user` perform `action` on `obj` (an area, place, table, volunteer, assignment or thread)?"""
+    action = Action(action)
+    role = role_of(user)
+    if role is None:
+        return False
+    label = _label(obj)
+    if role == Role.LEAD:
+        return True
+
+    if role == Role.COORDINATOR:
+        if action == Action.RESPOND:
+            return False
+        if label == "volunteers.volunteer":
+            return action in {Action.VIEW, Action.CHANGE} and _volunteer_in_scope(user, obj)
+        if label == "elections.area":
+            return action in {Action.VIEW, Action.CHANGE} and _in_scope(user, obj.election_id, obj.path)
+        place = _place_of(obj)
+        if place is None:
+            return False
+        if action in {Action.POST, Action.MODERATE} and label != "threads.thread":
+            return False
+        return _in_scope(user, place.election_id, place.area.path)
+
+    # Volunteers: only their own things, never another person's data.
+    volunteer = _volunteer_of(user)
+    if volunteer is None:
+        return False
+    if label == "volunteers.volunteer":
+        return action == Action.VIEW and obj.pk == volunteer.pk
+    if label == "assignments.assignment":
+        return obj.volunteer_id == volunteer.pk and action in {Action.VIEW, Action.RESPOND}
+    if label in {"elections.pollingplace", "elections.table"}:
+        return action == Action.VIEW and _place_of(obj).pk in _active_place_ids(volunteer)
+    if label == "threads.thread":
+        return action in {Action.VIEW, Action.POST} and obj.place_id in _active_place_ids(volunteer)
+    return False
+
+
+def visible(user: Any, queryset: QuerySet) -> QuerySet:
+    """`queryset` narrowed to what `user` may see."""
+    role = role_of(user)
+    if role is None:
+        return queryset.none()
+    if role == Role.LEAD:
+        return queryset
+    label = _label(queryset.model)
+
+    if role == Role.COORDINATOR:
+        scopes = scope_areas(user)
+        if not scopes:
+            return queryset.none()
+        if label == "volunteers.volunteer":
+            from backend.assignments.models import ACTIVE_STATUSES
+
+            q = Q()
+            for election_id, path in scopes:
+                q |= Q(area__election_id=election_id, area__path__startswith=path)
+                q |= Q(votes_at__election_id=election_id, votes_at__area__path__startswith=path)
+                q |= Q(
+                    assignments__election_id=election_id,
+                    assignments__status__in=ACTIVE_STATUSES,
+                    assignments__place__area__path__startswith=path,
+                )
+            return queryset.filter(q).distinct()
+        lookup = _AREA_PATH_LOOKUP.get(label)
+        if lookup is None:
+            return queryset.none()
+        q = Q()
+        for election_id, path in scopes:
+            q |= Q(election_id=election_id, **{f"{lookup}__startswith": path})
+        return queryset.filter(q)
+
+    volunteer = _volunteer_of(user)
+    if volunteer is None:
+        return queryset.none()
+    if label == "volunteers.volunteer":
+        return queryset.filter(pk=volunteer.pk)
+    if label == "assignments.assignment":
+        return queryset.filter(volunteer=volunteer)
+    place_ids = _active_place_ids(volunteer)
+    if label == "elections.pollingplace":
+        return queryset.filter(pk__in=place_ids)
+    if label in {"elections.table", "threads.thread"}:
+        return queryset.filter(place_id__in=place_ids)
+    return queryset.none()
+
+
+def require(user: Any, action: Action | str, obj: Model) -> None:
+    """Raise PermissionDenied (an ApplicationError) unless `can(user, action, obj)`."""
+    from backend.core.exceptions import PermissionDenied
+
+    if not can(user, action, obj):
+        raise PermissionDenied()

@@ -1,0 +1,15 @@
+"""Error codes raised by the assignment services."""
+
+from enum import StrEnum
+
+
+class AssignmentErrorCode(StrEnum):
+    ALREADY_ASSIGNED = "already_assigned"
+    SLOT_TAKEN = "slot_taken"
+    NO_FREE_SLOT = "no_free_slot"
+    TABLE_NOT_IN_PLACE = "table_not_in_place"
+    ROLE_MISMATCH = "role_mismatch"
+    WRONG_ELECTION = "wrong_election"
+    INVALID_TRANSITION = "invalid_transition"
+    LOCKED = "locked"
+    NOT_ELIGIBLE = "not_eligible"

@@ -1,0 +1,3 @@
+"""WebSocket routes of every domain app."""
+
+websocket_urlpatterns: list = []

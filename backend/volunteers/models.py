@@ -1,0 +1,71 @@
+"""Volunteers: the people who watch tables and places."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from backend.core.models import TimeStampedModel
+
+
+class Availability(models.TextChoices):
+    FULL_DAY = "full_day", _("Todo el día")
+    MORNING = "morning", _("Mañana")
+    AFTERNOON = "afternoon", _("Tarde")
+    UNAVAILABLE = "unavailable", _("No disponible")
+
+
+class RolesAccepted(models.TextChoices):
+    ANY = "any", _("Mesa o general")
+    TABLE = "table", _("Fiscal de mesa")
+    PLACE = "place", _("Fiscal general")
+
+
+class Volunteer(TimeStampedModel):
+    dni = models.CharField(_("DNI"), max_length=8, unique=True, help_text=_("7 u 8 dígitos, sin puntos."))
+    first_name = models.CharField(_("nombre"), max_length=120)
+    last_name = models.CharField(_("apellido"), max_length=120)
+    phone = models.CharField(_("celular"), max_length=20, unique=True, null=True, blank=True, help_text=_("Formato E.164, p. ej. +5491145678901."))
+    email = models.EmailField(_("email"), blank=True)
+    address = models.CharField(_("domicilio"), max_length=255, blank=True)
+    latitude = models.FloatField(_("latitud"), null=True, blank=True)
+    longitude = models.FloatField(_("longitud"), null=True, blank=True)
+    area = models.ForeignKey(
+        "elections.Area", on_delete=models.SET_NULL, null=True, blank=True, related_name="volunteers",
+        verbose_name=_("zona"), help_text=_("Donde vive o donde vota: decide qué coordinador lo ve."),
+    )
+    votes_at = models.ForeignKey(
+        "elections.PollingPlace", on_delete=models.SET_NULL, null=True, blank=True, related_name="voters",
+        verbose_name=_("vota en"),
+    )
+    votes_at_score = models.FloatField(_("coincidencia de 'vota en'"), null=True, blank=True)
+    availability = models.CharField(_("disponibilidad"), max_length=16, choices=Availability.choices, default=Availability.FULL_DAY)
+    roles_accepted = models.CharField(_("roles aceptados"), max_length=8, choices=RolesAccepted.choices, default=RolesAccepted.ANY)
+    trained = models.BooleanField(_("capacitado"), default=False)
+    tags = models.JSONField(_("etiquetas"), default=list, blank=True)
+    notes = models.TextField(_("notas"), blank=True)
+    opted_out = models.BooleanField(_("dado de baja de SMS"), default=False)
+    excluded = models.BooleanField(_("excluido por coordinación"), default=False)
+    excluded_reason = models.CharField(_("motivo de exclusión"), max_length=255, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="volunteer",
+        verbose_name=_("usuario"),
+    )
+    last_seen_web_at = models.DateTimeField(_("visto en la web"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("fiscal")
+        verbose_name_plural = _("fiscales")
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(dni__regex=r"^[0-9]{7,8}$"), name="volunteer_dni_digits"),
+            models.CheckConstraint(condition=Q(phone__isnull=True) | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="volunteer_phone_e164"),
+        ]
+        indexes = [models.Index(fields=["last_name", "first_name"], name="volunteer_name")]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

@@ -1,0 +1,81 @@
+"""Shared fixtures: a small election with two departments, their coordinators and volunteers."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from backend.accounts.models import Role
+
+from .factories import (
+    AreaFactory,
+    CoordinatorScopeFactory,
+    ElectionFactory,
+    PollingPlaceFactory,
+    TableFactory,
+    UserFactory,
+    VolunteerFactory,
+)
+
+
+@dataclass
+class Geo:
+    """district > {north, south} > one locality each > one place each > three tables each."""
+
+    election: object
+    district: object
+    north: object
+    south: object
+    north_town: object
+    south_town: object
+    north_place: object
+    south_place: object
+    north_tables: list
+    south_tables: list
+
+
+@pytest.fixture
+def geo(db) -> Geo:
+    election = ElectionFactory(slug="test-2027", name="Generales 2027")
+    district = AreaFactory(election=election, kind="distrito", code="cba", name="Córdoba")
+    north = AreaFactory(election=election, parent=district, kind="departamento", code="norte", name="Norte")
+    south = AreaFactory(election=election, parent=district, kind="departamento", code="sur", name="Sur")
+    north_town = AreaFactory(election=election, parent=north, kind="localidad", code="jesus-maria", name="Jesús María")
+    south_town = AreaFactory(election=election, parent=south, kind="localidad", code="rio-cuarto", name="Río Cuarto")
+    north_place = PollingPlaceFactory(election=election, area=north_town, code="N-1", name="Escuela Norte",
+                                      latitude=-30.98, longitude=-64.09)
+    south_place = PollingPlaceFactory(election=election, area=south_town, code="S-1", name="Escuela Sur",
+                                      latitude=-33.12, longitude=-64.35)
+    north_tables = [TableFactory(place=north_place, district=district, number=n) for n in (1, 2, 3)]
+    south_tables = [TableFactory(place=south_place, district=district, number=n) for n in (101, 102, 103)]
+    return Geo(election, district, north, south, north_town, south_town, north_place, south_place, north_tables, south_tables)
+
+
+@pytest.fixture
+def lead(db):
+    return UserFactory(username="lead", role=Role.LEAD)
+
+
+@pytest.fixture
+def north_coordinator(geo):
+    user = UserFactory(username="coord-norte", role=Role.COORDINATOR)
+    CoordinatorScopeFactory(user=user, area=geo.north)
+    return user
+
+
+@pytest.fixture
+def south_coordinator(geo):
+    user = UserFactory(username="coord-sur", role=Role.COORDINATOR)
+    CoordinatorScopeFactory(user=user, area=geo.south)
+    return user
+
+
+@pytest.fixture
+def north_volunteer(geo):
+    user = UserFactory(username="vol-norte", role=Role.VOLUNTEER)
+    return VolunteerFactory(area=geo.north_town, user=user, first_name="María", last_name="García")
+
+
+@pytest.fixture
+def south_volunteer(geo):
+    user = UserFactory(username="vol-sur", role=Role.VOLUNTEER)
+    return VolunteerFactory(area=geo.south_town, user=user, first_name="Juan", last_name="Pérez")
