@@ -105,3 +105,18 @@ def assignment_set_locked(*, assignment: Assignment, locked: bool, actor=None, s
         event_record(assignment=row, kind=AssignmentEvent.Kind.LOCKED if locked else AssignmentEvent.Kind.UNLOCKED,
                      actor=actor, source=source, from_status=row.status, to_status=row.status, reason=reason)
     return row
+
+
+def assignment_confirm(*, assignment: Assignment, actor=None, source: str) -> Assignment:
+    """The volunteer (or a coordinator for them) confirms. Called by SMS `SI`, the web page, the API."""
+    return assignment_transition(assignment=assignment, to_status=AssignmentStatus.CONFIRMED, actor=actor, source=source)
+
+
+def assignment_decline(*, assignment: Assignment, actor=None, source: str, reason: str = "") -> Assignment:
+    """The volunteer cannot go: the slot is freed. Called by SMS `NO`, the web page, coordinators."""
+    return assignment_transition(assignment=assignment, to_status=AssignmentStatus.DECLINED, actor=actor, source=source, reason=reason)
+
+
+def assignment_check_in(*, assignment: Assignment, actor=None, source: str) -> Assignment:
+    """Election day: the watcher is at their place. Called by SMS `LLEGUE`, the web page, coordinators."""
+    return assignment_transition(assignment=assignment, to_status=AssignmentStatus.CHECKED_IN, actor=actor, source=source)

@@ -25,3 +25,18 @@ def message_post(*, thread: Thread, body: str, source: str, author_user=None, au
             thread=thread, body=body, source=source, author_user=author_user, author_volunteer=author_volunteer,
             announcement=announcement,
         )
+
+
+def message_post_from_sms(*, volunteer, body: str):
+    """Free text from an assigned volunteer's phone goes to their station's thread.
+
+    Called by the inbound SMS handler. Returns the stored message, or None when the volunteer has
+    no active assignment (the caller then answers with help text).
+    """
+    from backend.assignments.selectors import assignment_get_active_for_volunteer
+
+    assignment = assignment_get_active_for_volunteer(volunteer=volunteer)
+    if assignment is None:
+        return None
+    thread = thread_get_or_create(place=assignment.place)
+    return message_post(thread=thread, body=body[:MESSAGE_MAX_LENGTH], source="sms", author_volunteer=volunteer)
