@@ -17,9 +17,13 @@ from backend.core.exceptions import PermissionDenied as DomainPermissionDenied
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainPermissionDenied):
-        return Response({"code": exc.code, "message": str(exc.message), "detail": exc.extra}, status=status.HTTP_403_FORBIDDEN)
+        return Response(
+            {"code": exc.code, "message": str(exc.message), "detail": exc.extra}, status=status.HTTP_403_FORBIDDEN
+        )
     if isinstance(exc, ApplicationError):
-        return Response({"code": exc.code, "message": str(exc.message), "detail": exc.extra}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"code": exc.code, "message": str(exc.message), "detail": exc.extra}, status=status.HTTP_400_BAD_REQUEST
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):
@@ -31,7 +35,11 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "validation_error", "message": _("Los datos enviados no son válidos."), "detail": response.data}
+        response.data = {
+            "code": "validation_error",
+            "message": _("Los datos enviados no son válidos."),
+            "detail": response.data,
+        }
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")

@@ -20,8 +20,12 @@ class MeApi(APIView):
 
     def get(self, request):
         user = request.user
-        data = {"id": user.pk, "username": user.username, "role": role_of(user),
-                "scopes": [path for _, path in scope_areas(user)]}
+        data = {
+            "id": user.pk,
+            "username": user.username,
+            "role": role_of(user),
+            "scopes": [path for _, path in scope_areas(user)],
+        }
         return Response(self.OutputSerializer(data).data)
 
 

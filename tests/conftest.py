@@ -41,13 +41,17 @@ def geo(db) -> Geo:
     south = AreaFactory(election=election, parent=district, kind="departamento", code="sur", name="Sur")
     north_town = AreaFactory(election=election, parent=north, kind="localidad", code="jesus-maria", name="Jesús María")
     south_town = AreaFactory(election=election, parent=south, kind="localidad", code="rio-cuarto", name="Río Cuarto")
-    north_place = PollingPlaceFactory(election=election, area=north_town, code="N-1", name="Escuela Norte",
-                                      latitude=-30.98, longitude=-64.09)
-    south_place = PollingPlaceFactory(election=election, area=south_town, code="S-1", name="Escuela Sur",
-                                      latitude=-33.12, longitude=-64.35)
+    north_place = PollingPlaceFactory(
+        election=election, area=north_town, code="N-1", name="Escuela Norte", latitude=-30.98, longitude=-64.09
+    )
+    south_place = PollingPlaceFactory(
+        election=election, area=south_town, code="S-1", name="Escuela Sur", latitude=-33.12, longitude=-64.35
+    )
     north_tables = [TableFactory(place=north_place, district=district, number=n) for n in (1, 2, 3)]
     south_tables = [TableFactory(place=south_place, district=district, number=n) for n in (101, 102, 103)]
-    return Geo(election, district, north, south, north_town, south_town, north_place, south_place, north_tables, south_tables)
+    return Geo(
+        election, district, north, south, north_town, south_town, north_place, south_place, north_tables, south_tables
+    )
 
 
 @pytest.fixture

@@ -49,7 +49,9 @@ class TableFactory(DjangoModelFactory):
     place = factory.SubFactory(PollingPlaceFactory)
     election = factory.SelfAttribute("place.election")
     district = factory.LazyAttribute(
-        lambda t: Area.objects.get(election=t.place.election, path=t.place.area.path[: t.place.area.path.index("/", 1) + 1])
+        lambda t: Area.objects.get(
+            election=t.place.election, path=t.place.area.path[: t.place.area.path.index("/", 1) + 1]
+        )
     )
     number = factory.Sequence(lambda n: n + 1)
     electors = 350

@@ -17,26 +17,42 @@ def test_area_paths_make_subtrees_prefix_queries(geo):
 
 def test_one_active_assignment_per_volunteer_is_a_database_constraint(geo, north_volunteer):
     # given
-    Assignment.objects.create(election=geo.election, volunteer=north_volunteer, place=geo.north_place,
-                              table=geo.north_tables[0], role=AssignmentRole.TABLE)
+    Assignment.objects.create(
+        election=geo.election,
+        volunteer=north_volunteer,
+        place=geo.north_place,
+        table=geo.north_tables[0],
+        role=AssignmentRole.TABLE,
+    )
     # when / then: a second active row is refused by the database, not by Python
     with pytest.raises(IntegrityError), transaction.atomic():
-        Assignment.objects.create(election=geo.election, volunteer=north_volunteer, place=geo.north_place,
-                                  table=geo.north_tables[1], role=AssignmentRole.TABLE)
+        Assignment.objects.create(
+            election=geo.election,
+            volunteer=north_volunteer,
+            place=geo.north_place,
+            table=geo.north_tables[1],
+            role=AssignmentRole.TABLE,
+        )
 
 
 def test_one_active_watcher_per_table_slot_is_a_database_constraint(geo):
     a, b = VolunteerFactory(), VolunteerFactory()
-    Assignment.objects.create(election=geo.election, volunteer=a, place=geo.north_place, table=geo.north_tables[0], role="table")
+    Assignment.objects.create(
+        election=geo.election, volunteer=a, place=geo.north_place, table=geo.north_tables[0], role="table"
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Assignment.objects.create(election=geo.election, volunteer=b, place=geo.north_place, table=geo.north_tables[0], role="table")
+        Assignment.objects.create(
+            election=geo.election, volunteer=b, place=geo.north_place, table=geo.north_tables[0], role="table"
+        )
 
 
 def test_declined_assignment_frees_the_table(geo):
     a, b = VolunteerFactory(), VolunteerFactory()
     first = assignment_create(volunteer=a, place=geo.north_place, table=geo.north_tables[0], role="table", source="web")
     assignment_transition(assignment=first, to_status=AssignmentStatus.DECLINED, source="sms")
-    second = assignment_create(volunteer=b, place=geo.north_place, table=geo.north_tables[0], role="table", source="web")
+    second = assignment_create(
+        volunteer=b, place=geo.north_place, table=geo.north_tables[0], role="table", source="web"
+    )
     assert second.status == AssignmentStatus.PROPOSED
     assert [e.to_status for e in first.events.all()] == ["proposed", "declined"]
 

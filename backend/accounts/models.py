@@ -14,7 +14,9 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     role = models.CharField(_("rol"), max_length=16, choices=Role.choices, default=Role.VOLUNTEER, db_index=True)
     phone = models.CharField(_("teléfono"), max_length=20, blank=True)
-    language = models.CharField(_("idioma"), max_length=8, default="es-ar", choices=[("es-ar", "Español"), ("en", "English")])
+    language = models.CharField(
+        _("idioma"), max_length=8, default="es-ar", choices=[("es-ar", "Español"), ("en", "English")]
+    )
 
     class Meta:
         verbose_name = _("usuario")
@@ -33,7 +35,9 @@ class CoordinatorScope(models.Model):
     """One area subtree a coordinator may see and change; a user may hold several."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="scopes", verbose_name=_("usuario"))
-    area = models.ForeignKey("elections.Area", on_delete=models.CASCADE, related_name="coordinator_scopes", verbose_name=_("área"))
+    area = models.ForeignKey(
+        "elections.Area", on_delete=models.CASCADE, related_name="coordinator_scopes", verbose_name=_("área")
+    )
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
 
     class Meta:

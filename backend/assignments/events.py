@@ -3,7 +3,16 @@
 from .models import Assignment, AssignmentEvent
 
 
-def event_build(*, assignment: Assignment, kind: str, actor=None, source: str, from_status: str = "", to_status: str = "", reason: str = "") -> AssignmentEvent:
+def event_build(
+    *,
+    assignment: Assignment,
+    kind: str,
+    actor=None,
+    source: str,
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+) -> AssignmentEvent:
     return AssignmentEvent(
         assignment=assignment,
         kind=kind,

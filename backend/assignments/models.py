@@ -46,18 +46,45 @@ _active = Q(status__in=[s.value for s in ACTIVE_STATUSES])
 
 
 class Assignment(models.Model):
-    election = models.ForeignKey("elections.Election", on_delete=models.CASCADE, related_name="assignments", verbose_name=_("elección"))
-    volunteer = models.ForeignKey("volunteers.Volunteer", on_delete=models.CASCADE, related_name="assignments", verbose_name=_("fiscal"))
-    place = models.ForeignKey("elections.PollingPlace", on_delete=models.CASCADE, related_name="assignments", verbose_name=_("establecimiento"))
-    table = models.ForeignKey("elections.Table", on_delete=models.CASCADE, null=True, blank=True, related_name="assignments", verbose_name=_("mesa"))
+    election = models.ForeignKey(
+        "elections.Election", on_delete=models.CASCADE, related_name="assignments", verbose_name=_("elección")
+    )
+    volunteer = models.ForeignKey(
+        "volunteers.Volunteer", on_delete=models.CASCADE, related_name="assignments", verbose_name=_("fiscal")
+    )
+    place = models.ForeignKey(
+        "elections.PollingPlace",
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        verbose_name=_("establecimiento"),
+    )
+    table = models.ForeignKey(
+        "elections.Table",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="assignments",
+        verbose_name=_("mesa"),
+    )
     role = models.CharField(_("rol"), max_length=8, choices=AssignmentRole.choices)
     # Position among the slots of the same table or place (0 = titular; 1.. = substitutes).
     slot = models.PositiveSmallIntegerField(_("puesto"), default=0)
-    status = models.CharField(_("estado"), max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.PROPOSED, db_index=True)
+    status = models.CharField(
+        _("estado"), max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.PROPOSED, db_index=True
+    )
     locked = models.BooleanField(_("fijada"), default=False, help_text=_("La asignación automática no la mueve."))
     reason = models.CharField(_("motivo"), max_length=255, blank=True)
-    cost = models.FloatField(_("costo"), null=True, blank=True, help_text=_("Distancia estimada usada por el asignador."))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("creada por"))
+    cost = models.FloatField(
+        _("costo"), null=True, blank=True, help_text=_("Distancia estimada usada por el asignador.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("creada por"),
+    )
     created_at = models.DateTimeField(_("creada"), auto_now_add=True)
     updated_at = models.DateTimeField(_("actualizada"), auto_now=True)
     status_changed_at = models.DateTimeField(_("cambio de estado"), auto_now_add=True)
@@ -67,9 +94,19 @@ class Assignment(models.Model):
         verbose_name_plural = _("asignaciones")
         ordering = ["place_id", "role", "table_id", "slot"]
         constraints = [
-            models.UniqueConstraint(fields=["election", "volunteer"], condition=_active, name="assignment_one_active_per_volunteer"),
-            models.UniqueConstraint(fields=["table", "slot"], condition=_active & Q(role="table"), name="assignment_one_active_per_table_slot"),
-            models.UniqueConstraint(fields=["place", "slot"], condition=_active & Q(role="place"), name="assignment_one_active_per_place_slot"),
+            models.UniqueConstraint(
+                fields=["election", "volunteer"], condition=_active, name="assignment_one_active_per_volunteer"
+            ),
+            models.UniqueConstraint(
+                fields=["table", "slot"],
+                condition=_active & Q(role="table"),
+                name="assignment_one_active_per_table_slot",
+            ),
+            models.UniqueConstraint(
+                fields=["place", "slot"],
+                condition=_active & Q(role="place"),
+                name="assignment_one_active_per_place_slot",
+            ),
             models.CheckConstraint(
                 condition=Q(role="table", table__isnull=False) | Q(role="place", table__isnull=True),
                 name="assignment_table_matches_role",
@@ -106,9 +143,18 @@ class AssignmentEvent(models.Model):
         UNLOCKED = "unlocked", _("Liberada")
         MOVED = "moved", _("Movida")
 
-    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="events", verbose_name=_("asignación"))
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="events", verbose_name=_("asignación")
+    )
     kind = models.CharField(_("tipo"), max_length=16, choices=Kind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("quién"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("quién"),
+    )
     source = models.CharField(_("origen"), max_length=8, choices=EventSource.choices)
     from_status = models.CharField(_("estado anterior"), max_length=16, blank=True)
     to_status = models.CharField(_("estado nuevo"), max_length=16, blank=True)

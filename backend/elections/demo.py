@@ -30,12 +30,62 @@ DEMO_USERS = [
     ("coordinadora", Role.COORDINATOR, "Carla", "Coordinadora", ["capital"]),
     ("coordinador-interior", Role.COORDINATOR, "Diego", "Interior", ["colon", "punilla"]),
 ]
-FIRST_NAMES = ["María", "José", "Lucía", "Juan", "Sofía", "Martín", "Valentina", "Lucas", "Camila", "Mateo",
-               "Julieta", "Santiago", "Florencia", "Facundo", "Agustina", "Nicolás", "Carolina", "Pablo",
-               "Micaela", "Gonzalo", "Romina", "Diego", "Paula", "Federico", "Natalia", "Matías"]
-LAST_NAMES = ["González", "Rodríguez", "Gómez", "Fernández", "López", "Díaz", "Martínez", "Pérez", "García",
-              "Sánchez", "Romero", "Sosa", "Torres", "Álvarez", "Ruiz", "Ramírez", "Flores", "Benítez",
-              "Acosta", "Medina", "Herrera", "Suárez", "Aguirre", "Giménez", "Gutiérrez", "Pereyra"]
+FIRST_NAMES = [
+    "María",
+    "José",
+    "Lucía",
+    "Juan",
+    "Sofía",
+    "Martín",
+    "Valentina",
+    "Lucas",
+    "Camila",
+    "Mateo",
+    "Julieta",
+    "Santiago",
+    "Florencia",
+    "Facundo",
+    "Agustina",
+    "Nicolás",
+    "Carolina",
+    "Pablo",
+    "Micaela",
+    "Gonzalo",
+    "Romina",
+    "Diego",
+    "Paula",
+    "Federico",
+    "Natalia",
+    "Matías",
+]
+LAST_NAMES = [
+    "González",
+    "Rodríguez",
+    "Gómez",
+    "Fernández",
+    "López",
+    "Díaz",
+    "Martínez",
+    "Pérez",
+    "García",
+    "Sánchez",
+    "Romero",
+    "Sosa",
+    "Torres",
+    "Álvarez",
+    "Ruiz",
+    "Ramírez",
+    "Flores",
+    "Benítez",
+    "Acosta",
+    "Medina",
+    "Herrera",
+    "Suárez",
+    "Aguirre",
+    "Giménez",
+    "Gutiérrez",
+    "Pereyra",
+]
 
 
 @dataclass
@@ -64,8 +114,14 @@ def _demo_users(election: Election) -> None:
     for username, role, first, last, codes in DEMO_USERS:
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"role": role, "first_name": first, "last_name": last, "is_staff": True,
-                      "is_superuser": role == Role.LEAD, "email": f"{username}@example.org"},
+            defaults={
+                "role": role,
+                "first_name": first,
+                "last_name": last,
+                "is_staff": True,
+                "is_superuser": role == Role.LEAD,
+                "email": f"{username}@example.org",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -78,7 +134,9 @@ def _demo_users(election: Election) -> None:
 def _demo_volunteers(election: Election, *, count: int, rng: random.Random) -> int:
     localities = list(Area.objects.filter(election=election, depth=2).order_by("path"))
     places_by_area: dict[int, list[int]] = {}
-    for place_id, area_id in PollingPlace.objects.filter(election=election).values_list("id", "area_id").order_by("code"):
+    for place_id, area_id in (
+        PollingPlace.objects.filter(election=election).values_list("id", "area_id").order_by("code")
+    ):
         places_by_area.setdefault(area_id, []).append(place_id)
     # Weight localities by their polling places, as a real roster follows the population.
     weights = [len(places_by_area.get(a.pk, [])) for a in localities]
@@ -94,11 +152,20 @@ def _demo_volunteers(election: Election, *, count: int, rng: random.Random) -> i
         trained = rng.random() < 0.6
         if dni in existing:
             continue
-        new.append(Volunteer(
-            dni=dni, first_name=first, last_name=last, phone=f"+549351{5000000 + i:07d}",
-            email=f"fiscal{i}@example.org", area=area, votes_at_id=votes_at,
-            availability=availability, roles_accepted=roles, trained=trained,
-        ))
+        new.append(
+            Volunteer(
+                dni=dni,
+                first_name=first,
+                last_name=last,
+                phone=f"+549351{5000000 + i:07d}",
+                email=f"fiscal{i}@example.org",
+                area=area,
+                votes_at_id=votes_at,
+                availability=availability,
+                roles_accepted=roles,
+                trained=trained,
+            )
+        )
     Volunteer.objects.bulk_create(new, batch_size=1000)
     return len(new)
 
@@ -108,8 +175,14 @@ def _demo_assignments(election: Election, *, count: int) -> int:
     if Assignment.objects.filter(election=election).exists():
         return 0
     made = 0
-    voters = (Volunteer.objects.filter(votes_at__election=election, votes_at__area__path__startswith="/provincia-de-cordoba/capital/")
-              .exclude(roles_accepted=RolesAccepted.PLACE).select_related("votes_at").order_by("dni"))
+    voters = (
+        Volunteer.objects.filter(
+            votes_at__election=election, votes_at__area__path__startswith="/provincia-de-cordoba/capital/"
+        )
+        .exclude(roles_accepted=RolesAccepted.PLACE)
+        .select_related("votes_at")
+        .order_by("dni")
+    )
     used_tables: set[int] = set()
     for volunteer in voters:
         if made >= count:
@@ -118,7 +191,15 @@ def _demo_assignments(election: Election, *, count: int) -> int:
         if table is None:
             continue
         used_tables.add(table.pk)
-        assignment_create(volunteer=volunteer, place=volunteer.votes_at, table=table, role=AssignmentRole.TABLE,
-                          source="system", reason="vota en este establecimiento", cost=0.0, notify=False)
+        assignment_create(
+            volunteer=volunteer,
+            place=volunteer.votes_at,
+            table=table,
+            role=AssignmentRole.TABLE,
+            source="system",
+            reason="vota en este establecimiento",
+            cost=0.0,
+            notify=False,
+        )
         made += 1
     return made

@@ -40,8 +40,17 @@ class Area(models.Model):
     """
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="areas", verbose_name=_("elección"))
-    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children", verbose_name=_("área superior"))
-    kind = models.CharField(_("tipo"), max_length=32, help_text=_("distrito, sección, circuito, departamento, localidad..."))
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("área superior"),
+    )
+    kind = models.CharField(
+        _("tipo"), max_length=32, help_text=_("distrito, sección, circuito, departamento, localidad...")
+    )
     code = models.CharField(_("código"), max_length=64)
     name = models.CharField(_("nombre"), max_length=200)
     path = models.CharField(_("ruta"), max_length=600, editable=False)
@@ -65,15 +74,15 @@ class Area(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @staticmethod
-    def build_path(parent_path: str | None, code: str) -> str:
-        return f"{parent_path or PATH_SEPARATOR}{code}{PATH_SEPARATOR}"
-
     def save(self, *args, **kwargs):
         parent_path = self.parent.path if self.parent_id else None
         self.path = self.build_path(parent_path, self.code)
         self.depth = 0 if parent_path is None else self.parent.depth + 1
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def build_path(parent_path: str | None, code: str) -> str:
+        return f"{parent_path or PATH_SEPARATOR}{code}{PATH_SEPARATOR}"
 
 
 class PollingPlace(TimeStampedModel):
@@ -107,8 +116,12 @@ class Table(models.Model):
     """A voting table (mesa). Its number is unique within its district."""
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="tables", verbose_name=_("elección"))
-    place = models.ForeignKey(PollingPlace, on_delete=models.CASCADE, related_name="tables", verbose_name=_("establecimiento"))
-    district = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="district_tables", verbose_name=_("distrito"))
+    place = models.ForeignKey(
+        PollingPlace, on_delete=models.CASCADE, related_name="tables", verbose_name=_("establecimiento")
+    )
+    district = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="district_tables", verbose_name=_("distrito")
+    )
     number = models.PositiveIntegerField(_("número"))
     electors = models.PositiveIntegerField(_("electores"), null=True, blank=True)
     priority = models.SmallIntegerField(_("prioridad"), default=0)

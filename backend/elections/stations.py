@@ -47,7 +47,9 @@ class StationImportResult:
 
     @property
     def changed(self) -> bool:
-        return any((self.areas_created, self.places_created, self.places_updated, self.tables_created, self.tables_updated))
+        return any(
+            (self.areas_created, self.places_created, self.places_updated, self.tables_created, self.tables_updated)
+        )
 
 
 def _map_header(row: list) -> tuple[list[tuple[str, int]], dict[str, int]]:
@@ -84,7 +86,10 @@ def stations_import(*, election: Election, rows, dry_run: bool = False) -> Stati
             break
     else:
         raise ApplicationError(
-            _("No se encontró la fila de encabezados: hacen falta columnas de área (Distrito, Sección...), Código establecimiento, Establecimiento y Mesa."),
+            _(
+                "No se encontró la fila de encabezados: hacen falta columnas de área (Distrito, Sección...), "
+                "Código establecimiento, Establecimiento y Mesa."
+            ),
             code="missing_columns",
         )
     result = StationImportResult()
@@ -99,7 +104,11 @@ def stations_import(*, election: Election, rows, dry_run: bool = False) -> Stati
             if not any(cell not in (None, "") for cell in row):
                 continue
             result.rows += 1
-            cell = lambda name: row[columns[name]] if name in columns and columns[name] < len(row) else None  # noqa: E731
+
+            def cell(name, row=row):
+                index = columns.get(name)
+                return row[index] if index is not None and index < len(row) else None
+
             parent = None
             for kind, index in hierarchy:
                 name = str(row[index]).strip() if index < len(row) and row[index] not in (None, "") else ""
@@ -116,13 +125,17 @@ def stations_import(*, election: Election, rows, dry_run: bool = False) -> Stati
             code = str(cell("place_code") or "").strip()
             number = _int_or_none(cell("table_number"))
             if parent is None or not code or number is None or number < 1:
-                result.errors.append(_("Fila %(line)s: faltan área, código de establecimiento o número de mesa.") % {"line": line})
+                result.errors.append(
+                    _("Fila %(line)s: faltan área, código de establecimiento o número de mesa.") % {"line": line}
+                )
                 continue
             district = areas[parent.path[: parent.path.index("/", 1) + 1]]
             values = {
-                "area": parent, "name": str(cell("place_name") or "").strip()[:255],
+                "area": parent,
+                "name": str(cell("place_name") or "").strip()[:255],
                 "address": str(cell("address") or "").strip()[:255],
-                "latitude": _float_or_none(cell("latitude")), "longitude": _float_or_none(cell("longitude")),
+                "latitude": _float_or_none(cell("latitude")),
+                "longitude": _float_or_none(cell("longitude")),
             }
             place = places.get(code)
             if place is None:
@@ -146,7 +159,9 @@ def stations_import(*, election: Election, rows, dry_run: bool = False) -> Stati
                 table.place, table.electors = place, electors
                 changed_tables[table.pk] = table
         Table.objects.bulk_create(new_tables, batch_size=2000)
-        PollingPlace.objects.bulk_update(changed_places.values(), ["area", "name", "address", "latitude", "longitude"], batch_size=1000)
+        PollingPlace.objects.bulk_update(
+            changed_places.values(), ["area", "name", "address", "latitude", "longitude"], batch_size=1000
+        )
         Table.objects.bulk_update(changed_tables.values(), ["place", "electors"], batch_size=2000)
         result.tables_created = len(new_tables)
         result.places_updated = len(changed_places)

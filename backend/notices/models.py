@@ -21,9 +21,18 @@ class NoticeKind(models.TextChoices):
 
 
 class Notice(models.Model):
-    volunteer = models.ForeignKey("volunteers.Volunteer", on_delete=models.CASCADE, related_name="notices", verbose_name=_("fiscal"))
+    volunteer = models.ForeignKey(
+        "volunteers.Volunteer", on_delete=models.CASCADE, related_name="notices", verbose_name=_("fiscal")
+    )
     kind = models.CharField(_("tipo"), max_length=32, choices=NoticeKind.choices)
-    assignment = models.ForeignKey("assignments.Assignment", on_delete=models.SET_NULL, null=True, blank=True, related_name="notices", verbose_name=_("asignación"))
+    assignment = models.ForeignKey(
+        "assignments.Assignment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notices",
+        verbose_name=_("asignación"),
+    )
     payload = models.JSONField(_("datos"), default=dict, blank=True)
     created_at = models.DateTimeField(_("creado"), auto_now_add=True, db_index=True)
     # Set by the delivery side when it has turned the notice into messages (or decided not to).

@@ -9,8 +9,12 @@ MESSAGE_MAX_LENGTH = 2000
 
 
 class Thread(models.Model):
-    election = models.ForeignKey("elections.Election", on_delete=models.CASCADE, related_name="threads", verbose_name=_("elección"))
-    place = models.OneToOneField("elections.PollingPlace", on_delete=models.CASCADE, related_name="thread", verbose_name=_("establecimiento"))
+    election = models.ForeignKey(
+        "elections.Election", on_delete=models.CASCADE, related_name="threads", verbose_name=_("elección")
+    )
+    place = models.OneToOneField(
+        "elections.PollingPlace", on_delete=models.CASCADE, related_name="thread", verbose_name=_("establecimiento")
+    )
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
 
     class Meta:
@@ -29,8 +33,22 @@ class MessageSource(models.TextChoices):
 class Message(models.Model):
     # The primary key is the thread's strictly increasing sequence: clients catch up "after id N".
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages", verbose_name=_("hilo"))
-    author_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("autor (usuario)"))
-    author_volunteer = models.ForeignKey("volunteers.Volunteer", on_delete=models.SET_NULL, null=True, blank=True, related_name="thread_messages", verbose_name=_("autor (fiscal)"))
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("autor (usuario)"),
+    )
+    author_volunteer = models.ForeignKey(
+        "volunteers.Volunteer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="thread_messages",
+        verbose_name=_("autor (fiscal)"),
+    )
     body = models.TextField(_("texto"), max_length=MESSAGE_MAX_LENGTH)
     source = models.CharField(_("origen"), max_length=8, choices=MessageSource.choices, default=MessageSource.WEB)
     announcement = models.BooleanField(_("anuncio"), default=False)

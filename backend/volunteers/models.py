@@ -25,22 +25,42 @@ class Volunteer(TimeStampedModel):
     dni = models.CharField(_("DNI"), max_length=8, unique=True, help_text=_("7 u 8 dígitos, sin puntos."))
     first_name = models.CharField(_("nombre"), max_length=120)
     last_name = models.CharField(_("apellido"), max_length=120)
-    phone = models.CharField(_("celular"), max_length=20, unique=True, null=True, blank=True, help_text=_("Formato E.164, p. ej. +5491145678901."))
+    phone = models.CharField(
+        _("celular"),
+        max_length=20,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Formato E.164, p. ej. +5491145678901."),
+    )
     email = models.EmailField(_("email"), blank=True)
     address = models.CharField(_("domicilio"), max_length=255, blank=True)
     latitude = models.FloatField(_("latitud"), null=True, blank=True)
     longitude = models.FloatField(_("longitud"), null=True, blank=True)
     area = models.ForeignKey(
-        "elections.Area", on_delete=models.SET_NULL, null=True, blank=True, related_name="volunteers",
-        verbose_name=_("zona"), help_text=_("Donde vive o donde vota: decide qué coordinador lo ve."),
+        "elections.Area",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="volunteers",
+        verbose_name=_("zona"),
+        help_text=_("Donde vive o donde vota: decide qué coordinador lo ve."),
     )
     votes_at = models.ForeignKey(
-        "elections.PollingPlace", on_delete=models.SET_NULL, null=True, blank=True, related_name="voters",
+        "elections.PollingPlace",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="voters",
         verbose_name=_("vota en"),
     )
     votes_at_score = models.FloatField(_("coincidencia de 'vota en'"), null=True, blank=True)
-    availability = models.CharField(_("disponibilidad"), max_length=16, choices=Availability.choices, default=Availability.FULL_DAY)
-    roles_accepted = models.CharField(_("roles aceptados"), max_length=8, choices=RolesAccepted.choices, default=RolesAccepted.ANY)
+    availability = models.CharField(
+        _("disponibilidad"), max_length=16, choices=Availability.choices, default=Availability.FULL_DAY
+    )
+    roles_accepted = models.CharField(
+        _("roles aceptados"), max_length=8, choices=RolesAccepted.choices, default=RolesAccepted.ANY
+    )
     trained = models.BooleanField(_("capacitado"), default=False)
     tags = models.JSONField(_("etiquetas"), default=list, blank=True)
     notes = models.TextField(_("notas"), blank=True)
@@ -48,7 +68,11 @@ class Volunteer(TimeStampedModel):
     excluded = models.BooleanField(_("excluido por coordinación"), default=False)
     excluded_reason = models.CharField(_("motivo de exclusión"), max_length=255, blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="volunteer",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="volunteer",
         verbose_name=_("usuario"),
     )
     last_seen_web_at = models.DateTimeField(_("visto en la web"), null=True, blank=True)
@@ -59,7 +83,9 @@ class Volunteer(TimeStampedModel):
         ordering = ["last_name", "first_name"]
         constraints = [
             models.CheckConstraint(condition=Q(dni__regex=r"^[0-9]{7,8}$"), name="volunteer_dni_digits"),
-            models.CheckConstraint(condition=Q(phone__isnull=True) | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="volunteer_phone_e164"),
+            models.CheckConstraint(
+                condition=Q(phone__isnull=True) | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="volunteer_phone_e164"
+            ),
         ]
         indexes = [models.Index(fields=["last_name", "first_name"], name="volunteer_name")]
 

@@ -18,6 +18,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo election '{e.slug}': {e.places.count()} places, {e.tables.count()} tables; "
             f"{result.volunteers_created} new volunteers, {result.assignments_created} new assignments"
-            + ("" if result.stations_changed or result.volunteers_created or result.assignments_created else " (nothing changed)")
+            + (
+                ""
+                if result.stations_changed or result.volunteers_created or result.assignments_created
+                else " (nothing changed)"
+            )
         )
         self.stdout.write(f"Logins (password '{DEMO_PASSWORD}'): coordinadora, coordinador-interior, responsable")
