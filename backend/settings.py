@@ -238,3 +238,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Console (coordinators' pages) -------------------------------------------------------------
+INSTALLED_APPS += ["backend.console"]
+LOGIN_URL = "login"
+LOGOUT_REDIRECT_URL = "login"
+# Election day: watchers not checked in this many minutes after the election's check-in time are flagged.
+CONSOLE_CHECK_IN_GRACE_MINUTES = env.int("CONSOLE_CHECK_IN_GRACE_MINUTES", default=30)

@@ -13,6 +13,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+# Console: `/`, login and logout, and every page under /consola/.
+from backend.console.urls import auth_urlpatterns as console_auth_urls  # noqa: E402
+
+urlpatterns += [*console_auth_urls, path("", include("backend.console.urls"))]
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 

@@ -139,7 +139,16 @@ def assignment_transition(
             AssignmentStatus.CONFIRMED,
         }:
             notice_create(volunteer=locked_row.volunteer, kind=NoticeKind.CANCELLATION, assignment=locked_row)
+        if to_status == AssignmentStatus.CHECKED_IN:
+            _after_commit_board_check_in(locked_row.pk)
     return locked_row
+
+
+def _after_commit_board_check_in(assignment_id: int) -> None:
+    """The election-day board hears of every check-in, whatever channel it came by, once committed."""
+    from backend.console.live import board_check_in_broadcast
+
+    transaction.on_commit(lambda: board_check_in_broadcast(assignment_id=assignment_id))
 
 
 def assignment_set_locked(

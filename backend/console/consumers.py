@@ -1,0 +1,46 @@
+"""WebSocket `/ws/board/<election_id>/`: check-ins as they arrive, filtered to the user's scope."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from backend.accounts.models import Role
+from backend.accounts.permissions import role_of, scope_areas
+
+from .live import board_group
+
+FORBIDDEN = 4403
+
+
+def _board_paths(user, election_id: int) -> list[str] | bool | None:
+    """None for a lead (everything), the scope paths of a coordinator, False when refused."""
+    role = role_of(user)
+    if role == Role.LEAD:
+        return None
+    if role == Role.COORDINATOR:
+        paths = [path for e, path in scope_areas(user) if e == election_id]
+        return paths or False
+    return False
+
+
+class BoardConsumer(AsyncJsonWebsocketConsumer):
+    group: str | None = None
+
+    async def connect(self):
+        election_id = int(self.scope["url_route"]["kwargs"]["election_id"])
+        paths = await database_sync_to_async(_board_paths)(self.scope.get("user"), election_id)
+        if paths is False:
+            await self.close(code=FORBIDDEN)
+            return
+        self.paths = paths
+        self.group = board_group(election_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def check_in_created(self, event):
+        if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):
+            return
+        await self.send_json({**{k: v for k, v in event.items() if k != "type"}, "type": "check_in"})

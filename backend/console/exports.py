@@ -1,0 +1,70 @@
+"""Spreadsheets the console hands out: written with openpyxl, escaped, and logged.
+
+Every cell that a spreadsheet program could read as a formula (it starts with =, +, -, @, a tab
+or a carriage return) is prefixed with an apostrophe, so a volunteer called "=HYPERLINK(...)"
+stays text. Numbers we write ourselves stay numbers.
+"""
+
+from collections.abc import Iterable, Sequence
+from io import BytesIO
+
+from django.http import HttpResponse
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from .models import ExportLog
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def escape_cell(value):
+    """Text that would start a formula becomes literal text; other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def xlsx_bytes(*, title: str, header: Sequence[str], rows: Iterable[Sequence]) -> tuple[bytes, int]:
+    """One sheet: a bold header row, then `rows`, every cell escaped. Returns (bytes, row count)."""
+    workbook = Workbook(write_only=False)
+    sheet = workbook.active
+    sheet.title = title[:31]
+    sheet.append([str(h) for h in header])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    count = 0
+    widths = [len(str(h)) for h in header]
+    for row in rows:
+        values = [escape_cell(v) for v in row]
+        sheet.append(values)
+        for i, v in enumerate(values[: len(widths)]):
+            widths[i] = max(widths[i], min(len(str(v if v is not None else "")), 50))
+        count += 1
+    for i, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width + 2
+    sheet.freeze_panes = "A2"
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue(), count
+
+
+def export_log(*, user, kind: str, election, area=None, filters: dict | None = None, rows: int) -> ExportLog:
+    """Record an export; called by the export views before the file is sent."""
+    return ExportLog.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        kind=kind,
+        election=election,
+        area=area,
+        filters=filters or {},
+        rows=rows,
+    )
+
+
+def xlsx_response(content: bytes, *, stem: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX_TYPE)
+    filename = f"{stem}-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,24 @@
+"""Small template helpers of the console: who gets the navigation, percentages for bars."""
+
+from django import template
+
+from backend.console.access import is_console_user
+
+register = template.Library()
+
+
+@register.filter
+def console_user(user) -> bool:
+    return is_console_user(user)
+
+
+@register.filter
+def pct(part, whole) -> int:
+    """Whole percent of `part` over `whole` for a bar width; 0 when there is nothing to cover."""
+    try:
+        part, whole = int(part or 0), int(whole or 0)
+    except (TypeError, ValueError):
+        return 0
+    if whole <= 0:
+        return 0
+    return max(0, min(100, round(100 * part / whole)))

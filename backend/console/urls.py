@@ -1,0 +1,43 @@
+"""Console routes: `/` and login at the top, every page under /consola/."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from .views import autoassign, board, coverage, day, exports, home, imports, instructions, volunteers
+
+app_name = "console"
+
+console_patterns = [
+    path("", coverage.coverage, name="coverage"),
+    path("cobertura.xlsx", coverage.coverage_export, name="coverage_export"),
+    path("establecimientos/<int:pk>/", board.place, name="place"),
+    path("establecimientos/<int:pk>/candidatos/", board.candidates, name="candidates"),
+    path("asignaciones/nueva/", board.assign, name="assign"),
+    path("asignaciones/<int:pk>/liberar/", board.unassign, name="unassign"),
+    path("asignaciones/<int:pk>/fijar/", board.lock, name="lock"),
+    path("asignaciones/<int:pk>/intercambiar/", board.swap, name="swap"),
+    path("asignaciones/<int:pk>/presente/", board.check_in, name="check_in"),
+    path("asignaciones/<int:pk>/reemplazar/", day.replace, name="replace"),
+    path("asignacion-automatica/", autoassign.auto_assign, name="auto_assign"),
+    path("fiscales/", volunteers.volunteers, name="volunteers"),
+    path("fiscales/<int:pk>/", volunteers.volunteer, name="volunteer"),
+    path("importar/", imports.imports, name="imports"),
+    path("instrucciones/", instructions.instructions, name="instructions"),
+    path("dia/", day.election_day, name="election_day"),
+    path("acreditacion.xlsx", exports.accreditation_export, name="accreditation_export"),
+]
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("consola/", include(console_patterns)),
+]
+
+# Outside the namespace: Django's auth machinery looks these names up as "login" and "logout".
+auth_urlpatterns = [
+    path(
+        "entrar/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("salir/", auth_views.LogoutView.as_view(), name="logout"),
+]

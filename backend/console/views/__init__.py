@@ -1,0 +1,1 @@
+"""Console pages: thin adapters that authorise, call a selector or service, and render."""

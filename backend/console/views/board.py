@@ -1,0 +1,176 @@
+"""Place board: one polling place's tables and watchers; assign, unassign, swap, lock, check in."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from backend.accounts.permissions import Action, can, visible
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+from backend.core.exceptions import ApplicationError
+from backend.elections.models import PollingPlace, Table
+from backend.volunteers.models import Volunteer
+
+from .. import domain
+from ..access import console_view
+from ..selectors import place_board_get, volunteer_search
+from .common import ancestors, flash_error, get_visible
+
+
+def _back(request, place_id: int):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(reverse("console:place", args=[place_id]))
+
+
+@console_view
+def place(request, pk: int):
+    place = get_visible(request, PollingPlace.objects.select_related("area", "election"), pk=pk)
+    board = place_board_get(place=place)
+    others = [s.assignment for s in board.slots if s.assignment is not None]
+    context = {
+        "nav_active": "coverage",
+        "place": place,
+        "election": place.election,
+        "crumbs": [*ancestors(place.area), place.area],
+        "board": board,
+        "others": others,
+        "can_change": can(request.user, Action.CHANGE, place),
+        "thread_url": domain.thread_url(place=place),
+    }
+    return render(request, "console/place.html", context)
+
+
+@console_view
+def candidates(request, pk: int):
+    """htmx fragment: the engine's best volunteers for one slot, or a name/DNI search."""
+    place = get_visible(request, PollingPlace.objects.select_related("election"), pk=pk)
+    role = request.GET.get("rol", AssignmentRole.TABLE)
+    if role not in AssignmentRole.values:
+        raise Http404()
+    table = None
+    if role == AssignmentRole.TABLE:
+        table_id = request.GET.get("mesa", "")
+        if not table_id.isdigit():
+            raise Http404()
+        table = get_visible(request, Table.objects.all(), pk=int(table_id), place=place)
+    query = request.GET.get("q", "").strip()
+    if query:
+        found = [
+            {"volunteer": v, "reason": _("Búsqueda"), "cost": None}
+            for v in volunteer_search(user=request.user, query=query, limit=10)
+        ]
+        available = True
+    else:
+        found, available = domain.candidates_for_slot(user=request.user, place=place, role=role, table=table)
+    context = {
+        "place": place,
+        "table": table,
+        "role": role,
+        "candidates": found,
+        "available": available,
+        "query": query,
+        "can_change": can(request.user, Action.CHANGE, place),
+    }
+    return render(request, "console/_candidates.html", context)
+
+
+@require_POST
+@console_view
+def assign(request):
+    place = get_visible(request, PollingPlace.objects.all(), Action.CHANGE, pk=request.POST.get("place") or 0)
+    role = request.POST.get("role", "")
+    table = None
+    if role == AssignmentRole.TABLE:
+        table = get_visible(request, Table.objects.all(), pk=request.POST.get("table") or 0, place=place)
+    elif role != AssignmentRole.PLACE:
+        messages.error(request, _("Elegí un rol válido."))
+        return _back(request, place.pk)
+    volunteer = get_visible(request, Volunteer.objects.all(), pk=request.POST.get("volunteer") or 0)
+    try:
+        assignment = domain.assign(volunteer=volunteer, place=place, table=table, role=role, actor=request.user)
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("%(name)s asignado/a a %(where)s.")
+            % {"name": volunteer.full_name, "where": assignment.table or assignment.place.name},
+        )
+    return _back(request, place.pk)
+
+
+def _assignment(request, pk) -> Assignment:
+    return get_visible(
+        request,
+        Assignment.objects.select_related("place__area", "volunteer", "table"),
+        Action.CHANGE,
+        pk=pk,
+        status__in=ACTIVE_STATUSES,
+    )
+
+
+@require_POST
+@console_view
+def unassign(request, pk: int):
+    assignment = _assignment(request, pk)
+    try:
+        domain.unassign(assignment=assignment, actor=request.user, reason=request.POST.get("reason", ""))
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(request, _("%(name)s quedó sin asignación.") % {"name": assignment.volunteer.full_name})
+    return _back(request, assignment.place_id)
+
+
+@require_POST
+@console_view
+def lock(request, pk: int):
+    assignment = _assignment(request, pk)
+    locked = request.POST.get("locked") == "1"
+    try:
+        domain.set_locked(assignment=assignment, locked=locked, actor=request.user)
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(request, _("Asignación fijada.") if locked else _("Asignación liberada para el asignador."))
+    return _back(request, assignment.place_id)
+
+
+@require_POST
+@console_view
+def swap(request, pk: int):
+    assignment = _assignment(request, pk)
+    other = _assignment(request, request.POST.get("other") or 0)
+    try:
+        domain.swap(first=assignment, second=other, actor=request.user)
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("%(a)s y %(b)s intercambiaron lugares.")
+            % {"a": assignment.volunteer.full_name, "b": other.volunteer.full_name},
+        )
+    return _back(request, assignment.place_id)
+
+
+@require_POST
+@console_view
+def check_in(request, pk: int):
+    """A coordinator records that the watcher is at their place (e.g. confirmed by phone)."""
+    assignment = _assignment(request, pk)
+    try:
+        domain.check_in(assignment=assignment, actor=request.user)
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(request, _("%(name)s está presente.") % {"name": assignment.volunteer.full_name})
+    return _back(request, assignment.place_id)
+
+
+__all__ = ["assign", "candidates", "check_in", "lock", "place", "swap", "unassign", "visible"]

@@ -1,0 +1,37 @@
+"""Helpers shared by the console views: loading objects the user may see, rendering errors."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from backend.accounts.permissions import Action, can
+from backend.core.exceptions import ApplicationError
+from backend.elections.models import Area
+
+
+def get_visible(request, queryset, action: Action = Action.VIEW, **lookup):
+    """The object, or 404 when it does not exist or is outside the user's scope (never reveal which)."""
+    obj = get_object_or_404(queryset, **lookup)
+    if not can(request.user, action, obj):
+        raise Http404()
+    return obj
+
+
+def area_from_query(request, election) -> Area | None:
+    raw = request.GET.get("area") or request.POST.get("area")
+    if not raw or not str(raw).isdigit():
+        return None
+    return get_visible(request, Area.objects.all(), pk=int(raw), election=election)
+
+
+def ancestors(area: Area | None) -> list[Area]:
+    """The chain above `area`, root first (paths make this one query)."""
+    if area is None:
+        return []
+    codes = [c for c in area.path.split("/") if c]
+    paths = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes) - 1)]
+    return list(Area.objects.filter(election_id=area.election_id, path__in=paths).order_by("depth"))
+
+
+def flash_error(request, exc: ApplicationError) -> None:
+    messages.error(request, str(exc.message))

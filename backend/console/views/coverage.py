@@ -1,0 +1,108 @@
+"""Coverage: the area tree with slots, assigned, confirmed and checked in; drill down; export."""
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from backend.accounts.permissions import Action, can, visible
+from backend.elections.models import Area, PollingPlace
+
+from .. import domain
+from ..access import console_view, current_election, root_areas
+from ..exports import export_log, xlsx_bytes, xlsx_response
+from ..models import ExportKind
+from .common import ancestors, area_from_query
+
+FILTERS = {
+    "sin-cubrir": lambda cov: cov.uncovered > 0,
+    "sin-confirmar": lambda cov: cov.unconfirmed > 0,
+}
+
+
+def _children(request, election, area):
+    if area is None:
+        return root_areas(request.user, election)
+    return [a for a in area.children.order_by("path") if can(request.user, Action.VIEW, a)]
+
+
+@console_view
+def coverage(request):
+    election = current_election(request)
+    if election is None:
+        return render(request, "console/no_election.html", {"nav_active": "coverage"})
+    area = area_from_query(request, election)
+    children = _children(request, election, area)
+    shown = [area] if area is not None else children
+    coverage_map = domain.coverage_by_area(election=election, areas=[*shown, *children])
+    total = domain.Coverage()
+    for a in shown:
+        total.add(coverage_map[a.pk])
+    active_filter = request.GET.get("ver", "")
+    keep = FILTERS.get(active_filter, lambda cov: True)
+    nodes = [(child, coverage_map[child.pk]) for child in children if keep(coverage_map[child.pk])]
+    places = []
+    if area is not None:
+        direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
+        if direct.exists():
+            per_place = domain.coverage_by_place(election=election, path=area.path)
+            places = [(p, per_place.get(p.pk, domain.Coverage())) for p in direct]
+            places = [(p, cov) for p, cov in places if keep(cov)]
+    context = {
+        "nav_active": "coverage",
+        "election": election,
+        "area": area,
+        "crumbs": ancestors(area),
+        "total": total,
+        "nodes": nodes,
+        "places": places,
+        "active_filter": active_filter,
+        "filters": [("", _("Todo")), ("sin-cubrir", _("Sin cubrir")), ("sin-confirmar", _("Sin confirmar"))],
+    }
+    return render(request, "console/coverage.html", context)
+
+
+@console_view
+def coverage_export(request):
+    """Per place: area, code, name, slots, assigned, confirmed, checked in, uncovered. Logged."""
+    election = current_election(request)
+    if election is None:
+        return render(request, "console/no_election.html", status=404)
+    area = area_from_query(request, election)
+    tops = [area] if area is not None else root_areas(request.user, election)
+    rows = []
+    for top in tops:
+        per_place = domain.coverage_by_place(election=election, path=top.path)
+        places = visible(request.user, PollingPlace.objects.filter(pk__in=per_place)).select_related("area")
+        for place in places.order_by("area__path", "code"):
+            cov = per_place[place.pk]
+            rows.append(
+                (
+                    place.area.name,
+                    place.code,
+                    place.name,
+                    place.address,
+                    cov.slots,
+                    cov.assigned,
+                    cov.confirmed,
+                    cov.checked_in,
+                    cov.uncovered,
+                )
+            )
+    header = [
+        _("Área"),
+        _("Código"),
+        _("Establecimiento"),
+        _("Dirección"),
+        _("Puestos"),
+        _("Asignados"),
+        _("Confirmados"),
+        _("Presentes"),
+        _("Sin cubrir"),
+    ]
+    content, count = xlsx_bytes(title=_("Cobertura"), header=header, rows=rows)
+    export_log(
+        user=request.user, kind=ExportKind.COVERAGE, election=election, area=area, filters=dict(request.GET), rows=count
+    )
+    return xlsx_response(content, stem="cobertura")
+
+
+__all__ = ["Area", "coverage", "coverage_export"]

@@ -1,0 +1,96 @@
+"""Election day: live check-ins per area and place, late watchers flagged with replacements."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from backend.accounts.permissions import Action, visible
+from backend.assignments.models import AssignmentEvent, AssignmentStatus
+from backend.core.exceptions import ApplicationError
+from backend.elections.models import PollingPlace
+from backend.volunteers.models import Volunteer
+
+from .. import domain
+from ..access import console_view, current_election
+from ..selectors import check_in_deadline, late_assignments
+from .board import _assignment
+from .common import ancestors, area_from_query, flash_error, get_visible
+from .coverage import _children
+
+FLAGGED_WITH_PROPOSALS = 25
+
+
+@console_view
+def election_day(request):
+    election = current_election(request)
+    if election is None:
+        return render(request, "console/no_election.html", {"nav_active": "day"})
+    area = area_from_query(request, election)
+    children = _children(request, election, area)
+    coverage_map = domain.coverage_by_area(election=election, areas=[*([area] if area else []), *children])
+    total = domain.Coverage()
+    for a in [area] if area is not None else children:
+        total.add(coverage_map[a.pk])
+    places = []
+    if area is not None:
+        direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
+        if direct.exists():
+            per_place = domain.coverage_by_place(election=election, path=area.path)
+            places = [(p, per_place.get(p.pk, domain.Coverage()), domain.thread_url(place=p)) for p in direct]
+    now = timezone.now()
+    late = late_assignments(user=request.user, election=election, area=area, now=now)
+    flagged = []
+    for i, assignment in enumerate(late):
+        proposals = []
+        if i < FLAGGED_WITH_PROPOSALS:
+            proposals, _available = domain.candidates_for_slot(
+                user=request.user, place=assignment.place, role=assignment.role, table=assignment.table, limit=3
+            )
+        flagged.append((assignment, proposals, domain.thread_url(place=assignment.place)))
+    recent = (
+        visible(
+            request.user,
+            domain.Assignment.objects.filter(election=election),
+        )
+        .filter(events__to_status=AssignmentStatus.CHECKED_IN, status=AssignmentStatus.CHECKED_IN)
+        .select_related("volunteer", "place", "table")
+        .order_by("-status_changed_at")[:15]
+    )
+    context = {
+        "nav_active": "day",
+        "election": election,
+        "area": area,
+        "crumbs": ancestors(area),
+        "nodes": [(child, coverage_map[child.pk]) for child in children],
+        "places": places,
+        "total": total,
+        "deadline": check_in_deadline(election=election),
+        "deadline_passed": now >= check_in_deadline(election=election),
+        "flagged": flagged,
+        "recent": recent,
+    }
+    return render(request, "console/day.html", context)
+
+
+@require_POST
+@console_view
+def replace(request, pk: int):
+    """One click: the late watcher is marked absent and the proposed volunteer takes the slot."""
+    late = _assignment(request, pk)
+    volunteer = get_visible(request, Volunteer.objects.all(), pk=request.POST.get("volunteer") or 0)
+    get_visible(request, PollingPlace.objects.all(), Action.CHANGE, pk=late.place_id)
+    try:
+        domain.replace_absent(assignment=late, volunteer=volunteer, actor=request.user)
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("%(new)s reemplaza a %(old)s.") % {"new": volunteer.full_name, "old": late.volunteer.full_name},
+        )
+    return redirect(request.POST.get("next") or "console:election_day")
+
+
+__all__ = ["AssignmentEvent", "election_day", "replace"]

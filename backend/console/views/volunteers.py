@@ -1,0 +1,32 @@
+"""Volunteers: search by name, DNI or phone; a profile with history, messages and opt-out status."""
+
+from django.shortcuts import render
+
+from backend.volunteers.models import Volunteer
+
+from .. import domain
+from ..access import console_view
+from ..selectors import volunteer_assignments_with_events, volunteer_search
+from .common import get_visible
+
+
+@console_view
+def volunteers(request):
+    query = request.GET.get("q", "").strip()
+    results = list(volunteer_search(user=request.user, query=query, limit=50))
+    context = {"nav_active": "volunteers", "query": query, "results": results}
+    if request.headers.get("HX-Request"):
+        return render(request, "console/_volunteer_results.html", context)
+    return render(request, "console/volunteers.html", context)
+
+
+@console_view
+def volunteer(request, pk: int):
+    person = get_visible(request, Volunteer.objects.select_related("area", "votes_at"), pk=pk)
+    context = {
+        "nav_active": "volunteers",
+        "person": person,
+        "assignments": volunteer_assignments_with_events(volunteer=person),
+        "messages_log": domain.volunteer_messages(volunteer=person),
+    }
+    return render(request, "console/volunteer.html", context)

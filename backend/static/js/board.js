@@ -1,0 +1,70 @@
+// Election-day board: check-ins arrive over a WebSocket and bump the counters already on the page.
+(function () {
+  "use strict";
+  var board = document.getElementById("board");
+  if (!board) return;
+  var dot = document.getElementById("live-dot");
+  var state = document.getElementById("live-state");
+  var feed = document.getElementById("feed");
+  var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/board/" + board.dataset.election + "/";
+  var delay = 1000;
+  var seen = {};
+
+  function bump(el) {
+    var count = parseInt(el.dataset.count || "0", 10) + 1;
+    var slots = parseInt(el.dataset.slots || "0", 10);
+    el.dataset.count = String(count);
+    el.textContent = count + "/" + slots;
+    var bar = el.closest("[data-area],[data-place]");
+    bar = bar && bar.querySelector('[data-bar="checked_in"]');
+    if (bar && slots > 0) bar.style.width = Math.min(100, Math.round((100 * count) / slots)) + "%";
+  }
+
+  function onCheckIn(ev) {
+    if (seen[ev.assignment_id]) return;
+    seen[ev.assignment_id] = true;
+    var targets = [];
+    (ev.area_ids || []).forEach(function (id) {
+      document.querySelectorAll('[data-area="' + id + '"]').forEach(function (n) { targets.push(n); });
+    });
+    document.querySelectorAll('[data-place="' + ev.place_id + '"]').forEach(function (n) { targets.push(n); });
+    document.querySelectorAll('[data-area="all"]').forEach(function (n) { targets.push(n); });
+    targets.forEach(function (node) {
+      var m = node.querySelector('[data-measure="checked_in"]');
+      if (m) bump(m);
+    });
+    var placeholder = feed.querySelector("[data-placeholder]");
+    if (placeholder) placeholder.remove();
+    var li = document.createElement("li");
+    li.className = "fresh";
+    var time = document.createElement("span");
+    time.className = "num muted";
+    time.textContent = ev.at;
+    var who = document.createElement("strong");
+    who.textContent = ev.volunteer;
+    var where = ev.place_name + (ev.table ? " · " + board.dataset.msgTable + " " + ev.table : " · " + board.dataset.msgGeneral);
+    li.append(time, " · ", who, " " + board.dataset.msgArrived + " " + where);
+    feed.prepend(li);
+  }
+
+  function connect() {
+    var ws = new WebSocket(url);
+    ws.onopen = function () {
+      delay = 1000;
+      dot.classList.add("on");
+      state.textContent = board.dataset.msgLive;
+    };
+    ws.onmessage = function (msg) {
+      var ev = JSON.parse(msg.data);
+      if (ev.type === "check_in") onCheckIn(ev);
+    };
+    ws.onclose = function (e) {
+      dot.classList.remove("on");
+      state.textContent = board.dataset.msgOff;
+      if (e.code === 4403) return;
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+  connect();
+})();
