@@ -1,17 +1,21 @@
 """The one place the console reaches into the other teams' services and selectors.
 
-Views call these functions; each one delegates to the domain (engine, imports, sms). Keeping the
-seams here means a page never re-implements a rule the domain already owns.
+Views call these functions; each one delegates to the domain (assignment engine, imports, sms,
+threads) and only reshapes answers for templates. A page never re-implements a rule the domain
+already owns.
 """
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentStatus
-from backend.core.exceptions import ApplicationError
-from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.assignments import selectors as assignment_selectors
+from backend.assignments import services as assignment_services
+from backend.assignments.models import Assignment
+from backend.elections.models import Area, Election
+
+SOURCE = "web"
 
 
 @dataclass
@@ -35,125 +39,113 @@ class Coverage:
         self.confirmed += other.confirmed
         self.checked_in += other.checked_in
 
+    @classmethod
+    def of(cls, row: dict) -> "Coverage":
+        return cls(row["slots"], row["assigned"], row["confirmed"], row["checked_in"])
 
-# A checked-in watcher has confirmed by arriving.
-_CONFIRMED = (AssignmentStatus.CONFIRMED, AssignmentStatus.CHECKED_IN)
+
+# --- Coverage (the engine's selectors) -----------------------------------------------------------
 
 
-def coverage_by_place(*, election: Election, path: str) -> dict[int, Coverage]:
-    """Coverage of every place under the area `path` (TEMPORARY stand-in until the engine's selector lands)."""
+def coverage_by_area(*, user, election: Election, areas: list[Area]) -> dict[int, Coverage]:
+    """Rolled-up coverage of each of `areas` (already checked visible), keyed by area id."""
     result: dict[int, Coverage] = {}
-    places = PollingPlace.objects.filter(election=election, area__path__startswith=path)
-    for place_id in places.values_list("id", flat=True):
-        result[place_id] = Coverage(slots=election.place_watchers_per_place)
-    tables = (
-        Table.objects.filter(election=election, place__area__path__startswith=path)
-        .values("place_id")
-        .annotate(n=Count("id"))
-    )
-    for row in tables:
-        result[row["place_id"]].slots += row["n"] * election.table_watchers_per_table
-    counts = (
-        Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES, place__area__path__startswith=path)
-        .values("place_id")
-        .annotate(
-            assigned=Count("id"),
-            confirmed=Count("id", filter=Q(status__in=_CONFIRMED)),
-            checked_in=Count("id", filter=Q(status=AssignmentStatus.CHECKED_IN)),
+    for area in {a.pk: a for a in areas}.values():
+        if area.pk in result:
+            continue
+        # One call per subtree also answers for the children listed below it.
+        for row in assignment_selectors.coverage_by_area(
+            user=user, election=election, area=area, max_depth=area.depth + 1
+        ):
+            result.setdefault(row["id"], Coverage.of(row))
+    return result
+
+
+def coverage_by_place(*, user, election: Election, area: Area) -> dict[int, Coverage]:
+    """Coverage of each visible place under `area`, keyed by place id."""
+    return {
+        row["id"]: Coverage.of(row)
+        for row in assignment_selectors.coverage_by_place(user=user, election=election, area=area)
+    }
+
+
+def place_slots(*, user, place) -> dict:
+    """The place's general and table slots with who holds each (the engine's per-table selector)."""
+    return assignment_selectors.coverage_by_table(user=user, place=place)
+
+
+def candidates_for_slot(*, user, place, role: str, table=None, slot: int = 0, limit: int = 8) -> list[dict]:
+    """The engine's best available volunteers for one slot, narrowed to those the user may see."""
+    return [
+        {"volunteer_id": c.volunteer_id, "name": c.name, "reason": c.reason, "cost_km": c.cost_m / 1000}
+        for c in assignment_selectors.candidates_for_slot(
+            place=place, role=role, table=table, slot=slot, limit=limit, user=user
         )
-    )
-    for row in counts:
-        cov = result.setdefault(row["place_id"], Coverage())
-        cov.assigned += row["assigned"]
-        cov.confirmed += row["confirmed"]
-        cov.checked_in += row["checked_in"]
-    return result
-
-
-def coverage_by_area(*, election: Election, areas: list[Area]) -> dict[int, Coverage]:
-    """Coverage rolled up for each of `areas` (TEMPORARY stand-in until the engine's selector lands)."""
-    areas = list({area.pk: area for area in areas}.values())
-    result = {area.pk: Coverage() for area in areas}
-    if not areas:
-        return result
-    common = min((a.path for a in areas), key=len)
-    per_place = coverage_by_place(
-        election=election, path=common if all(a.path.startswith(common) for a in areas) else "/"
-    )
-    paths = dict(PollingPlace.objects.filter(pk__in=per_place).values_list("id", "area__path"))
-    for place_id, cov in per_place.items():
-        for area in areas:
-            if paths[place_id].startswith(area.path):
-                result[area.pk].add(cov)
-    return result
+    ]
 
 
 # --- Writes: every one goes through a domain service ---------------------------------------------
-SOURCE = "web"
 
 
 def assign(*, volunteer, place, table, role: str, actor) -> Assignment:
-    from backend.assignments.services import assignment_create
-
-    return assignment_create(
+    return assignment_services.assignment_create(
         volunteer=volunteer,
         place=place,
         table=table,
         role=role,
         actor=actor,
         source=SOURCE,
-        locked=True,
-        reason=_("Asignación manual"),
+        reason=_("asignación manual"),
     )
 
 
 def unassign(*, assignment: Assignment, actor, reason: str = "") -> Assignment:
-    from backend.assignments.services import assignment_transition
-
-    return assignment_transition(
-        assignment=assignment,
-        to_status=AssignmentStatus.CANCELLED,
-        actor=actor,
-        source=SOURCE,
-        reason=reason or _("Liberada desde la consola"),
+    return assignment_services.assignment_unassign(
+        assignment=assignment, actor=actor, source=SOURCE, reason=reason or _("quitada desde la consola")
     )
 
 
 def set_locked(*, assignment: Assignment, locked: bool, actor) -> Assignment:
-    from backend.assignments.services import assignment_set_locked
-
-    return assignment_set_locked(assignment=assignment, locked=locked, actor=actor, source=SOURCE)
+    return assignment_services.assignment_set_locked(assignment=assignment, locked=locked, actor=actor, source=SOURCE)
 
 
 def check_in(*, assignment: Assignment, actor) -> Assignment:
-    from backend.assignments.services import assignment_check_in
-
-    return assignment_check_in(assignment=assignment, actor=actor, source=SOURCE)
+    return assignment_services.assignment_check_in(assignment=assignment, actor=actor, source=SOURCE)
 
 
 def swap(*, first: Assignment, second: Assignment, actor):
-    raise ApplicationError(_("El intercambio todavía no está disponible."), code="not_available")
+    return assignment_services.assignment_swap(first=first, second=second, actor=actor, source=SOURCE)
 
 
-# --- Reads from other teams ------------------------------------------------------------------------
+def auto_assign(*, election: Election, area: Area | None, dry_run: bool, actor):
+    return assignment_services.auto_assign(election=election, area=area, dry_run=dry_run, actor=actor)
 
 
-def candidates_for_slot(*, user, place, role: str, table=None, limit: int = 8) -> tuple[list[dict], bool]:
-    """The engine's ranked volunteers for one slot, narrowed to those the user may see.
+def replace_absent(*, assignment: Assignment, volunteer, actor) -> Assignment:
+    from .services import late_watcher_replace
 
-    Returns (candidates, available): `available` is False while the engine's selector is missing.
-    """
-    return [], False
+    return late_watcher_replace(assignment=assignment, volunteer=volunteer, actor=actor, source=SOURCE)
+
+
+# --- Other teams' pages --------------------------------------------------------------------------
+
+
+def _first_url(*names: str, args=None) -> str | None:
+    for name in names:
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return None
 
 
 def thread_url(*, place) -> str | None:
     """The station thread page, one click from the board (None until the threads app has it)."""
-    from django.urls import NoReverseMatch, reverse
+    return _first_url("threads:thread", "threads:page", "thread-page", args=[place.pk])
 
-    try:
-        return reverse("threads:thread", args=[place.pk])
-    except NoReverseMatch:
-        return None
+
+def imports_url() -> str | None:
+    return _first_url("imports:upload", "imports:index", "imports:home", "imports")
 
 
 @dataclass
@@ -169,25 +161,5 @@ def volunteer_messages(*, volunteer) -> list[MessageLine] | None:
     return None
 
 
-def replace_absent(*, assignment: Assignment, volunteer, actor) -> Assignment:
-    """Mark a late watcher absent and give the slot to `volunteer` (engine's replacement service when it lands)."""
-    raise ApplicationError(_("El reemplazo todavía no está disponible."), code="not_available")
-
-
-def imports_url() -> str | None:
-    from django.urls import NoReverseMatch, reverse
-
-    for name in ("imports:upload", "imports:index", "imports:home"):
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return None
-
-
 def broadcasts_available() -> bool:
-    return False
-
-
-def auto_assign_available() -> bool:
     return False

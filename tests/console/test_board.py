@@ -32,7 +32,7 @@ def test_board_shows_tables_watchers_statuses_and_reasons(client, geo, north_coo
     assert "María García" in html
     assert "vota en este establecimiento" in html
     assert "Propuesta" in html
-    assert response.context["board"].open_count == 3
+    assert response.context["open_count"] == 3
 
 
 def test_board_of_a_place_outside_the_scope_is_not_found(client, geo, north_coordinator):
@@ -60,7 +60,8 @@ def test_assign_by_hand_goes_through_the_service(client, geo, north_coordinator,
     # then
     assert response.status_code == 302
     assignment = Assignment.objects.get(volunteer=north_volunteer)
-    assert (assignment.table, assignment.status, assignment.locked) == (geo.north_tables[0], "proposed", True)
+    assert (assignment.table, assignment.status) == (geo.north_tables[0], "proposed")
+    assert assignment.reason == "asignación manual"
     event = assignment.events.get()
     assert (event.actor, event.source, event.kind) == (north_coordinator, "web", AssignmentEvent.Kind.CREATED)
 
@@ -206,3 +207,46 @@ def test_candidates_for_a_table_of_another_place_is_not_found(client, geo, north
     )
     # then
     assert response.status_code == 404
+
+
+def test_candidates_are_the_engines_ranked_list_within_scope(
+    client, geo, north_coordinator, north_volunteer, south_volunteer
+):
+    # given: María votes at the north place; Juan lives in the south
+    north_volunteer.votes_at = geo.north_place
+    north_volunteer.save()
+    client.force_login(north_coordinator)
+    # when
+    response = client.get(
+        reverse("console:candidates", args=[geo.north_place.pk]), {"rol": "table", "mesa": geo.north_tables[0].pk}
+    )
+    # then
+    names = [c["name"] for c in response.context["candidates"]]
+    assert names[0] == "María García"
+    assert "Juan Pérez" not in names
+    assert "vota" in response.context["candidates"][0]["reason"]
+
+
+def test_swap_exchanges_two_tables(client, geo, north_coordinator):
+    # given
+    first = _assign(geo.north_place, geo.north_tables[0], VolunteerFactory(area=geo.north_town))
+    second = _assign(geo.north_place, geo.north_tables[1], VolunteerFactory(area=geo.north_town))
+    client.force_login(north_coordinator)
+    # when
+    client.post(reverse("console:swap", args=[first.pk]), {"other": second.pk})
+    # then
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.table, second.table) == (geo.north_tables[1], geo.north_tables[0])
+
+
+def test_a_locked_assignment_must_be_released_before_removing_it(client, geo, north_coordinator):
+    # given
+    assignment = _assign(geo.north_place, geo.north_tables[0], locked=True)
+    client.force_login(north_coordinator)
+    # when
+    response = client.post(reverse("console:unassign", args=[assignment.pk]), follow=True)
+    # then
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.PROPOSED
+    assert "fijada" in response.content.decode()

@@ -136,3 +136,24 @@ def test_live_board_refuses_volunteers_and_anonymous(geo, north_volunteer):
     # then
     assert volunteer == (False, 4403)
     assert anonymous == (False, 4403)
+
+
+def test_one_click_replacement_of_a_late_watcher(client, geo, north_coordinator):
+    # given: election day has passed its check-in time; Leo never arrived; Ana votes there
+    from backend.assignments.models import Assignment, AssignmentStatus
+
+    geo.election.date = datetime.date.today() - datetime.timedelta(days=1)
+    geo.election.save()
+    late = _assign(geo.north_place, geo.north_tables[0], first_name="Leo", last_name="Tarde", area=geo.north_town)
+    VolunteerFactory(area=geo.north_town, votes_at=geo.north_place, first_name="Ana", last_name="Cerca")
+    client.force_login(north_coordinator)
+    page = client.get(reverse("console:election_day"))
+    _late, proposals, _thread = page.context["flagged"][0]
+    # when
+    client.post(reverse("console:replace", args=[late.pk]), {"volunteer": proposals[0]["volunteer_id"]})
+    # then
+    late.refresh_from_db()
+    new = Assignment.objects.get(table=geo.north_tables[0], status=AssignmentStatus.PROPOSED)
+    assert proposals[0]["name"] == "Ana Cerca"
+    assert late.status == AssignmentStatus.CANCELLED
+    assert (new.volunteer.full_name, new.replaces) == ("Ana Cerca", late)

@@ -50,8 +50,6 @@ def test_htmx_search_returns_only_the_results_fragment(client, geo, north_coordi
 
 def test_profile_shows_history_and_opt_out(client, geo, north_coordinator, north_volunteer):
     # given
-    north_volunteer.opted_out = True
-    north_volunteer.save()
     assignment = assignment_create(
         volunteer=north_volunteer,
         place=geo.north_place,
@@ -62,6 +60,8 @@ def test_profile_shows_history_and_opt_out(client, geo, north_coordinator, north
         reason="vota en este establecimiento",
     )
     assignment_confirm(assignment=assignment, source="sms")
+    north_volunteer.opted_out = True
+    north_volunteer.save()
     client.force_login(north_coordinator)
     # when
     response = client.get(reverse("console:volunteer", args=[north_volunteer.pk]))

@@ -2,43 +2,67 @@
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import Action, can, visible
+from backend.accounts.permissions import Action, can
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+from backend.assignments.selectors import coverage_state, state_label
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
 from backend.volunteers.models import Volunteer
 
 from .. import domain
 from ..access import console_view
-from ..selectors import place_board_get, volunteer_search
-from .common import ancestors, flash_error, get_visible
+from ..selectors import volunteer_search
+from .common import ancestors, back_to, flash_error, get_visible
 
 
 def _back(request, place_id: int):
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(reverse("console:place", args=[place_id]))
+    return back_to(request, reverse("console:place", args=[place_id]))
+
+
+def _flat_slots(slots: dict) -> list[dict]:
+    """The general(s) first, then each table's slots, as one list for the page."""
+    rows = [
+        {"role": AssignmentRole.PLACE, "table_id": None, "table_number": None, "slot": s["slot"], "a": s["assignment"]}
+        for s in slots["general"]
+    ]
+    for table in slots["tables"]:
+        rows += [
+            {
+                "role": AssignmentRole.TABLE,
+                "table_id": table["id"],
+                "table_number": table["number"],
+                "slot": s["slot"],
+                "a": s["assignment"],
+            }
+            for s in table["slots"]
+        ]
+    for row in rows:
+        a = row["a"]
+        row["state"] = "open" if a is None else ("good" if a["status"] in ("confirmed", "checked_in") else "covered")
+    return rows
 
 
 @console_view
 def place(request, pk: int):
     place = get_visible(request, PollingPlace.objects.select_related("area", "election"), pk=pk)
-    board = place_board_get(place=place)
-    others = [s.assignment for s in board.slots if s.assignment is not None]
+    slots = _flat_slots(domain.place_slots(user=request.user, place=place))
+    filled = sum(1 for s in slots if s["a"])
+    state = coverage_state(slots=len(slots), assigned=filled)
     context = {
         "nav_active": "coverage",
         "place": place,
         "election": place.election,
         "crumbs": [*ancestors(place.area), place.area],
-        "board": board,
-        "others": others,
+        "slots": slots,
+        "open_count": len(slots) - filled,
+        "state": state,
+        "state_label": state_label(state),
+        "others": [s for s in slots if s["a"]],
         "can_change": can(request.user, Action.CHANGE, place),
         "thread_url": domain.thread_url(place=place),
     }
@@ -58,21 +82,22 @@ def candidates(request, pk: int):
         if not table_id.isdigit():
             raise Http404()
         table = get_visible(request, Table.objects.all(), pk=int(table_id), place=place)
+    slot = request.GET.get("puesto", "0")
+    slot = int(slot) if slot.isdigit() else 0
     query = request.GET.get("q", "").strip()
     if query:
         found = [
-            {"volunteer": v, "reason": _("Búsqueda"), "cost": None}
+            {"volunteer_id": v.pk, "name": v.full_name, "reason": _("DNI %(dni)s") % {"dni": v.dni}, "cost_km": None}
             for v in volunteer_search(user=request.user, query=query, limit=10)
         ]
-        available = True
     else:
-        found, available = domain.candidates_for_slot(user=request.user, place=place, role=role, table=table)
+        found = domain.candidates_for_slot(user=request.user, place=place, role=role, table=table, slot=slot)
     context = {
         "place": place,
         "table": table,
         "role": role,
+        "slot": slot,
         "candidates": found,
-        "available": available,
         "query": query,
         "can_change": can(request.user, Action.CHANGE, place),
     }
@@ -171,6 +196,3 @@ def check_in(request, pk: int):
     else:
         messages.success(request, _("%(name)s está presente.") % {"name": assignment.volunteer.full_name})
     return _back(request, assignment.place_id)
-
-
-__all__ = ["assign", "candidates", "check_in", "lock", "place", "swap", "unassign", "visible"]

@@ -2,7 +2,8 @@
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from backend.accounts.permissions import Action, can
 from backend.core.exceptions import ApplicationError
@@ -35,3 +36,11 @@ def ancestors(area: Area | None) -> list[Area]:
 
 def flash_error(request, exc: ApplicationError) -> None:
     messages.error(request, str(exc.message))
+
+
+def back_to(request, default: str):
+    """Redirect to the form's `next` when it is a local URL, else to `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(default)

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from backend.accounts.permissions import Action, can, visible
-from backend.elections.models import Area, PollingPlace
+from backend.elections.models import PollingPlace
 
 from .. import domain
 from ..access import console_view, current_election, root_areas
@@ -32,7 +32,7 @@ def coverage(request):
     area = area_from_query(request, election)
     children = _children(request, election, area)
     shown = [area] if area is not None else children
-    coverage_map = domain.coverage_by_area(election=election, areas=[*shown, *children])
+    coverage_map = domain.coverage_by_area(user=request.user, election=election, areas=[*shown, *children])
     total = domain.Coverage()
     for a in shown:
         total.add(coverage_map[a.pk])
@@ -43,7 +43,7 @@ def coverage(request):
     if area is not None:
         direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
         if direct.exists():
-            per_place = domain.coverage_by_place(election=election, path=area.path)
+            per_place = domain.coverage_by_place(user=request.user, election=election, area=area)
             places = [(p, per_place.get(p.pk, domain.Coverage())) for p in direct]
             places = [(p, cov) for p, cov in places if keep(cov)]
     context = {
@@ -70,7 +70,7 @@ def coverage_export(request):
     tops = [area] if area is not None else root_areas(request.user, election)
     rows = []
     for top in tops:
-        per_place = domain.coverage_by_place(election=election, path=top.path)
+        per_place = domain.coverage_by_place(user=request.user, election=election, area=top)
         places = visible(request.user, PollingPlace.objects.filter(pk__in=per_place)).select_related("area")
         for place in places.order_by("area__path", "code"):
             cov = per_place[place.pk]
@@ -103,6 +103,3 @@ def coverage_export(request):
         user=request.user, kind=ExportKind.COVERAGE, election=election, area=area, filters=dict(request.GET), rows=count
     )
     return xlsx_response(content, stem="cobertura")
-
-
-__all__ = ["Area", "coverage", "coverage_export"]

@@ -1,13 +1,15 @@
 """Election day: live check-ins per area and place, late watchers flagged with replacements."""
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.accounts.permissions import Action, visible
-from backend.assignments.models import AssignmentEvent, AssignmentStatus
+from backend.assignments.models import AssignmentStatus
+from backend.assignments.selectors import assignment_list_visible
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace
 from backend.volunteers.models import Volunteer
@@ -16,7 +18,7 @@ from .. import domain
 from ..access import console_view, current_election
 from ..selectors import check_in_deadline, late_assignments
 from .board import _assignment
-from .common import ancestors, area_from_query, flash_error, get_visible
+from .common import ancestors, area_from_query, back_to, flash_error, get_visible
 from .coverage import _children
 
 FLAGGED_WITH_PROPOSALS = 25
@@ -29,7 +31,9 @@ def election_day(request):
         return render(request, "console/no_election.html", {"nav_active": "day"})
     area = area_from_query(request, election)
     children = _children(request, election, area)
-    coverage_map = domain.coverage_by_area(election=election, areas=[*([area] if area else []), *children])
+    coverage_map = domain.coverage_by_area(
+        user=request.user, election=election, areas=[*([area] if area else []), *children]
+    )
     total = domain.Coverage()
     for a in [area] if area is not None else children:
         total.add(coverage_map[a.pk])
@@ -37,7 +41,7 @@ def election_day(request):
     if area is not None:
         direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
         if direct.exists():
-            per_place = domain.coverage_by_place(election=election, path=area.path)
+            per_place = domain.coverage_by_place(user=request.user, election=election, area=area)
             places = [(p, per_place.get(p.pk, domain.Coverage()), domain.thread_url(place=p)) for p in direct]
     now = timezone.now()
     late = late_assignments(user=request.user, election=election, area=area, now=now)
@@ -45,19 +49,18 @@ def election_day(request):
     for i, assignment in enumerate(late):
         proposals = []
         if i < FLAGGED_WITH_PROPOSALS:
-            proposals, _available = domain.candidates_for_slot(
-                user=request.user, place=assignment.place, role=assignment.role, table=assignment.table, limit=3
+            proposals = domain.candidates_for_slot(
+                user=request.user,
+                place=assignment.place,
+                role=assignment.role,
+                table=assignment.table,
+                slot=assignment.slot,
+                limit=3,
             )
         flagged.append((assignment, proposals, domain.thread_url(place=assignment.place)))
-    recent = (
-        visible(
-            request.user,
-            domain.Assignment.objects.filter(election=election),
-        )
-        .filter(events__to_status=AssignmentStatus.CHECKED_IN, status=AssignmentStatus.CHECKED_IN)
-        .select_related("volunteer", "place", "table")
-        .order_by("-status_changed_at")[:15]
-    )
+    recent = assignment_list_visible(
+        user=request.user, election=election, area=area, status=AssignmentStatus.CHECKED_IN
+    ).order_by("-status_changed_at")[:15]
     context = {
         "nav_active": "day",
         "election": election,
@@ -90,7 +93,4 @@ def replace(request, pk: int):
             request,
             _("%(new)s reemplaza a %(old)s.") % {"new": volunteer.full_name, "old": late.volunteer.full_name},
         )
-    return redirect(request.POST.get("next") or "console:election_day")
-
-
-__all__ = ["AssignmentEvent", "election_day", "replace"]
+    return back_to(request, reverse("console:election_day"))
