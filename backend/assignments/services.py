@@ -364,6 +364,7 @@ def auto_assign(
     k: int = 10,
     source: str = EventSource.ENGINE,
     method: str = "flow",
+    on_progress=None,
 ):
     """Fill every free slot of the election (or of `area`'s subtree) with the best available volunteers.
 
@@ -378,8 +379,10 @@ def auto_assign(
     """
     from .engine import plan_apply, plan_build, plan_describe
 
-    plan = plan_build(election=election, area=area, k=k, method=method)
+    plan = plan_build(election=election, area=area, k=k, method=method, on_progress=on_progress)
     if not dry_run:
+        if on_progress:
+            on_progress("write")
         plan_apply(plan, actor=actor, source=source, notify=notify)
     plan_describe(plan)
     return plan.result
