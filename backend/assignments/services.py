@@ -298,7 +298,7 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
         raise ApplicationError(_("Elegí dos asignaciones distintas."), code=AssignmentErrorCode.SAME_ASSIGNMENT)
     with transaction.atomic():
         a, b = (
-            Assignment.objects.select_for_update()
+            Assignment.objects.select_for_update(of=("self",))
             .select_related("volunteer__area", "volunteer__votes_at__area", "place__area", "election", "table")
             .get(pk=pk)
             for pk in sorted((first.pk, second.pk))

@@ -23,10 +23,10 @@ def auto_assign_status(run_id: str) -> dict | None:
     return cache.get(_KEY.format(run_id=run_id))
 
 
-def _store(run_id: str, **data) -> None:
-    current = cache.get(_KEY.format(run_id=run_id)) or {}
+def _store(key: str, **data) -> None:
+    current = cache.get(_KEY.format(run_id=key)) or {}
     current.update(data)
-    cache.set(_KEY.format(run_id=run_id), current, _TTL)
+    cache.set(_KEY.format(run_id=key), current, _TTL)
 
 
 def auto_assign_start(*, election: Election, area: Area | None, dry_run: bool, notify: bool, actor) -> str:
