@@ -307,7 +307,7 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
         raise ApplicationError(_("Elegí dos asignaciones distintas."), code=AssignmentErrorCode.SAME_ASSIGNMENT)
     with transaction.atomic():
         a, b = (
-            Assignment.objects.select_for_update()
+            Assignment.objects.select_for_update(of=("self",))
             .select_related("volunteer__area", "volunteer__votes_at__area", "place__area", "election", "table")
             .get(pk=pk)
             for pk in sorted((first.pk, second.pk))
@@ -373,6 +373,7 @@ def auto_assign(
     k: int = 10,
     source: str = EventSource.ENGINE,
     method: str = "flow",
+    on_progress=None,
 ):
     """Fill every free slot of the election (or of `area`'s subtree) with the best available volunteers.
 
@@ -387,8 +388,10 @@ def auto_assign(
     """
     from .engine import plan_apply, plan_build, plan_describe
 
-    plan = plan_build(election=election, area=area, k=k, method=method)
+    plan = plan_build(election=election, area=area, k=k, method=method, on_progress=on_progress)
     if not dry_run:
+        if on_progress:
+            on_progress("write")
         plan_apply(plan, actor=actor, source=source, notify=notify)
     plan_describe(plan)
     return plan.result

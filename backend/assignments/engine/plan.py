@@ -207,17 +207,27 @@ def _phrase_cache(snap: Snapshot):
     return phrase
 
 
-def plan_build(*, election: Election, area: Area | None = None, k: int = 10, method: str = "flow") -> Plan:
-    """Compute what auto-assign would do, without writing anything."""
+def plan_build(
+    *, election: Election, area: Area | None = None, k: int = 10, method: str = "flow", on_progress=None
+) -> Plan:
+    """Compute what auto-assign would do, without writing anything.
+
+    `on_progress(step)` is called with "load", "candidates", "solve" and "plan" as each step starts.
+    """
+    progress = on_progress or (lambda step: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    progress("load")
     snap = snapshot_load(election=election, area=area)
     timings["load"] = time.perf_counter() - t0
     t1 = time.perf_counter()
+    progress("candidates")
     cands = candidates_build(snap, k=k)
     problem, arc_cand, free = _problem(snap, cands)
     timings["candidates"] = time.perf_counter() - t1
+    progress("solve")
     solution = solve_flow(problem) if method == "flow" else solve_greedy(problem)
+    progress("plan")
     timings["solve"] = solution.seconds
     t2 = time.perf_counter()
     final = _match(snap, problem, solution, free)

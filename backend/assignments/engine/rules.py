@@ -25,10 +25,6 @@ TREE_COST_M = (2_000, 15_000, 40_000, 60_000, 80_000)
 # move must save more than this to happen. Larger once the volunteer has been told.
 STAY_BONUS_M = {"proposed": 500, "notified": 2_000}
 
-# Extra coverage weight of a slot somebody already holds (a priority step is 100, a general 60,
-# ten electors 1): re-running never moves a proposal to a table just a little bigger.
-STAY_WEIGHT = 20
-
 # Cost resolution of the solver: 100 m. Coverage always dominates cost (see solver.py).
 COST_UNIT_M = 100
 
@@ -68,10 +64,12 @@ def slot_weight(*, priority: int, role: str, electors: int | None, slot: int) ->
     """Coverage weight of one slot: coordinator priority first, then a place's general, then bigger tables.
 
     `priority` is the sum of the area priorities along the path plus the place's (and table's).
-    Each priority step is worth one plain slot; substitutes count a third of a titular.
+    Each priority step is worth one plain slot; substitutes count a third of a titular. Electors
+    count by hundreds: a table of 340 and one of 350 tie, so travel (and the stay bonus) decide
+    between them and re-runs do not shuffle people between similar tables.
     """
     level = max(-9, min(20, int(priority)))
-    bonus = 60 if role == "place" else min(int(electors or 0), 500) // 10
+    bonus = 60 if role == "place" else min(int(electors or 0), 399) // 100 * 10
     weight = 100 * (10 + level) + bonus
     return weight if slot == 0 else max(1, weight // 3)
 

@@ -15,7 +15,7 @@ from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
 
 from ..models import ACTIVE_STATUSES, Assignment, AssignmentStatus
-from .rules import PARTIAL_AVAILABILITY, STAY_WEIGHT, slot_weight
+from .rules import PARTIAL_AVAILABILITY, slot_weight
 
 ROLE_TABLE, ROLE_PLACE = 0, 1
 ROLE_NAMES = ("table", "place")
@@ -244,9 +244,6 @@ def snapshot_load(*, election: Election, area: Area | None = None) -> Snapshot:
         cur_a.append(mine[0] if mine else 0)
         cur_s.append(mine[2] if mine else "")
         cur_c.append(mine[3] if mine else np.nan)
-    # A slot someone holds weighs a little more, so small differences (a few electors) move nobody.
-    held = np.array([c for c in cur if c >= 0], dtype=np.int64)
-    weights[held] += STAY_WEIGHT
     # A movable assignment whose volunteer no longer belongs to the election's roster stays as it is.
     fixed_count += sum(1 for vid in movable if vid not in seen)
     for vid, (_aid, s, _status, _cost) in movable.items():
