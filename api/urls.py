@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import assignments, views
+from . import assignments, imports, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -29,4 +29,8 @@ urlpatterns = [
     ),
     path("assignments/auto/", assignments.AutoAssignApi.as_view(), name="api-auto-assign"),
     path("assignments/auto/<str:run_id>/", assignments.AutoAssignStatusApi.as_view(), name="api-auto-assign-status"),
+    path("imports/", imports.ImportUploadApi.as_view(), name="api-import-upload"),
+    path("imports/<int:batch_id>/", imports.ImportDetailApi.as_view(), name="api-import-detail"),
+    path("imports/<int:batch_id>/apply/", imports.ImportApplyApi.as_view(), name="api-import-apply"),
+    path("imports/<int:batch_id>/report/", imports.ImportReportApi.as_view(), name="api-import-report"),
 ]

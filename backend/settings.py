@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "backend.assignments",
     "backend.notices",
     "backend.threads",
+    "backend.imports",
     "api",
     "sms",
 ]
@@ -245,3 +246,10 @@ LOGIN_URL = "login"
 LOGOUT_REDIRECT_URL = "login"
 # Election day: watchers not checked in this many minutes after the election's check-in time are flagged.
 CONSOLE_CHECK_IN_GRACE_MINUTES = env.int("CONSOLE_CHECK_IN_GRACE_MINUTES", default=30)
+# --- Imports ------------------------------------------------------------------------------------
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=400 * 1024 * 1024)
+IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=200)
+# Files with more rows than this run as a Celery task with progress; smaller ones run inline.
+IMPORT_ASYNC_ROW_THRESHOLD = env.int("IMPORT_ASYNC_ROW_THRESHOLD", default=5000)

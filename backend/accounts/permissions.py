@@ -105,6 +105,11 @@ def _volunteer_in_scope(user: User, volunteer) -> bool:
     )
 
 
+def can_import(user: Any) -> bool:
+    """May `user` upload and apply spreadsheets (station lists, rosters) and read import reports? Leads only."""
+    return role_of(user) == Role.LEAD
+
+
 def can(user: Any, action: Action | str, obj: Model) -> bool:
     """May `user` perform `action` on `obj` (an area, place, table, volunteer, assignment or thread)?"""
     action = Action(action)

@@ -1,62 +1,342 @@
-"""Reading spreadsheets (xlsx, xls, ods, csv) into rows of plain values.
+"""Reading spreadsheets (xlsx, xls, ods, csv) into rows of plain values, safely.
 
 python-calamine reads workbooks (an order of magnitude faster than openpyxl's read-only mode);
 csv goes through the standard library. Formulas are never evaluated or kept: calamine returns
-the cached value of a cell.
+the cached value of a cell (empty when the workbook has none).
+
+The file is judged by its content, not its name: a PDF or a Word document renamed `.xlsx`, a
+truncated download, a password-protected workbook (an encrypted OLE container), a zip or XML
+bomb and a sheet over the configured row limit are refused with a specific error before
+anything is read into memory.
 """
+
+from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.text import header_key
 
+HEADER_SCAN_ROWS = 30
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+# Signatures of files people upload by mistake, to name what the file really is.
+OTHER_MAGIC = {
+    b"%PDF": "PDF",
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"Rar!": "RAR",
+    b"7z\xbc\xaf": "7z",
+    b"\x1f\x8b": "gzip",
+}
 
 
-def _rows_from_csv(data: bytes) -> Iterator[list]:
+class HeaderError(StrEnum):
+    MISSING_COLUMNS = "missing_columns"
+    NO_HEADER = "no_header"
+
+
+class SpreadsheetError(StrEnum):
+    EMPTY = "empty_file"
+    TOO_BIG = "file_too_big"
+    UNSUPPORTED = "unsupported_format"
+    NOT_A_SPREADSHEET = "not_a_spreadsheet"
+    TRUNCATED = "truncated_file"
+    PASSWORD = "password_protected"
+    BOMB = "compression_bomb"
+    XML_ENTITIES = "xml_entities"
+    TOO_MANY_ROWS = "too_many_rows"
+    UNREADABLE = "unreadable_spreadsheet"
+
+
+def _limit(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+@dataclass
+class Sheet:
+    """The first sheet of a file: `height` rows (header included), read lazily by `rows()`."""
+
+    kind: str  # "xlsx", "xls", "ods" or "csv"
+    height: int
+    _rows: object
+
+    def rows(self) -> Iterator[list]:
+        rows = self._rows
+        if isinstance(rows, list):
+            yield from rows
+            return
+        try:
+            yield from rows.iter_rows()  # type: ignore[attr-defined]
+        except Exception as exc:  # calamine raises its own error types for damaged sheet data
+            raise ApplicationError(
+                _("No se pudo leer la planilla: el archivo está dañado."), code=SpreadsheetError.UNREADABLE
+            ) from exc
+
+
+def _fail(message: str, code: SpreadsheetError, **extra) -> ApplicationError:
+    return ApplicationError(message, code=code, extra=extra)
+
+
+def _decode(data: bytes) -> str:
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            text = data.decode(encoding)
-            break
+            return data.decode(encoding)
         except UnicodeDecodeError:
             continue
+    raise _fail(_("El archivo no es una planilla ni un texto CSV legible."), SpreadsheetError.NOT_A_SPREADSHEET)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:4096]
+    return b"\x00" not in head and not any(head.startswith(m) for m in (ZIP_MAGIC, OLE_MAGIC, *OTHER_MAGIC))
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the most consistent number of columns (csv.Sniffer
+    guesses wrong when cells hold commas, as Spanish text and formulas do)."""
+    lines = [line for line in text[:65536].splitlines()[:30] if line.strip()]
+    best, best_score = ",", (0, 0)
+    for delimiter in (";", ",", "\t", "|"):
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not widths:
+            continue
+        mode = max(set(widths), key=lambda w: (widths.count(w), w))
+        score = (widths.count(mode), mode) if mode > 1 else (0, 0)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _csv_sheet(data: bytes) -> Sheet:
+    text = _decode(data)
+    delimiter = _delimiter(text)
+    max_rows = _limit("IMPORT_MAX_ROWS", 200_000)
+    rows = []
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        rows.append(row)
+        if len(rows) > max_rows + 1:
+            raise _too_many_rows(max_rows)
+    return Sheet("csv", len(rows), rows)
+
+
+def _too_many_rows(max_rows: int) -> ApplicationError:
+    return _fail(
+        _("La planilla tiene más de %(max)s filas, el máximo permitido. Dividila en varios archivos.")
+        % {"max": f"{max_rows:,}".replace(",", ".")},
+        SpreadsheetError.TOO_MANY_ROWS,
+        max_rows=max_rows,
+    )
+
+
+def _check_zip(data: bytes) -> str:
+    """Refuse damaged archives and bombs before calamine inflates anything; return 'xlsx' or 'ods'."""
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    yield from csv.reader(io.StringIO(text), dialect)
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise _fail(
+            _("El archivo está incompleto o dañado (¿se cortó la descarga?). Volvé a exportarlo y subilo de nuevo."),
+            SpreadsheetError.TRUNCATED,
+        ) from exc
+    names = {m.filename for m in members}
+    if "xl/workbook.xml" in names:
+        kind = "xlsx"
+    elif "content.xml" in names and "mimetype" in names:
+        kind = "ods"
+    else:
+        what = (
+            _("un documento de Word")
+            if "word/document.xml" in names
+            else _("una presentación")
+            if "ppt/presentation.xml" in names
+            else _("un archivo comprimido (zip)")
+        )
+        raise _fail(
+            _("El archivo no es una planilla: es %(what)s con otro nombre.") % {"what": what},
+            SpreadsheetError.NOT_A_SPREADSHEET,
+        )
+    max_total = _limit("IMPORT_MAX_UNCOMPRESSED_BYTES", 400 * 1024 * 1024)
+    max_ratio = _limit("IMPORT_MAX_COMPRESSION_RATIO", 200)
+    total = sum(m.file_size for m in members)
+    if len(members) > 10_000 or total > max_total:
+        raise _bomb()
+    for member in members:
+        # A tiny member inflating to megabytes is how zip bombs look; real sheets compress about 10:1.
+        if member.file_size > 1024 * 1024 and member.file_size > max_ratio * max(member.compress_size, 1):
+            raise _bomb()
+    for member in members:
+        if member.filename.endswith((".xml", ".rels")):
+            try:
+                with archive.open(member) as handle:
+                    head = handle.read(2048)
+            except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+                raise _fail(
+                    _("El archivo está incompleto o dañado. Volvé a exportarlo y subilo de nuevo."),
+                    SpreadsheetError.TRUNCATED,
+                ) from exc
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise _fail(
+                    _("La planilla contiene declaraciones XML no permitidas (posible ataque). No se importó nada."),
+                    SpreadsheetError.XML_ENTITIES,
+                )
+    try:
+        bad = archive.testzip() if len(data) < 5 * 1024 * 1024 else None
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError):
+        bad = "?"
+    if bad:
+        raise _fail(
+            _("El archivo está incompleto o dañado. Volvé a exportarlo y subilo de nuevo."), SpreadsheetError.TRUNCATED
+        )
+    return kind
 
 
-def _rows_from_workbook(data: bytes) -> Iterator[list]:
+def _bomb() -> ApplicationError:
+    return _fail(
+        _("El archivo se descomprime a un tamaño desmedido (posible bomba zip). No se importó nada."),
+        SpreadsheetError.BOMB,
+    )
+
+
+def _workbook_sheet(data: bytes, kind: str) -> Sheet:
     from python_calamine import CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = workbook.get_sheet_by_index(0)
-        rows = sheet.to_python(skip_empty_area=False)
+        # iter_rows() pads the empty rows above the used range, so count them to keep row numbers exact.
+        height = sheet.height + (sheet.start[0] if sheet.start else 0)
     except Exception as exc:  # calamine raises several error types for broken files
-        raise ApplicationError(
-            _("No se pudo leer la planilla: el archivo está dañado, protegido con contraseña o no es una planilla."),
-            code="unreadable_spreadsheet",
+        raise _fail(
+            _("No se pudo leer la planilla: el archivo está dañado o no es una planilla válida."),
+            SpreadsheetError.UNREADABLE,
         ) from exc
-    yield from rows
+    max_rows = _limit("IMPORT_MAX_ROWS", 200_000)
+    if height > max_rows + 1:
+        raise _too_many_rows(max_rows)
+    return Sheet(kind, height, sheet)
 
 
-def read_rows(source: str | Path | BinaryIO, *, filename: str | None = None) -> Iterator[list]:
-    """Every row of the first sheet (or of the csv) as a list of Python values."""
+def open_sheet(data: bytes, *, filename: str = "") -> Sheet:
+    """Judge `data` by its content and open its first sheet, or raise a specific ApplicationError."""
+    if not data.strip():
+        raise _fail(_("El archivo está vacío."), SpreadsheetError.EMPTY)
+    max_bytes = _limit("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)
+    if len(data) > max_bytes:
+        raise _fail(
+            _("El archivo pesa más de %(mb)s MB, el máximo permitido.") % {"mb": max_bytes // (1024 * 1024)},
+            SpreadsheetError.TOO_BIG,
+        )
+    suffix = Path(filename).suffix.lower()
+    if data.startswith(ZIP_MAGIC):
+        return _workbook_sheet(data, _check_zip(data))
+    if data.startswith(OLE_MAGIC):
+        # Excel stores a password-protected xlsx as an OLE container with an encrypted package.
+        if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data:
+            raise _fail(
+                _("La planilla está protegida con contraseña. Quitale la contraseña en Excel y subila de nuevo."),
+                SpreadsheetError.PASSWORD,
+            )
+        return _workbook_sheet(data, "xls")
+    for magic, what in OTHER_MAGIC.items():
+        if data.startswith(magic):
+            raise _fail(
+                _("El archivo no es una planilla: es un %(what)s con otro nombre.") % {"what": what},
+                SpreadsheetError.NOT_A_SPREADSHEET,
+            )
+    if suffix in WORKBOOK_SUFFIXES and not _looks_like_text(data):
+        raise _fail(_("El archivo no es una planilla válida."), SpreadsheetError.NOT_A_SPREADSHEET)
+    if suffix in {".csv", ".txt", ".tsv", ""} or _looks_like_text(data):
+        return _csv_sheet(data)
+    raise _fail(_("Formato no admitido: subí un archivo .xlsx o .csv."), SpreadsheetError.UNSUPPORTED)
+
+
+def read_rows(source: str | Path | BinaryIO | bytes, *, filename: str | None = None) -> Iterator[list]:
+    """Every row of the first sheet (or of the csv) as a list of Python values.
+
+    Checks the file eagerly (errors are raised here, not at the first row).
+    """
     if isinstance(source, (str, Path)):
         filename = filename or str(source)
         data = Path(source).read_bytes()
+    elif isinstance(source, bytes):
+        data = source
     else:
         data = source.read()
-    suffix = Path(filename or "").suffix.lower()
-    if suffix == ".csv":
-        return _rows_from_csv(data)
-    if suffix in WORKBOOK_SUFFIXES or data[:4] == b"PK\x03\x04":
-        return _rows_from_workbook(data)
-    raise ApplicationError(_("Formato no admitido: subí un archivo .xlsx o .csv."), code="unsupported_format")
+    return open_sheet(data, filename=filename or "").rows()
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+def match_headers(row: list, headers: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """field -> column index for the cells of `row` that name a known column.
+
+    Exact keys win; otherwise a header starting with a known key matches ("Celular (con código de
+    área)" -> phone). The first column that matches a field keeps it.
+    """
+    exact = {key: field for field, keys in headers.items() for key in keys}
+    by_length = sorted(exact, key=len, reverse=True)
+    columns: dict[str, int] = {}
+    keys = [header_key(cell) if isinstance(cell, str) else "" for cell in row]
+    for index, key in enumerate(keys):
+        field = exact.get(key)
+        if field and field not in columns:
+            columns[field] = index
+    for index, key in enumerate(keys):
+        if not key or key in exact or index in columns.values():
+            continue
+        for known in by_length:
+            if len(known) >= 4 and key.startswith(known):
+                columns.setdefault(exact[known], index)
+                break
+    return columns
+
+
+def _missing(columns: dict[str, int], required) -> list[str]:
+    return [label for label, options in required if not any(all(f in columns for f in opt) for opt in options)]
+
+
+@dataclass
+class Header:
+    index: int  # 0-based index of the header row
+    columns: dict[str, int]
+    cells: list
+
+
+def find_header(rows: Iterator[list], headers: dict[str, tuple[str, ...]], required) -> Header:
+    """The header row below title and blank rows (`rows` is left just after it); raise naming missing columns."""
+    best: tuple[int, dict[str, int]] | None = None
+    for index, row in enumerate(rows):
+        columns = match_headers(row, headers)
+        if columns and not _missing(columns, required):
+            return Header(index, columns, list(row))
+        if columns and (best is None or len(columns) > len(best[1])):
+            best = (index, columns)
+        if index + 1 >= HEADER_SCAN_ROWS:
+            break
+    if best is None:
+        raise ApplicationError(
+            _("No se encontró la fila de encabezados en las primeras %(n)s filas. Columnas necesarias: %(cols)s.")
+            % {"n": HEADER_SCAN_ROWS, "cols": ", ".join(label for label, _ in required)},
+            code=HeaderError.NO_HEADER,
+        )
+    missing = _missing(best[1], required)
+    raise ApplicationError(
+        _("Falta la columna obligatoria: %(cols)s (encabezados en la fila %(row)s).")
+        % {"cols": ", ".join(missing), "row": best[0] + 1},
+        code=HeaderError.MISSING_COLUMNS,
+        extra={"missing": missing, "header_row": best[0] + 1},
+    )

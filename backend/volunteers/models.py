@@ -76,6 +76,14 @@ class Volunteer(TimeStampedModel):
         verbose_name=_("usuario"),
     )
     last_seen_web_at = models.DateTimeField(_("visto en la web"), null=True, blank=True)
+    source_batch = models.ForeignKey(
+        "imports.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="volunteers_created",
+        verbose_name=_("importado en"),
+    )
 
     class Meta:
         verbose_name = _("fiscal")

@@ -1,0 +1,143 @@
+"""Import endpoints: upload (dry run or apply), batch detail with progress, apply a preview, report download.
+
+Leads only (`backend.accounts.permissions.can_import`). Small files run inline and answer 201 with
+the finished batch; large ones answer 202 with a pending batch whose progress the client polls.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.permissions import can_import
+from backend.core.exceptions import PermissionDenied
+from backend.elections.models import Election
+from backend.imports.models import ImportBatch, ImportKind
+from backend.imports.services import batch_apply, batch_create, batch_start, problem_rows
+from backend.imports.views import report_response
+
+
+def _require_import(user) -> None:
+    if not can_import(user):
+        raise PermissionDenied()
+
+
+class ProblemSerializer(serializers.Serializer):
+    row = serializers.IntegerField(source="row_number")
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    warning = serializers.BooleanField(source="has_warning")
+
+
+class BatchOutputSerializer(serializers.ModelSerializer):
+    election = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    progress = serializers.IntegerField(read_only=True)
+    counts = serializers.SerializerMethodField()
+    problems = serializers.SerializerMethodField()
+    report_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id",
+            "kind",
+            "election",
+            "created_by",
+            "created_at",
+            "applied_at",
+            "file_name",
+            "file_hash",
+            "dry_run",
+            "status",
+            "total_rows",
+            "rows_done",
+            "progress",
+            "counts",
+            "summary",
+            "error_code",
+            "error_message",
+            "details",
+            "problems",
+            "report_url",
+        ]
+
+    def get_counts(self, batch) -> dict:
+        return {
+            "new": batch.created,
+            "updated": batch.updated,
+            "unchanged": batch.unchanged,
+            "merged": batch.merged,
+            "warnings": batch.warnings,
+            "rejected": batch.rejected,
+        }
+
+    def get_problems(self, batch) -> list:
+        return ProblemSerializer(problem_rows(batch), many=True).data if batch.finished else []
+
+    def get_report_url(self, batch) -> str | None:
+        if batch.status not in ("previewed", "applied"):
+            return None
+        return f"/api/imports/{batch.pk}/report/"
+
+
+class ImportUploadApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        election = serializers.SlugRelatedField(slug_field="slug", queryset=Election.objects.all())
+        kind = serializers.ChoiceField(choices=ImportKind.choices)
+        file = serializers.FileField()
+        dry_run = serializers.BooleanField(default=True)
+        default_area_code = serializers.CharField(required=False, allow_blank=True, default="")
+
+    serializer_class = InputSerializer
+
+    def post(self, request):
+        _require_import(request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        upload = values["file"]
+        batch = batch_create(
+            actor=request.user,
+            election=values["election"],
+            kind=values["kind"],
+            file_name=upload.name,
+            data=upload.read(),
+            dry_run=values["dry_run"],
+            default_area_code=values["default_area_code"],
+            language=get_language() or "es-ar",
+        )
+        batch = batch_start(batch=batch)
+        code = status.HTTP_201_CREATED if batch.finished else status.HTTP_202_ACCEPTED
+        return Response(BatchOutputSerializer(batch).data, status=code)
+
+
+class ImportDetailApi(APIView):
+    serializer_class = BatchOutputSerializer
+
+    def get(self, request, batch_id: int):
+        _require_import(request.user)
+        batch = get_object_or_404(ImportBatch.objects.select_related("election", "created_by"), pk=batch_id)
+        return Response(BatchOutputSerializer(batch).data)
+
+
+class ImportApplyApi(APIView):
+    serializer_class = BatchOutputSerializer
+
+    def post(self, request, batch_id: int):
+        _require_import(request.user)
+        batch = get_object_or_404(ImportBatch, pk=batch_id)
+        batch = batch_apply(batch=batch, actor=request.user)
+        code = status.HTTP_200_OK if batch.finished else status.HTTP_202_ACCEPTED
+        return Response(BatchOutputSerializer(batch).data, status=code)
+
+
+class ImportReportApi(APIView):
+    def get(self, request, batch_id: int):
+        _require_import(request.user)
+        batch = get_object_or_404(ImportBatch, pk=batch_id)
+        return report_response(batch, request.user)

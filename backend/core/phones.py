@@ -1,0 +1,154 @@
+"""Phone numbers to E.164, Argentina first, with the `phonenumbers` library deciding validity.
+
+Rosters list mobiles, written every way people write them: `011 15-4567-8901`, `(0351) 15 412 3456`,
+`+54 9 11 4567 8901`, `5491145678901` (a number cell), `cel: 0351-15...`. The rules:
+
+- a number valid as a mobile is stored as such;
+- a number valid only as a landline (`11 4567-8901`, no 9 and no 15) is stored in its mobile form
+  (`+54 9 ...`) with a warning, because a roster lists mobiles;
+- a number with no area code (`15-4567-8901`) takes the default area code when one is given,
+  otherwise it is rejected; anything else that is not clearly a number is rejected.
+
+Cheap on purpose: labels and punctuation are stripped with one regex, the Argentine national prefix
+("0" and the mobile "15") is removed with the metadata's own parsing rule, and validity is asked
+of `phonenumbers.number_type` on the national number; the result is cached by cleaned digits, so
+each distinct number costs one check (a full `phonenumbers.parse` is four times slower).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import PhoneNumber, PhoneNumberType
+
+_AR = phonenumbers.PhoneMetadata.metadata_for_region("AR")
+# "0?(?:(11|2...|3...)15)?": the trunk 0 and the mobile 15 after the area code (group 1).
+_AR_NATIONAL_PREFIX = re.compile(_AR.national_prefix_for_parsing)
+_SEPARATORS = re.compile(r"\s*(?:/|;|\||,|\s[oy]\s)\s*", re.IGNORECASE)
+_NON_DIGIT = re.compile(r"\D")
+_FIRST_SIGNIFICANT = re.compile(r"[+0-9]")
+_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+class PhoneIssue(StrEnum):
+    LANDLINE_AS_MOBILE = "phone_landline_as_mobile"  # warning
+    DEFAULT_AREA_CODE = "phone_default_area_code"  # warning
+    SEVERAL_NUMBERS = "phone_several_numbers"  # warning
+    INVALID = "phone_invalid"  # error
+    NO_AREA_CODE = "phone_no_area_code"  # error
+    NOT_MOBILE = "phone_not_mobile"  # error
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneResult:
+    e164: str | None
+    warnings: tuple[PhoneIssue, ...] = ()
+    error: PhoneIssue | None = None
+
+
+EMPTY = PhoneResult(None)
+
+
+def phone_digits(raw: object) -> list[tuple[bool, str]]:
+    """(has a leading +, digits) of each number written in the cell, in order."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, bool):
+        return []
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and not raw.is_integer():
+            return []
+        return [(False, str(int(raw)))]
+    text = str(raw).strip()
+    if text.endswith(".0") and text[:-2].isdigit():  # a number cell exported to text by Excel
+        text = text[:-2]
+    found = []
+    for part in _SEPARATORS.split(text):
+        digits = _NON_DIGIT.sub("", part)
+        if len(digits) >= 6:
+            first = _FIRST_SIGNIFICANT.search(part)
+            found.append((bool(first) and first.group() == "+", digits))
+    return found
+
+
+def normalize_phone(raw: object, *, default_area_code: str | None = None) -> PhoneResult:
+    """The E.164 form of the (first) number in `raw`, with warnings, or the reason it was rejected."""
+    numbers = phone_digits(raw)
+    if not numbers:
+        if raw in (None, "") or not str(raw).strip():
+            return EMPTY
+        return PhoneResult(None, error=PhoneIssue.INVALID)
+    plus, digits = numbers[0]
+    result = normalize_digits(plus, digits, default_area_code or "")
+    if len(numbers) > 1 and result.e164:
+        return PhoneResult(result.e164, (*result.warnings, PhoneIssue.SEVERAL_NUMBERS))
+    return result
+
+
+def _type(national: str, country_code: int = 54) -> PhoneNumberType:
+    return phonenumbers.number_type(PhoneNumber(country_code=country_code, national_number=int(national)))
+
+
+def _argentine(national_digits: str) -> PhoneResult | None:
+    """An Argentine number written nationally (with or without 0 and 15); None when it is no valid number."""
+    match = _AR_NATIONAL_PREFIX.match(national_digits)
+    rest = national_digits[match.end() :] if match else national_digits
+    # 0AREA 15 NUMBER is a mobile: the rule turns it into 9 AREA NUMBER.
+    national = "9" + match.group(1) + rest if match and match.group(1) else rest
+    if not national or len(national) > 11:
+        return None
+    kind = _type(national)
+    if national.startswith("9") and kind in _MOBILE_TYPES:
+        return PhoneResult("+54" + national)
+    if kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        if _type("9" + national) in _MOBILE_TYPES:
+            return PhoneResult("+549" + national, (PhoneIssue.LANDLINE_AS_MOBILE,))
+        return PhoneResult(None, error=PhoneIssue.NOT_MOBILE)
+    if kind in _MOBILE_TYPES:
+        return PhoneResult("+54" + national)
+    return None
+
+
+@lru_cache(maxsize=500_000)
+def normalize_digits(plus: bool, digits: str, default_area_code: str = "") -> PhoneResult:
+    """Cached core of `normalize_phone`: one check per distinct (digits, default area code)."""
+    if digits.startswith("00"):
+        plus, digits = True, digits[2:]
+    if plus or (digits.startswith("54") and len(digits) in (12, 13)):
+        if not digits.startswith("54"):
+            try:
+                number = phonenumbers.parse("+" + digits)
+            except phonenumbers.NumberParseException:
+                return PhoneResult(None, error=PhoneIssue.INVALID)
+            kind = phonenumbers.number_type(number)
+            if kind in _MOBILE_TYPES:
+                return PhoneResult(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+            issue = PhoneIssue.NOT_MOBILE if kind != PhoneNumberType.UNKNOWN else PhoneIssue.INVALID
+            return PhoneResult(None, error=issue)
+        national = digits[2:]
+        if national.startswith("9") and len(national) == 11:
+            if _type(national) in _MOBILE_TYPES:
+                return PhoneResult("+54" + national)
+            return PhoneResult(None, error=PhoneIssue.INVALID)
+        return _argentine(national) or PhoneResult(None, error=PhoneIssue.INVALID)
+
+    result = _argentine(digits)
+    if result is not None:
+        return result
+    # No area code: "15-4567-8901" (mobile) or a bare subscriber number "4567-8901".
+    local = digits[2:] if digits.startswith("15") else digits
+    if not digits.startswith("0") and 6 <= len(local) <= 8:
+        if not default_area_code:
+            return PhoneResult(None, error=PhoneIssue.NO_AREA_CODE)
+        area = default_area_code.lstrip("0")
+        if len(area) + len(local) != 10:
+            return PhoneResult(None, error=PhoneIssue.INVALID)
+        with_area = _argentine("0" + area + ("15" if digits.startswith("15") else "") + local)
+        if with_area is None or with_area.e164 is None:
+            return with_area or PhoneResult(None, error=PhoneIssue.INVALID)
+        return PhoneResult(with_area.e164, (PhoneIssue.DEFAULT_AREA_CODE, *with_area.warnings))
+    return PhoneResult(None, error=PhoneIssue.INVALID)

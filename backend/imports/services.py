@@ -1,0 +1,271 @@
+"""Import batches: upload, dry run, apply, record. The only writers of ImportBatch and ImportRow.
+
+Adapters (the API, the upload page, the management commands, the Celery task) call
+`batch_create` then `batch_start` (or `batch_apply` for a previewed batch). Small files run
+inline; files over `IMPORT_ASYNC_ROW_THRESHOLD` rows go to the Celery task `imports.run_batch`,
+queued after commit, which saves progress (rows done / total) on the batch as it reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from enum import StrEnum
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from backend.accounts.permissions import can_import
+from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.core.spreadsheets import Sheet, open_sheet
+from backend.elections.models import Election
+from backend.elections.stations import stations_import
+
+from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
+
+logger = logging.getLogger(__name__)
+FIRST_PROBLEMS = 20
+
+
+class ImportErrorCode(StrEnum):
+    BAD_KIND = "bad_import_kind"
+    BAD_AREA_CODE = "bad_area_code"
+    NOT_PREVIEWED = "batch_not_previewed"
+    ALREADY_APPLIED = "already_applied"
+    RUNNING = "batch_running"
+
+
+def async_threshold() -> int:
+    return int(getattr(settings, "IMPORT_ASYNC_ROW_THRESHOLD", 5000))
+
+
+def batch_create(
+    *,
+    actor,
+    election: Election,
+    kind: str,
+    file_name: str,
+    data: bytes,
+    dry_run: bool = True,
+    default_area_code: str = "",
+    language: str = "es-ar",
+) -> ImportBatch:
+    """Check the file (type, size, bombs, row limit), store it and record the batch. Writes nothing else.
+
+    `actor` is None for the management commands (run by an operator on the server).
+    """
+    if actor is not None and not can_import(actor):
+        raise PermissionDenied(_("Solo los responsables pueden importar planillas."))
+    if kind not in ImportKind.values:
+        raise ApplicationError(
+            _("Tipo de importación desconocido: %(kind)s") % {"kind": kind}, code=ImportErrorCode.BAD_KIND
+        )
+    default_area_code = (default_area_code or "").strip().lstrip("0")
+    if default_area_code and not (default_area_code.isdigit() and 2 <= len(default_area_code) <= 4):
+        raise ApplicationError(
+            _("Código de área inválido: «%(code)s» (2 a 4 dígitos, p. ej. 351).") % {"code": default_area_code},
+            code=ImportErrorCode.BAD_AREA_CODE,
+        )
+    sheet = open_sheet(data, filename=file_name)  # raises before anything is stored
+    batch = ImportBatch(
+        kind=kind,
+        election=election,
+        created_by=actor,
+        file_name=file_name[-255:],
+        file_hash=hashlib.sha256(data).hexdigest(),
+        dry_run=dry_run,
+        default_area_code=default_area_code,
+        language=language,
+        total_rows=sheet.height,
+    )
+    batch.file.save(file_name.rsplit("/", 1)[-1] or "planilla", ContentFile(data), save=False)
+    batch.save()
+    return batch
+
+
+def batch_start(*, batch: ImportBatch, dry_run: bool | None = None) -> ImportBatch:
+    """Run the batch now when small, or queue the Celery task after commit when large."""
+    dry_run = batch.dry_run if dry_run is None else dry_run
+    if batch.total_rows > async_threshold():
+        from .tasks import run_batch
+
+        ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.PENDING, rows_done=0)
+        batch.status, batch.rows_done = BatchStatus.PENDING, 0
+        transaction.on_commit(lambda: run_batch.delay(batch.pk, dry_run))
+        return batch
+    return batch_run(batch=batch, dry_run=dry_run)
+
+
+def batch_apply(*, batch: ImportBatch, actor) -> ImportBatch:
+    """Apply a previewed batch (the lead pressed Apply after the dry run)."""
+    if actor is not None and not can_import(actor):
+        raise PermissionDenied(_("Solo los responsables pueden importar planillas."))
+    if batch.status == BatchStatus.APPLIED:
+        raise ApplicationError(_("Este lote ya fue aplicado."), code=ImportErrorCode.ALREADY_APPLIED)
+    if batch.status in (BatchStatus.PENDING, BatchStatus.RUNNING):
+        raise ApplicationError(_("El lote todavía se está procesando."), code=ImportErrorCode.RUNNING)
+    if batch.status != BatchStatus.PREVIEWED:
+        raise ApplicationError(_("Solo se puede aplicar un lote con vista previa."), code=ImportErrorCode.NOT_PREVIEWED)
+    return batch_start(batch=batch, dry_run=False)
+
+
+def _sheet_of(batch: ImportBatch) -> Sheet:
+    with batch.file.open("rb") as handle:
+        data = handle.read()
+    return open_sheet(data, filename=batch.file_name)
+
+
+def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
+    """Read and import the batch's file (inline, or inside the Celery task). Bad files end as FAILED."""
+    from .roster import roster_import
+
+    ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, rows_done=0)
+    batch.status = BatchStatus.RUNNING
+    try:
+        with override(batch.language):
+            sheet = _sheet_of(batch)
+            if batch.kind == ImportKind.ROSTER:
+                return roster_import(batch=batch, sheet=sheet, dry_run=dry_run)
+            return _stations(batch=batch, sheet=sheet, dry_run=dry_run)
+    except ApplicationError as exc:
+        with override(batch.language):
+            message = str(exc.message)
+        if exc.code == ImportErrorCode.ALREADY_APPLIED:
+            batch.refresh_from_db()
+            raise
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, error_code=exc.code, error_message=message, rows_done=0
+        )
+        batch.refresh_from_db()
+        raise
+
+
+def _stations(*, batch: ImportBatch, sheet: Sheet, dry_run: bool) -> ImportBatch:
+    total = batch.total_rows
+
+    def progress(line: int) -> None:
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_done=min(line, total))
+
+    with transaction.atomic():
+        if not dry_run:
+            locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            if locked.status == BatchStatus.APPLIED:
+                raise ApplicationError(_("Este lote ya fue aplicado."), code=ImportErrorCode.ALREADY_APPLIED)
+        result = stations_import(election=batch.election, rows=sheet.rows(), dry_run=dry_run, on_progress=progress)
+        batch.details = {
+            "areas_created": result.areas_created,
+            "places_created": result.places_created,
+            "places_updated": result.places_updated,
+            "tables_created": result.tables_created,
+            "tables_updated": result.tables_updated,
+        }
+        return finish_batch(batch=batch, outcome=result, header_row=result.header_row, dry_run=dry_run)
+
+
+def finish_batch(*, batch: ImportBatch, outcome, header_row: int, dry_run: bool) -> ImportBatch:
+    """Save counts, per-row statuses and problem rows on the batch (inside the caller's transaction)."""
+    statuses: dict[int, str] = outcome.statuses
+    counts = {status: 0 for status in RowStatus.values}
+    for status in statuses.values():
+        counts[status] += 1
+    warned = {row for row in outcome.warned if statuses.get(row) != RowStatus.REJECTED}
+    height = max(statuses, default=0)
+    codes = [ROW_STATUS_CODES[RowStatus.SKIPPED]] * height
+    for row, status in statuses.items():
+        codes[row - 1] = ROW_STATUS_CODES[RowStatus(status)]
+    batch.row_statuses = "".join(codes)
+    batch.header_row = header_row
+    batch.created = counts[RowStatus.NEW]
+    batch.updated = counts[RowStatus.UPDATED]
+    batch.unchanged = counts[RowStatus.UNCHANGED]
+    batch.merged = counts[RowStatus.MERGED]
+    batch.rejected = counts[RowStatus.REJECTED]
+    batch.warnings = len(warned)
+    batch.dry_run = dry_run
+    batch.status = BatchStatus.PREVIEWED if dry_run else BatchStatus.APPLIED
+    batch.applied_at = None if dry_run else timezone.now()
+    batch.rows_done = batch.total_rows
+    batch.error_code = batch.error_message = ""
+    batch.report = ""
+    previous = (
+        ImportBatch.objects.filter(election=batch.election, kind=batch.kind, file_hash=batch.file_hash)
+        .filter(status=BatchStatus.APPLIED)
+        .exclude(pk=batch.pk)
+        .order_by("-applied_at")
+        .first()
+    )
+    batch.details = {**(batch.details or {}), "same_file_as": previous.pk if previous else None}
+    batch.summary = batch_summary(batch, previous=previous)
+    batch.save()
+    ImportRow.objects.filter(batch=batch).delete()
+    rows = [
+        ImportRow(
+            batch=batch,
+            row_number=row,
+            status=statuses[row],
+            reason=outcome.reasons.get(row, ""),
+            has_warning=row in warned,
+        )
+        for row in sorted(set(outcome.reasons) | warned)
+        if statuses.get(row) in (RowStatus.REJECTED, RowStatus.MERGED, RowStatus.UPDATED) or row in warned
+    ]
+    ImportRow.objects.bulk_create(rows, batch_size=2000)
+    return batch
+
+
+def batch_summary(batch: ImportBatch, *, previous: ImportBatch | None = None) -> str:
+    """One sentence for the lead, in the batch's language."""
+    with override(batch.language):
+        counts = _(
+            "%(new)s nuevos, %(updated)s actualizados, %(unchanged)s sin cambios, "
+            "%(warnings)s con advertencias, %(rejected)s rechazados"
+        ) % {
+            "new": batch.created,
+            "updated": batch.updated,
+            "unchanged": batch.unchanged,
+            "warnings": batch.warnings,
+            "rejected": batch.rejected,
+        }
+        if batch.merged:
+            counts += _(", %(merged)s filas fusionadas por DNI repetido") % {"merged": batch.merged}
+        nothing = not batch.created and not batch.updated
+        if batch.status == BatchStatus.PREVIEWED:
+            text = _("Vista previa: %(counts)s. Todavía no se guardó nada.") % {"counts": counts}
+            if nothing:
+                text += " " + _("Aplicarlo no cambiaría nada.")
+        else:
+            text = _("Importación aplicada: %(counts)s.") % {"counts": counts}
+            if nothing:
+                text = _("Sin cambios: todo ya estaba importado (%(counts)s).") % {"counts": counts}
+        if previous is not None:
+            text += " " + _("Es el mismo archivo que el lote #%(id)s.") % {"id": previous.pk}
+        return text
+
+
+def problem_rows(batch: ImportBatch, limit: int = FIRST_PROBLEMS) -> list[ImportRow]:
+    """Rejected, merged and warned rows in sheet order (updates alone are not problems)."""
+    from django.db.models import Q
+
+    return list(
+        batch.rows.filter(Q(status__in=[RowStatus.REJECTED, RowStatus.MERGED]) | Q(has_warning=True)).order_by(
+            "row_number"
+        )[:limit]
+    )
+
+
+def batch_report(*, batch: ImportBatch, actor=None) -> ImportBatch:
+    """Write (once) and return the batch with its xlsx report: every row, its number, status and reason."""
+    from .reports import build_report
+
+    if batch.report:
+        return batch
+    with override(batch.language):
+        content = build_report(batch=batch, sheet=_sheet_of(batch))
+    batch.report.save(f"informe-lote-{batch.pk}.xlsx", ContentFile(content), save=False)
+    ImportBatch.objects.filter(pk=batch.pk).update(report=batch.report.name)
+    logger.info("import report %s generated for %s", batch.pk, getattr(actor, "pk", None))
+    return batch
