@@ -29,6 +29,12 @@ def run(coro):
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Every member here has a login; PBKDF2 at full strength would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     # The in-memory layer binds its queues to the event loop of first use; each test has its own loop.
     channel_layers.backends = {}
