@@ -251,4 +251,7 @@ THREADS_WS_FRAMES_PER_SECOND = env.float("THREADS_WS_FRAMES_PER_SECOND", default
 THREADS_WS_FRAMES_BURST = env.int("THREADS_WS_FRAMES_BURST", default=20)
 THREADS_WS_POSTS_PER_SECOND = env.float("THREADS_WS_POSTS_PER_SECOND", default=0.5)
 THREADS_WS_POSTS_BURST = env.int("THREADS_WS_POSTS_BURST", default=5)
+# Redis pub/sub ignores database numbers: a prefix keeps parallel deployments (and test runs) apart.
+if REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = env.str("CHANNEL_LAYER_PREFIX", default="asgi")
 CELERY_BEAT_SCHEDULE["threads-announcements-sms"] = {"task": "threads.announcements_sms_sweep", "schedule": 60.0}
