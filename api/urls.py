@@ -34,3 +34,19 @@ urlpatterns = [
     path("imports/<int:batch_id>/apply/", imports.ImportApplyApi.as_view(), name="api-import-apply"),
     path("imports/<int:batch_id>/report/", imports.ImportReportApi.as_view(), name="api-import-report"),
 ]
+
+# Station threads (helper `threads`).
+from . import threads as threads_api  # noqa: E402
+
+urlpatterns += [
+    path("threads/<int:place_id>/messages/", threads_api.ThreadMessagesApi.as_view(), name="api-thread-messages"),
+    path("threads/<int:place_id>/mute/", threads_api.ThreadMuteApi.as_view(), name="api-thread-mute"),
+    path("threads/<int:place_id>/read/", threads_api.ThreadReadApi.as_view(), name="api-thread-read"),
+    path("threads/messages/<int:message_id>/hide/", threads_api.MessageHideApi.as_view(), name="api-message-hide"),
+    path("threads/messages/<int:message_id>/pin/", threads_api.MessagePinApi.as_view(), name="api-message-pin"),
+    path(
+        "threads/announcements/unread/",
+        threads_api.UnreadAnnouncementListApi.as_view(),
+        name="api-thread-unread-announcements",
+    ),
+]

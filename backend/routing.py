@@ -1,6 +1,11 @@
 """WebSocket routes of every domain app."""
 
-from backend.console.routing import websocket_urlpatterns as console_ws
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from backend.console.routing import websocket_urlpatterns as console_ws
+from backend.threads.consumers import ThreadConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/threads/<int:place_id>/", ThreadConsumer.as_asgi()),
+]
 websocket_urlpatterns += console_ws

@@ -253,3 +253,19 @@ IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=200)
 # Files with more rows than this run as a Celery task with progress; smaller ones run inline.
 IMPORT_ASYNC_ROW_THRESHOLD = env.int("IMPORT_ASYNC_ROW_THRESHOLD", default=5000)
+# --- Station threads -----------------------------------------------------------------------------
+import datetime as _dt  # noqa: E402
+
+# Announcements go by SMS to members not seen on the web this long after they were posted.
+THREADS_ANNOUNCEMENT_SMS_DELAY = _dt.timedelta(seconds=env.int("THREADS_ANNOUNCEMENT_SMS_DELAY", default=120))
+# Announcements neither read on the web nor received by SMS after this long are listed for coordinators.
+THREADS_UNREAD_ESCALATION_AFTER = _dt.timedelta(minutes=env.int("THREADS_UNREAD_ESCALATION_MINUTES", default=15))
+# Per WebSocket connection: frames of any kind, and posts.
+THREADS_WS_FRAMES_PER_SECOND = env.float("THREADS_WS_FRAMES_PER_SECOND", default=5.0)
+THREADS_WS_FRAMES_BURST = env.int("THREADS_WS_FRAMES_BURST", default=20)
+THREADS_WS_POSTS_PER_SECOND = env.float("THREADS_WS_POSTS_PER_SECOND", default=0.5)
+THREADS_WS_POSTS_BURST = env.int("THREADS_WS_POSTS_BURST", default=5)
+# Redis pub/sub ignores database numbers: a prefix keeps parallel deployments (and test runs) apart.
+if REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = env.str("CHANNEL_LAYER_PREFIX", default="asgi")
+CELERY_BEAT_SCHEDULE["threads-announcements-sms"] = {"task": "threads.announcements_sms_sweep", "schedule": 60.0}

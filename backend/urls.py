@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("importar/", include("backend.imports.urls")),
+    path("hilos/", include("backend.threads.urls")),
 ]
 
 # Console: `/`, login and logout, and every page under /consola/.
