@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+urlpatterns += [path("", include("sms.urls")), path("", include("backend.portal.urls"))]
 
 if settings.DEBUG:
     from django.conf.urls.static import static
