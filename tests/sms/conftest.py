@@ -51,3 +51,19 @@ def assigned(geo, north_volunteer):
         source="admin",
         notify=False,
     )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The factories hash a password per user; PBKDF2 would make each fixture take a second.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and relay flags live in the cache; ids repeat between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
