@@ -67,3 +67,14 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Run tasks in-process, also when REDIS_URL is set (the worker test starts a real worker)."""
+    from backend.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
