@@ -85,9 +85,7 @@ def assignment_context(*, volunteer, assignment=None, link: str = "") -> dict:
             escuela=place.name,
             direccion=place.address,
             mesa=table_number,
-            rol=_("de la mesa %(n)s") % {"n": table_number}
-            if assignment.role == AssignmentRole.TABLE
-            else _("general"),
+            rol=_("de mesa %(n)s") % {"n": table_number} if assignment.role == AssignmentRole.TABLE else _("general"),
             dia=f"{DAY_NAMES[election.date.weekday()]} {election.date:%d/%m}",
             hora=f"{election.check_in_time.hour}:{election.check_in_time.minute:02d}",
             estado=AssignmentStatus(assignment.status).label,

@@ -20,23 +20,22 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # Variables a coordinator may use in a broadcast; notices may also use the rest of CONTEXT_VARS.
 BROADCAST_VARS = ("nombre", "escuela", "direccion", "mesa", "link")
 CONTEXT_VARS = (*BROADCAST_VARS, "rol", "dia", "hora", "estado", "texto")
-# Shortened in this order when a text would not fit in one segment.
-FIT_FIELDS = ("direccion", "escuela", "nombre")
+# Shortened in this order when a text would not fit in one segment (the house number goes last).
+FIT_FIELDS = ("escuela", "nombre", "direccion")
 FIT_MIN = 12
 
 DEFAULT_TEXTS = {
     TemplateKind.ASSIGNMENT: gettext_lazy(
-        "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. Responde SI o NO. {link}"
+        "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. Responde SI o NO {link}"
     ),
     TemplateKind.CHANGE: gettext_lazy(
-        "Fiscaliza: {nombre}, cambio tu lugar: fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. "
-        "Responde SI o NO. {link}"
+        "Fiscaliza: {nombre}, cambio: fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. Responde SI o NO {link}"
     ),
     TemplateKind.CANCELLATION: gettext_lazy(
         "Fiscaliza: {nombre}, se canceló tu lugar en {escuela}. Gracias! Te avisamos si hay otro."
     ),
     TemplateKind.REMINDER: gettext_lazy(
-        "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela} el {dia}. Falta tu respuesta: responde SI o NO. {link}"
+        "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela} el {dia}. ¿Vas? Responde SI o NO {link}"
     ),
     TemplateKind.REMINDER_EVE: gettext_lazy(
         "Fiscaliza: {nombre}, mañana {hora} te esperamos en {escuela}, {direccion}. Llevá tu DNI. "
@@ -54,7 +53,7 @@ DEFAULT_TEXTS = {
     TemplateKind.INSTRUCTION: gettext_lazy("Fiscaliza: {texto}"),
     TemplateKind.ANNOUNCEMENT: gettext_lazy("Fiscaliza ({escuela}): {texto}"),
     TemplateKind.INFO: gettext_lazy(
-        "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. Estado: {estado}. {link}"
+        "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. {estado}. {link}"
     ),
     TemplateKind.NO_ASSIGNMENT: gettext_lazy(
         "Fiscaliza: {nombre}, por ahora no tenés un lugar asignado. Te avisamos por acá."
