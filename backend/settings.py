@@ -269,3 +269,35 @@ THREADS_WS_POSTS_BURST = env.int("THREADS_WS_POSTS_BURST", default=5)
 if REDIS_URL:
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = env.str("CHANNEL_LAYER_PREFIX", default="asgi")
 CELERY_BEAT_SCHEDULE["threads-announcements-sms"] = {"task": "threads.announcements_sms_sweep", "schedule": 60.0}
+# --- SMS delivery and the volunteers' portal (helper `sms`) ----------------------------------
+from celery.schedules import crontab  # noqa: E402
+
+INSTALLED_APPS += ["backend.portal"]
+# Twilio's API host; tests and benchmarks point the real client at a fake server.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+# Well under CELERY_TASK_SOFT_TIME_LIMIT: a hung request fails the attempt, not the worker.
+TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
+# Twilio answers STOP/START/... itself (default opt-out handling): we act but do not reply twice.
+SMS_TWILIO_DEFAULT_OPT_OUT = env.bool("SMS_TWILIO_DEFAULT_OPT_OUT", default=True)
+SMS_RATE_PER_SECOND = env.float("SMS_RATE_PER_SECOND", default=10.0)
+SMS_RATE_BURST = env.float("SMS_RATE_BURST", default=1.0)
+SMS_RATE_LIMIT_KEY = env.str("SMS_RATE_LIMIT_KEY", default="fiscaliza:sms:bucket")
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
+SMS_RETRY_BACKOFF = env.float("SMS_RETRY_BACKOFF", default=5.0)
+SMS_RECONCILE_AFTER = env.int("SMS_RECONCILE_AFTER", default=120)
+SMS_DRAIN_WORKERS = env.int("SMS_DRAIN_WORKERS", default=2)
+SMS_COST_PER_SEGMENT = env.str("SMS_COST_PER_SEGMENT", default="0.0500")
+SMS_QUEUE_MAX_HOURS = env.float("SMS_QUEUE_MAX_HOURS", default=10.0)
+SMS_BROADCAST_APPROVAL_THRESHOLD = env.int("SMS_BROADCAST_APPROVAL_THRESHOLD", default=500)
+SMS_REMINDER_DAYS_BEFORE = env.int("SMS_REMINDER_DAYS_BEFORE", default=3)
+SESAME_SIGNATURE_SIZE = 16  # 128-bit signatures in magic links
+MAGIC_LINK_RATE_PER_HOUR = env.int("MAGIC_LINK_RATE_PER_HOUR", default=10)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "sms-relay-notices": {"task": "sms.relay_notices", "schedule": 60.0},
+        "sms-drain-outbound": {"task": "sms.drain_outbound", "schedule": 60.0},
+        "sms-reconcile-sending": {"task": "sms.reconcile_sending", "schedule": 120.0},
+        "sms-remind-unconfirmed": {"task": "sms.remind_unconfirmed", "schedule": crontab(hour=10, minute=0)},
+        "sms-remind-eve": {"task": "sms.remind_eve", "schedule": crontab(hour=19, minute=0)},
+    }
+)

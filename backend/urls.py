@@ -14,6 +14,7 @@ urlpatterns = [
     path("importar/", include("backend.imports.urls")),
     path("hilos/", include("backend.threads.urls")),
 ]
+urlpatterns += [path("", include("sms.urls")), path("", include("backend.portal.urls"))]
 
 # Console: `/`, login and logout, and every page under /consola/.
 from backend.console.urls import auth_urlpatterns as console_auth_urls  # noqa: E402

@@ -1,0 +1,8 @@
+"""Error codes raised by the portal services."""
+
+from enum import StrEnum
+
+
+class PortalErrorCode(StrEnum):
+    LINK_RATE_LIMITED = "link_rate_limited"
+    NO_PHONE_OR_USER = "no_user"

@@ -1,0 +1,54 @@
+"""Reads for "Mi asignación"."""
+
+from dataclasses import dataclass
+from urllib.parse import quote_plus
+
+from django.utils import timezone
+
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
+from backend.assignments.selectors import assignment_get_active_for_volunteer
+
+
+@dataclass
+class MyAssignment:
+    assignment: Assignment
+    place_watcher: object | None
+    map_url: str
+    can_confirm: bool
+    can_decline: bool
+    can_check_in: bool
+    is_election_day: bool
+
+
+def map_url_for(place) -> str:
+    if place.latitude is not None and place.longitude is not None:
+        query = f"{place.latitude},{place.longitude}"
+    else:
+        query = f"{place.name}, {place.address}, {place.area.name}"
+    return f"https://www.google.com/maps/search/?api=1&query={quote_plus(query)}"
+
+
+def my_assignment_get(*, volunteer) -> MyAssignment | None:
+    assignment = assignment_get_active_for_volunteer(volunteer=volunteer)
+    if assignment is None:
+        return None
+    place_watcher = None
+    if assignment.role == AssignmentRole.TABLE:
+        row = (
+            Assignment.objects.filter(place=assignment.place, role=AssignmentRole.PLACE, status__in=ACTIVE_STATUSES)
+            .select_related("volunteer")
+            .order_by("slot")
+            .first()
+        )
+        place_watcher = row.volunteer if row else None
+    election_day = timezone.localdate() == assignment.election.date
+    status = assignment.status
+    return MyAssignment(
+        assignment=assignment,
+        place_watcher=place_watcher,
+        map_url=map_url_for(assignment.place),
+        can_confirm=status in {AssignmentStatus.PROPOSED, AssignmentStatus.NOTIFIED},
+        can_decline=status in {AssignmentStatus.PROPOSED, AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED},
+        can_check_in=election_day and status in {AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED},
+        is_election_day=election_day,
+    )

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("a/<str:token>", views.magic_link_open, name="link"),
+    path("mi/", views.mine, name="mine"),
+    path("mi/confirmar/", views.confirm, name="confirm"),
+    path("mi/no-puedo/", views.decline, name="decline"),
+    path("mi/llegue/", views.check_in, name="check_in"),
+]

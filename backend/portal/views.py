@@ -1,0 +1,75 @@
+"""Volunteers' pages: the magic link entry and "Mi asignación". Thin: parse, authorise, call a service."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from sesame.utils import get_user
+
+from backend.accounts.permissions import Action, can
+from backend.assignments.models import EventSource
+from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
+from backend.core.exceptions import ApplicationError
+from backend.volunteers.models import Volunteer
+
+from .selectors import my_assignment_get
+from .services import SCOPE
+
+
+@require_GET
+def magic_link_open(request, token: str):
+    """Log the volunteer in and go to their page. A GET only logs in: it never confirms anything."""
+    user = get_user(token, scope=SCOPE)
+    if user is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    login(request, user, backend="sesame.backends.ModelBackend")
+    return redirect("portal:mine")
+
+
+def _volunteer_of(request) -> Volunteer | None:
+    if not request.user.is_authenticated:
+        return None
+    return Volunteer.objects.filter(user=request.user).first()
+
+
+@require_GET
+def mine(request):
+    volunteer = _volunteer_of(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    Volunteer.objects.filter(pk=volunteer.pk).update(last_seen_web_at=timezone.now())
+    return render(request, "portal/mine.html", {"volunteer": volunteer, "mine": my_assignment_get(volunteer=volunteer)})
+
+
+def _respond(request, service, success_message):
+    volunteer = _volunteer_of(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    mine_ = my_assignment_get(volunteer=volunteer)
+    if mine_ is None or not can(request.user, Action.RESPOND, mine_.assignment):
+        messages.error(request, _("No tenés una asignación activa."))
+        return redirect("portal:mine")
+    try:
+        service(assignment=mine_.assignment, actor=request.user, source=EventSource.WEB)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, success_message)
+    return redirect("portal:mine")
+
+
+@require_POST
+def confirm(request):
+    return _respond(request, assignment_confirm, _("¡Gracias! Confirmaste tu lugar."))
+
+
+@require_POST
+def decline(request):
+    return _respond(request, assignment_decline, _("Registramos que no podés ir. Gracias por avisar."))
+
+
+@require_POST
+def check_in(request):
+    return _respond(request, assignment_check_in, _("Registramos tu llegada. ¡Buena jornada!"))

@@ -1,0 +1,41 @@
+"""Delivery backends: `twilio` (the real library) and `local` (stores only; see /dev/sms/)."""
+
+import uuid
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from . import client
+from .client import Accepted
+
+
+class LocalBackend:
+    """Development: nothing leaves the machine; every message is 'delivered' at once."""
+
+    name = "local"
+
+    def send(self, message) -> Accepted:
+        return Accepted(sid=f"SMlocal{uuid.uuid4().hex[:25]}", status="delivered")
+
+    def lookup(self, message) -> Accepted | None:
+        return None
+
+
+class TwilioBackend:
+    name = "twilio"
+
+    def send(self, message) -> Accepted:
+        callback = f"{settings.PUBLIC_BASE_URL}/sms/status/?m={message.pk}"
+        return client.message_create(to=message.to, body=message.body, status_callback=callback)
+
+    def lookup(self, message) -> Accepted | None:
+        if message.sid:
+            return client.message_fetch(sid=message.sid)
+        return client.message_find(to=message.to, body=message.body, sent_after=message.claimed_at)
+
+
+BACKENDS = {"local": "sms.backends.LocalBackend", "twilio": "sms.backends.TwilioBackend"}
+
+
+def backend():
+    return import_string(BACKENDS[settings.SMS_BACKEND])()

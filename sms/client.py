@@ -1,0 +1,129 @@
+"""The only module that talks to Twilio's library: REST client, webhook signatures, TwiML.
+
+TWILIO_API_BASE_URL (default https://api.twilio.com) lets tests and benchmarks point the real
+client at a fake server; TWILIO_HTTP_TIMEOUT is kept well under the Celery task time limit so a
+hung connection fails the attempt instead of killing the worker.
+"""
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+from urllib3.exceptions import NewConnectionError
+
+TWILIO_DEFAULT_BASE = "https://api.twilio.com"
+# twilio logs every request and its headers at INFO; keep our logs readable.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+
+
+class _BaseUrlHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, with the API host swapped for TWILIO_API_BASE_URL."""
+
+    def __init__(self, *, base_url: str, timeout: float):
+        super().__init__(timeout=timeout, max_retries=0)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        if self.base_url != TWILIO_DEFAULT_BASE and url.startswith(TWILIO_DEFAULT_BASE):
+            url = self.base_url + url[len(TWILIO_DEFAULT_BASE) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+@lru_cache(maxsize=4)
+def _client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
+    return Client(account_sid, auth_token, http_client=_BaseUrlHttpClient(base_url=base_url, timeout=timeout))
+
+
+def rest_client() -> Client:
+    return _client(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE_URL,
+        float(settings.TWILIO_HTTP_TIMEOUT),
+    )
+
+
+@dataclass
+class SendError(Exception):
+    """A failed attempt. `retryable` only when Twilio certainly did not accept the message."""
+
+    message: str
+    code: int | None = None
+    http_status: int | None = None
+    retryable: bool = False
+    # True when the request may have reached Twilio (read timeout): look up before retrying.
+    outcome_unknown: bool = False
+
+
+@dataclass
+class Accepted:
+    sid: str
+    status: str
+
+
+def message_create(*, to: str, body: str, status_callback: str | None) -> Accepted:
+    kwargs: dict = {"to": to, "body": body}
+    if settings.TWILIO_MESSAGING_SERVICE_SID:
+        kwargs["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+    else:
+        kwargs["from_"] = settings.TWILIO_FROM
+    if status_callback:
+        kwargs["status_callback"] = status_callback
+    try:
+        message = rest_client().messages.create(**kwargs)
+    except TwilioRestException as exc:
+        retryable = exc.status == 429 or exc.status >= 500
+        raise SendError(str(exc.msg)[:255], code=exc.code, http_status=exc.status, retryable=retryable) from exc
+    except requests.ConnectTimeout as exc:
+        raise SendError("connect timeout", retryable=True) from exc
+    except requests.ReadTimeout as exc:
+        # The request may have reached Twilio: reconcile by look-up, never resend blindly.
+        raise SendError("read timeout", outcome_unknown=True) from exc
+    except requests.ConnectionError as exc:
+        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+        if isinstance(reason, NewConnectionError):  # refused or unreachable: nothing was sent
+            raise SendError("connection refused", retryable=True) from exc
+        raise SendError(f"connection lost: {exc.__class__.__name__}", outcome_unknown=True) from exc
+    return Accepted(sid=message.sid, status=message.status or "queued")
+
+
+def message_fetch(*, sid: str) -> Accepted | None:
+    try:
+        message = rest_client().messages(sid).fetch()
+    except TwilioRestException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return Accepted(sid=message.sid, status=message.status)
+
+
+def message_find(*, to: str, body: str, sent_after) -> Accepted | None:
+    """A message to `to` with `body` Twilio accepted after `sent_after`: recovers a lost SID."""
+    for message in rest_client().messages.list(to=to, date_sent_after=sent_after, limit=50):
+        if message.body == body:
+            return Accepted(sid=message.sid, status=message.status)
+    return None
+
+
+def signature_valid(*, url: str, params: dict, signature: str) -> bool:
+    """Twilio's X-Twilio-Signature check for a form-encoded webhook."""
+    return bool(signature) and RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
+
+
+def signature_compute(*, url: str, params: dict) -> str:
+    """Sign like Twilio does (the development page answers as a phone through the real webhook)."""
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+
+
+def twiml_reply(text: str | None) -> str:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)

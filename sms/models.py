@@ -1,0 +1,175 @@
+"""What we sent and received by SMS, the broadcasts that produced it, and the editable texts."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class TemplateKind(models.TextChoices):
+    # Notices written by the domain (backend.notices.NoticeKind) ...
+    ASSIGNMENT = "assignment", _("Asignación")
+    CHANGE = "change", _("Cambio de lugar o mesa")
+    CANCELLATION = "cancellation", _("Cancelación")
+    REMINDER = "reminder", _("Recordatorio (días antes)")
+    REMINDER_EVE = "reminder_eve", _("Recordatorio (la noche anterior)")
+    CONFIRMATION_RECEIVED = "confirmation_received", _("Confirmación recibida")
+    DECLINE_RECEIVED = "decline_received", _("Rechazo recibido")
+    CHECK_IN_RECEIVED = "check_in_received", _("Presente recibido")
+    INSTRUCTION = "instruction", _("Instrucción")
+    ANNOUNCEMENT = "announcement", _("Anuncio del hilo")
+    # ... and replies to keywords.
+    INFO = "info", _("Respuesta a MESA")
+    NO_ASSIGNMENT = "no_assignment", _("Sin asignación")
+    HELP = "help", _("Ayuda")
+    OPT_OUT = "opt_out", _("Baja confirmada")
+    OPT_IN = "opt_in", _("Alta confirmada")
+    THREAD_RECEIVED = "thread_received", _("Mensaje al hilo recibido")
+    NOT_ELECTION_DAY = "not_election_day", _("Presente fuera del día de la elección")
+    UNKNOWN_NUMBER = "unknown_number", _("Número desconocido")
+
+
+class MessageTemplate(models.Model):
+    """An override of a default text (sms.texts.DEFAULT_TEXTS); coordinators edit them in the admin."""
+
+    kind = models.CharField(_("tipo"), max_length=32, choices=TemplateKind.choices, unique=True)
+    body = models.TextField(_("texto"))
+    transliterate = models.BooleanField(
+        _("quitar tildes"), default=True, help_text=_("Convierte el texto a GSM-7: un SMS de 160 caracteres, no 70.")
+    )
+    updated_at = models.DateTimeField(_("actualizado"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("plantilla de SMS")
+        verbose_name_plural = _("plantillas de SMS")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class BroadcastStatus(models.TextChoices):
+    DRAFT = "draft", _("Borrador")
+    PENDING_APPROVAL = "pending_approval", _("Espera aprobación")
+    APPROVED = "approved", _("Aprobada")
+    SENDING = "sending", _("Enviando")
+    SENT = "sent", _("Encolada completa")
+    CANCELLED = "cancelled", _("Cancelada")
+
+
+class Broadcast(models.Model):
+    """An instruction from a coordinator to a segment of volunteers, rendered per recipient."""
+
+    election = models.ForeignKey("elections.Election", on_delete=models.CASCADE, related_name="broadcasts")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="broadcasts")
+    body = models.TextField(_("plantilla"))
+    # {"areas": [ids], "places": [ids], "roles": ["table"|"place"], "statuses": [assignment statuses]}
+    segment = models.JSONField(_("segmento"), default=dict, blank=True)
+    transliterate = models.BooleanField(_("quitar tildes"), default=True)
+    status = models.CharField(
+        _("estado"), max_length=20, choices=BroadcastStatus.choices, default=BroadcastStatus.DRAFT
+    )
+    recipient_count = models.PositiveIntegerField(_("destinatarios"), default=0)
+    segments_per_message = models.PositiveSmallIntegerField(_("segmentos por mensaje"), default=1)
+    estimated_cost = models.DecimalField(_("costo estimado"), max_digits=12, decimal_places=4, default=0)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("aprobada"), null=True, blank=True)
+    queued_at = models.DateTimeField(_("encolada"), null=True, blank=True)
+    created_at = models.DateTimeField(_("creada"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("envío masivo")
+        verbose_name_plural = _("envíos masivos")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.body[:40]}"
+
+
+class OutboundStatus(models.TextChoices):
+    QUEUED = "queued", _("En cola")
+    SENDING = "sending", _("Enviando")
+    SENT = "sent", _("Enviado")
+    DELIVERED = "delivered", _("Entregado")
+    FAILED = "failed", _("Falló")
+    UNDELIVERED = "undelivered", _("No entregado")
+
+
+# Statuses only move forward: a late "sent" callback never undoes "delivered".
+STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "undelivered": 3}
+FINAL_STATUSES = ("delivered", "failed", "undelivered")
+
+
+class OutboundMessage(models.Model):
+    volunteer = models.ForeignKey(
+        "volunteers.Volunteer", on_delete=models.SET_NULL, null=True, blank=True, related_name="sms_sent"
+    )
+    to = models.CharField(_("para"), max_length=20)
+    body = models.TextField(_("texto"))
+    kind = models.CharField(_("tipo"), max_length=32, choices=TemplateKind.choices)
+    notice = models.OneToOneField(
+        "notices.Notice", on_delete=models.SET_NULL, null=True, blank=True, related_name="outbound"
+    )
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    status = models.CharField(_("estado"), max_length=12, choices=OutboundStatus.choices, default="queued")
+    # Twilio's own last status (accepted, queued, sending, sent, delivered...), for the record.
+    provider_status = models.CharField(_("estado en Twilio"), max_length=16, blank=True)
+    sid = models.CharField(_("SID"), max_length=64, null=True, blank=True, unique=True)
+    error_code = models.IntegerField(_("código de error"), null=True, blank=True)
+    error_message = models.CharField(_("motivo"), max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
+    segments = models.PositiveSmallIntegerField(_("segmentos"), default=1)
+    encoding = models.CharField(_("codificación"), max_length=8, default="GSM-7")
+    created_at = models.DateTimeField(_("creado"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("tomado por un worker"), null=True, blank=True)
+    # A retry waits for its backoff: nothing sends the row before this time.
+    not_before = models.DateTimeField(_("no antes de"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("aceptado por Twilio"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("entregado"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("actualizado"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("SMS enviado")
+        verbose_name_plural = _("SMS enviados")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "id"], name="sms_out_status"),
+            models.Index(fields=["broadcast", "status"], name="sms_out_broadcast_status"),
+            models.Index(fields=["status", "claimed_at"], name="sms_out_claimed", condition=Q(status="sending")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=list(STATUS_RANK)), name="sms_out_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.body[:40]}"
+
+
+class InboundMessage(models.Model):
+    """A text a phone sent us; stored before it is acted on, once per MessageSid."""
+
+    sid = models.CharField(_("MessageSid"), max_length=64, unique=True)
+    from_number = models.CharField(_("de"), max_length=32)
+    to_number = models.CharField(_("para"), max_length=32, blank=True)
+    body = models.TextField(_("texto"), blank=True)
+    volunteer = models.ForeignKey(
+        "volunteers.Volunteer", on_delete=models.SET_NULL, null=True, blank=True, related_name="sms_received"
+    )
+    keyword = models.CharField(_("palabra clave"), max_length=16, blank=True)
+    reply = models.TextField(_("respuesta"), blank=True)
+    params = models.JSONField(_("datos de Twilio"), default=dict, blank=True)
+    received_at = models.DateTimeField(_("recibido"), auto_now_add=True)
+    handled_at = models.DateTimeField(_("procesado"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS recibido")
+        verbose_name_plural = _("SMS recibidos")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_number}: {self.body[:40]}"

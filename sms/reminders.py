@@ -1,0 +1,49 @@
+"""Scheduled reminders (Celery beat): written as notices, so they go through the same outbox."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from backend.assignments.models import Assignment, AssignmentStatus
+from backend.notices.models import Notice, NoticeKind
+from backend.notices.services import notice_create
+
+
+def _remind(*, assignments, which: str) -> int:
+    already = set(
+        Notice.objects.filter(kind=NoticeKind.REMINDER, payload__which=which, assignment__in=assignments).values_list(
+            "assignment_id", flat=True
+        )
+    )
+    created = 0
+    with transaction.atomic():
+        for assignment in assignments.select_related("volunteer"):
+            if assignment.pk in already or assignment.volunteer.opted_out:
+                continue
+            notice_create(
+                volunteer=assignment.volunteer,
+                kind=NoticeKind.REMINDER,
+                assignment=assignment,
+                payload={"which": which},
+            )
+            created += 1
+    return created
+
+
+def reminders_unconfirmed(*, today=None) -> int:
+    """Volunteers who have not confirmed, SMS_REMINDER_DAYS_BEFORE days before the election. Once each."""
+    today = today or timezone.localdate()
+    target = today + timedelta(days=settings.SMS_REMINDER_DAYS_BEFORE)
+    assignments = Assignment.objects.filter(
+        election__date=target, status__in=[AssignmentStatus.PROPOSED, AssignmentStatus.NOTIFIED]
+    )
+    return _remind(assignments=assignments, which="days_before")
+
+
+def reminders_eve(*, today=None) -> int:
+    """Confirmed volunteers, the evening before the election. Once each."""
+    today = today or timezone.localdate()
+    assignments = Assignment.objects.filter(election__date=today + timedelta(days=1), status=AssignmentStatus.CONFIRMED)
+    return _remind(assignments=assignments, which="eve")

@@ -1,0 +1,50 @@
+"""Celery tasks: thin wrappers that take ids and call sms services. All idempotent."""
+
+import time
+
+from celery import shared_task
+from django.conf import settings
+
+from . import broadcasts, reminders, services
+
+
+@shared_task(name="sms.relay_notices", ignore_result=True)
+def relay_notices() -> int:
+    """The outbox relay: queued on commit whenever a Notice is written, and every minute by beat."""
+    from django.core.cache import cache
+
+    from .signals import RELAY_PENDING_KEY
+
+    cache.delete(RELAY_PENDING_KEY)
+    return services.notices_relay()
+
+
+@shared_task(name="sms.send_outbound", ignore_result=True)
+def send_outbound(message_id: int) -> str:
+    return services.outbound_send(message_id=message_id)
+
+
+@shared_task(name="sms.drain_outbound", ignore_result=True)
+def drain_outbound(broadcast_id: int | None = None) -> int:
+    """Send queued messages until the time budget is spent, then hand over to a fresh task."""
+    deadline = time.monotonic() + float(settings.CELERY_TASK_SOFT_TIME_LIMIT) * 0.75
+    sent = services.outbound_drain(broadcast_id=broadcast_id, limit=10**9, deadline=deadline)
+    # Out of time with work left: a fresh task carries on (retries wait in their own tasks).
+    if time.monotonic() >= deadline and broadcasts.broadcast_has_queued(broadcast_id=broadcast_id):
+        drain_outbound.delay(broadcast_id)
+    return sent
+
+
+@shared_task(name="sms.reconcile_sending", ignore_result=True)
+def reconcile_sending() -> dict:
+    return services.outbound_reconcile()
+
+
+@shared_task(name="sms.remind_unconfirmed", ignore_result=True)
+def remind_unconfirmed() -> int:
+    return reminders.reminders_unconfirmed()
+
+
+@shared_task(name="sms.remind_eve", ignore_result=True)
+def remind_eve() -> int:
+    return reminders.reminders_eve()
