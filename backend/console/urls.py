@@ -23,6 +23,11 @@ console_patterns = [
     path("fiscales/<int:pk>/", volunteers.volunteer, name="volunteer"),
     path("importar/", imports.imports, name="imports"),
     path("instrucciones/", instructions.instructions, name="instructions"),
+    path("instrucciones/vista-previa/", instructions.instruction_preview, name="instruction_preview"),
+    path("instrucciones/nueva/", instructions.instruction_create, name="instruction_create"),
+    path("instrucciones/<int:pk>/", instructions.instruction, name="instruction"),
+    path("instrucciones/<int:pk>/enviar/", instructions.instruction_send, name="instruction_send"),
+    path("instrucciones/<int:pk>/aprobar/", instructions.instruction_approve, name="instruction_approve"),
     path("dia/", day.election_day, name="election_day"),
     path("acreditacion.xlsx", exports.accreditation_export, name="accreditation_export"),
 ]

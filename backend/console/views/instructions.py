@@ -1,16 +1,157 @@
-"""Instructions: the broadcast composer over the sms app's services, with live delivery counts."""
+"""Instructions: the broadcast composer over the sms app's services, with live delivery counts.
 
-from django.shortcuts import render
+Segment (areas, roles, statuses), template text, then a preview (recipients, segments, cost,
+time, a sample) before anything is created; large sends wait for a lead's approval.
+"""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from backend.accounts.permissions import Action, can
+from backend.assignments.models import AssignmentRole, AssignmentStatus
+from backend.core.exceptions import ApplicationError
+from backend.elections.models import Area
 
 from .. import domain
-from ..access import console_view, current_election
+from ..access import console_view, current_election, root_areas
+
+STATUS_CHOICES = [
+    AssignmentStatus.PROPOSED,
+    AssignmentStatus.NOTIFIED,
+    AssignmentStatus.CONFIRMED,
+    AssignmentStatus.CHECKED_IN,
+]
+
+
+def _area_choices(user, election) -> list[Area]:
+    """The user's top areas and one level below: enough to aim an instruction without a long list."""
+    areas = []
+    for root in root_areas(user, election):
+        areas.append(root)
+        areas += [a for a in root.children.order_by("path") if can(user, Action.VIEW, a)]
+    return areas
+
+
+def _segment(request) -> dict:
+    def ints(name):
+        return [int(v) for v in request.POST.getlist(name) if v.isdigit()]
+
+    return {
+        "areas": ints("areas"),
+        "places": ints("places"),
+        "roles": [v for v in request.POST.getlist("roles") if v],
+        "statuses": [v for v in request.POST.getlist("statuses") if v],
+    }
+
+
+def _form_context(request, election) -> dict:
+    return {
+        "nav_active": "instructions",
+        "election": election,
+        "areas": _area_choices(request.user, election),
+        "roles": AssignmentRole.choices,
+        "statuses": [(s.value, s.label) for s in STATUS_CHOICES],
+        "variables": domain.broadcast_variables(),
+        "broadcasts": domain.broadcast_list(user=request.user, election=election),
+    }
 
 
 @console_view
 def instructions(request):
     election = current_election(request)
-    return render(
-        request,
-        "console/instructions.html",
-        {"nav_active": "instructions", "election": election, "available": domain.broadcasts_available()},
-    )
+    if election is None:
+        return render(request, "console/no_election.html", {"nav_active": "instructions"})
+    return render(request, "console/instructions.html", _form_context(request, election))
+
+
+@require_POST
+@console_view
+def instruction_preview(request):
+    """htmx fragment: what this send would cost and look like; nothing is stored."""
+    election = current_election(request)
+    if election is None:
+        raise Http404()
+    try:
+        preview = domain.broadcast_preview(
+            user=request.user,
+            election=election,
+            body=request.POST.get("body", ""),
+            segment=_segment(request),
+            transliterate=request.POST.get("transliterate") == "1",
+        )
+    except ApplicationError as exc:
+        return render(request, "console/_instruction_preview.html", {"error": exc.message})
+    return render(request, "console/_instruction_preview.html", {"preview": preview})
+
+
+@require_POST
+@console_view
+def instruction_create(request):
+    election = current_election(request)
+    if election is None:
+        raise Http404()
+    try:
+        broadcast = domain.broadcast_create(
+            actor=request.user,
+            election=election,
+            body=request.POST.get("body", ""),
+            segment=_segment(request),
+            transliterate=request.POST.get("transliterate") == "1",
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        context = _form_context(request, election)
+        context["body"] = request.POST.get("body", "")
+        return render(request, "console/instructions.html", context, status=400)
+    return redirect("console:instruction", pk=broadcast.pk)
+
+
+def _broadcast(request, pk):
+    broadcast = get_object_or_404(domain.Broadcast.objects.select_related("created_by", "approved_by"), pk=pk)
+    if not domain.broadcast_can_view(request.user, broadcast):
+        raise Http404()
+    return broadcast
+
+
+@console_view
+def instruction(request, pk: int):
+    broadcast = _broadcast(request, pk)
+    context = {
+        "nav_active": "instructions",
+        "b": broadcast,
+        "counts": domain.broadcast_counts(broadcast=broadcast),
+        "can_approve": domain.can_approve(request.user) and broadcast.status == "pending_approval",
+        "can_send": broadcast.status in ("draft", "approved"),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "console/_instruction_counts.html", context)
+    return render(request, "console/instruction.html", context)
+
+
+@require_POST
+@console_view
+def instruction_send(request, pk: int):
+    broadcast = _broadcast(request, pk)
+    try:
+        domain.broadcast_send(actor=request.user, broadcast=broadcast)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Instrucción encolada: sale al ritmo configurado."))
+    return redirect("console:instruction", pk=broadcast.pk)
+
+
+@require_POST
+@console_view
+def instruction_approve(request, pk: int):
+    broadcast = _broadcast(request, pk)
+    try:
+        domain.broadcast_approve(actor=request.user, broadcast=broadcast)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Envío aprobado."))
+    return redirect("console:instruction", pk=broadcast.pk)
