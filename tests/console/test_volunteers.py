@@ -72,7 +72,7 @@ def test_profile_shows_history_and_opt_out(client, geo, north_coordinator, north
     assert "Dado de baja de SMS" in html
     assert "Escuela Norte" in html
     assert "vota en este establecimiento" in html
-    assert "proposed → confirmed" in html
+    assert "Propuesta → Confirmada" in html
     assert "coord-norte" in html
 
 

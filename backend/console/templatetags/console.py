@@ -22,3 +22,14 @@ def pct(part, whole) -> int:
     if whole <= 0:
         return 0
     return max(0, min(100, round(100 * part / whole)))
+
+
+@register.filter
+def status_label(value) -> str:
+    """An assignment status code as people read it ("confirmed" -> "Confirmada")."""
+    from backend.assignments.models import AssignmentStatus
+
+    try:
+        return str(AssignmentStatus(value).label)
+    except ValueError:
+        return value or "—"

@@ -33,7 +33,7 @@ def auto_assign(request):
         area = roots[0]
     if area is not None and not can(request.user, Action.CHANGE, area):
         raise Http404()
-    context = {"nav_active": "coverage", "election": election, "area": area, "crumbs": ancestors(area)}
+    context = {"nav_active": "coverage", "election": election, "area": area, "crumbs": ancestors(area, request.user)}
     if request.method == "POST":
         try:
             result = domain.auto_assign(election=election, area=area, dry_run=False, actor=request.user)

@@ -57,7 +57,7 @@ def place(request, pk: int):
         "nav_active": "coverage",
         "place": place,
         "election": place.election,
-        "crumbs": [*ancestors(place.area), place.area],
+        "crumbs": [*ancestors(place.area, request.user), place.area],
         "slots": slots,
         "open_count": len(slots) - filled,
         "state": state,

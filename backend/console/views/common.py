@@ -25,13 +25,14 @@ def area_from_query(request, election) -> Area | None:
     return get_visible(request, Area.objects.all(), pk=int(raw), election=election)
 
 
-def ancestors(area: Area | None) -> list[Area]:
-    """The chain above `area`, root first (paths make this one query)."""
+def ancestors(area: Area | None, user=None) -> list[Area]:
+    """The chain above `area` that `user` may open, root first (paths make this one query)."""
     if area is None:
         return []
     codes = [c for c in area.path.split("/") if c]
     paths = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes) - 1)]
-    return list(Area.objects.filter(election_id=area.election_id, path__in=paths).order_by("depth"))
+    chain = Area.objects.filter(election_id=area.election_id, path__in=paths).order_by("depth")
+    return [a for a in chain if user is None or can(user, Action.VIEW, a)]
 
 
 def flash_error(request, exc: ApplicationError) -> None:

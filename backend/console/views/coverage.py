@@ -50,7 +50,7 @@ def coverage(request):
         "nav_active": "coverage",
         "election": election,
         "area": area,
-        "crumbs": ancestors(area),
+        "crumbs": ancestors(area, request.user),
         "total": total,
         "nodes": nodes,
         "places": places,

@@ -65,7 +65,7 @@ def election_day(request):
         "nav_active": "day",
         "election": election,
         "area": area,
-        "crumbs": ancestors(area),
+        "crumbs": ancestors(area, request.user),
         "nodes": [(child, coverage_map[child.pk]) for child in children],
         "places": places,
         "total": total,

@@ -33,6 +33,13 @@
       var m = node.querySelector('[data-measure="checked_in"]');
       if (m) bump(m);
     });
+    // A late watcher who just arrived no longer needs a replacement.
+    var flagged = document.querySelector('[data-testid="flagged"][data-assignment="' + ev.assignment_id + '"]');
+    if (flagged) {
+      flagged.remove();
+      var left = document.getElementById("flagged-count");
+      if (left) left.textContent = String(Math.max(0, parseInt(left.textContent, 10) - 1));
+    }
     var placeholder = feed.querySelector("[data-placeholder]");
     if (placeholder) placeholder.remove();
     var li = document.createElement("li");
