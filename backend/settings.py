@@ -113,6 +113,7 @@ LOGIN_REDIRECT_URL = "/"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "sesame.backends.ModelBackend",
+    "backend.accounts.backends.LeadPermissionBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [

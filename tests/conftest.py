@@ -83,3 +83,9 @@ def north_volunteer(geo):
 def south_volunteer(geo):
     user = UserFactory(username="vol-sur", role=Role.VOLUNTEER)
     return VolunteerFactory(area=geo.south_town, user=user, first_name="Juan", last_name="Pérez")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 is slow on purpose (~0.3 s per user created); tests need speed, not that protection.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

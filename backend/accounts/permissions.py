@@ -30,13 +30,15 @@ class Action(StrEnum):
     MODERATE = "moderate"
 
 
-# How to reach the polling place's area path from each model, for scope filters.
+# How to reach (the election id, the area path of the polling place) from each model, for scope filters.
 _AREA_PATH_LOOKUP = {
-    "elections.area": "path",
-    "elections.pollingplace": "area__path",
-    "elections.table": "place__area__path",
-    "assignments.assignment": "place__area__path",
-    "threads.thread": "place__area__path",
+    "elections.area": ("election_id", "path"),
+    "elections.pollingplace": ("election_id", "area__path"),
+    "elections.table": ("election_id", "place__area__path"),
+    "assignments.assignment": ("election_id", "place__area__path"),
+    "assignments.assignmentevent": ("assignment__election_id", "assignment__place__area__path"),
+    "threads.thread": ("election_id", "place__area__path"),
+    "threads.message": ("thread__election_id", "thread__place__area__path"),
 }
 
 
@@ -145,7 +147,11 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
 
 
 def visible(user: Any, queryset: QuerySet) -> QuerySet:
-    """`queryset` narrowed to what `user` may see."""
+    """`queryset` narrowed to what `user` may see.
+
+    Knows elections, areas, places, tables, volunteers, assignments and their events, notices,
+    threads and messages; any other model is visible to leads only.
+    """
     role = role_of(user)
     if role is None:
         return queryset.none()
@@ -170,12 +176,19 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
                     assignments__place__area__path__startswith=path,
                 )
             return queryset.filter(q).distinct()
-        lookup = _AREA_PATH_LOOKUP.get(label)
-        if lookup is None:
+        if label == "elections.election":
+            return queryset.filter(pk__in={election_id for election_id, _path in scopes})
+        if label == "notices.notice":
+            from backend.volunteers.models import Volunteer
+
+            return queryset.filter(volunteer__in=visible(user, Volunteer.objects.all()).values("pk"))
+        lookups = _AREA_PATH_LOOKUP.get(label)
+        if lookups is None:
             return queryset.none()
+        election_lookup, path_lookup = lookups
         q = Q()
         for election_id, path in scopes:
-            q |= Q(election_id=election_id, **{f"{lookup}__startswith": path})
+            q |= Q(**{election_lookup: election_id, f"{path_lookup}__startswith": path})
         return queryset.filter(q)
 
     volunteer = _volunteer_of(user)
@@ -185,11 +198,17 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
         return queryset.filter(pk=volunteer.pk)
     if label == "assignments.assignment":
         return queryset.filter(volunteer=volunteer)
+    if label == "notices.notice":
+        return queryset.filter(volunteer=volunteer)
     place_ids = _active_place_ids(volunteer)
     if label == "elections.pollingplace":
         return queryset.filter(pk__in=place_ids)
     if label in {"elections.table", "threads.thread"}:
         return queryset.filter(place_id__in=place_ids)
+    if label == "threads.message":
+        return queryset.filter(thread__place_id__in=place_ids, hidden=False)
+    if label == "elections.election":
+        return queryset.filter(places__in=place_ids).distinct()
     return queryset.none()
 
 
