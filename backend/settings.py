@@ -6,6 +6,7 @@ DJANGO_ENV=production refuses to start without its secrets.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -25,16 +26,24 @@ if PRODUCTION:
     _missing = [name for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not env.str(name, default="")]
     if _missing:
         raise ImproperlyConfigured(f"Production needs these environment variables: {', '.join(_missing)}")
+    if env.str("DJANGO_SECRET_KEY").startswith("dev-insecure-"):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is the development key; generate a long random one.")
 
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-insecure-fiscaliza-secret-key-change-me-0123456789")
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver", "[::1]"]
-)
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # The public URL Twilio signs and that links in SMS point to.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+_PUBLIC_HOST = urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1"
+
+# Production answers the public host, and localhost for health checks from inside the container.
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=[_PUBLIC_HOST, "localhost", "127.0.0.1"]
+    if PRODUCTION
+    else ["127.0.0.1", "localhost", "testserver", "[::1]", _PUBLIC_HOST],
+)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL] if PRODUCTION else [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -185,7 +194,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
