@@ -44,7 +44,8 @@ lint: install-dev
 
 # Regenerate and compile translations (needs GNU gettext); the compiled .mo files are committed.
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l es_AR -l en --ignore=.venv --ignore=var
+	$(BIN)/python manage.py makemessages -l es_AR -l en --no-location \
+		--ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=build
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 bench: install-dev

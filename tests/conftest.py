@@ -89,3 +89,15 @@ def south_volunteer(geo):
 def _fast_password_hashing(settings):
     # PBKDF2 is slow on purpose (~0.3 s per user created); tests need speed, not that protection.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_history(monkeypatch):
+    # DRF keeps request counts in the cache; a fresh store per test keeps tests independent of
+    # each other's API traffic without flushing a shared Redis.
+    import uuid
+
+    from django.core.cache.backends.locmem import LocMemCache
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))
