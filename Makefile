@@ -28,6 +28,7 @@ run: install
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo ""
 	@echo "  Fiscaliza: http://$(HOST):$(PORT)/"
+	@echo "  Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "  Coordinadora: usuario 'coordinadora', contraseña 'fiscaliza-demo'"
 	@echo "  Responsable (lead): usuario 'responsable', contraseña 'fiscaliza-demo'"
 	@echo "  SMS de desarrollo: http://$(HOST):$(PORT)/dev/sms/"

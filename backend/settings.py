@@ -226,7 +226,7 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC000000000000000000
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-twilio-auth-token")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_FROM = env.str("TWILIO_FROM", default="")
-if PRODUCTION and SMS_BACKEND == "twilio" and TWILIO_AUTH_TOKEN == "dev-twilio-auth-token":
+if PRODUCTION and SMS_BACKEND == "twilio" and TWILIO_AUTH_TOKEN in {"", "dev-twilio-auth-token"}:
     raise ImproperlyConfigured("Production with SMS_BACKEND=twilio needs TWILIO_AUTH_TOKEN.")
 
 # --- Security ----------------------------------------------------------------------------------

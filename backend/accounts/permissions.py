@@ -9,14 +9,11 @@ thread) of their active assignment.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
 from backend.accounts.models import Role
-
-if TYPE_CHECKING:
-    from backend.accounts.models import User
 
 
 class Action(StrEnum):
@@ -54,7 +51,7 @@ def role_of(user: Any) -> str | None:
     return user.role
 
 
-def scope_areas(user: User) -> list[tuple[int, str]]:
+def scope_areas(user: Any) -> list[tuple[int, str]]:
     """(election id, area path) of each subtree the coordinator holds; cached on the user object."""
     cached = getattr(user, "_fz_scope_areas", None)
     if cached is None:
@@ -63,11 +60,11 @@ def scope_areas(user: User) -> list[tuple[int, str]]:
     return cached
 
 
-def _in_scope(user: User, election_id: int, path: str) -> bool:
+def _in_scope(user: Any, election_id: int, path: str) -> bool:
     return any(election_id == e and path.startswith(p) for e, p in scope_areas(user))
 
 
-def _volunteer_of(user: User):
+def _volunteer_of(user: Any):
     from backend.volunteers.models import Volunteer
 
     cached = getattr(user, "_fz_volunteer", False)
@@ -85,7 +82,7 @@ def _active_place_ids(volunteer) -> set[int]:
     )
 
 
-def _place_of(obj: Model):
+def _place_of(obj: Any):
     label = _label(obj)
     if label == "elections.pollingplace":
         return obj
@@ -94,7 +91,7 @@ def _place_of(obj: Model):
     return None
 
 
-def _volunteer_in_scope(user: User, volunteer) -> bool:
+def _volunteer_in_scope(user: Any, volunteer: Any) -> bool:
     if volunteer.area_id and _in_scope(user, volunteer.area.election_id, volunteer.area.path):
         return True
     if volunteer.votes_at_id and _in_scope(user, volunteer.votes_at.election_id, volunteer.votes_at.area.path):
@@ -107,7 +104,7 @@ def _volunteer_in_scope(user: User, volunteer) -> bool:
     )
 
 
-def can(user: Any, action: Action | str, obj: Model) -> bool:
+def can(user: Any, action: Action | str, obj: Any) -> bool:
     """May `user` perform `action` on `obj` (an area, place, table, volunteer, assignment or thread)?"""
     action = Action(action)
     role = role_of(user)

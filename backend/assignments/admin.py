@@ -4,6 +4,8 @@ Every write goes through `backend.assignments.services`, never through the ORM: 
 more adapter, so a status change here leaves the same AssignmentEvent and notice as one by SMS.
 """
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
@@ -16,11 +18,13 @@ from backend.core.exceptions import ApplicationError
 from . import services
 from .models import Assignment, AssignmentEvent, AssignmentStatus, EventSource
 
+_EVENT_FIELDS = ("created_at", "kind", "from_status", "to_status", "actor", "source", "reason")
+
 
 class AssignmentEventInline(ReadOnlyInline):
     model = AssignmentEvent
-    fields = ["created_at", "kind", "from_status", "to_status", "actor", "source", "reason"]
-    readonly_fields = fields
+    fields = _EVENT_FIELDS
+    readonly_fields = _EVENT_FIELDS
     ordering = ["created_at", "id"]
 
 
@@ -123,7 +127,7 @@ class AssignmentAdmin(ScopedAdmin):
         # Events are read-only: nothing related is written from the form.
         pass
 
-    def _apply(self, request, queryset, *, service, done_message: str, **kwargs):
+    def _apply(self, request, queryset, *, service, done_message: Callable[[int], str], **kwargs):
         done, failed = 0, []
         for assignment in queryset.select_related("volunteer", "place__area"):
             if not can(request.user, Action.CHANGE, assignment):
@@ -139,7 +143,7 @@ class AssignmentAdmin(ScopedAdmin):
         for line in failed[:20]:
             self.message_user(request, line, level=messages.ERROR)
 
-    def _transition(self, request, queryset, to_status: str, done_message):
+    def _transition(self, request, queryset, to_status: str, done_message: Callable[[int], str]):
         def service(**kwargs):
             return services.assignment_transition(to_status=to_status, **kwargs)
 

@@ -126,3 +126,8 @@ class AreaSubtreeFilter(admin.SimpleListFilter):
 def subtree_filter(path_lookup: str) -> type[AreaSubtreeFilter]:
     """An AreaSubtreeFilter for a model whose area path is reached through `path_lookup`."""
     return type(f"AreaSubtreeFilter_{path_lookup}", (AreaSubtreeFilter,), {"path_lookup": path_lookup})
+
+
+admin.site.site_header = _("Fiscaliza")
+admin.site.site_title = _("Fiscaliza")
+admin.site.index_title = _("Administración de la elección")

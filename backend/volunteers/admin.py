@@ -14,11 +14,14 @@ from .models import Volunteer
 _NON_DIGITS = re.compile(r"\D+")
 
 
+_ASSIGNMENT_FIELDS = ("election", "place", "table", "role", "status", "locked", "status_changed_at")
+
+
 class AssignmentInline(ReadOnlyInline):
     model = Assignment
     fk_name = "volunteer"
-    fields = ["election", "place", "table", "role", "status", "locked", "status_changed_at"]
-    readonly_fields = fields
+    fields = _ASSIGNMENT_FIELDS
+    readonly_fields = _ASSIGNMENT_FIELDS
     show_change_link = True
     verbose_name_plural = _("asignaciones")
 

@@ -118,3 +118,13 @@ def test_check_deploy_passes_with_no_warnings():
     result = _run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_every_environment_variable_is_documented_in_the_readme():
+    import re
+
+    source = (ROOT / "backend" / "settings.py").read_text()
+    names = set(re.findall(r'env\.[a-z]+\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    readme = (ROOT / "README.md").read_text()
+    assert len(names) > 15
+    assert sorted(n for n in names if f"| `{n}` |" not in readme) == []
