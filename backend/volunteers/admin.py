@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from backend.accounts.models import Role
+from backend.accounts.permissions import role_of
 from backend.assignments.models import Assignment
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
 
@@ -51,6 +53,13 @@ class VolunteerAdmin(ScopedAdmin):
         (_("Estado"), {"fields": ("opted_out", "excluded", "excluded_reason", "user", "last_seen_web_at")}),
         (_("Fechas"), {"fields": ("created_at", "updated_at")}),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # Linking a login account is a lead's job; a coordinator cannot even list accounts.
+        if role_of(request.user) != Role.LEAD:
+            fields.append("user")
+        return fields
 
     def get_search_results(self, request, queryset, search_term):
         filtered, may_have_duplicates = super().get_search_results(request, queryset, search_term)

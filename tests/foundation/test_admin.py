@@ -251,3 +251,15 @@ def test_a_coordinator_hides_a_message_in_their_scope_only(geo, north_coordinato
     assert client.post(_change(south_message), {"hidden": "on"}).status_code == 302  # "does not exist"
     south_message.refresh_from_db()
     assert south_message.hidden is False
+
+
+def test_a_coordinator_edits_a_volunteer_but_not_their_login_account(north_coordinator, north_volunteer):
+    # given: the volunteer has a login account (north_volunteer.user)
+    client = _client_for(north_coordinator)
+    page = client.get(_change(north_volunteer))
+    # then: the account is shown, not offered as a choice the coordinator cannot see
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert "user" not in form.fields
+    assert "dni" in form.fields
+    assert list(form.fields["area"].queryset) == [north_volunteer.area.parent, north_volunteer.area]
