@@ -104,13 +104,14 @@ def _volunteer_in_scope(user: Any, volunteer: Any) -> bool:
     )
 
 
-def can(user: Any, action: Action | str, obj: Any) -> bool:
+def can(user: Any, action: Action | str, obj: Model) -> bool:
     """May `user` perform `action` on `obj` (an area, place, table, volunteer, assignment or thread)?"""
     action = Action(action)
     role = role_of(user)
     if role is None:
         return False
     label = _label(obj)
+    target: Any = obj  # which attributes exist depends on `label`
     if role == Role.LEAD:
         return True
 
@@ -120,7 +121,7 @@ def can(user: Any, action: Action | str, obj: Any) -> bool:
         if label == "volunteers.volunteer":
             return action in {Action.VIEW, Action.CHANGE} and _volunteer_in_scope(user, obj)
         if label == "elections.area":
-            return action in {Action.VIEW, Action.CHANGE} and _in_scope(user, obj.election_id, obj.path)
+            return action in {Action.VIEW, Action.CHANGE} and _in_scope(user, target.election_id, target.path)
         place = _place_of(obj)
         if place is None:
             return False
@@ -135,11 +136,11 @@ def can(user: Any, action: Action | str, obj: Any) -> bool:
     if label == "volunteers.volunteer":
         return action == Action.VIEW and obj.pk == volunteer.pk
     if label == "assignments.assignment":
-        return obj.volunteer_id == volunteer.pk and action in {Action.VIEW, Action.RESPOND}
+        return target.volunteer_id == volunteer.pk and action in {Action.VIEW, Action.RESPOND}
     if label in {"elections.pollingplace", "elections.table"}:
         return action == Action.VIEW and _place_of(obj).pk in _active_place_ids(volunteer)
     if label == "threads.thread":
-        return action in {Action.VIEW, Action.POST} and obj.place_id in _active_place_ids(volunteer)
+        return action in {Action.VIEW, Action.POST} and target.place_id in _active_place_ids(volunteer)
     return False
 
 
