@@ -6,6 +6,7 @@ DJANGO_ENV=production refuses to start without its secrets.
 """
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -158,6 +159,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Redis: channel layer and Celery broker --------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -250,3 +252,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Station threads -----------------------------------------------------------------------------
+import datetime as _dt  # noqa: E402
+
+# Announcements go by SMS to members not seen on the web this long after they were posted.
+THREADS_ANNOUNCEMENT_SMS_DELAY = _dt.timedelta(seconds=env.int("THREADS_ANNOUNCEMENT_SMS_DELAY", default=120))
+# Announcements neither read on the web nor received by SMS after this long are listed for coordinators.
+THREADS_UNREAD_ESCALATION_AFTER = _dt.timedelta(minutes=env.int("THREADS_UNREAD_ESCALATION_MINUTES", default=15))
+# Per WebSocket connection: frames of any kind, and posts.
+THREADS_WS_FRAMES_PER_SECOND = env.float("THREADS_WS_FRAMES_PER_SECOND", default=5.0)
+THREADS_WS_FRAMES_BURST = env.int("THREADS_WS_FRAMES_BURST", default=20)
+THREADS_WS_POSTS_PER_SECOND = env.float("THREADS_WS_POSTS_PER_SECOND", default=0.5)
+THREADS_WS_POSTS_BURST = env.int("THREADS_WS_POSTS_BURST", default=5)
+# Redis pub/sub ignores database numbers: a prefix keeps parallel deployments (and test runs) apart.
+if REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = env.str("CHANNEL_LAYER_PREFIX", default="asgi")
+CELERY_BEAT_SCHEDULE["threads-announcements-sms"] = {"task": "threads.announcements_sms_sweep", "schedule": 60.0}

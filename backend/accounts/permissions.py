@@ -36,6 +36,9 @@ _AREA_PATH_LOOKUP = {
     "assignments.assignmentevent": ("assignment__election_id", "assignment__place__area__path"),
     "threads.thread": ("election_id", "place__area__path"),
     "threads.message": ("thread__election_id", "thread__place__area__path"),
+    "threads.threadmoderationevent": ("thread__election_id", "thread__place__area__path"),
+    "threads.threadmute": ("thread__election_id", "thread__place__area__path"),
+    "threads.announcementdelivery": ("message__thread__election_id", "message__thread__place__area__path"),
 }
 
 

@@ -250,6 +250,8 @@ def test_a_coordinator_hides_a_message_in_their_scope_only(geo, north_coordinato
     assert response.status_code == 302
     north_message.refresh_from_db()
     assert north_message.hidden is True
+    # through the moderation service: audited like a hide from the thread page
+    assert list(north_message.thread.moderation_events.values_list("kind", "actor")) == [("hide", north_coordinator.pk)]
     assert client.post(_change(south_message), {"hidden": "on"}).status_code == 302  # "does not exist"
     south_message.refresh_from_db()
     assert south_message.hidden is False
