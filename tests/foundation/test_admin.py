@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
 from backend.assignments.services import assignment_create
-from backend.threads.services import message_post, thread_get_or_create
+from backend.threads.services import member_set_muted, message_post, thread_get_or_create
 from tests.factories import VolunteerFactory
 
 
@@ -39,6 +39,8 @@ def populated(geo, north_volunteer, south_volunteer, lead):
         message_post(
             thread=thread_get_or_create(place=place), body=f"Hola {place.name}", source="web", author_user=lead
         )
+    # a moderation event and a mute, so their admin pages have a row to show
+    member_set_muted(actor=lead, thread=geo.south_place.thread, muted=True, volunteer=south_volunteer)
     return {"north": north, "south": south}
 
 
