@@ -119,9 +119,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self.member = member
         # Join before catching up: anything stored from now on arrives live (buffered), anything
         # earlier comes from the database; ids deduplicate the overlap.
-        self.joined = [thread_group(member.thread_id), user_group(member.user_id)]
-        if member.volunteer_id:
-            self.joined.append(volunteer_group(member.volunteer_id))
+        self.joined = [
+            thread_group(member.thread_id),
+            volunteer_group(member.volunteer_id) if member.volunteer_id else user_group(member.user_id),
+        ]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -134,8 +135,6 @@ class ThreadConsumer(AsyncWebsocketConsumer):
                 "moderator": member.moderator,
             }
         )
-        if member.volunteer_id:
-            await _seen(user)
 
     async def disconnect(self, code):
         for group in self.joined:
@@ -239,8 +238,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     # --- events from the channel layer --------------------------------------------------------
 
-    async def _deliver(self, payload: dict) -> None:
-        """Send a message frame unless this connection already sent that id (catch-up and live overlap)."""
+    async def _deliver(self, payload: dict, frame: str | None = None) -> None:
+        """Send a message frame unless this connection already sent that id (catch-up and live overlap).
+
+        `frame` is the JSON text the service serialised once for every socket of the thread."""
         message_id = payload["id"]
         if message_id in self.sent_ids or (payload.get("hidden") and not self.member.moderator):
             return
@@ -248,7 +249,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if len(self.sent_ids) > SENT_IDS_KEPT:
             self.sent_ids = set(sorted(self.sent_ids)[-SENT_IDS_KEPT // 2 :])
         self.last_sent_id = max(self.last_sent_id, message_id)
-        await self.send_json({"type": "message", "message": payload})
+        await self.send(text_data=frame or json.dumps({"type": "message", "message": payload}, ensure_ascii=False))
         if payload.get("announcement") and self.member.volunteer_id:
             # The announcement reached a volunteer's open page: seen on the web, no SMS copy needed.
             await _seen(self.scope["user"])
@@ -261,7 +262,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             return
         # A broadcast may arrive after a later one (two server processes); the id set, not the
         # highest id, decides what is a duplicate, so a late message is still delivered once.
-        await self._deliver(event["message"])
+        await self._deliver(event["message"], event.get("frame"))
 
     async def message_updated(self, event):
         if self.member is None:

@@ -21,7 +21,7 @@ def message_payload(message: Message) -> dict:
         "author": author_name(message),
         "author_kind": "volunteer" if message.author_volunteer_id else ("staff" if message.author_user_id else ""),
         "body": message.body,
-        "source": message.source,
+        "source": str(message.source),
         "announcement": message.announcement,
         "pinned": message.pinned,
         "hidden": message.hidden,

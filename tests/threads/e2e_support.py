@@ -86,6 +86,8 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--timeout-graceful-shutdown",
+                "1",
             ],
             env=env,
             cwd=ROOT,
