@@ -202,6 +202,11 @@ def split_full_name(value: str) -> tuple[str, str]:
     return _nice(" ".join(words[:last_start])), _nice(" ".join(words[last_start:]))
 
 
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.IGNORECASE
+)
+
+
 def clean_email(value: str) -> tuple[str, bool]:
     """(email in lower case, valid?); an empty cell is ('', True)."""
     value = value.strip().strip("<>").strip()
@@ -209,6 +214,8 @@ def clean_email(value: str) -> tuple[str, bool]:
         value = value[7:]
     if not value:
         return "", True
+    if _PLAIN_EMAIL.fullmatch(value):  # a strict subset of what Django accepts, ten times cheaper
+        return value.lower(), True
     try:
         validate_email(value)
     except ValidationError:
@@ -338,10 +345,11 @@ class PlaceMatcher:
 
     def __init__(self, places: Iterable[PlaceCandidate], areas: Iterable[tuple[int, str, str]]):
         self.places = list(places)
+        self.keys = {p.id: place_key(p.name) for p in self.places}
         self.by_code = {fold(p.code): p for p in self.places}
         self.by_name: dict[str, list[PlaceCandidate]] = {}
         for place in self.places:
-            self.by_name.setdefault(place_key(place.name), []).append(place)
+            self.by_name.setdefault(self.keys[place.id], []).append(place)
         # folded area name -> [(area id, path)], deepest first (a locality beats a department of the same name)
         self.areas: dict[str, list[tuple[int, str]]] = {}
         for area_id, name, path in sorted(areas, key=lambda a: -a[2].count("/")):
@@ -356,7 +364,7 @@ class PlaceMatcher:
     def _choices(self, path: str) -> dict[int, str]:
         choices = self._in_area.get(path)
         if choices is None:
-            choices = {p.id: place_key(p.name) for p in self.places if p.area_path.startswith(path)}
+            choices = {p.id: self.keys[p.id] for p in self.places if p.area_path.startswith(path)}
             self._in_area[path] = choices
         return choices
 

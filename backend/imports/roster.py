@@ -9,6 +9,8 @@ bulk operations.
 from __future__ import annotations
 
 import gc
+import logging
+import time
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -24,6 +26,7 @@ from backend.volunteers.models import Volunteer
 from . import readers
 from .models import BatchStatus, ImportBatch, RowStatus
 
+logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 5000
 QUERY_CHUNK = 5000
 # Volunteer fields a roster may set, in report order.
@@ -467,22 +470,49 @@ def roster_import(*, batch: ImportBatch, sheet: Sheet, dry_run: bool) -> ImportB
             gc.enable()
 
 
+class _Clock:
+    """Seconds per phase, for the log line of each import."""
+
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((name, now - self.last))
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.laps)
+
+
 def _roster_import(*, batch: ImportBatch, sheet: Sheet, dry_run: bool, finish_batch) -> ImportBatch:
+    clock = _Clock()
     with override(batch.language):
         candidates, outcome, header_row = read_roster(batch=batch, sheet=sheet)
+        clock.lap("read")
         if dry_run:
-            to_create, to_update, fields = plan_roster(batch=batch, candidates=candidates, outcome=outcome)
-            return finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=True)
+            plan_roster(batch=batch, candidates=candidates, outcome=outcome)
+            clock.lap("plan")
+            batch = finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=True)
+            clock.lap("record")
+            logger.info("roster batch %s dry run: %s", batch.pk, clock)
+            return batch
         try:
             with transaction.atomic():
                 locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
                 if locked.status == BatchStatus.APPLIED:
                     raise ApplicationError(_("Este lote ya fue aplicado."), code="already_applied")
                 to_create, to_update, fields = plan_roster(batch=batch, candidates=candidates, outcome=outcome)
+                clock.lap("plan")
                 insert_volunteers(to_create, batch_id=batch.pk)
                 if to_update:
                     Volunteer.objects.bulk_update(to_update, [*sorted(fields), "updated_at"], batch_size=500)
-                return finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=False)
+                clock.lap("write")
+                batch = finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=False)
+            clock.lap("record+commit")
+            logger.info("roster batch %s applied: %s", batch.pk, clock)
+            return batch
         except IntegrityError as exc:
             # Another import wrote the same DNI or phone between our read and our write.
             raise ApplicationError(
