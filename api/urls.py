@@ -3,11 +3,12 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import imports, views
+from . import auth, imports, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("auth/token/", auth.TokenObtainApi.as_view(), name="api-auth-token"),
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("elections/", views.ElectionListApi.as_view(), name="api-election-list"),
     path("imports/", imports.ImportUploadApi.as_view(), name="api-import-upload"),

@@ -6,6 +6,7 @@ DJANGO_ENV=production refuses to start without its secrets.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -25,16 +26,24 @@ if PRODUCTION:
     _missing = [name for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not env.str(name, default="")]
     if _missing:
         raise ImproperlyConfigured(f"Production needs these environment variables: {', '.join(_missing)}")
+    if env.str("DJANGO_SECRET_KEY").startswith("dev-insecure-"):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is the development key; generate a long random one.")
 
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-insecure-fiscaliza-secret-key-change-me-0123456789")
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver", "[::1]"]
-)
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # The public URL Twilio signs and that links in SMS point to.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+_PUBLIC_HOST = urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1"
+
+# Production answers the public host, and localhost for health checks from inside the container.
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=[_PUBLIC_HOST, "localhost", "127.0.0.1"]
+    if PRODUCTION
+    else ["127.0.0.1", "localhost", "testserver", "[::1]", _PUBLIC_HOST],
+)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL] if PRODUCTION else [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -114,6 +123,7 @@ LOGIN_REDIRECT_URL = "/"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "sesame.backends.ModelBackend",
+    "backend.accounts.backends.LeadPermissionBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,7 +134,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "es-ar"
-LANGUAGES = [("es-ar", _("Spanish (Argentina)")), ("en", _("English"))]
+LANGUAGES = [("es-ar", _("Español (Argentina)")), ("en", _("Inglés"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "America/Argentina/Buenos_Aires"
 USE_I18N = True
@@ -178,14 +188,15 @@ CACHES = (
 
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header turns "not logged in" into a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -194,6 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
+        "auth": env.str("API_THROTTLE_AUTH", default="20/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -215,7 +227,7 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC000000000000000000
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-twilio-auth-token")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_FROM = env.str("TWILIO_FROM", default="")
-if PRODUCTION and SMS_BACKEND == "twilio" and TWILIO_AUTH_TOKEN == "dev-twilio-auth-token":
+if PRODUCTION and SMS_BACKEND == "twilio" and TWILIO_AUTH_TOKEN in {"", "dev-twilio-auth-token"}:
     raise ImproperlyConfigured("Production with SMS_BACKEND=twilio needs TWILIO_AUTH_TOKEN.")
 
 # --- Security ----------------------------------------------------------------------------------

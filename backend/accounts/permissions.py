@@ -9,14 +9,11 @@ thread) of their active assignment.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
 from backend.accounts.models import Role
-
-if TYPE_CHECKING:
-    from backend.accounts.models import User
 
 
 class Action(StrEnum):
@@ -30,13 +27,15 @@ class Action(StrEnum):
     MODERATE = "moderate"
 
 
-# How to reach the polling place's area path from each model, for scope filters.
+# How to reach (the election id, the area path of the polling place) from each model, for scope filters.
 _AREA_PATH_LOOKUP = {
-    "elections.area": "path",
-    "elections.pollingplace": "area__path",
-    "elections.table": "place__area__path",
-    "assignments.assignment": "place__area__path",
-    "threads.thread": "place__area__path",
+    "elections.area": ("election_id", "path"),
+    "elections.pollingplace": ("election_id", "area__path"),
+    "elections.table": ("election_id", "place__area__path"),
+    "assignments.assignment": ("election_id", "place__area__path"),
+    "assignments.assignmentevent": ("assignment__election_id", "assignment__place__area__path"),
+    "threads.thread": ("election_id", "place__area__path"),
+    "threads.message": ("thread__election_id", "thread__place__area__path"),
 }
 
 
@@ -52,7 +51,7 @@ def role_of(user: Any) -> str | None:
     return user.role
 
 
-def scope_areas(user: User) -> list[tuple[int, str]]:
+def scope_areas(user: Any) -> list[tuple[int, str]]:
     """(election id, area path) of each subtree the coordinator holds; cached on the user object."""
     cached = getattr(user, "_fz_scope_areas", None)
     if cached is None:
@@ -61,11 +60,11 @@ def scope_areas(user: User) -> list[tuple[int, str]]:
     return cached
 
 
-def _in_scope(user: User, election_id: int, path: str) -> bool:
+def _in_scope(user: Any, election_id: int, path: str) -> bool:
     return any(election_id == e and path.startswith(p) for e, p in scope_areas(user))
 
 
-def _volunteer_of(user: User):
+def _volunteer_of(user: Any):
     from backend.volunteers.models import Volunteer
 
     cached = getattr(user, "_fz_volunteer", False)
@@ -83,7 +82,7 @@ def _active_place_ids(volunteer) -> set[int]:
     )
 
 
-def _place_of(obj: Model):
+def _place_of(obj: Any):
     label = _label(obj)
     if label == "elections.pollingplace":
         return obj
@@ -92,7 +91,7 @@ def _place_of(obj: Model):
     return None
 
 
-def _volunteer_in_scope(user: User, volunteer) -> bool:
+def _volunteer_in_scope(user: Any, volunteer: Any) -> bool:
     if volunteer.area_id and _in_scope(user, volunteer.area.election_id, volunteer.area.path):
         return True
     if volunteer.votes_at_id and _in_scope(user, volunteer.votes_at.election_id, volunteer.votes_at.area.path):
@@ -110,7 +109,7 @@ def can_import(user: Any) -> bool:
     return role_of(user) == Role.LEAD
 
 
-def can(user: Any, action: Action | str, obj: Model) -> bool:
+def can(user: Any, action: Action | str, obj: Any) -> bool:
     """May `user` perform `action` on `obj` (an area, place, table, volunteer, assignment or thread)?"""
     action = Action(action)
     role = role_of(user)
@@ -150,7 +149,11 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
 
 
 def visible(user: Any, queryset: QuerySet) -> QuerySet:
-    """`queryset` narrowed to what `user` may see."""
+    """`queryset` narrowed to what `user` may see.
+
+    Knows elections, areas, places, tables, volunteers, assignments and their events, notices,
+    threads and messages; any other model is visible to leads only.
+    """
     role = role_of(user)
     if role is None:
         return queryset.none()
@@ -175,12 +178,19 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
                     assignments__place__area__path__startswith=path,
                 )
             return queryset.filter(q).distinct()
-        lookup = _AREA_PATH_LOOKUP.get(label)
-        if lookup is None:
+        if label == "elections.election":
+            return queryset.filter(pk__in={election_id for election_id, _path in scopes})
+        if label == "notices.notice":
+            from backend.volunteers.models import Volunteer
+
+            return queryset.filter(volunteer__in=visible(user, Volunteer.objects.all()).values("pk"))
+        lookups = _AREA_PATH_LOOKUP.get(label)
+        if lookups is None:
             return queryset.none()
+        election_lookup, path_lookup = lookups
         q = Q()
         for election_id, path in scopes:
-            q |= Q(election_id=election_id, **{f"{lookup}__startswith": path})
+            q |= Q(**{election_lookup: election_id, f"{path_lookup}__startswith": path})
         return queryset.filter(q)
 
     volunteer = _volunteer_of(user)
@@ -190,11 +200,17 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
         return queryset.filter(pk=volunteer.pk)
     if label == "assignments.assignment":
         return queryset.filter(volunteer=volunteer)
+    if label == "notices.notice":
+        return queryset.filter(volunteer=volunteer)
     place_ids = _active_place_ids(volunteer)
     if label == "elections.pollingplace":
         return queryset.filter(pk__in=place_ids)
     if label in {"elections.table", "threads.thread"}:
         return queryset.filter(place_id__in=place_ids)
+    if label == "threads.message":
+        return queryset.filter(thread__place_id__in=place_ids, hidden=False)
+    if label == "elections.election":
+        return queryset.filter(places__in=place_ids).distinct()
     return queryset.none()
 
 

@@ -447,6 +447,13 @@ def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
     )
     tail = tuple(constants.values())
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY streams the rows in one statement: executemany costs a round trip per row.
+            copy_sql = "COPY {} ({}) FROM STDIN".format(quote(meta.db_table), ", ".join(quote(c) for c in columns))
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(tuple(row.get(n, defaults[n]) for n in varying) + tail)
+            return
         for chunk in _chunks(rows, 5000):
             cursor.executemany(sql, [tuple(row.get(n, defaults[n]) for n in varying) + tail for row in chunk])
 
