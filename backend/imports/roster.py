@@ -400,7 +400,7 @@ def _existing(candidates: list[Candidate]) -> tuple[dict[str, tuple], dict[str, 
     existing: dict[str, tuple] = {}
     phone_owner: dict[str, str] = {}
     if len(candidates) > QUERY_CHUNK:
-        for row in Volunteer.objects.values_list("pk", "dni", *FIELDS).iterator(chunk_size=10_000):
+        for row in _scan_volunteers():
             if row[1] in dnis:
                 existing[row[1]] = row
             if row[PHONE_AT] in phones:
@@ -412,6 +412,38 @@ def _existing(candidates: list[Candidate]) -> tuple[dict[str, tuple], dict[str, 
     for chunk in _chunks(sorted(phones)):
         phone_owner.update(Volunteer.objects.filter(phone__in=chunk).values_list("phone", "dni"))
     return existing, phone_owner
+
+
+def _scan_volunteers():
+    """(pk, dni, *FIELDS) of every volunteer with one plain SELECT: the ORM's per-row conversion
+    costs more than the query. Values compare equal to the cleaned ones (SQLite's 0/1 == False/True)."""
+    meta = Volunteer._meta
+    column_of = {f.attname: f.column for f in meta.concrete_fields}
+    quote = connection.ops.quote_name
+    names = ["id", "dni", *FIELDS]
+    sql = "SELECT {} FROM {}".format(", ".join(quote(column_of[n]) for n in names), quote(meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
+
+
+def insert_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Bulk INSERT of plain tuples: COPY on PostgreSQL, executemany in chunks elsewhere."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY streams the rows in one statement: executemany costs a round trip per row.
+            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(table), names, ", ".join(["%s"] * len(columns)))
+        for chunk in _chunks(rows, 5000):
+            cursor.executemany(sql, chunk)
 
 
 def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
@@ -441,21 +473,8 @@ def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
             constants[name] = prepared
     column_of = {f.attname: f.column for f in meta.concrete_fields}
     columns = [column_of[name] for name in [*varying, *constants]]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(meta.db_table), ", ".join(quote(c) for c in columns), ", ".join(["%s"] * len(columns))
-    )
     tail = tuple(constants.values())
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY streams the rows in one statement: executemany costs a round trip per row.
-            copy_sql = "COPY {} ({}) FROM STDIN".format(quote(meta.db_table), ", ".join(quote(c) for c in columns))
-            with cursor.cursor.copy(copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(tuple(row.get(n, defaults[n]) for n in varying) + tail)
-            return
-        for chunk in _chunks(rows, 5000):
-            cursor.executemany(sql, [tuple(row.get(n, defaults[n]) for n in varying) + tail for row in chunk])
+    insert_rows(meta.db_table, columns, [tuple(row.get(n, defaults[n]) for n in varying) + tail for row in rows])
 
 
 def roster_import(*, batch: ImportBatch, sheet: Sheet, dry_run: bool) -> ImportBatch:

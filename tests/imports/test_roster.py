@@ -265,6 +265,6 @@ def test_messages_follow_the_leads_language(geo):
 
     batch = run_roster(geo.election, data, dry_run=True, language="en")
 
-    # Spanish source strings are shown as they are when no English catalogue has them; the batch keeps the language
     assert batch.language == "en"
-    assert rows_of(batch)[2].reason
+    assert rows_of(batch)[2].reason == "invalid DNI: «30.1» (must be 7 or 8 digits)"
+    assert batch.summary.startswith("Preview: 0 new, 0 updated, 0 unchanged, 0 with warnings, 1 rejected")
