@@ -6,6 +6,8 @@ the finished batch; large ones answer 202 with a pending batch whose progress th
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -95,6 +97,11 @@ class ImportUploadApi(APIView):
 
     serializer_class = InputSerializer
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: BatchOutputSerializer, 202: BatchOutputSerializer},
+        description="Sube una planilla: vista previa (dry_run) o importación directa. Solo responsables.",
+    )
     def post(self, request):
         _require_import(request.user)
         data = self.InputSerializer(data=request.data)
@@ -137,6 +144,10 @@ class ImportApplyApi(APIView):
 
 
 class ImportReportApi(APIView):
+    @extend_schema(
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="Informe .xlsx por fila")},
+        description="Descarga el informe xlsx del lote (fila, estado, motivo, fila original).",
+    )
     def get(self, request, batch_id: int):
         _require_import(request.user)
         batch = get_object_or_404(ImportBatch, pk=batch_id)

@@ -67,12 +67,12 @@ def _note(rng: random.Random, messy: bool) -> str:
 
 def _vote(rng: random.Random, place: tuple[str, str, str]) -> str:
     code, name, _town = place
-    choice = rng.randrange(4)
-    if choice == 0:
+    choice = rng.random()
+    if choice < 0.25:
         return code
-    if choice == 1:
+    if choice < 0.45:
         return name.title()
-    if choice == 2 and len(name) > 8:
+    if choice < 0.6 and len(name) > 8:
         cut = rng.randrange(3, len(name) - 3)
         return (name[:cut] + name[cut + 1 :]).lower()  # a typo
     return ""

@@ -34,6 +34,17 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture
+def eager_celery():
+    """Run queued tasks inline even when REDIS_URL configures a real broker."""
+    from backend.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
+
+
 def run_roster(election: Election, data: bytes, *, dry_run: bool = False, name: str = "fiscales.xlsx", **kwargs):
     batch = batch_create(
         actor=None, election=election, kind=ImportKind.ROSTER, file_name=name, data=data, dry_run=dry_run, **kwargs

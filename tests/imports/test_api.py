@@ -85,7 +85,7 @@ def test_bad_file_is_a_400_with_its_code_and_nothing_is_written(geo, lead):
     assert not ImportBatch.objects.exists()
 
 
-def test_large_file_runs_as_a_task_with_progress(geo, lead, settings, django_capture_on_commit_callbacks):
+def test_large_file_runs_as_a_task_with_progress(geo, lead, settings, django_capture_on_commit_callbacks, eager_celery):
     # given a threshold below the file size
     settings.IMPORT_ASYNC_ROW_THRESHOLD = 5
     rows = [ROSTER_HEADER] + [[f"P{i}", str(30_000_000 + i), f"351 15 412 {1000 + i}"] for i in range(20)]
@@ -102,7 +102,7 @@ def test_large_file_runs_as_a_task_with_progress(geo, lead, settings, django_cap
     assert Volunteer.objects.count() == 20
 
 
-def test_the_task_is_idempotent(geo, lead, settings, django_capture_on_commit_callbacks):
+def test_the_task_is_idempotent(geo, lead, settings, django_capture_on_commit_callbacks, eager_celery):
     from backend.imports.tasks import run_batch
 
     settings.IMPORT_ASYNC_ROW_THRESHOLD = 1

@@ -91,3 +91,23 @@ def test_the_check_is_cached_by_cleaned_digits():
     # then one check served both
     info = normalize_digits.cache_info()
     assert (info.misses, info.hits) == (1, 1)
+
+
+def test_fast_argentine_type_check_agrees_with_the_library():
+    import random
+
+    import phonenumbers
+
+    from backend.core.phones import ar_number_type
+
+    # given many national numbers: area codes of every length, with and without the mobile 9
+    rng = random.Random(7)
+    samples = set()
+    for _ in range(4000):
+        body = str(rng.randrange(10**9, 10**10))
+        samples.update({body, "9" + body, body[:-1], "800" + body[3:], "60" + body[2:]})
+
+    # when / then
+    for national in samples:
+        number = phonenumbers.PhoneNumber(country_code=54, national_number=int(national))
+        assert ar_number_type(national) == phonenumbers.number_type(number), national

@@ -155,3 +155,20 @@ def test_place_matcher_by_code_and_fuzzy_name_within_the_locality():
     # a unique exact name needs no locality
     assert matcher.match("Colegio Nacional", None) == (3, 100.0)
     assert matcher.match("Instituto Inexistente Sarasa", jesus_maria)[0] is None
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["a@b.co", "ana.maria+x@mail.example.com.ar", "a..b@example.org", ".a@example.org", "a@-x.org", "a@x", "a b@x.org"],
+)
+def test_fast_email_path_agrees_with_django(email):
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(email)
+        django_says = True
+    except ValidationError:
+        django_says = False
+
+    assert readers.clean_email(email)[1] == django_says

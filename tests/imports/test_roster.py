@@ -131,7 +131,15 @@ def test_same_phone_under_two_dnis_rejects_both_and_writes_neither(geo):
     assert "fila 3" in rows[2].reason and "fila 2" in rows[3].reason
 
 
-def test_phone_of_another_volunteer_in_the_database_is_never_overwritten(geo):
+@pytest.fixture(params=["in-lists", "table-scan"])
+def lookup(request, monkeypatch):
+    """Both ways of reading the database: IN lists (small files) and one table scan (large files)."""
+    if request.param == "table-scan":
+        monkeypatch.setattr("backend.imports.roster.QUERY_CHUNK", 0)
+    return request.param
+
+
+def test_phone_of_another_volunteer_in_the_database_is_never_overwritten(geo, lookup):
     # given
     owner = VolunteerFactory(dni="20000001", phone="+5493514123456")
 
@@ -145,7 +153,7 @@ def test_phone_of_another_volunteer_in_the_database_is_never_overwritten(geo):
     assert "otro fiscal" in rows_of(batch)[2].reason
 
 
-def test_existing_volunteer_is_updated_with_changed_fields_listed_and_never_duplicated(geo):
+def test_existing_volunteer_is_updated_with_changed_fields_listed_and_never_duplicated(geo, lookup):
     # given
     VolunteerFactory(dni="30123456", first_name="María", last_name="García", phone="+5493510000000", email="")
 
@@ -162,7 +170,7 @@ def test_existing_volunteer_is_updated_with_changed_fields_listed_and_never_dupl
     assert rows_of(batch)[2].reason == "cambió: celular, email"
 
 
-def test_reimporting_the_same_file_changes_nothing_and_says_so(geo):
+def test_reimporting_the_same_file_changes_nothing_and_says_so(geo, lookup):
     data = xlsx([ROSTER_HEADER, ["Uno", "30111111", "351 15 412 3456"], ["Dos", "30222222", "11 15 4567 8901"]])
     run_roster(geo.election, data)
     before = list(Volunteer.objects.order_by("dni").values())
@@ -257,6 +265,6 @@ def test_messages_follow_the_leads_language(geo):
 
     batch = run_roster(geo.election, data, dry_run=True, language="en")
 
-    # Spanish source strings are shown as they are when no English catalogue has them; the batch keeps the language
     assert batch.language == "en"
-    assert rows_of(batch)[2].reason
+    assert rows_of(batch)[2].reason == "invalid DNI: «30.1» (must be 7 or 8 digits)"
+    assert batch.summary.startswith("Preview: 0 new, 0 updated, 0 unchanged, 0 with warnings, 1 rejected")
