@@ -7,6 +7,7 @@ second segment, the longest free-text fields (school, address, name) are shorten
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -109,9 +110,19 @@ def _substitute(body: str, context: dict) -> str:
     return PLACEHOLDER.sub(lambda m: str(context.get(m.group(1), "")), body)
 
 
-def _clean(text: str, translit: bool) -> str:
-    text = re.sub(r"[ \t]+", " ", text).strip()
-    return transliterate(text) if translit else text
+_SPACES = re.compile(r"[ \t]+")
+
+
+@lru_cache(maxsize=65536)
+def _prepare(value: str, translit: bool) -> str:
+    """One template or variable value: spaces collapsed, transliterated. Cached: names and schools repeat."""
+    value = _SPACES.sub(" ", value)
+    return transliterate(value) if translit else value
+
+
+def _fill(body: str, context: dict, translit: bool) -> str:
+    values = {key: _prepare(str(value), translit) for key, value in context.items()}
+    return _substitute(_prepare(body, translit), values).strip()
 
 
 def _shorten(value: str, keep: int) -> str:
@@ -126,8 +137,8 @@ def render(body: str, context: dict, *, translit: bool = True, fit: bool = True)
 
     Fitting only happens when it reaches one segment; otherwise the full text goes in two.
     """
-    text = _clean(_substitute(body, context), translit)
-    info = segment_info(text)
+    text = _fill(body, context, translit)
+    info = segment_info(text, gsm7=True if translit else None)
     if fit and info.segments > 1:
         fitted = dict(context)
         fitted_text, fitted_info = text, info
@@ -140,8 +151,8 @@ def render(body: str, context: dict, *, translit: bool = True, fit: bool = True)
             if "{" + field + "}" not in body or len(value) <= FIT_MIN:
                 continue
             fitted[field] = _shorten(value, max(FIT_MIN, len(value) - excess))
-            fitted_text = _clean(_substitute(body, fitted), translit)
-            fitted_info = segment_info(fitted_text)
+            fitted_text = _fill(body, fitted, translit)
+            fitted_info = segment_info(fitted_text, gsm7=True if translit else None)
         if fitted_info.segments == 1:
             text, info = fitted_text, fitted_info
     return Rendered(text, info.segments, info.encoding)
