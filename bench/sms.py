@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--drain", type=int, default=2_000, help="messages drained (a sample of the broadcast)")
     parser.add_argument("--rate", type=float, default=100.0, help="SMS_RATE_PER_SECOND for the drain")
+    parser.add_argument("--drain-workers", type=int, default=4, help="drainer threads sharing the rate limit")
     parser.add_argument("--inbound", type=int, default=1_000)
     args = parser.parse_args()
 
@@ -92,11 +93,28 @@ def main() -> None:
     )
 
     # 2. drain a sample at the configured rate
+    import threading
+
+    from django.db import connection
+
     from sms.services import outbound_drain
 
+    counts = [0] * args.drain_workers
+
+    def drainer(k: int) -> None:
+        counts[k] = outbound_drain(
+            broadcast_id=broadcast.pk, limit=args.drain // args.drain_workers, shard=(k, args.drain_workers)
+        )
+        connection.close()
+
+    threads = [threading.Thread(target=drainer, args=(k,)) for k in range(args.drain_workers)]
     started = time.perf_counter()
-    sent = outbound_drain(broadcast_id=broadcast.pk, limit=args.drain)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     drain_s = time.perf_counter() - started
+    sent = sum(counts)
     rate = sent / drain_s
     posts = len(fake.requests)
     print(

@@ -278,8 +278,9 @@ def _queue_all(broadcast: Broadcast, recipients) -> int:
 def _start_drains(broadcast_id: int) -> None:
     from .tasks import drain_outbound
 
-    for _i in range(max(1, int(settings.SMS_DRAIN_WORKERS))):
-        drain_outbound.delay(broadcast_id)
+    workers = max(1, int(settings.SMS_DRAIN_WORKERS))
+    for k in range(workers):
+        drain_outbound.delay(broadcast_id, (k, workers))
 
 
 def broadcast_has_queued(*, broadcast_id: int | None) -> bool:

@@ -120,9 +120,8 @@ def _prepare(value: str, translit: bool) -> str:
     return transliterate(value) if translit else value
 
 
-def _fill(body: str, context: dict, translit: bool) -> str:
-    values = {key: _prepare(str(value), translit) for key, value in context.items()}
-    return _substitute(_prepare(body, translit), values).strip()
+def _prepared(context: dict, translit: bool) -> dict:
+    return {key: _prepare(str(value), translit) for key, value in context.items()}
 
 
 def _shorten(value: str, keep: int) -> str:
@@ -137,22 +136,24 @@ def render(body: str, context: dict, *, translit: bool = True, fit: bool = True)
 
     Fitting only happens when it reaches one segment; otherwise the full text goes in two.
     """
-    text = _fill(body, context, translit)
-    info = segment_info(text, gsm7=True if translit else None)
+    gsm7 = True if translit else None
+    template = _prepare(body, translit)
+    values = _prepared(context, translit)
+    text = _substitute(template, values).strip()
+    info = segment_info(text, gsm7=gsm7)
     if fit and info.segments > 1:
-        fitted = dict(context)
         fitted_text, fitted_info = text, info
         for field in FIT_FIELDS:
             single = 160 if fitted_info.encoding == "GSM-7" else 70
             excess = fitted_info.units - single
-            value = str(fitted.get(field, ""))
+            value = values.get(field, "")
             if excess <= 0:
                 break
             if "{" + field + "}" not in body or len(value) <= FIT_MIN:
                 continue
-            fitted[field] = _shorten(value, max(FIT_MIN, len(value) - excess))
-            fitted_text = _fill(body, fitted, translit)
-            fitted_info = segment_info(fitted_text, gsm7=True if translit else None)
+            values[field] = _shorten(value, max(FIT_MIN, len(value) - excess))
+            fitted_text = _substitute(template, values).strip()
+            fitted_info = segment_info(fitted_text, gsm7=gsm7)
         if fitted_info.segments == 1:
             text, info = fitted_text, fitted_info
     return Rendered(text, info.segments, info.encoding)
