@@ -5,6 +5,8 @@ column's database value is prepared once when it is constant, and rows go throug
 Fields not given get their model default, so a new field with a default needs no change here.
 """
 
+from operator import itemgetter
+
 from django.db import connections, models
 from django.utils import timezone
 
@@ -29,18 +31,14 @@ def fast_insert(model: type[models.Model], rows: list[dict], *, using: str = "de
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    preparers = [(f.attname, f.attname in varying, f if f.get_internal_type() not in _PLAIN else None) for f in fields]
-    values = []
-    for row in rows:
-        record = []
-        for attname, is_varying, field in preparers:
-            if not is_varying:
-                record.append(constants[attname])
-            elif field is None:
-                record.append(row[attname])
-            else:
-                record.append(field.get_db_prep_save(row[attname], connection))
-        values.append(record)
+    for field in fields:
+        if field.attname in varying and field.get_internal_type() not in _PLAIN:
+            # Varying values of other types (dates, JSON, booleans...) are prepared per row.
+            for row in rows:
+                row[field.attname] = field.get_db_prep_save(row[field.attname], connection)
+    # One C-level lookup per row: the row's values over the constants, in column order.
+    getter = itemgetter(*[f.attname for f in fields])
+    values = [getter({**constants, **row}) for row in rows]
     with connection.cursor() as cursor:
         for start in range(0, len(values), batch_size):
             cursor.executemany(sql, values[start : start + batch_size])

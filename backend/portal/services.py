@@ -86,11 +86,13 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
 
     missing = [v for v in volunteers if v["user_id"] is None]
     user_ids = {v["id"]: v["user_id"] for v in volunteers}
+    passwords: dict[int, str] = {}
     if missing:
         with transaction.atomic():
             names = {v["id"]: f"fiscal-{v['id']}" for v in missing}
-            existing = set(User.objects.filter(username__in=names.values()).values_list("username", flat=True))
+            found = dict(User.objects.filter(username__in=names.values()).values_list("username", "pk"))
             password = make_password(None)
+            fresh = [v for v in missing if names[v["id"]] not in found]
             fast_insert(
                 User,
                 [
@@ -101,13 +103,17 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
                         "last_name": (v["last_name"] or "")[:150],
                         "password": password,
                     }
-                    for v in missing
-                    if names[v["id"]] not in existing
+                    for v in fresh
                 ],
             )
-            created = dict(User.objects.filter(username__in=names.values()).values_list("username", "pk"))
+            if fresh:
+                created = dict(
+                    User.objects.filter(username__in=[names[v["id"]] for v in fresh]).values_list("username", "pk")
+                )
+                passwords.update(dict.fromkeys(created.values(), password))
+                found.update(created)
             for volunteer_id, username in names.items():
-                user_ids[volunteer_id] = created[username]
+                user_ids[volunteer_id] = found[username]
             # One UPDATE joins each volunteer to the user named after it (bulk_update is quadratic here).
             Volunteer.objects.filter(pk__in=list(names), user__isnull=True).update(
                 user_id=Subquery(
@@ -116,7 +122,9 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
                     ).values("pk")[:1]
                 )
             )
-    passwords = dict(User.objects.filter(pk__in=list(user_ids.values())).values_list("pk", "password"))
+    unknown = [user_id for user_id in user_ids.values() if user_id not in passwords]
+    if unknown:
+        passwords.update(User.objects.filter(pk__in=unknown).values_list("pk", "password"))
     return {
         volunteer_id: _link_for(SimpleNamespace(pk=user_id, password=passwords[user_id]))
         for volunteer_id, user_id in user_ids.items()
