@@ -146,7 +146,10 @@ def notice_deliver(*, notice: Notice) -> OutboundMessage | None:
     assignment = notice.assignment or assignment_get_active_for_volunteer(volunteer=volunteer)
     body, _translit = template_get(kind)
     context = assignment_context(volunteer=volunteer, assignment=assignment, link=link_for_text(volunteer, body))
-    context["texto"] = str(notice.payload.get("text", ""))
+    # Instructions carry "text"; thread announcements (backend.threads) carry "body" and "place_name".
+    context["texto"] = str(notice.payload.get("text") or notice.payload.get("body") or "")
+    if notice.payload.get("place_name"):
+        context["escuela"] = notice.payload["place_name"]
     rendered = render_kind(kind, context)
     return outbound_queue(
         volunteer=volunteer,
@@ -194,15 +197,17 @@ def _mark_opted_out(volunteer_id: int | None) -> None:
         Volunteer.objects.filter(pk=volunteer_id, opted_out=False).update(opted_out=True, updated_at=timezone.now())
 
 
-def outbound_send(*, message_id: int) -> str:
+def outbound_send(*, message_id: int, checked: bool = False) -> str:
     """Send one queued message at most once. Called by the send task and the drain loop.
 
     Returns what happened: "sent", "skipped" (not queued, or another worker claimed it), "retry",
     "failed" or "unknown" (the request may have reached Twilio; reconciliation looks it up).
+    `checked`: the caller just read the row as queued (the drain), so the pre-check is skipped.
     """
     now = timezone.now()
     due = Q(pk=message_id, status=OutboundStatus.QUEUED) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
-    if not OutboundMessage.objects.filter(due).exists():
+    # Cheap pre-check, so a duplicate task does not spend a rate-limit token.
+    if not checked and not OutboundMessage.objects.filter(due).exists():
         return "skipped"
     if settings.SMS_BACKEND != "local":  # the provider's pace; nothing leaves the machine locally
         ratelimit.acquire()
@@ -221,7 +226,18 @@ def outbound_send(*, message_id: int) -> str:
         accepted = backend().send(message)
     except SendError as err:
         return _send_failed(message, err)
-    outbound_accepted(message_id=message_id, accepted=accepted)
+    # Usual case in one UPDATE: still ours, in `sending`, no SID yet (no callback overtook us).
+    target = TWILIO_TO_OURS.get(accepted.status, OutboundStatus.SENT)
+    now = timezone.now()
+    fields = {"sid": accepted.sid, "status": target, "provider_status": accepted.status, "sent_at": now}
+    if target == OutboundStatus.DELIVERED:
+        fields["delivered_at"] = now
+    fast = OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING, sid__isnull=True)
+    if fast.update(updated_at=now, **fields):
+        if message.notice_id:
+            _after_sent(message_id)
+    else:
+        outbound_accepted(message_id=message_id, accepted=accepted)
     return "sent"
 
 
@@ -344,9 +360,21 @@ def outbound_reconcile(*, older_than_seconds: float | None = None) -> dict:
     return result
 
 
-def outbound_drain(*, broadcast_id: int | None = None, limit: int = 1000, deadline: float | None = None) -> int:
-    """Send queued messages in id order until none is left, `limit` is reached or `deadline` passes."""
+def outbound_drain(
+    *,
+    broadcast_id: int | None = None,
+    limit: int = 1000,
+    deadline: float | None = None,
+    shard: tuple[int, int] | None = None,
+) -> int:
+    """Send queued messages in id order until none is left, `limit` is reached or `deadline` passes.
+
+    `shard=(k, n)`: only rows with id % n == k, so n drainers share a broadcast without colliding
+    (the claim would keep them safe anyway; sharding keeps them from wasting turns).
+    """
     import time
+
+    from django.db.models.functions import Mod
 
     sent = 0
     while sent < limit and (deadline is None or time.monotonic() < deadline):
@@ -356,12 +384,14 @@ def outbound_drain(*, broadcast_id: int | None = None, limit: int = 1000, deadli
         )
         if broadcast_id is not None:
             queryset = queryset.filter(broadcast_id=broadcast_id)
+        if shard is not None and shard[1] > 1:
+            queryset = queryset.alias(shard_key=Mod("id", shard[1])).filter(shard_key=shard[0])
         ids = list(queryset.order_by("id").values_list("id", flat=True)[: min(200, limit - sent)])
         if not ids:
             break
         for message_id in ids:
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            if outbound_send(message_id=message_id) != "skipped":
+            if outbound_send(message_id=message_id, checked=True) != "skipped":
                 sent += 1
     return sent

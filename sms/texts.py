@@ -7,6 +7,7 @@ second segment, the longest free-text fields (school, address, name) are shorten
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -109,9 +110,18 @@ def _substitute(body: str, context: dict) -> str:
     return PLACEHOLDER.sub(lambda m: str(context.get(m.group(1), "")), body)
 
 
-def _clean(text: str, translit: bool) -> str:
-    text = re.sub(r"[ \t]+", " ", text).strip()
-    return transliterate(text) if translit else text
+_SPACES = re.compile(r"[ \t]+")
+
+
+@lru_cache(maxsize=65536)
+def _prepare(value: str, translit: bool) -> str:
+    """One template or variable value: spaces collapsed, transliterated. Cached: names and schools repeat."""
+    value = _SPACES.sub(" ", value)
+    return transliterate(value) if translit else value
+
+
+def _prepared(context: dict, translit: bool) -> dict:
+    return {key: _prepare(str(value), translit) for key, value in context.items()}
 
 
 def _shorten(value: str, keep: int) -> str:
@@ -126,22 +136,24 @@ def render(body: str, context: dict, *, translit: bool = True, fit: bool = True)
 
     Fitting only happens when it reaches one segment; otherwise the full text goes in two.
     """
-    text = _clean(_substitute(body, context), translit)
-    info = segment_info(text)
+    gsm7 = True if translit else None
+    template = _prepare(body, translit)
+    values = _prepared(context, translit)
+    text = _substitute(template, values).strip()
+    info = segment_info(text, gsm7=gsm7)
     if fit and info.segments > 1:
-        fitted = dict(context)
         fitted_text, fitted_info = text, info
         for field in FIT_FIELDS:
             single = 160 if fitted_info.encoding == "GSM-7" else 70
             excess = fitted_info.units - single
-            value = str(fitted.get(field, ""))
+            value = values.get(field, "")
             if excess <= 0:
                 break
             if "{" + field + "}" not in body or len(value) <= FIT_MIN:
                 continue
-            fitted[field] = _shorten(value, max(FIT_MIN, len(value) - excess))
-            fitted_text = _clean(_substitute(body, fitted), translit)
-            fitted_info = segment_info(fitted_text)
+            values[field] = _shorten(value, max(FIT_MIN, len(value) - excess))
+            fitted_text = _substitute(template, values).strip()
+            fitted_info = segment_info(fitted_text, gsm7=gsm7)
         if fitted_info.segments == 1:
             text, info = fitted_text, fitted_info
     return Rendered(text, info.segments, info.encoding)

@@ -6,10 +6,14 @@ the server's secret, so there is no token table to leak; tokens expire after SES
 are bound to the volunteer's own user (created on demand, with no usable password).
 """
 
+from types import SimpleNamespace
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from sesame.utils import get_token
@@ -17,6 +21,7 @@ from sesame.utils import get_token
 from backend.accounts.models import Role, User
 from backend.core.exceptions import ApplicationError
 
+from .bulk import fast_insert
 from .errors import PortalErrorCode
 
 SCOPE = "portal"
@@ -70,33 +75,57 @@ def magic_link_issue(*, volunteer) -> str:
     return _link_for(volunteer_user_ensure(volunteer=volunteer))
 
 
-def magic_links_bulk(*, volunteers) -> dict[int, str]:
-    """Links for many volunteers at once (broadcasts with {link}): missing users are bulk-created.
+def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
+    """Links for many volunteers at once (broadcasts with {link}); missing users are bulk-created.
 
-    Not rate-limited per person: a broadcast is already gated by scope and, when large, approval.
+    `volunteers` are rows with id, first_name, last_name and user_id (no model instances: a
+    national broadcast mints 100,000 links). Not rate-limited per person: a broadcast is already
+    gated by scope and, when large, by a lead's approval.
     """
-    volunteers = list(volunteers)
-    missing = [v for v in volunteers if v.user_id is None]
+    from backend.volunteers.models import Volunteer
+
+    missing = [v for v in volunteers if v["user_id"] is None]
+    user_ids = {v["id"]: v["user_id"] for v in volunteers}
+    passwords: dict[int, str] = {}
     if missing:
         with transaction.atomic():
+            names = {v["id"]: f"fiscal-{v['id']}" for v in missing}
+            found = dict(User.objects.filter(username__in=names.values()).values_list("username", "pk"))
             password = make_password(None)
-            User.objects.bulk_create(
+            fresh = [v for v in missing if names[v["id"]] not in found]
+            fast_insert(
+                User,
                 [
-                    User(
-                        username=_username(v),
-                        role=Role.VOLUNTEER,
-                        first_name=v.first_name[:150],
-                        last_name=v.last_name[:150],
-                        password=password,
-                    )
-                    for v in missing
+                    {
+                        "username": names[v["id"]],
+                        "role": Role.VOLUNTEER.value,
+                        "first_name": (v["first_name"] or "")[:150],
+                        "last_name": (v["last_name"] or "")[:150],
+                        "password": password,
+                    }
+                    for v in fresh
                 ],
-                batch_size=1000,
-                ignore_conflicts=True,
             )
-            users = User.objects.in_bulk([_username(v) for v in missing], field_name="username")
-            for v in missing:
-                v.user = users[_username(v)]
-            type(missing[0]).objects.bulk_update(missing, ["user"], batch_size=1000)
-    users_by_id = User.objects.in_bulk([v.user_id for v in volunteers])
-    return {v.pk: _link_for(users_by_id[v.user_id]) for v in volunteers}
+            if fresh:
+                created = dict(
+                    User.objects.filter(username__in=[names[v["id"]] for v in fresh]).values_list("username", "pk")
+                )
+                passwords.update(dict.fromkeys(created.values(), password))
+                found.update(created)
+            for volunteer_id, username in names.items():
+                user_ids[volunteer_id] = found[username]
+            # One UPDATE joins each volunteer to the user named after it (bulk_update is quadratic here).
+            Volunteer.objects.filter(pk__in=list(names), user__isnull=True).update(
+                user_id=Subquery(
+                    User.objects.filter(
+                        username=Concat(Value("fiscal-"), Cast(OuterRef("pk"), output_field=CharField()))
+                    ).values("pk")[:1]
+                )
+            )
+    unknown = [user_id for user_id in user_ids.values() if user_id not in passwords]
+    if unknown:
+        passwords.update(User.objects.filter(pk__in=unknown).values_list("pk", "password"))
+    return {
+        volunteer_id: _link_for(SimpleNamespace(pk=user_id, password=passwords[user_id]))
+        for volunteer_id, user_id in user_ids.items()
+    }

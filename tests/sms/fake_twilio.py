@@ -6,6 +6,7 @@ hang to simulate slow or dying calls. Started and stopped by the test that needs
 
 import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -24,6 +25,11 @@ class FakeTwilio:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                # Like real servers: no Nagle delay between the headers and the body.
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def log_message(self, *args):
                 pass

@@ -5,13 +5,14 @@ import time
 import pytest
 from django.test import Client
 
-from backend.accounts.models import Role
+from backend.accounts.models import Role, User
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.assignments.services import assignment_create
 from backend.core.exceptions import ApplicationError
 from backend.portal.services import magic_link_issue, magic_links_bulk
+from backend.volunteers.models import Volunteer
 
-from ..factories import UserFactory, VolunteerFactory
+from ..factories import VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,11 +127,22 @@ def test_issuing_links_is_rate_limited(volunteer_without_user, settings):
     assert error.value.code == "link_rate_limited"
 
 
-def test_bulk_links_reuse_existing_users(geo, north_volunteer):
+def test_bulk_links_create_missing_users_and_log_in(client, geo, north_volunteer):
+    # given: one volunteer with a user, three without
     others = [VolunteerFactory() for _ in range(3)]
-    links = magic_links_bulk(volunteers=[north_volunteer, *others])
-    assert set(links) == {v.pk for v in [north_volunteer, *others]}
+    rows = list(
+        Volunteer.objects.filter(pk__in=[north_volunteer.pk, *[v.pk for v in others]])
+        .order_by("pk")
+        .values("id", "first_name", "last_name", "user_id")
+    )
+    # when
+    links = magic_links_bulk(volunteers=rows)
+    # then
+    assert set(links) == {row["id"] for row in rows}
     for v in others:
         v.refresh_from_db()
-        assert v.user is not None
-    assert UserFactory._meta.model.objects.filter(username__startswith="fiscal-").count() == 3
+        assert v.user is not None and v.user.username == f"fiscal-{v.pk}"
+    assert User.objects.filter(username__startswith="fiscal-").count() == 3
+    # and each link logs its own volunteer in
+    client.get(_path(links[others[1].pk]))
+    assert int(client.session["_auth_user_id"]) == others[1].user_id

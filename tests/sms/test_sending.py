@@ -163,12 +163,15 @@ def test_read_timeout_leaves_the_row_sending_and_reconcile_adopts_it_without_res
 
 def test_worker_dying_after_twilio_accepted_never_sends_twice(north_volunteer, twilio_backend, monkeypatch):
     # given: the process dies right after Twilio answered, before the SID is written
-    import sms.services
+    from sms.backends import TwilioBackend
 
-    def die(**kwargs):
-        raise SystemExit("worker killed")
+    real_send = TwilioBackend.send
 
-    monkeypatch.setattr(sms.services, "outbound_accepted", die)
+    def send_then_die(self, message):
+        real_send(self, message)  # Twilio accepted it...
+        raise SystemExit("worker killed")  # ...and the process died before writing anything
+
+    monkeypatch.setattr(TwilioBackend, "send", send_then_die)
     message = _queued(north_volunteer)
     with pytest.raises(SystemExit):
         outbound_send(message_id=message.pk)

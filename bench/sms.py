@@ -1,0 +1,260 @@
+"""SMS benchmark: render and queue a 100,000-recipient broadcast, drain a sample at 100 msg/s against a
+fake Twilio, and time 1,000 signed inbound requests through the ASGI app (uvicorn).
+
+    python bench/sms.py [--recipients 100000] [--drain 2000] [--rate 100] [--inbound 1000]
+
+Uses its own SQLite file (var/bench_sms.sqlite3, recreated each run) and prints figures and ratios
+against the targets: queue <= 20 s, drain rate within 5 % of the configured rate, inbound p95 <= 50 ms.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_PATH = ROOT / "var" / "bench_sms.sqlite3"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--drain", type=int, default=2_000, help="messages drained (a sample of the broadcast)")
+    parser.add_argument("--rate", type=float, default=100.0, help="SMS_RATE_PER_SECOND for the drain")
+    parser.add_argument("--drain-workers", type=int, default=4, help="drainer threads sharing the rate limit")
+    parser.add_argument("--inbound", type=int, default=1_000)
+    args = parser.parse_args()
+
+    (ROOT / "var").mkdir(exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
+    port = _free_port()
+    from tests.sms.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio().start()
+    env = {
+        "DATABASE_URL": f"sqlite:///{DB_PATH}",
+        "DJANGO_DEBUG": "false",
+        "SMS_BACKEND": "twilio",
+        "TWILIO_API_BASE_URL": fake.url,
+        "TWILIO_FROM": "+15005550006",
+        "SMS_RATE_PER_SECOND": str(args.rate),
+        "SMS_RATE_BURST": "1",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    os.environ.update(env)
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    lead, election, volunteers = _build(args.recipients)
+
+    # 1. render and queue
+    import sms.broadcasts
+    from sms.broadcasts import broadcast_approve, broadcast_create, broadcast_send
+
+    sms.broadcasts._start_drains = lambda broadcast_id: None  # the drain is measured on its own below
+    body = "Fiscaliza: {nombre}, capacitacion el sabado en {escuela} ({direccion}), mesa {mesa}. Info: {link}"
+    started = time.perf_counter()
+    broadcast = broadcast_create(actor=lead, election=election, body=body, segment={})
+    preview_s = time.perf_counter() - started
+    broadcast = broadcast_approve(actor=lead, broadcast=broadcast)
+    started = time.perf_counter()
+    broadcast_send(actor=lead, broadcast=broadcast)
+    queue_s = time.perf_counter() - started
+    from sms.models import OutboundMessage
+
+    queued = OutboundMessage.objects.filter(broadcast=broadcast).count()
+    sample = OutboundMessage.objects.filter(broadcast=broadcast).order_by("id").first()
+    print(f"recipients: {queued:,} (volunteers {volunteers:,})")
+    print(f"sample: [{sample.segments} seg, {sample.encoding}, {len(sample.body)} chars] {sample.body}")
+    print(f"preview + create: {preview_s:.2f} s")
+    print(
+        f"render and queue {queued:,}: {queue_s:.2f} s (target <= 20 s, ratio {queue_s / 20:.2f}); "
+        f"{queued / queue_s:,.0f} messages/s"
+    )
+
+    # 2. drain a sample at the configured rate
+    import threading
+
+    from django.db import connection
+
+    from sms.services import outbound_drain
+
+    counts = [0] * args.drain_workers
+
+    def drainer(k: int) -> None:
+        counts[k] = outbound_drain(
+            broadcast_id=broadcast.pk, limit=args.drain // args.drain_workers, shard=(k, args.drain_workers)
+        )
+        connection.close()
+
+    threads = [threading.Thread(target=drainer, args=(k,)) for k in range(args.drain_workers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    drain_s = time.perf_counter() - started
+    sent = sum(counts)
+    rate = sent / drain_s
+    posts = len(fake.requests)
+    print(
+        f"drain: {sent:,} messages in {drain_s:.2f} s = {rate:.1f} msg/s at a configured {args.rate:g} msg/s "
+        f"(deviation {100 * (rate - args.rate) / args.rate:+.1f} %, target within 5 %); "
+        f"requests at the fake Twilio: {posts:,} (one per row)"
+    )
+
+    # 3. signed inbound through uvicorn
+    p50, p95, p99, codes = _inbound(port=port, count=args.inbound, env=env)
+    print(
+        f"inbound: {args.inbound:,} signed requests through uvicorn: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"p99 {p99:.1f} ms (target p95 <= 50 ms, ratio {p95 / 50:.2f}); statuses {codes}"
+    )
+    fake.stop()
+
+
+def _build(count: int):
+    """An election with count volunteers, each a table watcher (bulk inserts: setup, not measured)."""
+    import datetime
+
+    from django.contrib.auth.hashers import make_password
+
+    from backend.accounts.models import Role, User
+    from backend.assignments.models import Assignment
+    from backend.elections.models import Area, Election, PollingPlace, Table
+    from backend.volunteers.models import Volunteer
+
+    started = time.perf_counter()
+    election = Election.objects.create(slug="bench", name="Bench", date=datetime.date(2027, 10, 24))
+    district = Area.objects.create(election=election, kind="distrito", code="bench", name="Bench")
+    sections = [
+        Area.objects.create(election=election, parent=district, kind="seccion", code=f"s{i}", name=f"Sección {i}")
+        for i in range(10)
+    ]
+    per_place = 100
+    places = PollingPlace.objects.bulk_create(
+        [
+            PollingPlace(
+                election=election,
+                area=sections[i % 10],
+                code=f"P{i}",
+                name=f"Escuela N° {i} Gral. San Martín",
+                address=f"Av. Colón {1000 + i}",
+            )
+            for i in range(-(-count // per_place))
+        ]
+    )
+    tables = Table.objects.bulk_create(
+        [
+            Table(election=election, place=places[i // per_place], district=district, number=i + 1, electors=350)
+            for i in range(count)
+        ],
+        batch_size=5000,
+    )
+    first = ["María", "José", "Lucía", "Juan", "Sofía", "Martín", "Valentina", "Lucas"]
+    last = ["González", "Rodríguez", "Gómez", "Fernández", "López", "Díaz"]
+    volunteers = Volunteer.objects.bulk_create(
+        [
+            Volunteer(
+                dni=str(20_000_000 + i),
+                first_name=first[i % len(first)],
+                last_name=last[i % len(last)],
+                phone=f"+54935{10_000_000 + i:08d}",
+                area=sections[i % 10],
+            )
+            for i in range(count)
+        ],
+        batch_size=5000,
+    )
+    Assignment.objects.bulk_create(
+        [
+            Assignment(election=election, volunteer=v, place=t.place, table=t, role="table")
+            for v, t in zip(volunteers, tables, strict=True)
+        ],
+        batch_size=5000,
+    )
+    lead = User.objects.create(username="bench-lead", role=Role.LEAD, password=make_password(None))
+    print(f"setup: {count:,} volunteers, tables and assignments in {time.perf_counter() - started:.1f} s")
+    return lead, election, len(volunteers)
+
+
+def _inbound(*, port: int, count: int, env: dict):
+    import requests
+    from django.conf import settings
+    from twilio.request_validator import RequestValidator
+
+    from backend.volunteers.models import Volunteer
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        session = requests.Session()
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                session.get(f"{base}/healthz", timeout=5)
+                break
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.2)
+        phones = list(Volunteer.objects.order_by("id").values_list("phone", flat=True)[:250])
+        bodies = ["MESA", "Si", "ayuda", "Falta la urna en mi mesa", "donde"]
+        validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+        url = f"{base}/sms/inbound/"
+        timings, codes = [], {}
+        for i in range(count):
+            phone = phones[i % len(phones)] if i % 10 else "+5491100000000"  # one in ten from an unknown number
+            params = {
+                "MessageSid": f"SM{uuid.uuid4().hex}",
+                "AccountSid": settings.TWILIO_ACCOUNT_SID,
+                "From": phone,
+                "To": "+15005550006",
+                "Body": bodies[i % len(bodies)],
+                "NumMedia": "0",
+            }
+            headers = {"X-Twilio-Signature": validator.compute_signature(url, params)}
+            started = time.perf_counter()
+            response = session.post(url, data=params, headers=headers, timeout=10)
+            timings.append((time.perf_counter() - started) * 1000)
+            codes[response.status_code] = codes.get(response.status_code, 0) + 1
+        cuts = statistics.quantiles(timings, n=100)
+        return statistics.median(timings), cuts[94], cuts[98], codes
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
