@@ -97,5 +97,8 @@ def test_english_is_available(client, north_coordinator):
     client.post(reverse("set_language"), {"language": "en", "next": "/consola/"})
     response = client.get(reverse("console:coverage"))
     # then
+    html = response.content.decode()
     assert response.status_code == 200
-    assert 'lang="en"' in response.content.decode()
+    assert 'lang="en"' in html
+    assert "Uncovered" in html and "Log out" in html
+    assert "Sin cubrir" not in html
