@@ -161,3 +161,20 @@ def test_a_coordinator_runs_the_election_from_the_console(server, phone, shots, 
     expect(total).to_have_text("1/8")
     expect(board.locator(f'[data-testid="flagged"]:has-text("{chosen}")')).to_have_count(0)
     shots(board, "17-election-day-live")
+
+
+def test_the_console_switches_to_english(server, phone, shots):
+    from playwright.sync_api import expect
+
+    # given
+    page = phone.new_page()
+    _login(page, server, "coordinadora")
+    expect(page.get_by_role("heading", name="Cobertura")).to_be_visible()
+    # when
+    page.get_by_role("button", name="EN").click()
+    # then
+    expect(page.get_by_role("heading", name="Coverage")).to_be_visible()
+    expect(page.get_by_role("link", name="Instructions")).to_be_visible()
+    shots(page, "18-coverage-english")
+    page.get_by_role("button", name="ES").click()
+    expect(page.get_by_role("heading", name="Cobertura")).to_be_visible()
