@@ -120,8 +120,8 @@ def swap(*, first: Assignment, second: Assignment, actor):
     return assignment_services.assignment_swap(first=first, second=second, actor=actor, source=SOURCE)
 
 
-def auto_assign(*, election: Election, area: Area | None, dry_run: bool, actor):
-    return assignment_services.auto_assign(election=election, area=area, dry_run=dry_run, actor=actor)
+def auto_assign(*, election: Election, area: Area | None, dry_run: bool, actor, notify: bool = False):
+    return assignment_services.auto_assign(election=election, area=area, dry_run=dry_run, actor=actor, notify=notify)
 
 
 def replace_absent(*, assignment: Assignment, volunteer, actor) -> Assignment:

@@ -51,3 +51,28 @@ def test_a_coordinator_with_one_subtree_lands_on_it(client, geo, north_coordinat
     response = client.get(reverse("console:auto_assign"))
     # then
     assert response.context["area"] == geo.north
+
+
+def test_apply_can_text_the_proposed_volunteers(client, geo, north_coordinator):
+    # given
+    from backend.notices.models import Notice
+
+    VolunteerFactory(area=geo.north_town, votes_at=geo.north_place)
+    client.force_login(north_coordinator)
+    # when
+    client.post(reverse("console:auto_assign") + f"?area={geo.north.pk}", {"notify": "1"})
+    # then
+    assert Notice.objects.filter(kind="assignment").count() == 1
+
+
+def test_apply_without_notice_keeps_quiet(client, geo, north_coordinator):
+    # given
+    from backend.notices.models import Notice
+
+    VolunteerFactory(area=geo.north_town, votes_at=geo.north_place)
+    client.force_login(north_coordinator)
+    # when
+    client.post(reverse("console:auto_assign") + f"?area={geo.north.pk}")
+    # then
+    assert Assignment.objects.count() == 1
+    assert not Notice.objects.exists()

@@ -36,7 +36,13 @@ def auto_assign(request):
     context = {"nav_active": "coverage", "election": election, "area": area, "crumbs": ancestors(area, request.user)}
     if request.method == "POST":
         try:
-            result = domain.auto_assign(election=election, area=area, dry_run=False, actor=request.user)
+            result = domain.auto_assign(
+                election=election,
+                area=area,
+                dry_run=False,
+                actor=request.user,
+                notify=request.POST.get("notify") == "1",
+            )
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
             return redirect(request.get_full_path())

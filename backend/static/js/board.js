@@ -54,9 +54,26 @@
     feed.prepend(li);
   }
 
+  // After a dropped connection, events may have been missed: fetch the page again and take its
+  // numbers, feed and flags (the server is the source of truth; the socket only brings news).
+  function catchUp() {
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("board");
+        if (fresh) board.innerHTML = fresh.innerHTML;
+        feed = document.getElementById("feed");
+      })
+      .catch(function () {});
+  }
+
+  var everConnected = false;
+
   function connect() {
     var ws = new WebSocket(url);
     ws.onopen = function () {
+      if (everConnected) catchUp();
+      everConnected = true;
       delay = 1000;
       dot.classList.add("on");
       state.textContent = board.dataset.msgLive;
