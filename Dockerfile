@@ -4,7 +4,8 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app
 
 # gettext builds the translation catalogues; nothing else is needed at run time.
 RUN apt-get update \
@@ -14,15 +15,16 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies first, so a code change does not reinstall them.
+# Dependencies first, so a code change does not reinstall them (the stub packages only let pip
+# read pyproject.toml; the project itself is not installed).
 COPY pyproject.toml README.md ./
 RUN mkdir -p backend api sms && touch backend/__init__.py api/__init__.py sms/__init__.py \
     && pip install . && pip uninstall -y fiscaliza
 
 COPY . .
 # Production's manifest storage needs its manifest built here; the variables exist only for this step.
-RUN pip install --no-deps . \
-    && python manage.py compilemessages --ignore=.venv -v0 \
+# The code runs from /app (BASE_DIR holds locale/, fixtures/, var/), never from site-packages.
+RUN python manage.py compilemessages --ignore=.venv -v0 \
     && DJANGO_ENV=production DJANGO_SECRET_KEY=build-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz \
        DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
        python manage.py collectstatic --noinput -v0 \

@@ -269,3 +269,11 @@ def test_a_coordinator_edits_a_volunteer_but_not_their_login_account(north_coord
     assert "user" not in form.fields
     assert "dni" in form.fields
     assert list(form.fields["area"].queryset) == [north_volunteer.area.parent, north_volunteer.area]
+
+
+def test_a_coordinator_finds_their_volunteer_by_dotted_dni_but_not_others(north_coordinator, geo):
+    mine = VolunteerFactory(dni="27111222", area=geo.north_town)
+    VolunteerFactory(dni="27111223", area=geo.south_town)
+    client = _client_for(north_coordinator)
+    assert list(client.get(_changelist(mine), {"q": "27.111.222"}).context["cl"].result_list) == [mine]
+    assert list(client.get(_changelist(mine), {"q": "27.111.223"}).context["cl"].result_list) == []
