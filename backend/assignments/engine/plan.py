@@ -154,6 +154,7 @@ def _problem(snap: Snapshot, cands: Candidates) -> tuple[FlowProblem, np.ndarray
         arc_cost=cost,
         slot_group=slot_group.astype(np.int64),
         slot_weight=snap.slot_weight[free],
+        group_place=gkeys // 4,
     )
     return problem, arc_c_all, free
 
