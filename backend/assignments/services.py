@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from backend.core.exceptions import ApplicationError
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
+from backend.threads.services import thread_membership_changed
 from backend.volunteers.models import Volunteer
 
 from .engine.rules import eligibility_problems, pair_cost
@@ -118,6 +119,8 @@ def assignment_create(
             )
             if notify:
                 notice_create(volunteer=volunteer, kind=NoticeKind.ASSIGNMENT, assignment=assignment)
+            # Station threads: the volunteer's open sockets re-check membership (helper `threads`).
+            transaction.on_commit(lambda: thread_membership_changed(volunteer_id=volunteer.pk))
     except IntegrityError as exc:
         # Two coordinators raced for the same slot or person: the database constraint decided.
         raise ApplicationError(
@@ -162,6 +165,8 @@ def assignment_transition(
             AssignmentStatus.CONFIRMED,
         }:
             notice_create(volunteer=locked_row.volunteer, kind=NoticeKind.CANCELLATION, assignment=locked_row)
+        # Station threads: a volunteer who left the place loses its thread's open sockets (helper `threads`).
+        transaction.on_commit(lambda: thread_membership_changed(volunteer_id=locked_row.volunteer_id))
     return locked_row
 
 
@@ -351,6 +356,9 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
             )
             if row.status in (AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED):
                 notice_create(volunteer=row.volunteer, kind=NoticeKind.CHANGE, assignment=row)
+        # Station threads: both volunteers changed place (helper `threads`).
+        for vid in (a.volunteer_id, b.volunteer_id):
+            transaction.on_commit(lambda vid=vid: thread_membership_changed(volunteer_id=vid))
     return a if a.pk == first.pk else b, b if b.pk == second.pk else a
 
 
