@@ -6,6 +6,8 @@ selector, render. A coordinator sees and changes only their subtree.
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -116,6 +118,7 @@ class AssignmentDetailApi(APIView):
         actor = serializers.CharField(source="actor.username", default=None)
         created_at = serializers.DateTimeField()
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="assignments_detail")
     def get(self, request, pk: int):
         assignment = _assignment(pk)
         require(request.user, Action.VIEW, assignment)
@@ -135,6 +138,9 @@ class AssignApi(APIView):
         reason = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
         locked = serializers.BooleanField(required=False, default=False)
 
+    @extend_schema(
+        request=InputSerializer, responses={201: AssignmentOutputSerializer}, operation_id="assignments_assign"
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -168,6 +174,9 @@ class _ReasonInput(serializers.Serializer):
 class UnassignApi(APIView):
     InputSerializer = _ReasonInput
 
+    @extend_schema(
+        request=_ReasonInput, responses={200: AssignmentOutputSerializer}, operation_id="assignments_unassign"
+    )
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -183,6 +192,7 @@ class LockApi(APIView):
     InputSerializer = _ReasonInput
     locked = True
 
+    @extend_schema(request=_ReasonInput, responses={200: AssignmentOutputSerializer})
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -207,6 +217,7 @@ class DeclineApi(APIView):
 
     InputSerializer = _ReasonInput
 
+    @extend_schema(request=_ReasonInput, responses={200: OpenApiTypes.OBJECT}, operation_id="assignments_decline")
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -228,6 +239,7 @@ class SwapApi(APIView):
         second = serializers.IntegerField()
         reason = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
 
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT}, operation_id="assignments_swap")
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -249,6 +261,15 @@ def _staff(user) -> None:
 class CoverageAreaApi(APIView):
     """GET ?election=SLUG[&area=ID][&max_depth=N]: the area tree with slots/assigned/confirmed/checked in."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("election", str, required=True),
+            OpenApiParameter("area", int),
+            OpenApiParameter("max_depth", int),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="assignments_coverage_areas",
+    )
     def get(self, request):
         _staff(request.user)
         election = _election(request.query_params.get("election"))
@@ -267,6 +288,11 @@ class CoverageAreaApi(APIView):
 class CoveragePlaceApi(APIView):
     """GET ?election=SLUG[&area=ID]: one row per polling place."""
 
+    @extend_schema(
+        parameters=[OpenApiParameter("election", str, required=True), OpenApiParameter("area", int)],
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="assignments_coverage_places",
+    )
     def get(self, request):
         _staff(request.user)
         election = _election(request.query_params.get("election"))
@@ -284,6 +310,7 @@ class CoveragePlaceApi(APIView):
 class CoverageTableApi(APIView):
     """GET: a place's slots one by one (general and each table) with who holds them."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="assignments_coverage_tables")
     def get(self, request, place_id: int):
         place = get_object_or_404(PollingPlace.objects.select_related("area", "election"), pk=place_id)
         _staff(request.user)
@@ -311,6 +338,7 @@ class CandidatesApi(APIView):
         availability = serializers.CharField()
         roles_accepted = serializers.CharField()
 
+    @extend_schema(parameters=[InputSerializer], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
@@ -338,6 +366,7 @@ class AutoAssignApi(APIView):
         dry_run = serializers.BooleanField(default=True)
         notify = serializers.BooleanField(default=False)
 
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -362,6 +391,7 @@ class AutoAssignApi(APIView):
 
 
 class AutoAssignStatusApi(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, run_id: str):
         run = auto_assign_status(run_id)
         if run is None or (run.get("user_id") != request.user.pk and role_of(request.user) != Role.LEAD):

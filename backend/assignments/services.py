@@ -365,6 +365,9 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
             )
             if row.status in (AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED):
                 notice_create(volunteer=row.volunteer, kind=NoticeKind.CHANGE, assignment=row)
+        # Station threads: both volunteers changed place (helper `threads`).
+        for vid in (a.volunteer_id, b.volunteer_id):
+            transaction.on_commit(lambda vid=vid: thread_membership_changed(volunteer_id=vid))
     return a if a.pk == first.pk else b, b if b.pk == second.pk else a
 
 

@@ -16,13 +16,16 @@ def problems(draw):
     slot_weight = np.array(draw(st.lists(st.integers(1, 300), min_size=len(slot_group), max_size=len(slot_group))))
     pairs = draw(
         st.lists(
-            st.tuples(st.integers(0, n_vol - 1), st.integers(0, n_groups - 1), st.integers(-5, 400)),
+            st.tuples(st.integers(0, n_vol - 1), st.integers(0, n_groups - 1), st.sampled_from([-5, 0, 7, 7, 40, 400])),
             min_size=0,
             max_size=20,
             unique_by=lambda t: (t[0], t[1]),
         )
     )
+    # Half the cases put groups in places (so arcs at one cost share a hub node), half do not.
+    places = draw(st.one_of(st.none(), st.lists(st.integers(0, 1), min_size=n_groups, max_size=n_groups)))
     return FlowProblem(
+        group_place=None if places is None else np.array(places, dtype=np.int64),
         n_vol=n_vol,
         n_groups=n_groups,
         arc_vol=np.array([p[0] for p in pairs], dtype=np.int64),

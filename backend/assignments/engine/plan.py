@@ -154,6 +154,7 @@ def _problem(snap: Snapshot, cands: Candidates) -> tuple[FlowProblem, np.ndarray
         arc_cost=cost,
         slot_group=slot_group.astype(np.int64),
         slot_weight=snap.slot_weight[free],
+        group_place=gkeys // 4,
     )
     return problem, arc_c_all, free
 
@@ -476,6 +477,13 @@ def _insert_proposals(election_id: int, creates: list[Change], *, created_by, no
     }
 
 
+def _membership_changed(volunteer_ids: list[int]) -> None:
+    from backend.threads.services import thread_membership_changed
+
+    for vid in volunteer_ids:
+        thread_membership_changed(volunteer_id=vid)
+
+
 def plan_apply(plan: Plan, *, actor=None, source: str = EventSource.ENGINE, notify: bool = False) -> None:
     """Write the plan in one transaction: cancellations, moves, new proposals, their events (and notices)."""
     started = time.perf_counter()
@@ -585,6 +593,10 @@ def plan_apply(plan: Plan, *, actor=None, source: str = EventSource.ENGINE, noti
                 ]
             AssignmentEvent.objects.bulk_create(events, batch_size=2000)
             Notice.objects.bulk_create(notices, batch_size=2000)
+            # Station threads: people moved or taken off re-check their open sockets (new proposals
+            # had no thread yet, so there is nothing to tell them).
+            changed = [rows[c.assignment_id][1] for c in cancels + moves]
+            transaction.on_commit(lambda: _membership_changed(changed))
     except IntegrityError as exc:
         # Someone assigned one of these people or slots by hand meanwhile: nothing was written.
         raise _changed_meanwhile() from exc

@@ -27,6 +27,9 @@ class FlowProblem:
     arc_cost: np.ndarray  # int64 travel cost in units (negative when a stay bonus applies)
     slot_group: np.ndarray  # group of each free slot
     slot_weight: np.ndarray  # int64 coverage weight of each free slot
+    # Optional place of each group: a volunteer's arcs to several groups of one place at one cost
+    # then go through a shared hub node (one arc per volunteer and place instead of up to four).
+    group_place: np.ndarray | None = None
 
     @property
     def scale(self) -> int:
@@ -92,8 +95,26 @@ def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_us
         np.ones(n_vols, dtype=np.int64),
         np.zeros(n_vols, dtype=np.int64),
     )
+    hubs = _hubs(problem, arcs, arc_vol, arc_group, cost)
+    direct = hubs["direct"]
     cand = smcf.add_arcs_with_capacity_and_unit_cost(
-        vol0 + arc_vol.astype(np.int64), group0 + arc_group.astype(np.int64), np.ones(len(arcs), dtype=np.int64), cost
+        vol0 + arc_vol[direct].astype(np.int64),
+        group0 + arc_group[direct].astype(np.int64),
+        np.ones(len(direct), dtype=np.int64),
+        cost[direct],
+    )
+    hub0 = group0 + len(_groups)
+    to_hub = smcf.add_arcs_with_capacity_and_unit_cost(
+        vol0 + hubs["run_vol"].astype(np.int64),
+        hub0 + hubs["run_hub"].astype(np.int64),
+        np.ones(len(hubs["run_vol"]), dtype=np.int64),
+        hubs["run_cost"],
+    )
+    from_hub = smcf.add_arcs_with_capacity_and_unit_cost(
+        hub0 + hubs["out_hub"].astype(np.int64),
+        group0 + hubs["out_group"].astype(np.int64),
+        np.full(len(hubs["out_hub"]), n_vols, dtype=np.int64),
+        np.zeros(len(hubs["out_hub"]), dtype=np.int64),
     )
     # Slots of one group with the same weight are interchangeable: one arc with their count as capacity.
     key = slot_group.astype(np.int64) * (int(weight.max()) + 1) + weight
@@ -111,12 +132,88 @@ def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_us
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise ApplicationError(f"min cost flow: {status}", code="solver_failed")
-    arc_used[arcs] = smcf.flows(cand) > 0
+    arc_used[arcs[direct[smcf.flows(cand) > 0]]] = True
+    _unpack_hubs(hubs, smcf.flows(to_hub), smcf.flows(from_hub), arcs, arc_group, arc_used)
     # Mark the first `flow` slots of each aggregated arc as covered (which ones is decided later).
     flows = smcf.flows(slot_arcs)
     rank = np.arange(len(order)) - np.repeat(first, counts)
     covered = rank < np.repeat(flows, counts)
     slot_used[slots[order[covered]]] = True
+
+
+def _hubs(problem: FlowProblem, arcs, arc_vol, arc_group, cost) -> dict:
+    """Group each volunteer's arcs to several groups of one place at one cost behind a hub node."""
+    empty = np.zeros(0, dtype=np.int64)
+    none = {"direct": np.arange(len(arcs)), "run_vol": empty, "run_hub": empty, "run_cost": empty}
+    none |= {"out_hub": empty, "out_group": empty, "run_arcs": [], "hub_of_run": empty}
+    if problem.group_place is None or not len(arcs):
+        return none
+    place = problem.group_place[problem.arc_group[arcs]]
+    order = np.lexsort((arc_group, cost, place, arc_vol))
+    v, p, c, g = arc_vol[order], place[order], cost[order], arc_group[order]
+    new_run = np.r_[True, (v[1:] != v[:-1]) | (p[1:] != p[:-1]) | (c[1:] != c[:-1])]
+    run_id = np.cumsum(new_run) - 1
+    run_len = np.bincount(run_id)
+    multi = run_len[run_id] > 1
+    direct = order[~multi]
+    if not multi.any():
+        return none | {"direct": direct}
+    # A hub is a place and a set of its groups; the set is encoded by the groups' ranks in the place.
+    g_of_place = {}
+    for gl, pl in zip(g.tolist(), p.tolist(), strict=True):
+        g_of_place.setdefault(pl, set()).add(gl)
+    rank = {gl: i for pl, gs in g_of_place.items() for i, gl in enumerate(sorted(gs))}
+    bits = np.array([1 << rank[x] for x in g.tolist()], dtype=np.int64)
+    mask = np.zeros(run_id[-1] + 1, dtype=np.int64)
+    np.add.at(mask, run_id, bits)
+    runs = np.unique(run_id[multi])
+    run_first = np.searchsorted(run_id, runs)
+    hub_key = p[run_first].astype(np.int64) * 16 + mask[runs]
+    _hub_keys, hub_of_run = np.unique(hub_key, return_inverse=True)
+    out_hub, out_group = [], []
+    seen_hub = set()
+    run_arcs = []
+    for i, r in enumerate(runs.tolist()):
+        lo, hi = int(run_first[i]), int(run_first[i]) + int(run_len[r])
+        members = order[lo:hi]
+        run_arcs.append(members)
+        h = int(hub_of_run[i])
+        if h not in seen_hub:
+            seen_hub.add(h)
+            for gl in g[lo:hi].tolist():
+                out_hub.append(h)
+                out_group.append(gl)
+    return {
+        "direct": direct,
+        "run_vol": v[run_first],
+        "run_hub": hub_of_run,
+        "run_cost": c[run_first],
+        "out_hub": np.array(out_hub, dtype=np.int64),
+        "out_group": np.array(out_group, dtype=np.int64),
+        "run_arcs": run_arcs,
+        "hub_of_run": hub_of_run,
+    }
+
+
+def _unpack_hubs(hubs: dict, run_flow, out_flow, arcs, arc_group, arc_used) -> None:
+    """Hand each volunteer who went through a hub to one of the groups the hub fed (all are equal for them)."""
+    if not len(hubs["run_vol"]):
+        return
+    quota: dict[int, list[list[int]]] = {}
+    for h, gl, f in zip(hubs["out_hub"].tolist(), hubs["out_group"].tolist(), out_flow.tolist(), strict=True):
+        if f:
+            quota.setdefault(h, []).append([gl, f])
+    for i in np.nonzero(run_flow > 0)[0].tolist():
+        h = int(hubs["hub_of_run"][i])
+        pending = quota[h]
+        while pending[0][1] == 0:
+            pending.pop(0)
+        gl = pending[0][0]
+        pending[0][1] -= 1
+        for a in hubs["run_arcs"][i].tolist():
+            if arc_group[a] == gl:
+                arc_used[arcs[a]] = True
+                break
 
 
 def solve_flow(problem: FlowProblem) -> FlowSolution:
