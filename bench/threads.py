@@ -145,8 +145,10 @@ def client_process(conn, specs: list[tuple[str, str]], origin: str) -> None:
                     }
                 )
             elif command == "stats":
+                usage = resource.getrusage(resource.RUSAGE_SELF)
                 conn.send(
                     {
+                        "cpu": usage.ru_utime + usage.ru_stime,
                         "latencies": [x for c in clients for x in c.latencies],
                         "received": sum(len(c.seen) for c in clients),
                         "duplicates": sum(c.duplicates for c in clients),
