@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -97,6 +98,16 @@ def _seen(user):
 
 class ThreadConsumer(AsyncWebsocketConsumer):
     groups: list[str] = []
+
+    async def dispatch(self, message):
+        # Channels runs `close_old_connections` in a worker thread before every handler: one thread
+        # hop per frame and per delivered message, most of the fan-out and connect cost when a
+        # thread has many sockets. This consumer touches the database only through
+        # database_sync_to_async, which cleans connections up around each call, so it is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.member = None

@@ -201,6 +201,7 @@ def _seed() -> dict:
 def main(argv: list[str]) -> None:
     import django
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     django.setup()
     command = argv[0]
     if command == "seed":
