@@ -248,13 +248,11 @@ def broadcast_send(*, actor, broadcast: Broadcast) -> Broadcast:
 def _queue_all(broadcast: Broadcast, recipients) -> int:
     with_links = "{link}" in broadcast.body
     total = 0
-    last_id = 0
-    rows = recipients.order_by("pk").values(*ROW_FIELDS)
-    while True:
-        chunk = list(rows.filter(pk__gt=last_id)[:CHUNK])
-        if not chunk:
-            break
-        last_id = chunk[-1]["id"]
+    # One read of the recipients (5 small columns): re-running the segment query per chunk makes
+    # SQLite re-plan joins and sorts on every chunk.
+    everyone = list(recipients.order_by("pk").values(*ROW_FIELDS))
+    for start in range(0, len(everyone), CHUNK):
+        chunk = everyone[start : start + CHUNK]
         contexts = _contexts(chunk, election=broadcast.election, with_links=with_links)
         messages = []
         for volunteer, context in zip(chunk, contexts, strict=True):

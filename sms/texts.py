@@ -6,6 +6,7 @@ second segment, the longest free-text fields (school, address, name) are shorten
 """
 
 import re
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -82,11 +83,28 @@ class Rendered:
     encoding: str
 
 
+_overrides: dict = {"at": -1.0, "rows": {}}
+OVERRIDES_TTL = 30.0  # seconds an edited template may take to reach every process
+
+
+def _template_overrides() -> dict:
+    now = time.monotonic()
+    if now - _overrides["at"] > OVERRIDES_TTL:
+        _overrides["rows"] = {row.kind: (row.body, row.transliterate) for row in MessageTemplate.objects.all()}
+        _overrides["at"] = now
+    return _overrides["rows"]
+
+
+def templates_changed(**kwargs) -> None:
+    """post_save/post_delete of MessageTemplate: this process reloads at once (others within the TTL)."""
+    _overrides["at"] = -1.0
+
+
 def template_get(kind: str) -> tuple[str, bool]:
     """(template text, transliterate?) for `kind`: the edited one if any, else the default."""
-    row = MessageTemplate.objects.filter(kind=kind).only("body", "transliterate").first()
-    if row is not None:
-        return row.body, row.transliterate
+    override = _template_overrides().get(kind)
+    if override is not None:
+        return override
     return str(DEFAULT_TEXTS[kind]), True
 
 

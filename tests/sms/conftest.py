@@ -64,9 +64,13 @@ def _fresh_cache():
     """Rate-limit counters and relay flags live in the cache; ids repeat between tests."""
     from django.core.cache import cache
 
+    from sms.texts import templates_changed
+
     cache.clear()
+    templates_changed()
     yield
     cache.clear()
+    templates_changed()
 
 
 @pytest.fixture(autouse=True)
