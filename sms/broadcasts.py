@@ -7,6 +7,7 @@ backend.accounts.permissions.visible().
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -90,6 +91,7 @@ def broadcast_recipients(*, user, election, segment: dict):
         in_areas |= Q(place__area__path__startswith=path)
     if paths:
         assignments = assignments.filter(in_areas)
+    condition: Any
     if segment["places"] or segment["roles"] or segment["statuses"]:
         condition = Exists(assignments)
     else:

@@ -9,6 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +27,7 @@ CONTEXT_VARS = (*BROADCAST_VARS, "rol", "dia", "hora", "estado", "texto")
 FIT_FIELDS = ("escuela", "nombre", "direccion")
 FIT_MIN = 12
 
-DEFAULT_TEXTS = {
+DEFAULT_TEXTS: dict[str, Any] = {
     TemplateKind.ASSIGNMENT: gettext_lazy(
         "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. Responde SI o NO {link}"
     ),
