@@ -31,7 +31,7 @@ from .texts import render, template_validate
 
 CHUNK = 2000
 SAMPLE = 200
-ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id")
+ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id", "user__password")
 
 
 @dataclass

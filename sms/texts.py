@@ -125,10 +125,6 @@ def template_validate(body: str, *, allowed=BROADCAST_VARS) -> None:
         )
 
 
-def _substitute(body: str, context: dict) -> str:
-    return PLACEHOLDER.sub(lambda m: str(context.get(m.group(1), "")), body)
-
-
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -139,8 +135,24 @@ def _prepare(value: str, translit: bool) -> str:
     return transliterate(value) if translit else value
 
 
-def _prepared(context: dict, translit: bool) -> dict:
-    return {key: _prepare(str(value), translit) for key, value in context.items()}
+@lru_cache(maxsize=1024)
+def _compile(body: str, translit: bool) -> tuple[str, tuple[str, ...]]:
+    """The template as a str.format string (other braces escaped) and the variables it uses."""
+    body = _prepare(body, translit)
+    names: list[str] = []
+    parts = []
+    last = 0
+    for match in PLACEHOLDER.finditer(body):
+        parts.append(body[last : match.start()].replace("{", "{{").replace("}", "}}"))
+        parts.append("{" + match.group(1) + "}")
+        names.append(match.group(1))
+        last = match.end()
+    parts.append(body[last:].replace("{", "{{").replace("}", "}}"))
+    return "".join(parts), tuple(dict.fromkeys(names))
+
+
+def _prepared(names: tuple[str, ...], context: dict, translit: bool) -> dict:
+    return {name: _prepare(str(context.get(name, "")), translit) for name in names}
 
 
 def _shorten(value: str, keep: int) -> str:
@@ -156,9 +168,9 @@ def render(body: str, context: dict, *, translit: bool = True, fit: bool = True)
     Fitting only happens when it reaches one segment; otherwise the full text goes in two.
     """
     gsm7 = True if translit else None
-    template = _prepare(body, translit)
-    values = _prepared(context, translit)
-    text = _substitute(template, values).strip()
+    template, names = _compile(body, translit)
+    values = _prepared(names, context, translit)
+    text = template.format_map(values).strip()
     info = segment_info(text, gsm7=gsm7)
     if fit and info.segments > 1:
         fitted_text, fitted_info = text, info
@@ -171,7 +183,7 @@ def render(body: str, context: dict, *, translit: bool = True, fit: bool = True)
             if "{" + field + "}" not in body or len(value) <= FIT_MIN:
                 continue
             values[field] = _shorten(value, max(FIT_MIN, len(value) - excess))
-            fitted_text = _substitute(template, values).strip()
+            fitted_text = template.format_map(values).strip()
             fitted_info = segment_info(fitted_text, gsm7=gsm7)
         if fitted_info.segments == 1:
             text, info = fitted_text, fitted_info
