@@ -28,6 +28,7 @@ run: install
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo ""
 	@echo "  Fiscaliza: http://$(HOST):$(PORT)/"
+	@echo "  Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "  Coordinadora: usuario 'coordinadora', contraseña 'fiscaliza-demo'"
 	@echo "  Responsable (lead): usuario 'responsable', contraseña 'fiscaliza-demo'"
 	@echo "  SMS de desarrollo: http://$(HOST):$(PORT)/dev/sms/"
@@ -44,7 +45,8 @@ lint: install-dev
 
 # Regenerate and compile translations (needs GNU gettext); the compiled .mo files are committed.
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l es_AR -l en --ignore=.venv --ignore=var
+	$(BIN)/python manage.py makemessages -l es_AR -l en --no-location \
+		--ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=build
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 bench: install-dev

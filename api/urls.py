@@ -3,13 +3,30 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import auth, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("auth/token/", auth.TokenObtainApi.as_view(), name="api-auth-token"),
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("elections/", views.ElectionListApi.as_view(), name="api-election-list"),
+]
+
+# Station threads (helper `threads`).
+from . import threads as threads_api  # noqa: E402
+
+urlpatterns += [
+    path("threads/<int:place_id>/messages/", threads_api.ThreadMessagesApi.as_view(), name="api-thread-messages"),
+    path("threads/<int:place_id>/mute/", threads_api.ThreadMuteApi.as_view(), name="api-thread-mute"),
+    path("threads/<int:place_id>/read/", threads_api.ThreadReadApi.as_view(), name="api-thread-read"),
+    path("threads/messages/<int:message_id>/hide/", threads_api.MessageHideApi.as_view(), name="api-message-hide"),
+    path("threads/messages/<int:message_id>/pin/", threads_api.MessagePinApi.as_view(), name="api-message-pin"),
+    path(
+        "threads/announcements/unread/",
+        threads_api.UnreadAnnouncementListApi.as_view(),
+        name="api-thread-unread-announcements",
+    ),
 ]
 
 from . import sms as sms_api  # noqa: E402

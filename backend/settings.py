@@ -6,6 +6,8 @@ DJANGO_ENV=production refuses to start without its secrets.
 """
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -25,16 +27,24 @@ if PRODUCTION:
     _missing = [name for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not env.str(name, default="")]
     if _missing:
         raise ImproperlyConfigured(f"Production needs these environment variables: {', '.join(_missing)}")
+    if env.str("DJANGO_SECRET_KEY").startswith("dev-insecure-"):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is the development key; generate a long random one.")
 
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-insecure-fiscaliza-secret-key-change-me-0123456789")
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver", "[::1]"]
-)
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # The public URL Twilio signs and that links in SMS point to.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+_PUBLIC_HOST = urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1"
+
+# Production answers the public host, and localhost for health checks from inside the container.
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=[_PUBLIC_HOST, "localhost", "127.0.0.1"]
+    if PRODUCTION
+    else ["127.0.0.1", "localhost", "testserver", "[::1]", _PUBLIC_HOST],
+)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL] if PRODUCTION else [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -113,6 +123,7 @@ LOGIN_REDIRECT_URL = "/"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "sesame.backends.ModelBackend",
+    "backend.accounts.backends.LeadPermissionBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -123,7 +134,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "es-ar"
-LANGUAGES = [("es-ar", _("Spanish (Argentina)")), ("en", _("English"))]
+LANGUAGES = [("es-ar", _("Español (Argentina)")), ("en", _("Inglés"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "America/Argentina/Buenos_Aires"
 USE_I18N = True
@@ -148,6 +159,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Redis: channel layer and Celery broker --------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -177,14 +189,15 @@ CACHES = (
 
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header turns "not logged in" into a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -193,6 +206,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
+        "auth": env.str("API_THROTTLE_AUTH", default="20/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -214,7 +228,7 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC000000000000000000
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-twilio-auth-token")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_FROM = env.str("TWILIO_FROM", default="")
-if PRODUCTION and SMS_BACKEND == "twilio" and TWILIO_AUTH_TOKEN == "dev-twilio-auth-token":
+if PRODUCTION and SMS_BACKEND == "twilio" and TWILIO_AUTH_TOKEN in {"", "dev-twilio-auth-token"}:
     raise ImproperlyConfigured("Production with SMS_BACKEND=twilio needs TWILIO_AUTH_TOKEN.")
 
 # --- Security ----------------------------------------------------------------------------------
@@ -238,6 +252,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Station threads -----------------------------------------------------------------------------
+import datetime as _dt  # noqa: E402
+
+# Announcements go by SMS to members not seen on the web this long after they were posted.
+THREADS_ANNOUNCEMENT_SMS_DELAY = _dt.timedelta(seconds=env.int("THREADS_ANNOUNCEMENT_SMS_DELAY", default=120))
+# Announcements neither read on the web nor received by SMS after this long are listed for coordinators.
+THREADS_UNREAD_ESCALATION_AFTER = _dt.timedelta(minutes=env.int("THREADS_UNREAD_ESCALATION_MINUTES", default=15))
+# Per WebSocket connection: frames of any kind, and posts.
+THREADS_WS_FRAMES_PER_SECOND = env.float("THREADS_WS_FRAMES_PER_SECOND", default=5.0)
+THREADS_WS_FRAMES_BURST = env.int("THREADS_WS_FRAMES_BURST", default=20)
+THREADS_WS_POSTS_PER_SECOND = env.float("THREADS_WS_POSTS_PER_SECOND", default=0.5)
+THREADS_WS_POSTS_BURST = env.int("THREADS_WS_POSTS_BURST", default=5)
+# Redis pub/sub ignores database numbers: a prefix keeps parallel deployments (and test runs) apart.
+if REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = env.str("CHANNEL_LAYER_PREFIX", default="asgi")
+CELERY_BEAT_SCHEDULE["threads-announcements-sms"] = {"task": "threads.announcements_sms_sweep", "schedule": 60.0}
 
 # --- SMS delivery and the volunteers' portal (helper `sms`) ----------------------------------
 from celery.schedules import crontab  # noqa: E402

@@ -11,8 +11,31 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("hilos/", include("backend.threads.urls")),
 ]
 urlpatterns += [path("", include("sms.urls")), path("", include("backend.portal.urls"))]
+
+
+def handler404(request, exception):
+    """JSON for API clients, the usual page for people."""
+    from django.views.defaults import page_not_found
+
+    from api.exceptions import api_not_found
+
+    if request.path.startswith("/api/"):
+        return api_not_found(request, exception)
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    from django.views.defaults import server_error
+
+    from api.exceptions import api_server_error
+
+    if request.path.startswith("/api/"):
+        return api_server_error(request)
+    return server_error(request)
+
 
 if settings.DEBUG:
     from django.conf.urls.static import static

@@ -83,3 +83,21 @@ def north_volunteer(geo):
 def south_volunteer(geo):
     user = UserFactory(username="vol-sur", role=Role.VOLUNTEER)
     return VolunteerFactory(area=geo.south_town, user=user, first_name="Juan", last_name="Pérez")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 is slow on purpose (~0.3 s per user created); tests need speed, not that protection.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_history(monkeypatch):
+    # DRF keeps request counts in the cache; a fresh store per test keeps tests independent of
+    # each other's API traffic without flushing a shared Redis.
+    import uuid
+
+    from django.core.cache.backends.locmem import LocMemCache
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))

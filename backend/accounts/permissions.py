@@ -9,14 +9,11 @@ thread) of their active assignment.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
 from backend.accounts.models import Role
-
-if TYPE_CHECKING:
-    from backend.accounts.models import User
 
 
 class Action(StrEnum):
@@ -30,13 +27,18 @@ class Action(StrEnum):
     MODERATE = "moderate"
 
 
-# How to reach the polling place's area path from each model, for scope filters.
+# How to reach (the election id, the area path of the polling place) from each model, for scope filters.
 _AREA_PATH_LOOKUP = {
-    "elections.area": "path",
-    "elections.pollingplace": "area__path",
-    "elections.table": "place__area__path",
-    "assignments.assignment": "place__area__path",
-    "threads.thread": "place__area__path",
+    "elections.area": ("election_id", "path"),
+    "elections.pollingplace": ("election_id", "area__path"),
+    "elections.table": ("election_id", "place__area__path"),
+    "assignments.assignment": ("election_id", "place__area__path"),
+    "assignments.assignmentevent": ("assignment__election_id", "assignment__place__area__path"),
+    "threads.thread": ("election_id", "place__area__path"),
+    "threads.message": ("thread__election_id", "thread__place__area__path"),
+    "threads.threadmoderationevent": ("thread__election_id", "thread__place__area__path"),
+    "threads.threadmute": ("thread__election_id", "thread__place__area__path"),
+    "threads.announcementdelivery": ("message__thread__election_id", "message__thread__place__area__path"),
 }
 
 
@@ -52,7 +54,7 @@ def role_of(user: Any) -> str | None:
     return user.role
 
 
-def scope_areas(user: User) -> list[tuple[int, str]]:
+def scope_areas(user: Any) -> list[tuple[int, str]]:
     """(election id, area path) of each subtree the coordinator holds; cached on the user object."""
     cached = getattr(user, "_fz_scope_areas", None)
     if cached is None:
@@ -61,11 +63,11 @@ def scope_areas(user: User) -> list[tuple[int, str]]:
     return cached
 
 
-def _in_scope(user: User, election_id: int, path: str) -> bool:
+def _in_scope(user: Any, election_id: int, path: str) -> bool:
     return any(election_id == e and path.startswith(p) for e, p in scope_areas(user))
 
 
-def _volunteer_of(user: User):
+def _volunteer_of(user: Any):
     from backend.volunteers.models import Volunteer
 
     cached = getattr(user, "_fz_volunteer", False)
@@ -83,7 +85,7 @@ def _active_place_ids(volunteer) -> set[int]:
     )
 
 
-def _place_of(obj: Model):
+def _place_of(obj: Any):
     label = _label(obj)
     if label == "elections.pollingplace":
         return obj
@@ -92,7 +94,7 @@ def _place_of(obj: Model):
     return None
 
 
-def _volunteer_in_scope(user: User, volunteer) -> bool:
+def _volunteer_in_scope(user: Any, volunteer: Any) -> bool:
     if volunteer.area_id and _in_scope(user, volunteer.area.election_id, volunteer.area.path):
         return True
     if volunteer.votes_at_id and _in_scope(user, volunteer.votes_at.election_id, volunteer.votes_at.area.path):
@@ -112,6 +114,7 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
     if role is None:
         return False
     label = _label(obj)
+    target: Any = obj  # which attributes exist depends on `label`
     if role == Role.LEAD:
         return True
 
@@ -121,7 +124,7 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
         if label == "volunteers.volunteer":
             return action in {Action.VIEW, Action.CHANGE} and _volunteer_in_scope(user, obj)
         if label == "elections.area":
-            return action in {Action.VIEW, Action.CHANGE} and _in_scope(user, obj.election_id, obj.path)
+            return action in {Action.VIEW, Action.CHANGE} and _in_scope(user, target.election_id, target.path)
         place = _place_of(obj)
         if place is None:
             return False
@@ -136,16 +139,20 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
     if label == "volunteers.volunteer":
         return action == Action.VIEW and obj.pk == volunteer.pk
     if label == "assignments.assignment":
-        return obj.volunteer_id == volunteer.pk and action in {Action.VIEW, Action.RESPOND}
+        return target.volunteer_id == volunteer.pk and action in {Action.VIEW, Action.RESPOND}
     if label in {"elections.pollingplace", "elections.table"}:
         return action == Action.VIEW and _place_of(obj).pk in _active_place_ids(volunteer)
     if label == "threads.thread":
-        return action in {Action.VIEW, Action.POST} and obj.place_id in _active_place_ids(volunteer)
+        return action in {Action.VIEW, Action.POST} and target.place_id in _active_place_ids(volunteer)
     return False
 
 
 def visible(user: Any, queryset: QuerySet) -> QuerySet:
-    """`queryset` narrowed to what `user` may see."""
+    """`queryset` narrowed to what `user` may see.
+
+    Knows elections, areas, places, tables, volunteers, assignments and their events, notices,
+    threads and messages; any other model is visible to leads only.
+    """
     role = role_of(user)
     if role is None:
         return queryset.none()
@@ -170,12 +177,19 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
                     assignments__place__area__path__startswith=path,
                 )
             return queryset.filter(q).distinct()
-        lookup = _AREA_PATH_LOOKUP.get(label)
-        if lookup is None:
+        if label == "elections.election":
+            return queryset.filter(pk__in={election_id for election_id, _path in scopes})
+        if label == "notices.notice":
+            from backend.volunteers.models import Volunteer
+
+            return queryset.filter(volunteer__in=visible(user, Volunteer.objects.all()).values("pk"))
+        lookups = _AREA_PATH_LOOKUP.get(label)
+        if lookups is None:
             return queryset.none()
+        election_lookup, path_lookup = lookups
         q = Q()
         for election_id, path in scopes:
-            q |= Q(election_id=election_id, **{f"{lookup}__startswith": path})
+            q |= Q(**{election_lookup: election_id, f"{path_lookup}__startswith": path})
         return queryset.filter(q)
 
     volunteer = _volunteer_of(user)
@@ -185,11 +199,17 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
         return queryset.filter(pk=volunteer.pk)
     if label == "assignments.assignment":
         return queryset.filter(volunteer=volunteer)
+    if label == "notices.notice":
+        return queryset.filter(volunteer=volunteer)
     place_ids = _active_place_ids(volunteer)
     if label == "elections.pollingplace":
         return queryset.filter(pk__in=place_ids)
     if label in {"elections.table", "threads.thread"}:
         return queryset.filter(place_id__in=place_ids)
+    if label == "threads.message":
+        return queryset.filter(thread__place_id__in=place_ids, hidden=False)
+    if label == "elections.election":
+        return queryset.filter(places__in=place_ids).distinct()
     return queryset.none()
 
 

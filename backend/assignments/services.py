@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from backend.core.exceptions import ApplicationError
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
+from backend.threads.services import thread_membership_changed
 
 from .errors import AssignmentErrorCode
 from .events import event_record
@@ -95,6 +96,8 @@ def assignment_create(
             )
             if notify:
                 notice_create(volunteer=volunteer, kind=NoticeKind.ASSIGNMENT, assignment=assignment)
+            # Station threads: the volunteer's open sockets re-check membership (helper `threads`).
+            transaction.on_commit(lambda: thread_membership_changed(volunteer_id=volunteer.pk))
     except IntegrityError as exc:
         # Two coordinators raced for the same slot or person: the database constraint decided.
         raise ApplicationError(
@@ -139,6 +142,8 @@ def assignment_transition(
             AssignmentStatus.CONFIRMED,
         }:
             notice_create(volunteer=locked_row.volunteer, kind=NoticeKind.CANCELLATION, assignment=locked_row)
+        # Station threads: a volunteer who left the place loses its thread's open sockets (helper `threads`).
+        transaction.on_commit(lambda: thread_membership_changed(volunteer_id=locked_row.volunteer_id))
     return locked_row
 
 

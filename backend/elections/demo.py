@@ -187,6 +187,7 @@ def _demo_assignments(election: Election, *, count: int) -> int:
     for volunteer in voters:
         if made >= count:
             break
+        assert volunteer.votes_at is not None  # the query above selects only voters with a place
         table = volunteer.votes_at.tables.exclude(pk__in=used_tables).order_by("number").first()
         if table is None:
             continue

@@ -67,3 +67,138 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class ThreadReadState(models.Model):
+    """How far a user has read a thread on the web: read receipts and the unread escalation."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="read_states", verbose_name=_("hilo"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="thread_read_states", verbose_name=_("usuario")
+    )
+    last_read_id = models.BigIntegerField(_("último mensaje leído"), default=0)
+    last_seen_at = models.DateTimeField(_("visto por última vez"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lectura de hilo")
+        verbose_name_plural = _("lecturas de hilos")
+        constraints = [models.UniqueConstraint(fields=["thread", "user"], name="thread_read_state_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.thread}: {self.last_read_id}"
+
+
+class ThreadMute(models.Model):
+    """A member a coordinator silenced in one thread: they still read, they cannot post."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="mutes", verbose_name=_("hilo"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("usuario"),
+    )
+    volunteer = models.ForeignKey(
+        "volunteers.Volunteer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="thread_mutes",
+        verbose_name=_("fiscal"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("por")
+    )
+    created_at = models.DateTimeField(_("desde"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("silenciamiento")
+        verbose_name_plural = _("silenciamientos")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, volunteer__isnull=True) | Q(user__isnull=True, volunteer__isnull=False),
+                name="thread_mute_one_target",
+            ),
+            models.UniqueConstraint(fields=["thread", "user"], name="thread_mute_unique_user"),
+            models.UniqueConstraint(fields=["thread", "volunteer"], name="thread_mute_unique_volunteer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer or self.user} @ {self.thread}"
+
+
+class ModerationKind(models.TextChoices):
+    HIDE = "hide", _("Ocultó un mensaje")
+    UNHIDE = "unhide", _("Mostró un mensaje")
+    PIN = "pin", _("Fijó un mensaje")
+    UNPIN = "unpin", _("Desfijó un mensaje")
+    MUTE = "mute", _("Silenció a un miembro")
+    UNMUTE = "unmute", _("Quitó el silencio a un miembro")
+
+
+class ThreadModerationEvent(models.Model):
+    """The audit trail of moderation: who did what to which message or member, when and why."""
+
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="moderation_events", verbose_name=_("hilo")
+    )
+    kind = models.CharField(_("acción"), max_length=16, choices=ModerationKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("quién")
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("mensaje")
+    )
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("usuario afectado"),
+    )
+    target_volunteer = models.ForeignKey(
+        "volunteers.Volunteer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fiscal afectado"),
+    )
+    reason = models.CharField(_("motivo"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("cuándo"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("evento de moderación")
+        verbose_name_plural = _("eventos de moderación")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.actor})"
+
+
+class AnnouncementDelivery(models.Model):
+    """An announcement sent by SMS to one member: at most one row (so one SMS) per member."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="sms_deliveries", verbose_name=_("anuncio")
+    )
+    volunteer = models.ForeignKey(
+        "volunteers.Volunteer", on_delete=models.CASCADE, related_name="+", verbose_name=_("fiscal")
+    )
+    notice = models.ForeignKey(
+        "notices.Notice", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("aviso")
+    )
+    created_at = models.DateTimeField(_("creado"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("anuncio enviado por SMS")
+        verbose_name_plural = _("anuncios enviados por SMS")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "volunteer"], name="announcement_delivery_once_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.volunteer}"

@@ -1,11 +1,40 @@
-"""Writes on station threads."""
+"""Writes on station threads: posting, announcements, moderation, read receipts, membership events.
 
+Every write arrives here from the page, the REST API, the WebSocket consumer, the inbound SMS
+webhook or a Celery task. Each service owns its transaction; the real-time broadcast to the
+thread's group (`thread.<id>`) and the announcement SMS are after-commit effects, so nothing is
+broadcast that was not stored.
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import partial
+
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.permissions import Action, require
 from backend.core.exceptions import ApplicationError
+from backend.notices.models import NoticeKind
+from backend.notices.services import notice_create
 
-from .models import MESSAGE_MAX_LENGTH, Message, Thread
+from .errors import ThreadErrorCode
+from .models import (
+    MESSAGE_MAX_LENGTH,
+    AnnouncementDelivery,
+    Message,
+    MessageSource,
+    ModerationKind,
+    Thread,
+    ThreadModerationEvent,
+    ThreadMute,
+    ThreadReadState,
+)
+from .payloads import message_payload
+from .realtime import group_send, thread_group, user_group, volunteer_group
 
 
 def thread_get_or_create(*, place) -> Thread:
@@ -13,19 +42,37 @@ def thread_get_or_create(*, place) -> Thread:
     return thread
 
 
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError(_("El mensaje está vacío."), code=ThreadErrorCode.EMPTY_MESSAGE)
+    if len(body) > MESSAGE_MAX_LENGTH:
+        raise ApplicationError(
+            _("El mensaje supera los %(max)s caracteres.") % {"max": MESSAGE_MAX_LENGTH},
+            code=ThreadErrorCode.MESSAGE_TOO_LONG,
+        )
+    return body
+
+
+def _broadcast(thread_id: int, event_type: str, payload: dict) -> None:
+    group_send(thread_group(thread_id), {"type": event_type, "message": payload})
+
+
 def message_post(
     *, thread: Thread, body: str, source: str, author_user=None, author_volunteer=None, announcement: bool = False
 ) -> Message:
-    """Store a message in a station thread. Callers check membership with the permission module."""
-    body = (body or "").strip()
-    if not body:
-        raise ApplicationError(_("El mensaje está vacío."), code="empty_message")
-    if len(body) > MESSAGE_MAX_LENGTH:
-        raise ApplicationError(
-            _("El mensaje supera los %(max)s caracteres.") % {"max": MESSAGE_MAX_LENGTH}, code="message_too_long"
-        )
+    """Store a message in a station thread; broadcast `message.created` to `thread.<id>` after commit.
+
+    The storing primitive: callers have already checked membership (`message_post_as` for people
+    on the web, `message_post_from_sms` for SMS). An announcement also schedules its SMS copy for
+    members who have not seen it on the web (see `announcement_sms_dispatch`).
+    """
+    body = _clean_body(body)
     with transaction.atomic():
-        return Message.objects.create(
+        # Posts to one thread take its row lock, so they commit in id order: a client that has seen
+        # id N has seen every earlier message, and "everything after N" misses nothing.
+        Thread.objects.select_for_update().filter(pk=thread.pk).values_list("pk", flat=True).first()
+        message = Message.objects.create(
             thread=thread,
             body=body,
             source=source,
@@ -33,13 +80,57 @@ def message_post(
             author_volunteer=author_volunteer,
             announcement=announcement,
         )
+        payload = message_payload(message)
+        transaction.on_commit(partial(_broadcast, thread.pk, "message.created", payload))
+        if announcement:
+            transaction.on_commit(partial(_schedule_announcement_sms, message.pk))
+    return message
+
+
+def _volunteer_of_user(user):
+    from backend.volunteers.models import Volunteer
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Volunteer.objects.filter(user=user).first()
+
+
+def _is_muted(*, thread: Thread, user=None, volunteer=None) -> bool:
+    if volunteer is not None and ThreadMute.objects.filter(thread=thread, volunteer=volunteer).exists():
+        return True
+    return user is not None and ThreadMute.objects.filter(thread=thread, user=user).exists()
+
+
+def _refuse_if_muted(*, thread: Thread, user=None, volunteer=None) -> None:
+    if _is_muted(thread=thread, user=user, volunteer=volunteer):
+        raise ApplicationError(
+            _("Un coordinador te silenció en este hilo: podés leer pero no escribir."), code=ThreadErrorCode.MUTED
+        )
+
+
+def message_post_as(*, actor, thread: Thread, body: str, announcement: bool = False) -> Message:
+    """A member writes on the web (page, REST API or WebSocket). Announcements are for coordinators."""
+    require(actor, Action.POST, thread)
+    if announcement:
+        require(actor, Action.MODERATE, thread)
+    volunteer = _volunteer_of_user(actor)
+    _refuse_if_muted(thread=thread, user=actor, volunteer=volunteer)
+    return message_post(
+        thread=thread,
+        body=body,
+        source=MessageSource.WEB,
+        author_user=actor,
+        author_volunteer=volunteer,
+        announcement=announcement,
+    )
 
 
 def message_post_from_sms(*, volunteer, body: str):
     """Free text from an assigned volunteer's phone goes to their station's thread.
 
     Called by the inbound SMS handler. Returns the stored message, or None when the volunteer has
-    no active assignment (the caller then answers with help text).
+    no active assignment (the caller then answers with help text). A muted volunteer gets an
+    ApplicationError the SMS side renders as a short reply. Broadcast after commit, like the web.
     """
     from backend.assignments.selectors import assignment_get_active_for_volunteer
 
@@ -47,4 +138,208 @@ def message_post_from_sms(*, volunteer, body: str):
     if assignment is None:
         return None
     thread = thread_get_or_create(place=assignment.place)
-    return message_post(thread=thread, body=body[:MESSAGE_MAX_LENGTH], source="sms", author_volunteer=volunteer)
+    _refuse_if_muted(thread=thread, volunteer=volunteer)
+    return message_post(
+        thread=thread, body=(body or "")[:MESSAGE_MAX_LENGTH], source=MessageSource.SMS, author_volunteer=volunteer
+    )
+
+
+# --- moderation (coordinators and leads; every action leaves a ThreadModerationEvent) -----------
+
+
+def _moderation_record(*, thread, kind, actor, message=None, target_user=None, target_volunteer=None, reason=""):
+    return ThreadModerationEvent.objects.create(
+        thread=thread,
+        kind=kind,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        message=message,
+        target_user=target_user,
+        target_volunteer=target_volunteer,
+        reason=str(reason or "")[:255],
+    )
+
+
+def _message_set_flag(*, actor, message: Message, field: str, value: bool, kinds: tuple[str, str], reason: str):
+    require(actor, Action.MODERATE, message.thread)
+    with transaction.atomic():
+        row = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("author_user", "author_volunteer")
+            .get(pk=message.pk)
+        )
+        if getattr(row, field) == value:
+            return row
+        setattr(row, field, value)
+        row.save(update_fields=[field])
+        _moderation_record(
+            thread=row.thread, kind=kinds[0] if value else kinds[1], actor=actor, message=row, reason=reason
+        )
+        transaction.on_commit(partial(_broadcast, row.thread_id, "message.updated", message_payload(row)))
+    return row
+
+
+def message_set_hidden(*, actor, message: Message, hidden: bool, reason: str = "") -> Message:
+    """A coordinator hides (or shows again) a message; members' pages drop it live."""
+    return _message_set_flag(
+        actor=actor,
+        message=message,
+        field="hidden",
+        value=hidden,
+        kinds=(ModerationKind.HIDE, ModerationKind.UNHIDE),
+        reason=reason,
+    )
+
+
+def message_set_pinned(*, actor, message: Message, pinned: bool, reason: str = "") -> Message:
+    """A coordinator pins (or unpins) a message at the top of the thread."""
+    return _message_set_flag(
+        actor=actor,
+        message=message,
+        field="pinned",
+        value=pinned,
+        kinds=(ModerationKind.PIN, ModerationKind.UNPIN),
+        reason=reason,
+    )
+
+
+def member_set_muted(*, actor, thread: Thread, muted: bool, volunteer=None, user=None, reason: str = "") -> bool:
+    """A coordinator silences a member (a volunteer, or a user) in one thread, or lifts it. Audited."""
+    require(actor, Action.MODERATE, thread)
+    if (volunteer is None) == (user is None):
+        raise ApplicationError(_("Indicá a quién silenciar."), code=ThreadErrorCode.NOT_A_MEMBER)
+    target = {"volunteer": volunteer} if volunteer is not None else {"user": user}
+    with transaction.atomic():
+        existing = ThreadMute.objects.select_for_update().filter(thread=thread, **target).first()
+        if muted == (existing is not None):
+            return muted
+        if muted:
+            ThreadMute.objects.create(
+                thread=thread, created_by=actor if getattr(actor, "is_authenticated", False) else None, **target
+            )
+        else:
+            existing.delete()
+        _moderation_record(
+            thread=thread,
+            kind=ModerationKind.MUTE if muted else ModerationKind.UNMUTE,
+            actor=actor,
+            target_user=user,
+            target_volunteer=volunteer,
+            reason=reason,
+        )
+    return muted
+
+
+# --- read receipts and presence ----------------------------------------------------------------
+
+
+def thread_mark_seen(*, user, now: datetime.datetime | None = None) -> None:
+    """The person is on the web right now (a socket opened, a page was shown, an announcement reached
+    their screen): announcements after this moment still go by SMS, earlier ones no longer do."""
+    from backend.volunteers.models import Volunteer
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return
+    Volunteer.objects.filter(user=user).update(last_seen_web_at=now or timezone.now())
+
+
+def thread_mark_read(*, user, thread: Thread, last_id: int, now: datetime.datetime | None = None) -> int:
+    """Read receipt: the member has read the thread up to message `last_id` (never goes back)."""
+    now = now or timezone.now()
+    last_id = int(last_id)
+    # A receipt may not claim messages that do not exist yet.
+    newest = Message.objects.filter(thread=thread).order_by("-id").values_list("id", flat=True).first() or 0
+    last_id = max(0, min(last_id, newest))
+    with transaction.atomic():
+        state, _created = ThreadReadState.objects.select_for_update().get_or_create(thread=thread, user=user)
+        if last_id > state.last_read_id:
+            state.last_read_id = last_id
+        state.last_seen_at = now
+        state.save(update_fields=["last_read_id", "last_seen_at"])
+        thread_mark_seen(user=user, now=now)
+    return state.last_read_id
+
+
+# --- membership follows assignments ------------------------------------------------------------
+
+
+def thread_membership_changed(*, volunteer_id: int) -> None:
+    """An assignment of this volunteer was created, cancelled, declined or moved.
+
+    Called after commit by `backend.assignments.services`. Every open socket of the volunteer
+    re-checks its membership and closes when the volunteer left that thread.
+    """
+    group_send(volunteer_group(volunteer_id), {"type": "membership.changed"})
+
+
+def thread_user_membership_changed(*, user_id: int) -> None:
+    """Same as above for a user (a coordinator whose scopes changed). Call after commit."""
+    group_send(user_group(user_id), {"type": "membership.changed"})
+
+
+# --- SMS bridge for announcements --------------------------------------------------------------
+
+
+def _schedule_announcement_sms(message_id: int) -> None:
+    from .tasks import announcement_sms_dispatch_task
+
+    delay = int(settings.THREADS_ANNOUNCEMENT_SMS_DELAY.total_seconds())
+    announcement_sms_dispatch_task.apply_async(args=[message_id], countdown=delay)
+
+
+def announcement_sms_dispatch(*, message: Message, now: datetime.datetime | None = None) -> int:
+    """Send an announcement by SMS (a Notice of kind `announcement`) to every volunteer member who
+    has not been seen on the web since it was posted, at most once per member.
+
+    Called by a Celery task `THREADS_ANNOUNCEMENT_SMS_DELAY` after the post and by the periodic
+    sweep; a run before that delay does nothing, so web readers get a chance first. Idempotent:
+    `AnnouncementDelivery` is unique per (announcement, volunteer). Returns notices created.
+    """
+    from .selectors import thread_volunteer_members
+
+    now = now or timezone.now()
+    if not message.announcement or message.hidden:
+        return 0
+    if message.created_at > now - settings.THREADS_ANNOUNCEMENT_SMS_DELAY:
+        return 0
+    thread = message.thread
+    read = ThreadReadState.objects.filter(thread=thread, last_read_id__gte=message.pk)
+    read_by_user = set(read.values_list("user_id", flat=True))
+    already = set(AnnouncementDelivery.objects.filter(message=message).values_list("volunteer_id", flat=True))
+    created = 0
+    for volunteer in thread_volunteer_members(thread=thread):
+        if volunteer.pk in already or volunteer.pk == message.author_volunteer_id or not volunteer.phone:
+            continue
+        if volunteer.last_seen_web_at and volunteer.last_seen_web_at >= message.created_at:
+            continue
+        if volunteer.user_id and volunteer.user_id in read_by_user:
+            continue
+        with transaction.atomic():
+            delivery, is_new = AnnouncementDelivery.objects.get_or_create(message=message, volunteer=volunteer)
+            if not is_new:
+                continue
+            delivery.notice = notice_create(
+                volunteer=volunteer,
+                kind=NoticeKind.ANNOUNCEMENT,
+                payload={
+                    "message_id": message.pk,
+                    "thread_id": thread.pk,
+                    "place_id": thread.place_id,
+                    "place_name": thread.place.name,
+                    "body": message.body,
+                },
+            )
+            delivery.save(update_fields=["notice"])
+        created += 1
+    return created
+
+
+def announcements_sms_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Dispatch every due announcement of the last day (the beat task; catches lost countdown tasks)."""
+    now = now or timezone.now()
+    due = Message.objects.filter(
+        announcement=True,
+        hidden=False,
+        created_at__lte=now - settings.THREADS_ANNOUNCEMENT_SMS_DELAY,
+        created_at__gte=now - datetime.timedelta(days=1),
+    ).select_related("thread__place")
+    return sum(announcement_sms_dispatch(message=m, now=now) for m in due)

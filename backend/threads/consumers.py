@@ -1,0 +1,280 @@
+"""The WebSocket of a station thread: `/ws/threads/<place_id>/`.
+
+A thin adapter: authenticate (the session, through AuthMiddlewareStack), check membership with one
+selector, join the thread's group, forward events, and hand posts and read receipts to services.
+
+Protocol (JSON text frames). Client -> server:
+  {"type": "hello", "last_id": N}   catch up: everything after N, once, in order, then live
+  {"type": "post", "body": "...", "client_id": "...", "announcement": false}
+  {"type": "read", "last_id": N}    read receipt
+  {"type": "ping"}
+Server -> client:
+  {"type": "ready", "thread": id, "place": name, "can_post": bool, "moderator": bool}
+  {"type": "message", "message": {...}}          catch-up and live, never twice
+  {"type": "caught_up", "last_id": N}
+  {"type": "message.updated", "message": {...}}  pinned / hidden changed
+  {"type": "ack", "client_id": "...", "id": N}
+  {"type": "error", "code": "...", "message": "..."}
+  {"type": "pong"}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from backend.core.exceptions import ApplicationError
+
+from . import selectors, services
+from .models import Thread
+from .payloads import message_payload, payload_for
+from .realtime import thread_group, user_group, volunteer_group
+
+MAX_FRAME_BYTES = 8 * 1024
+CATCH_UP_BATCH = 200
+# Close codes (4000-4999 are the application's): the page stops reconnecting on these.
+CLOSE_NOT_MEMBER = 4403
+SENT_IDS_KEPT = 2048
+
+
+class TokenBucket:
+    """Per-connection rate limit: `rate` frames a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@database_sync_to_async
+def _member(user, place_id):
+    return selectors.thread_member_get(user=user, place_id=place_id)
+
+
+@database_sync_to_async
+def _still_member(user, thread_id):
+    return selectors.thread_is_member(user=user, thread_id=thread_id)
+
+
+@database_sync_to_async
+def _page_after(thread_id, after, moderator):
+    return [
+        message_payload(m)
+        for m in selectors.message_list(thread=thread_id, moderator=moderator, after=after, limit=CATCH_UP_BATCH)
+    ]
+
+
+@database_sync_to_async
+def _post(user, thread_id, body, announcement):
+    thread = Thread.objects.select_related("place__area").get(pk=thread_id)
+    return services.message_post_as(actor=user, thread=thread, body=body, announcement=announcement).pk
+
+
+@database_sync_to_async
+def _read(user, thread_id, last_id):
+    thread = Thread.objects.get(pk=thread_id)
+    return services.thread_mark_read(user=user, thread=thread, last_id=last_id)
+
+
+@database_sync_to_async
+def _seen(user):
+    services.thread_mark_seen(user=user)
+
+
+class ThreadConsumer(AsyncWebsocketConsumer):
+    groups: list[str] = []
+
+    async def connect(self):
+        self.member = None
+        self.joined: list[str] = []
+        # Live events wait here until the catch-up after `hello` is sent; then they are deduplicated by id.
+        self.buffer: list[dict] | None = []
+        self.sent_ids: set[int] = set()
+        self.last_sent_id = 0
+        self.frames = TokenBucket(settings.THREADS_WS_FRAMES_PER_SECOND, settings.THREADS_WS_FRAMES_BURST)
+        self.posts = TokenBucket(settings.THREADS_WS_POSTS_PER_SECOND, settings.THREADS_WS_POSTS_BURST)
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()  # before accept: the handshake is refused with 403
+            return
+        place_id = int(self.scope["url_route"]["kwargs"]["place_id"])
+        member = await _member(user, place_id)
+        if member is None:
+            await self.close()
+            return
+        self.member = member
+        # Join before catching up: anything stored from now on arrives live (buffered), anything
+        # earlier comes from the database; ids deduplicate the overlap.
+        self.joined = [thread_group(member.thread_id), user_group(member.user_id)]
+        if member.volunteer_id:
+            self.joined.append(volunteer_group(member.volunteer_id))
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_json(
+            {
+                "type": "ready",
+                "thread": member.thread_id,
+                "place": member.place_name,
+                "can_post": member.can_post,
+                "moderator": member.moderator,
+            }
+        )
+        if member.volunteer_id:
+            await _seen(user)
+
+    async def disconnect(self, code):
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # --- frames from the client ---------------------------------------------------------------
+
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+    async def error(self, code: str, message) -> None:
+        await self.send_json({"type": "error", "code": code, "message": str(message)})
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.member is None:
+            return
+        raw = text_data if text_data is not None else bytes_data
+        size = len(raw.encode()) if isinstance(raw, str) else len(raw or b"")
+        if not self.frames.take():
+            await self.error("rate_limited", _("Demasiados mensajes seguidos: esperá un momento."))
+            return
+        if size > MAX_FRAME_BYTES:
+            await self.error("frame_too_large", _("El mensaje es demasiado grande (máximo 8 KiB)."))
+            return
+        try:
+            content = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self.error("bad_json", _("No se entendió el mensaje (JSON inválido)."))
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.error("bad_frame", _("Falta el tipo de mensaje."))
+            return
+        handler = {"hello": self.on_hello, "post": self.on_post, "read": self.on_read, "ping": self.on_ping}.get(
+            content["type"]
+        )
+        if handler is None:
+            await self.error("unknown_type", _("Tipo de mensaje desconocido."))
+            return
+        await handler(content)
+
+    @staticmethod
+    def _int(value) -> int | None:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int) and value >= 0:
+            return value
+        return None
+
+    async def on_hello(self, content):
+        last_id = self._int(content.get("last_id", 0))
+        if last_id is None:
+            await self.error("bad_frame", _("`last_id` debe ser un número entero."))
+            return
+        if self.buffer is None:
+            # A second hello would replay history twice on this connection: refused.
+            await self.error("bad_frame", _("La conexión ya está al día."))
+            return
+        self.last_sent_id = max(self.last_sent_id, last_id)
+        cursor = last_id
+        while True:
+            page = await _page_after(self.member.thread_id, cursor, self.member.moderator)
+            for payload in page:
+                await self._deliver(payload)
+            if len(page) < CATCH_UP_BATCH:
+                break
+            cursor = page[-1]["id"]
+        buffered, self.buffer = self.buffer, None
+        for payload in sorted(buffered, key=lambda p: p["id"]):
+            if payload["id"] > last_id:  # the client already holds everything up to last_id
+                await self._deliver(payload)
+        await self.send_json({"type": "caught_up", "last_id": self.last_sent_id})
+
+    async def on_post(self, content):
+        body = content.get("body")
+        if not isinstance(body, str):
+            await self.error("bad_frame", _("Falta el texto del mensaje."))
+            return
+        if not self.posts.take():
+            await self.error("rate_limited", _("Demasiados mensajes seguidos: esperá un momento."))
+            return
+        try:
+            message_id = await _post(
+                self.scope["user"], self.member.thread_id, body, content.get("announcement") is True
+            )
+        except ApplicationError as exc:
+            await self.send_json(
+                {"type": "error", "code": exc.code, "message": str(exc.message), "client_id": content.get("client_id")}
+            )
+            return
+        await self.send_json({"type": "ack", "client_id": content.get("client_id"), "id": message_id})
+
+    async def on_read(self, content):
+        last_id = self._int(content.get("last_id"))
+        if last_id is None:
+            await self.error("bad_frame", _("`last_id` debe ser un número entero."))
+            return
+        await _read(self.scope["user"], self.member.thread_id, last_id)
+
+    async def on_ping(self, content):
+        await self.send_json({"type": "pong"})
+
+    # --- events from the channel layer --------------------------------------------------------
+
+    async def _deliver(self, payload: dict) -> None:
+        """Send a message frame unless this connection already sent that id (catch-up and live overlap)."""
+        message_id = payload["id"]
+        if message_id in self.sent_ids or (payload.get("hidden") and not self.member.moderator):
+            return
+        self.sent_ids.add(message_id)
+        if len(self.sent_ids) > SENT_IDS_KEPT:
+            self.sent_ids = set(sorted(self.sent_ids)[-SENT_IDS_KEPT // 2 :])
+        self.last_sent_id = max(self.last_sent_id, message_id)
+        await self.send_json({"type": "message", "message": payload})
+        if payload.get("announcement") and self.member.volunteer_id:
+            # The announcement reached a volunteer's open page: seen on the web, no SMS copy needed.
+            await _seen(self.scope["user"])
+
+    async def message_created(self, event):
+        if self.member is None:
+            return
+        if self.buffer is not None:
+            self.buffer.append(event["message"])
+            return
+        # A broadcast may arrive after a later one (two server processes); the id set, not the
+        # highest id, decides what is a duplicate, so a late message is still delivered once.
+        await self._deliver(event["message"])
+
+    async def message_updated(self, event):
+        if self.member is None:
+            return
+        await self.send_json(
+            {"type": "message.updated", "message": payload_for(event["message"], moderator=self.member.moderator)}
+        )
+
+    async def membership_changed(self, event):
+        if self.member is None:
+            return
+        if not await _still_member(self.scope["user"], self.member.thread_id):
+            await self.send_json(
+                {"type": "error", "code": "not_a_member", "message": str(_("Ya no sos parte de este hilo."))}
+            )
+            await self.close(code=CLOSE_NOT_MEMBER)

@@ -1,0 +1,36 @@
+"""The one JSON shape of a message, shared by the socket, the REST API and the page."""
+
+from django.utils.translation import gettext as _
+
+from .models import Message
+
+
+def author_name(message: Message) -> str:
+    if message.author_volunteer_id:
+        return message.author_volunteer.full_name
+    if message.author_user_id:
+        user = message.author_user
+        return user.get_full_name() or user.username
+    return _("Sistema")
+
+
+def message_payload(message: Message) -> dict:
+    return {
+        "id": message.pk,
+        "thread": message.thread_id,
+        "author": author_name(message),
+        "author_kind": "volunteer" if message.author_volunteer_id else ("staff" if message.author_user_id else ""),
+        "body": message.body,
+        "source": message.source,
+        "announcement": message.announcement,
+        "pinned": message.pinned,
+        "hidden": message.hidden,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def payload_for(payload: dict, *, moderator: bool) -> dict:
+    """What one reader may see: a hidden message keeps its place but loses its text for non-moderators."""
+    if payload.get("hidden") and not moderator:
+        return {**payload, "body": "", "author": ""}
+    return payload

@@ -1,0 +1,178 @@
+"""Reads on station threads: membership, history pages, the unread-announcement escalation."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from backend.accounts.models import Role
+from backend.accounts.permissions import Action, can, role_of, visible
+
+from .models import AnnouncementDelivery, Message, Thread, ThreadMute, ThreadReadState
+
+HISTORY_PAGE_MAX = 200
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What an open socket needs to know about its member, resolved once at connect."""
+
+    thread_id: int
+    place_id: int
+    place_name: str
+    user_id: int
+    volunteer_id: int | None
+    can_post: bool
+    moderator: bool
+
+
+def thread_member_get(*, user, place_id: int) -> Membership | None:
+    """The thread of `place_id` as seen by `user`, or None when they are not a member.
+
+    Members: volunteers with an active assignment at the place, coordinators whose scope covers
+    it, leads (all through the permission module). The thread is created on first use.
+    """
+    from backend.elections.models import PollingPlace
+
+    from .services import thread_get_or_create
+
+    place = PollingPlace.objects.select_related("area").filter(pk=place_id).first()
+    if place is None or not can(user, Action.VIEW, Thread(place=place, election_id=place.election_id)):
+        return None
+    thread = thread_get_or_create(place=place)
+    thread.place = place
+    volunteer = getattr(user, "_fz_volunteer", None)
+    return Membership(
+        thread_id=thread.pk,
+        place_id=place.pk,
+        place_name=place.name,
+        user_id=user.pk,
+        volunteer_id=volunteer.pk if volunteer else None,
+        can_post=can(user, Action.POST, thread),
+        moderator=can(user, Action.MODERATE, thread),
+    )
+
+
+def thread_is_member(*, user, thread_id: int) -> bool:
+    """Re-checked when an assignment of the person changes: does the socket stay open?"""
+    thread = Thread.objects.select_related("place__area").filter(pk=thread_id).first()
+    if thread is None:
+        return False
+    # The permission module caches a user's volunteer on the object; assignments are re-read each call.
+    return can(user, Action.VIEW, thread)
+
+
+def message_list(
+    *, thread: Thread | int, moderator: bool, before: int | None = None, after: int | None = None, limit: int = 50
+) -> list[Message]:
+    """One page of a thread in id order: the newest `limit`, or those before / after a cursor id.
+
+    Hidden messages are left out for everyone but moderators.
+    """
+    limit = max(1, min(int(limit), HISTORY_PAGE_MAX))
+    qs = Message.objects.filter(thread=thread).select_related("author_user", "author_volunteer")
+    if not moderator:
+        qs = qs.filter(hidden=False)
+    if after is not None:
+        return list(qs.filter(id__gt=after).order_by("id")[:limit])
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    return list(reversed(qs.order_by("-id")[:limit]))
+
+
+def message_list_pinned(*, thread: Thread) -> list[Message]:
+    return list(
+        Message.objects.filter(thread=thread, pinned=True, hidden=False)
+        .select_related("author_user", "author_volunteer")
+        .order_by("-id")[:5]
+    )
+
+
+def thread_volunteer_members(*, thread: Thread) -> QuerySet:
+    """Volunteers with an active assignment at the thread's place."""
+    from backend.assignments.models import ACTIVE_STATUSES
+    from backend.volunteers.models import Volunteer
+
+    return (
+        Volunteer.objects.filter(assignments__place_id=thread.place_id, assignments__status__in=ACTIVE_STATUSES)
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+def thread_muted_volunteer_ids(*, thread: Thread) -> set[int]:
+    return set(ThreadMute.objects.filter(thread=thread, volunteer__isnull=False).values_list("volunteer_id", flat=True))
+
+
+def thread_list_for_user(*, user) -> QuerySet:
+    return visible(user, Thread.objects.select_related("place"))
+
+
+@dataclass(frozen=True)
+class UnreadAnnouncement:
+    message_id: int
+    thread_id: int
+    place_id: int
+    place_name: str
+    announced_at: datetime.datetime
+    volunteer_id: int
+    volunteer_name: str
+    volunteer_phone: str
+
+
+def announcement_unread_list(
+    *, user, now: datetime.datetime | None = None, window: datetime.timedelta = datetime.timedelta(days=2)
+) -> list[UnreadAnnouncement]:
+    """Announcements a member has neither read on the web nor received by SMS within
+    `THREADS_UNREAD_ESCALATION_AFTER`: the coordinator should call them. Scoped to `user`'s threads.
+
+    Read on the web: a read receipt at or past the announcement. Received by SMS: its announcement
+    notice was processed by the SMS side (`Notice.processed_at`).
+    """
+    if role_of(user) not in {Role.LEAD, Role.COORDINATOR}:
+        return []
+    now = now or timezone.now()
+    cutoff = now - settings.THREADS_UNREAD_ESCALATION_AFTER
+    announcements = (
+        Message.objects.filter(
+            thread__in=visible(user, Thread.objects.all()),
+            announcement=True,
+            hidden=False,
+            created_at__lte=cutoff,
+            created_at__gte=now - window,
+        )
+        .select_related("thread__place")
+        .order_by("id")
+    )
+    rows: list[UnreadAnnouncement] = []
+    for message in announcements:
+        thread = message.thread
+        read = ThreadReadState.objects.filter(thread=thread, last_read_id__gte=message.pk)
+        read_users = set(read.values_list("user_id", flat=True))
+        by_sms = set(
+            AnnouncementDelivery.objects.filter(message=message, notice__processed_at__isnull=False).values_list(
+                "volunteer_id", flat=True
+            )
+        )
+        for volunteer in thread_volunteer_members(thread=thread):
+            if volunteer.pk == message.author_volunteer_id or volunteer.pk in by_sms:
+                continue
+            if volunteer.user_id and volunteer.user_id in read_users:
+                continue
+            rows.append(
+                UnreadAnnouncement(
+                    message_id=message.pk,
+                    thread_id=thread.pk,
+                    place_id=thread.place_id,
+                    place_name=thread.place.name,
+                    announced_at=message.created_at,
+                    volunteer_id=volunteer.pk,
+                    volunteer_name=volunteer.full_name,
+                    volunteer_phone=volunteer.phone or "",
+                )
+            )
+    return rows

@@ -1,0 +1,79 @@
+"""Operational promises: /healthz, migrations in sync with the models, an idempotent demo loader."""
+
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.utils import OperationalError
+
+from backend.accounts.models import CoordinatorScope, User
+from backend.assignments.models import Assignment, AssignmentEvent
+from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.notices.models import Notice
+from backend.volunteers.models import Volunteer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_healthz_answers_200_when_the_database_answers(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_answers_503_when_the_database_fails(client, db, monkeypatch):
+    # given: every query fails as it would with the database server gone
+    def broken(execute, sql, params, many, context):
+        raise OperationalError("connection refused")
+
+    # when
+    with connection.execute_wrapper(broken):
+        response = client.get("/healthz")
+    # then
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "OperationalError"}
+
+
+def test_healthz_needs_no_login_and_no_cookies(client, db):
+    response = client.get("/healthz")
+    assert "Set-Cookie" not in response.headers
+
+
+def test_migrations_match_the_models():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+MODELS = [Election, Area, PollingPlace, Table, Volunteer, Assignment, AssignmentEvent, Notice, User, CoordinatorScope]
+
+
+def _counts() -> dict:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_load_demo_twice_changes_nothing():
+    # given: a first run builds the election
+    first = StringIO()
+    call_command("load_demo", "--volunteers", "200", "--assigned", "20", stdout=first)
+    after_first = _counts()
+    # when
+    second = StringIO()
+    call_command("load_demo", "--volunteers", "200", "--assigned", "20", stdout=second)
+    # then
+    assert _counts() == after_first
+    assert "(nothing changed)" in second.getvalue()
+    assert after_first["PollingPlace"] == 1220 and after_first["Table"] == 8653
+    assert after_first["Volunteer"] == 200 and 0 < after_first["Assignment"] <= 20
+    assert User.objects.filter(username="coordinadora", is_staff=True).exists()
+    assert User.objects.get(username="coordinadora").check_password("fiscaliza-demo")
