@@ -32,6 +32,7 @@ class MessageOutputSerializer(serializers.Serializer):
     pinned = serializers.BooleanField()
     hidden = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+    time = serializers.CharField(help_text="HH:MM in the election's time zone.")
 
 
 class ThreadMessagesApi(APIView):

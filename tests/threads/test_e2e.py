@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .e2e_support import Server, e2e_database, manage, server_env
 
+pytestmark = pytest.mark.slow
 REDIS_URL = os.environ.get("REDIS_URL", "")
 needs_redis = pytest.mark.skipif(
     not REDIS_URL, reason="needs REDIS_URL: a second process shares threads only through Redis"
@@ -185,6 +186,7 @@ def test_reconnecting_with_the_last_id_delivers_the_gap_exactly_once_in_order(wo
     assert got_live["id"] == live and quiet
 
 
+@pytest.mark.redis
 @needs_redis
 def test_two_server_processes_deliver_to_each_others_clients_through_redis(world):
     async def scenario():
@@ -207,6 +209,7 @@ def _actor(world, *args):
     return json.loads(manage(world["redis_env"], "-m", "tests.threads.e2e_support", *args))
 
 
+@pytest.mark.redis
 @needs_redis
 def test_an_sms_from_a_member_appears_live_on_the_web(world):
     async def scenario():
@@ -222,6 +225,7 @@ def test_an_sms_from_a_member_appears_live_on_the_web(world):
     assert got["id"] == stored["id"] and got["source"] == "sms" and got["body"] == "Estoy afuera"
 
 
+@pytest.mark.redis
 @needs_redis
 def test_a_reassigned_volunteer_is_disconnected_from_the_old_thread(world):
     async def scenario():
