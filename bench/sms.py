@@ -41,14 +41,16 @@ def main() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
     port = _free_port()
-    from tests.sms.fake_twilio import FakeTwilio
-
-    fake = FakeTwilio().start()
+    # The fake Twilio runs in its own process, like the real one: it does not compete for our GIL.
+    fake = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "sms" / "fake_twilio.py")], stdout=subprocess.PIPE, text=True
+    )
+    fake_url = fake.stdout.readline().strip()
     env = {
         "DATABASE_URL": f"sqlite:///{DB_PATH}",
         "DJANGO_DEBUG": "false",
         "SMS_BACKEND": "twilio",
-        "TWILIO_API_BASE_URL": fake.url,
+        "TWILIO_API_BASE_URL": fake_url,
         "TWILIO_FROM": "+15005550006",
         "SMS_RATE_PER_SECOND": str(args.rate),
         "SMS_RATE_BURST": "1",
@@ -88,8 +90,19 @@ def main() -> None:
     print(f"sample: [{sample.segments} seg, {sample.encoding}, {len(sample.body)} chars] {sample.body}")
     print(f"preview + create: {preview_s:.2f} s")
     print(
-        f"render and queue {queued:,}: {queue_s:.2f} s (target <= 20 s, ratio {queue_s / 20:.2f}); "
-        f"{queued / queue_s:,.0f} messages/s"
+        f"render and queue {queued:,}, first broadcast (also creates the {queued:,} volunteer users behind "
+        f"the links): {queue_s:.2f} s (target <= 20 s, ratio {queue_s / 20:.2f}); {queued / queue_s:,.0f} messages/s"
+    )
+    # The usual case: volunteers already have their user (every assignment text carries a link).
+    second = broadcast_approve(
+        actor=lead, broadcast=broadcast_create(actor=lead, election=election, body=body, segment={})
+    )
+    started = time.perf_counter()
+    broadcast_send(actor=lead, broadcast=second)
+    warm_s = time.perf_counter() - started
+    print(
+        f"render and queue {queued:,}, next broadcast (users exist): {warm_s:.2f} s "
+        f"(target <= 20 s, ratio {warm_s / 20:.2f}); {queued / warm_s:,.0f} messages/s"
     )
 
     # 2. drain a sample at the configured rate
@@ -116,11 +129,16 @@ def main() -> None:
     drain_s = time.perf_counter() - started
     sent = sum(counts)
     rate = sent / drain_s
-    posts = len(fake.requests)
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{fake_url}/_stats") as response:
+        stats = json.load(response)
     print(
         f"drain: {sent:,} messages in {drain_s:.2f} s = {rate:.1f} msg/s at a configured {args.rate:g} msg/s "
         f"(deviation {100 * (rate - args.rate) / args.rate:+.1f} %, target within 5 %); "
-        f"requests at the fake Twilio: {posts:,} (one per row)"
+        f"requests at the fake Twilio: {stats['posts']:,}, at most {stats['max_per_to']} per recipient; "
+        f"{args.drain_workers} drainer threads sharing one bucket"
     )
 
     # 3. signed inbound through uvicorn
@@ -129,7 +147,8 @@ def main() -> None:
         f"inbound: {args.inbound:,} signed requests through uvicorn: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
         f"p99 {p99:.1f} ms (target p95 <= 50 ms, ratio {p95 / 50:.2f}); statuses {codes}"
     )
-    fake.stop()
+    fake.terminate()
+    fake.wait()
 
 
 def _build(count: int):

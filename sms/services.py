@@ -7,6 +7,7 @@ transaction; sends are queued after commit.
 import logging
 import random
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -355,7 +356,7 @@ def outbound_reconcile(*, older_than_seconds: float | None = None) -> dict:
         else:
             moved = OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING, sid__isnull=True)
             if moved.update(status=OutboundStatus.QUEUED, updated_at=timezone.now()):
-                transaction.on_commit(lambda pk=message.pk: _enqueue_send(pk))
+                transaction.on_commit(partial(_enqueue_send, message.pk))
                 result["requeued"] += 1
     return result
 

@@ -28,8 +28,9 @@ def send_outbound(message_id: int) -> str:
 def drain_outbound(broadcast_id: int | None = None, shard: tuple[int, int] | None = None) -> int:
     """Send queued messages until the time budget is spent, then hand over to a fresh task."""
     deadline = time.monotonic() + float(settings.CELERY_TASK_SOFT_TIME_LIMIT) * 0.75
-    shard = tuple(shard) if shard else None  # JSON turns the tuple into a list
-    sent = services.outbound_drain(broadcast_id=broadcast_id, limit=10**9, deadline=deadline, shard=shard)
+    # JSON turns the tuple into a list.
+    part = (int(shard[0]), int(shard[1])) if shard else None
+    sent = services.outbound_drain(broadcast_id=broadcast_id, limit=10**9, deadline=deadline, shard=part)
     # Out of time with work left: a fresh task carries on (retries wait in their own tasks).
     if time.monotonic() >= deadline and broadcasts.broadcast_has_queued(broadcast_id=broadcast_id):
         drain_outbound.delay(broadcast_id, shard)

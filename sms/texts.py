@@ -6,8 +6,10 @@ second segment, the longest free-text fields (school, address, name) are shorten
 """
 
 import re
+import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +27,7 @@ CONTEXT_VARS = (*BROADCAST_VARS, "rol", "dia", "hora", "estado", "texto")
 FIT_FIELDS = ("escuela", "nombre", "direccion")
 FIT_MIN = 12
 
-DEFAULT_TEXTS = {
+DEFAULT_TEXTS: dict[str, Any] = {
     TemplateKind.ASSIGNMENT: gettext_lazy(
         "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. Responde SI o NO {link}"
     ),
@@ -82,11 +84,28 @@ class Rendered:
     encoding: str
 
 
+_overrides: dict = {"at": -1.0, "rows": {}}
+OVERRIDES_TTL = 30.0  # seconds an edited template may take to reach every process
+
+
+def _template_overrides() -> dict:
+    now = time.monotonic()
+    if now - _overrides["at"] > OVERRIDES_TTL:
+        _overrides["rows"] = {row.kind: (row.body, row.transliterate) for row in MessageTemplate.objects.all()}
+        _overrides["at"] = now
+    return _overrides["rows"]
+
+
+def templates_changed(**kwargs) -> None:
+    """post_save/post_delete of MessageTemplate: this process reloads at once (others within the TTL)."""
+    _overrides["at"] = -1.0
+
+
 def template_get(kind: str) -> tuple[str, bool]:
     """(template text, transliterate?) for `kind`: the edited one if any, else the default."""
-    row = MessageTemplate.objects.filter(kind=kind).only("body", "transliterate").first()
-    if row is not None:
-        return row.body, row.transliterate
+    override = _template_overrides().get(kind)
+    if override is not None:
+        return override
     return str(DEFAULT_TEXTS[kind]), True
 
 
@@ -106,10 +125,6 @@ def template_validate(body: str, *, allowed=BROADCAST_VARS) -> None:
         )
 
 
-def _substitute(body: str, context: dict) -> str:
-    return PLACEHOLDER.sub(lambda m: str(context.get(m.group(1), "")), body)
-
-
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -120,8 +135,24 @@ def _prepare(value: str, translit: bool) -> str:
     return transliterate(value) if translit else value
 
 
-def _prepared(context: dict, translit: bool) -> dict:
-    return {key: _prepare(str(value), translit) for key, value in context.items()}
+@lru_cache(maxsize=1024)
+def _compile(body: str, translit: bool) -> tuple[str, tuple[str, ...]]:
+    """The template as a str.format string (other braces escaped) and the variables it uses."""
+    body = _prepare(body, translit)
+    names: list[str] = []
+    parts = []
+    last = 0
+    for match in PLACEHOLDER.finditer(body):
+        parts.append(body[last : match.start()].replace("{", "{{").replace("}", "}}"))
+        parts.append("{" + match.group(1) + "}")
+        names.append(match.group(1))
+        last = match.end()
+    parts.append(body[last:].replace("{", "{{").replace("}", "}}"))
+    return "".join(parts), tuple(dict.fromkeys(names))
+
+
+def _prepared(names: tuple[str, ...], context: dict, translit: bool) -> dict:
+    return {name: _prepare(str(context.get(name, "")), translit) for name in names}
 
 
 def _shorten(value: str, keep: int) -> str:
@@ -137,9 +168,9 @@ def render(body: str, context: dict, *, translit: bool = True, fit: bool = True)
     Fitting only happens when it reaches one segment; otherwise the full text goes in two.
     """
     gsm7 = True if translit else None
-    template = _prepare(body, translit)
-    values = _prepared(context, translit)
-    text = _substitute(template, values).strip()
+    template, names = _compile(body, translit)
+    values = _prepared(names, context, translit)
+    text = template.format_map(values).strip()
     info = segment_info(text, gsm7=gsm7)
     if fit and info.segments > 1:
         fitted_text, fitted_info = text, info
@@ -152,7 +183,7 @@ def render(body: str, context: dict, *, translit: bool = True, fit: bool = True)
             if "{" + field + "}" not in body or len(value) <= FIT_MIN:
                 continue
             values[field] = _shorten(value, max(FIT_MIN, len(value) - excess))
-            fitted_text = _substitute(template, values).strip()
+            fitted_text = template.format_map(values).strip()
             fitted_info = segment_info(fitted_text, gsm7=gsm7)
         if fitted_info.segments == 1:
             text, info = fitted_text, fitted_info

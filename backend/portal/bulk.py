@@ -28,7 +28,7 @@ def fast_insert(model: type[models.Model], rows: list[dict], *, using: str = "de
         else:
             value = field.get_default()
         constants[field.attname] = field.get_db_prep_save(value, connection)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
     for field in fields:

@@ -78,7 +78,8 @@ def magic_link_issue(*, volunteer) -> str:
 def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
     """Links for many volunteers at once (broadcasts with {link}); missing users are bulk-created.
 
-    `volunteers` are rows with id, first_name, last_name and user_id (no model instances: a
+    `volunteers` are rows with id, first_name, last_name, user_id and, when they have one, their
+    user's password hash as user__password (no model instances: a
     national broadcast mints 100,000 links). Not rate-limited per person: a broadcast is already
     gated by scope and, when large, by a lead's approval.
     """
@@ -122,6 +123,7 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
                     ).values("pk")[:1]
                 )
             )
+    passwords.update({v["user_id"]: v["user__password"] for v in volunteers if v.get("user__password")})
     unknown = [user_id for user_id in user_ids.values() if user_id not in passwords]
     if unknown:
         passwords.update(User.objects.filter(pk__in=unknown).values_list("pk", "password"))

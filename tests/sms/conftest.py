@@ -64,9 +64,13 @@ def _fresh_cache():
     """Rate-limit counters and relay flags live in the cache; ids repeat between tests."""
     from django.core.cache import cache
 
+    from sms.texts import templates_changed
+
     cache.clear()
+    templates_changed()
     yield
     cache.clear()
+    templates_changed()
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +82,13 @@ def _eager_celery():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def geo(geo):
+    """The shared geography, with addresses of a fixed length (the factory's grow with the session,
+    and texts are shortened to one segment when they run long)."""
+    for place, address in ((geo.north_place, "Calle 9 123"), (geo.south_place, "Calle 8 456")):
+        place.address = address
+        place.save(update_fields=["address"])
+    return geo

@@ -94,3 +94,16 @@ def test_redis_bucket_is_shared_between_workers():
     assert waits[0] == 0
     # two workers share one bucket: the fourth reservation is three intervals out
     assert waits[3] == pytest.approx(0.3, abs=0.05)
+
+
+@pytest.mark.django_db
+def test_an_edited_template_is_used_at_once():
+    from sms.models import MessageTemplate
+    from sms.texts import template_get
+
+    # given
+    assert template_get("help")[0].startswith("Fiscaliza: responde MESA")
+    # when
+    MessageTemplate.objects.create(kind="help", body="Fiscaliza: escribi MESA o SI.", transliterate=False)
+    # then
+    assert template_get("help") == ("Fiscaliza: escribi MESA o SI.", False)
