@@ -144,6 +144,15 @@ def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
         )
         batch.refresh_from_db()
         raise
+    except Exception:
+        # A bug or an outage must not leave the batch "processing" forever; the lead sees it failed.
+        logger.exception("import batch %s failed", batch.pk)
+        with override(batch.language):
+            message = _("Error inesperado al procesar el archivo. No se guardó nada; avisá al equipo técnico.")
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, error_code="internal_error", error_message=message, rows_done=0
+        )
+        raise
 
 
 def _stations(*, batch: ImportBatch, sheet: Sheet, dry_run: bool) -> ImportBatch:
