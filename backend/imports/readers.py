@@ -354,6 +354,12 @@ class PlaceMatcher:
         self.areas: dict[str, list[tuple[int, str]]] = {}
         for area_id, name, path in sorted(areas, key=lambda a: -a[2].count("/")):
             self.areas.setdefault(fold(name), []).append((area_id, path))
+        # area path -> ids of the places in its subtree, built once ("/a/", "/a/b/", "/a/b/c/" for each place)
+        self._subtree: dict[str, list[int]] = {}
+        for place in self.places:
+            parts = place.area_path.strip("/").split("/")
+            for depth in range(1, len(parts) + 1):
+                self._subtree.setdefault("/" + "/".join(parts[:depth]) + "/", []).append(place.id)
         self._in_area: dict[str, dict[int, str]] = {}
         self._cache: dict[tuple[str, str], tuple[int | None, float | None]] = {}
 
@@ -364,7 +370,7 @@ class PlaceMatcher:
     def _choices(self, path: str) -> dict[int, str]:
         choices = self._in_area.get(path)
         if choices is None:
-            choices = {p.id: self.keys[p.id] for p in self.places if p.area_path.startswith(path)}
+            choices = {pk: self.keys[pk] for pk in self._subtree.get(path, [])}
             self._in_area[path] = choices
         return choices
 
@@ -388,6 +394,9 @@ class PlaceMatcher:
         if locality_path is None:
             same = self.by_name.get(folded, [])
             return (same[0].id, 100.0) if len(same) == 1 else (None, None)
+        exact = [p for p in self.by_name.get(folded, []) if p.area_path.startswith(locality_path)]
+        if len(exact) == 1:
+            return exact[0].id, 100.0
         best = process.extractOne(
             folded, self._choices(locality_path), scorer=fuzz.WRatio, score_cutoff=self.FUZZY_CUTOFF
         )

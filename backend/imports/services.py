@@ -114,7 +114,8 @@ def batch_apply(*, batch: ImportBatch, actor) -> ImportBatch:
     return batch_start(batch=batch, dry_run=False)
 
 
-def _sheet_of(batch: ImportBatch) -> Sheet:
+def open_batch_sheet(batch: ImportBatch) -> Sheet:
+    """The first sheet of the batch's stored file (checked again: the file may have changed on disk)."""
     with batch.file.open("rb") as handle:
         data = handle.read()
     return open_sheet(data, filename=batch.file_name)
@@ -128,7 +129,7 @@ def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
     batch.status = BatchStatus.RUNNING
     try:
         with override(batch.language):
-            sheet = _sheet_of(batch)
+            sheet = open_batch_sheet(batch)
             if batch.kind == ImportKind.ROSTER:
                 return roster_import(batch=batch, sheet=sheet, dry_run=dry_run)
             return _stations(batch=batch, sheet=sheet, dry_run=dry_run)
@@ -142,6 +143,15 @@ def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
             status=BatchStatus.FAILED, error_code=exc.code, error_message=message, rows_done=0
         )
         batch.refresh_from_db()
+        raise
+    except Exception:
+        # A bug or an outage must not leave the batch "processing" forever; the lead sees it failed.
+        logger.exception("import batch %s failed", batch.pk)
+        with override(batch.language):
+            message = _("Error inesperado al procesar el archivo. No se guardó nada; avisá al equipo técnico.")
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, error_code="internal_error", error_message=message, rows_done=0
+        )
         raise
 
 
@@ -260,7 +270,7 @@ def batch_report(*, batch: ImportBatch, actor=None) -> ImportBatch:
     if batch.report:
         return batch
     with override(batch.language):
-        content = build_report(batch=batch, sheet=_sheet_of(batch))
+        content = build_report(batch=batch, sheet=open_batch_sheet(batch))
     batch.report.save(f"informe-lote-{batch.pk}.xlsx", ContentFile(content), save=False)
     ImportBatch.objects.filter(pk=batch.pk).update(report=batch.report.name)
     logger.info("import report %s generated for %s", batch.pk, getattr(actor, "pk", None))

@@ -210,8 +210,9 @@ def test_apply_is_one_transaction_all_rows_or_none(geo):
     finally:
         signals.pre_save.disconnect(explode, sender=ImportBatch)
 
-    # then no volunteer landed
+    # then no volunteer landed, and the batch says it failed
     assert not Volunteer.objects.exists()
+    assert ImportBatch.objects.get().status == BatchStatus.FAILED
 
 
 def test_votes_at_matched_by_code_or_fuzzy_name_within_locality_with_score(geo):
