@@ -75,11 +75,11 @@ def check_in_deadline(*, election: Election) -> datetime.datetime:
     return timezone.make_aware(start, timezone.get_default_timezone()) + grace
 
 
-def late_assignments(*, user, election: Election, area: Area | None = None, now=None) -> list[Assignment]:
-    """Active assignments not checked in once the deadline has passed (empty before it)."""
+def late_assignments(*, user, election: Election, area: Area | None = None, now=None) -> QuerySet[Assignment]:
+    """Active assignments not checked in once the deadline has passed (none before it), by place and table."""
     now = now or timezone.now()
     if now < check_in_deadline(election=election):
-        return []
+        return Assignment.objects.none()
     qs = visible(
         user,
         Assignment.objects.filter(
@@ -89,4 +89,4 @@ def late_assignments(*, user, election: Election, area: Area | None = None, now=
     )
     if area is not None:
         qs = qs.filter(place__area__path__startswith=area.path)
-    return list(qs.select_related("volunteer", "place", "table").order_by("place__code", "table__number"))
+    return qs.select_related("volunteer", "place", "table").order_by("place__code", "table__number", "slot")

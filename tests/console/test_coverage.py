@@ -112,3 +112,22 @@ def test_coverage_export_is_scoped_escaped_and_logged(client, geo, north_coordin
     assert rows[1][4:9] == (4, 1, 0, 0, 3)
     log = ExportLog.objects.get()
     assert (log.user, log.kind, log.rows) == (north_coordinator, ExportKind.COVERAGE, 1)
+
+
+def test_places_come_worst_first_fifty_to_a_page(client, geo, lead):
+    # given: 60 more places in the north town, one of them fully covered
+    from tests.factories import PollingPlaceFactory
+
+    for n in range(60):
+        PollingPlaceFactory(election=geo.election, area=geo.north_town, code=f"X-{n:02d}")
+    for table in geo.north_tables:
+        _assign(geo.north_place, table)
+    assignment_create(volunteer=VolunteerFactory(), place=geo.north_place, role=AssignmentRole.PLACE, source="web")
+    client.force_login(lead)
+    # when
+    first = client.get(reverse("console:coverage"), {"area": geo.north_town.pk})
+    second = client.get(reverse("console:coverage"), {"area": geo.north_town.pk, "pagina": 2})
+    # then
+    assert len(first.context["places"]) == 50
+    assert [p.code for p, _cov in second.context["places"]][-1] == "N-1"
+    assert "Página 1 de 2 (61 establecimientos)" in first.content.decode()

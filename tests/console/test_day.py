@@ -157,3 +157,22 @@ def test_one_click_replacement_of_a_late_watcher(client, geo, north_coordinator)
     assert proposals[0]["name"] == "Ana Cerca"
     assert late.status == AssignmentStatus.CANCELLED
     assert (new.volunteer.full_name, new.replaces) == ("Ana Cerca", late)
+
+
+def test_a_long_late_list_shows_the_first_ones_and_counts_the_rest(client, geo, north_coordinator):
+    # given: more late watchers than one phone page holds
+    from backend.console.views import day
+
+    geo.election.date = datetime.date.today() - datetime.timedelta(days=1)
+    geo.election.table_watchers_per_table = 9
+    geo.election.save()
+    for table in geo.north_tables:
+        for _slot in range(8):
+            _assign(geo.north_place, table, area=geo.north_town)
+    client.force_login(north_coordinator)
+    # when
+    response = client.get(reverse("console:election_day"))
+    # then
+    assert len(response.context["flagged"]) == day.FLAGGED_SHOWN
+    assert response.context["late_total"] == 24
+    assert "Y 4 más" in response.content.decode()

@@ -1,6 +1,7 @@
 """Helpers shared by the console views: loading objects the user may see, rendering errors."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -45,3 +46,11 @@ def back_to(request, default: str):
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
     return redirect(default)
+
+
+PAGE_SIZE = 50
+
+
+def page_of(request, items: list):
+    """One page (?pagina=N) of a long list: a phone gets 50 cards, not a thousand."""
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("pagina"))

@@ -10,7 +10,7 @@ from .. import domain
 from ..access import console_view, current_election, root_areas
 from ..exports import export_log, xlsx_bytes, xlsx_response
 from ..models import ExportKind
-from .common import ancestors, area_from_query
+from .common import ancestors, area_from_query, page_of
 
 FILTERS = {
     "sin-cubrir": lambda cov: cov.uncovered > 0,
@@ -45,7 +45,8 @@ def coverage(request):
         if direct.exists():
             per_place = domain.coverage_by_place(user=request.user, election=election, area=area)
             places = [(p, per_place.get(p.pk, domain.Coverage())) for p in direct]
-            places = [(p, cov) for p, cov in places if keep(cov)]
+            # Worst first: the places with most uncovered slots lead the list.
+            places = sorted(((p, cov) for p, cov in places if keep(cov)), key=lambda pc: (-pc[1].uncovered, pc[0].code))
     context = {
         "nav_active": "coverage",
         "election": election,
@@ -53,7 +54,7 @@ def coverage(request):
         "crumbs": ancestors(area, request.user),
         "total": total,
         "nodes": nodes,
-        "places": places,
+        "places": page_of(request, places),
         "active_filter": active_filter,
         "filters": [("", _("Todo")), ("sin-cubrir", _("Sin cubrir")), ("sin-confirmar", _("Sin confirmar"))],
     }

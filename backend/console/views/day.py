@@ -18,10 +18,10 @@ from .. import domain
 from ..access import console_view, current_election
 from ..selectors import check_in_deadline, late_assignments
 from .board import _assignment
-from .common import ancestors, area_from_query, back_to, flash_error, get_visible
+from .common import ancestors, area_from_query, back_to, flash_error, get_visible, page_of
 from .coverage import _children
 
-FLAGGED_WITH_PROPOSALS = 25
+FLAGGED_SHOWN = 20
 
 
 @console_view
@@ -42,21 +42,25 @@ def election_day(request):
         direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
         if direct.exists():
             per_place = domain.coverage_by_place(user=request.user, election=election, area=area)
-            places = [(p, per_place.get(p.pk, domain.Coverage()), domain.thread_url(place=p)) for p in direct]
+            rows = [(p, per_place.get(p.pk, domain.Coverage())) for p in direct]
+            # Places missing most watchers first.
+            rows.sort(key=lambda pc: (-(pc[1].assigned - pc[1].checked_in), pc[0].code))
+            places = page_of(request, rows)
+            places.object_list = [(p, cov, domain.thread_url(place=p)) for p, cov in places.object_list]
     now = timezone.now()
     late = late_assignments(user=request.user, election=election, area=area, now=now)
+    late_total = late.count()
     flagged = []
-    for i, assignment in enumerate(late):
-        proposals = []
-        if i < FLAGGED_WITH_PROPOSALS:
-            proposals = domain.candidates_for_slot(
-                user=request.user,
-                place=assignment.place,
-                role=assignment.role,
-                table=assignment.table,
-                slot=assignment.slot,
-                limit=3,
-            )
+    # A phone page cannot hold thousands of cards: the first ones, with replacements; the rest by area.
+    for assignment in late[:FLAGGED_SHOWN]:
+        proposals = domain.candidates_for_slot(
+            user=request.user,
+            place=assignment.place,
+            role=assignment.role,
+            table=assignment.table,
+            slot=assignment.slot,
+            limit=2,
+        )
         flagged.append((assignment, proposals, domain.thread_url(place=assignment.place)))
     recent = assignment_list_visible(
         user=request.user, election=election, area=area, status=AssignmentStatus.CHECKED_IN
@@ -72,6 +76,8 @@ def election_day(request):
         "deadline": check_in_deadline(election=election),
         "deadline_passed": now >= check_in_deadline(election=election),
         "flagged": flagged,
+        "late_total": late_total,
+        "late_hidden": max(late_total - len(flagged), 0),
         "recent": recent,
     }
     return render(request, "console/day.html", context)
