@@ -52,15 +52,20 @@ def election_day(request):
     late_total = late.count()
     flagged = []
     # A phone page cannot hold thousands of cards: the first ones, with replacements; the rest by area.
+    proposals_by_slot: dict[tuple, list] = {}
     for assignment in late[:FLAGGED_SHOWN]:
-        proposals = domain.candidates_for_slot(
-            user=request.user,
-            place=assignment.place,
-            role=assignment.role,
-            table=assignment.table,
-            slot=assignment.slot,
-            limit=2,
-        )
+        # Late watchers of one place share the same nearby volunteers: ask the engine once per place and role.
+        key = (assignment.place_id, assignment.role, assignment.slot)
+        if key not in proposals_by_slot:
+            proposals_by_slot[key] = domain.candidates_for_slot(
+                user=request.user,
+                place=assignment.place,
+                role=assignment.role,
+                table=assignment.table,
+                slot=assignment.slot,
+                limit=2,
+            )
+        proposals = proposals_by_slot[key]
         flagged.append((assignment, proposals, domain.thread_url(place=assignment.place)))
     recent = assignment_list_visible(
         user=request.user, election=election, area=area, status=AssignmentStatus.CHECKED_IN
