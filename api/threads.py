@@ -27,7 +27,7 @@ class MessageOutputSerializer(serializers.Serializer):
     author = serializers.CharField()
     author_kind = serializers.CharField()
     body = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named "source", not Field.source
     announcement = serializers.BooleanField()
     pinned = serializers.BooleanField()
     hidden = serializers.BooleanField()
