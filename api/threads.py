@@ -27,11 +27,12 @@ class MessageOutputSerializer(serializers.Serializer):
     author = serializers.CharField()
     author_kind = serializers.CharField()
     body = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named "source", not Field.source
     announcement = serializers.BooleanField()
     pinned = serializers.BooleanField()
     hidden = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+    time = serializers.CharField(help_text="HH:MM in the election's time zone.")
 
 
 class ThreadMessagesApi(APIView):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -98,6 +99,16 @@ def _seen(user):
 class ThreadConsumer(AsyncWebsocketConsumer):
     groups: list[str] = []
 
+    async def dispatch(self, message):
+        # Channels runs `close_old_connections` in a worker thread before every handler: one thread
+        # hop per frame and per delivered message, most of the fan-out and connect cost when a
+        # thread has many sockets. This consumer touches the database only through
+        # database_sync_to_async, which cleans connections up around each call, so it is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         self.member = None
         self.joined: list[str] = []
@@ -119,9 +130,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self.member = member
         # Join before catching up: anything stored from now on arrives live (buffered), anything
         # earlier comes from the database; ids deduplicate the overlap.
-        self.joined = [thread_group(member.thread_id), user_group(member.user_id)]
-        if member.volunteer_id:
-            self.joined.append(volunteer_group(member.volunteer_id))
+        self.joined = [
+            thread_group(member.thread_id),
+            volunteer_group(member.volunteer_id) if member.volunteer_id else user_group(member.user_id),
+        ]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -134,8 +146,6 @@ class ThreadConsumer(AsyncWebsocketConsumer):
                 "moderator": member.moderator,
             }
         )
-        if member.volunteer_id:
-            await _seen(user)
 
     async def disconnect(self, code):
         for group in self.joined:
@@ -239,8 +249,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     # --- events from the channel layer --------------------------------------------------------
 
-    async def _deliver(self, payload: dict) -> None:
-        """Send a message frame unless this connection already sent that id (catch-up and live overlap)."""
+    async def _deliver(self, payload: dict, frame: str | None = None) -> None:
+        """Send a message frame unless this connection already sent that id (catch-up and live overlap).
+
+        `frame` is the JSON text the service serialised once for every socket of the thread."""
         message_id = payload["id"]
         if message_id in self.sent_ids or (payload.get("hidden") and not self.member.moderator):
             return
@@ -248,7 +260,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if len(self.sent_ids) > SENT_IDS_KEPT:
             self.sent_ids = set(sorted(self.sent_ids)[-SENT_IDS_KEPT // 2 :])
         self.last_sent_id = max(self.last_sent_id, message_id)
-        await self.send_json({"type": "message", "message": payload})
+        await self.send(text_data=frame or json.dumps({"type": "message", "message": payload}, ensure_ascii=False))
         if payload.get("announcement") and self.member.volunteer_id:
             # The announcement reached a volunteer's open page: seen on the web, no SMS copy needed.
             await _seen(self.scope["user"])
@@ -261,7 +273,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             return
         # A broadcast may arrive after a later one (two server processes); the id set, not the
         # highest id, decides what is a duplicate, so a late message is still delivered once.
-        await self._deliver(event["message"])
+        await self._deliver(event["message"], event.get("frame"))
 
     async def message_updated(self, event):
         if self.member is None:

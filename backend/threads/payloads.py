@@ -1,15 +1,16 @@
 """The one JSON shape of a message, shared by the socket, the REST API and the page."""
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Message
 
 
 def author_name(message: Message) -> str:
-    if message.author_volunteer_id:
-        return message.author_volunteer.full_name
-    if message.author_user_id:
-        user = message.author_user
+    volunteer, user = message.author_volunteer, message.author_user
+    if volunteer is not None:
+        return volunteer.full_name
+    if user is not None:
         return user.get_full_name() or user.username
     return _("Sistema")
 
@@ -21,11 +22,13 @@ def message_payload(message: Message) -> dict:
         "author": author_name(message),
         "author_kind": "volunteer" if message.author_volunteer_id else ("staff" if message.author_user_id else ""),
         "body": message.body,
-        "source": message.source,
+        "source": str(message.source),
         "announcement": message.announcement,
         "pinned": message.pinned,
         "hidden": message.hidden,
         "created_at": message.created_at.isoformat(),
+        # Local time of the election (the phone's clock or zone may be wrong).
+        "time": timezone.localtime(message.created_at).strftime("%H:%M"),
     }
 
 

@@ -41,10 +41,16 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
     from .services import thread_get_or_create
 
     place = PollingPlace.objects.select_related("area").filter(pk=place_id).first()
-    if place is None or not can(user, Action.VIEW, Thread(place=place, election_id=place.election_id)):
+    if place is None:
+        return None
+    stub = Thread(place=place, election_id=place.election_id)
+    # Whoever may post may read; asking POST first saves a second permission query per connection.
+    can_post = can(user, Action.POST, stub)
+    if not can_post and not can(user, Action.VIEW, stub):
         return None
     thread = thread_get_or_create(place=place)
     thread.place = place
+    # The permission module has just looked the volunteer up and keeps it on the user object.
     volunteer = getattr(user, "_fz_volunteer", None)
     return Membership(
         thread_id=thread.pk,
@@ -52,7 +58,7 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
         place_name=place.name,
         user_id=user.pk,
         volunteer_id=volunteer.pk if volunteer else None,
-        can_post=can(user, Action.POST, thread),
+        can_post=can_post,
         moderator=can(user, Action.MODERATE, thread),
     )
 

@@ -9,6 +9,7 @@ broadcast that was not stored.
 from __future__ import annotations
 
 import datetime
+import json
 from functools import partial
 
 from django.conf import settings
@@ -55,7 +56,11 @@ def _clean_body(body: str) -> str:
 
 
 def _broadcast(thread_id: int, event_type: str, payload: dict) -> None:
-    group_send(thread_group(thread_id), {"type": event_type, "message": payload})
+    event = {"type": event_type, "message": payload}
+    if event_type == "message.created":
+        # Serialised once here rather than once per open socket of the thread.
+        event["frame"] = json.dumps({"type": "message", "message": payload}, ensure_ascii=False)
+    group_send(thread_group(thread_id), event)
 
 
 def message_post(
@@ -216,7 +221,7 @@ def member_set_muted(*, actor, thread: Thread, muted: bool, volunteer=None, user
             ThreadMute.objects.create(
                 thread=thread, created_by=actor if getattr(actor, "is_authenticated", False) else None, **target
             )
-        else:
+        elif existing is not None:
             existing.delete()
         _moderation_record(
             thread=thread,

@@ -47,7 +47,8 @@ def thread_page(request, place_id: int):
         "member": member,
         "thread": thread,
         "place": thread.place,
-        "messages": [(m, author_name(m)) for m in messages],
+        # Not "messages": that name belongs to django.contrib.messages in the base template.
+        "thread_messages": [(m, author_name(m)) for m in messages],
         "pinned": [(m, author_name(m)) for m in selectors.message_list_pinned(thread=thread)],
         "older": messages[0].pk if len(messages) == PAGE_SIZE else None,
         "paged": before_id is not None,

@@ -35,6 +35,17 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_persistent_connections():
+    # Consumers query from pool threads; with CONN_MAX_AGE their PostgreSQL connections would outlive
+    # the test and keep the test database from being dropped. Every wrapper shares this dict.
+    database = connections.settings["default"]
+    before = database.get("CONN_MAX_AGE", 0)
+    database["CONN_MAX_AGE"] = 0
+    yield
+    database["CONN_MAX_AGE"] = before
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     # The in-memory layer binds its queues to the event loop of first use; each test has its own loop.
     channel_layers.backends = {}

@@ -86,6 +86,8 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--timeout-graceful-shutdown",
+                "1",
             ],
             env=env,
             cwd=ROOT,
@@ -199,6 +201,7 @@ def _seed() -> dict:
 def main(argv: list[str]) -> None:
     import django
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     django.setup()
     command = argv[0]
     if command == "seed":

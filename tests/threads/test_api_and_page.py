@@ -119,6 +119,7 @@ def test_the_page_renders_the_thread_in_spanish_and_marks_it_read(geo, thread, n
     assert "Escuela Norte" in html and "Bienvenidos" in html and "Fijados" in html and "Anuncio" in html
     assert "sin conexión" in html and 'name="body"' in html and "Enviar" in html
     assert f'data-last-id="{first.pk}"' in html
+    assert "&lt;Message" not in html and "<Message" not in html  # nothing leaks into the flash list
     assert ana.user.thread_read_states.get().last_read_id == first.pk
 
 

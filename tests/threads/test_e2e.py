@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .e2e_support import Server, e2e_database, manage, server_env
 
+pytestmark = pytest.mark.slow
 REDIS_URL = os.environ.get("REDIS_URL", "")
 needs_redis = pytest.mark.skipif(
     not REDIS_URL, reason="needs REDIS_URL: a second process shares threads only through Redis"
@@ -185,6 +186,7 @@ def test_reconnecting_with_the_last_id_delivers_the_gap_exactly_once_in_order(wo
     assert got_live["id"] == live and quiet
 
 
+@pytest.mark.redis
 @needs_redis
 def test_two_server_processes_deliver_to_each_others_clients_through_redis(world):
     async def scenario():
@@ -207,6 +209,7 @@ def _actor(world, *args):
     return json.loads(manage(world["redis_env"], "-m", "tests.threads.e2e_support", *args))
 
 
+@pytest.mark.redis
 @needs_redis
 def test_an_sms_from_a_member_appears_live_on_the_web(world):
     async def scenario():
@@ -222,6 +225,7 @@ def test_an_sms_from_a_member_appears_live_on_the_web(world):
     assert got["id"] == stored["id"] and got["source"] == "sms" and got["body"] == "Estoy afuera"
 
 
+@pytest.mark.redis
 @needs_redis
 def test_a_reassigned_volunteer_is_disconnected_from_the_old_thread(world):
     async def scenario():
@@ -246,3 +250,46 @@ def test_a_reassigned_volunteer_is_disconnected_from_the_old_thread(world):
     assert code == 4403
     assert coordinator_still_here
     assert again == 403
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's Chromium at /usr/bin/chromium")
+def test_the_page_talks_live_shows_offline_and_catches_up_when_back(world):
+    from playwright.sync_api import expect, sync_playwright
+
+    server = world["servers"]["memory"]
+    url = f"{server.http}/hilos/{world['seed']['north']}/"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        pages = {}
+        for name in ("ana", "beto"):
+            context = browser.new_context(viewport={"width": 390, "height": 844}, locale="es-AR")
+            cookie = world["seed"]["cookies"][name].split("=", 1)[1]
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.http}])
+            pages[name] = context.new_page()
+            pages[name].goto(url)
+            expect(pages[name].locator("#status")).to_have_text("En vivo", timeout=TIMEOUT * 1000)
+        ana, beto = pages["ana"], pages["beto"]
+        # when: ana writes through the form (sent over the socket)
+        ana.fill("#body", "Hola desde el navegador")
+        ana.click("#nuevo")
+        # then: beto sees it live
+        expect(beto.locator("#messages li", has_text="Hola desde el navegador")).to_have_count(1, timeout=10_000)
+        # when: beto's phone loses its connection and ana keeps writing
+        beto.context.set_offline(True)
+        beto.evaluate("window.dispatchEvent(new Event('offline'))")
+        expect(beto.locator("#status")).to_have_text("sin conexión")
+        ana.fill("#body", "Mientras no estabas")
+        ana.click("#nuevo")
+        expect(ana.locator("#messages li", has_text="Mientras no estabas")).to_have_count(1, timeout=10_000)
+        assert beto.locator("#messages li", has_text="Mientras no estabas").count() == 0
+        # then: back online, beto catches up by last id, once
+        beto.context.set_offline(False)
+        beto.evaluate("window.dispatchEvent(new Event('online'))")
+        expect(beto.locator("#status")).to_have_text("En vivo", timeout=15_000)
+        expect(beto.locator("#messages li", has_text="Mientras no estabas")).to_have_count(1, timeout=10_000)
+        expect(beto.locator("#messages li", has_text="Hola desde el navegador")).to_have_count(1)
+        browser.close()

@@ -1,6 +1,7 @@
 """Thread services: storing before broadcasting, moderation audit, announcements by SMS, escalation."""
 
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
@@ -34,9 +35,10 @@ def test_a_post_is_broadcast_only_after_it_is_committed(geo, thread, django_capt
     assert sent == []
     for callback in callbacks:
         callback()
-    assert sent == [(f"thread.{thread.pk}", {"type": "message.created", "message": sent[0][1]["message"]})]
-    assert sent[0][1]["message"]["id"] == message.pk
-    assert sent[0][1]["message"]["author"] == "Ana Test"
+    [(group, event)] = sent
+    assert group == f"thread.{thread.pk}" and event["type"] == "message.created"
+    assert event["message"]["id"] == message.pk and event["message"]["author"] == "Ana Test"
+    assert json.loads(event["frame"]) == {"type": "message", "message": event["message"]}
 
 
 @pytest.mark.parametrize(

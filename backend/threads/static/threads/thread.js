@@ -34,7 +34,7 @@
     li.setAttribute("data-id", m.id);
     var meta = el("div", "meta");
     meta.appendChild(el("strong", "", m.author));
-    var time = el("time", "", new Date(m.created_at).toTimeString().slice(0, 5));
+    var time = el("time", "", m.time || "");
     time.setAttribute("datetime", m.created_at);
     meta.appendChild(document.createTextNode(" "));
     meta.appendChild(time);
