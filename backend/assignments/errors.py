@@ -13,3 +13,5 @@ class AssignmentErrorCode(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     LOCKED = "locked"
     NOT_ELIGIBLE = "not_eligible"
+    NOT_ACTIVE = "not_active"
+    SAME_ASSIGNMENT = "same_assignment"

@@ -85,6 +85,15 @@ class Assignment(models.Model):
         related_name="+",
         verbose_name=_("creada por"),
     )
+    # The declined (or cancelled) assignment this one was proposed to replace.
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replacements",
+        verbose_name=_("reemplaza a"),
+    )
     created_at = models.DateTimeField(_("creada"), auto_now_add=True)
     updated_at = models.DateTimeField(_("actualizada"), auto_now=True)
     status_changed_at = models.DateTimeField(_("cambio de estado"), auto_now_add=True)

@@ -1,6 +1,48 @@
-"""Reads on assignments."""
+"""Reads on assignments: coverage per area, place and table, ranked candidates for a slot, lists.
 
-from .models import ACTIVE_STATUSES, Assignment
+Every selector that takes `user` narrows its rows with `backend.accounts.permissions.visible`, so
+the console pages and the API can pass the request's user straight through.
+Coverage aggregates once per place (three grouped queries) and rolls up the area tree in Python
+by materialised path, so a whole province answers in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+
+from backend.accounts.permissions import visible
+from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.volunteers.models import Availability, RolesAccepted, Volunteer
+
+from .engine.rules import (
+    PARTIAL_AVAILABILITY,
+    TREE_COST_M,
+    area_phrase,
+    distance_phrase,
+    district_code,
+    great_circle_m,
+    tree_cost_m,
+    votes_here_phrase,
+)
+from .models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
+
+STATE_EMPTY, STATE_PARTIAL, STATE_COMPLETE = "empty", "partial", "complete"
+_STATE_LABELS = {STATE_EMPTY: "vacío", STATE_PARTIAL: "incompleto", STATE_COMPLETE: "completo"}
+CONFIRMED_STATUSES = (AssignmentStatus.CONFIRMED, AssignmentStatus.CHECKED_IN)
+
+
+def coverage_state(*, slots: int, assigned: int) -> str:
+    """vacío (nobody), incompleto, completo: the three states a coordinator reads at a glance."""
+    if assigned <= 0:
+        return STATE_EMPTY
+    return STATE_COMPLETE if assigned >= slots else STATE_PARTIAL
+
+
+def state_label(state: str) -> str:
+    return _(_STATE_LABELS[state])
 
 
 def assignment_get_active_for_volunteer(*, volunteer, election=None) -> Assignment | None:
@@ -10,3 +52,321 @@ def assignment_get_active_for_volunteer(*, volunteer, election=None) -> Assignme
     if election is not None:
         qs = qs.filter(election=election)
     return qs.order_by("-election__date").first()
+
+
+def assignment_list_visible(
+    *, user, election: Election, area: Area | None = None, place=None, status: str | None = None, active_only=False
+):
+    """Assignments the user may see, newest status changes last; filters are optional."""
+    qs = Assignment.objects.filter(election=election)
+    if area is not None:
+        qs = qs.filter(place__area__path__startswith=area.path)
+    if place is not None:
+        qs = qs.filter(place=place)
+    if status:
+        qs = qs.filter(status=status)
+    if active_only:
+        qs = qs.filter(status__in=ACTIVE_STATUSES)
+    return (
+        visible(user, qs)
+        .select_related("volunteer", "place", "table")
+        .order_by("place__code", "role", "table__number", "slot", "id")
+    )
+
+
+# --- coverage ------------------------------------------------------------------------------------
+
+
+def _place_counts(*, user, election: Election, area: Area | None) -> dict[int, dict]:
+    """Per visible place: slots, assigned, confirmed, checked in; three grouped queries in total."""
+    places = PollingPlace.objects.filter(election=election)
+    tables = Table.objects.filter(election=election)
+    assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
+    if area is not None:
+        places = places.filter(area__path__startswith=area.path)
+        tables = tables.filter(place__area__path__startswith=area.path)
+        assignments = assignments.filter(place__area__path__startswith=area.path)
+    counts: dict[int, dict] = {}
+    for pk, code, name, area_id in visible(user, places).values_list("pk", "code", "name", "area_id"):
+        counts[pk] = {
+            "id": pk,
+            "code": code,
+            "name": name,
+            "area_id": area_id,
+            "tables": 0,
+            "slots": election.place_watchers_per_place,
+            "assigned": 0,
+            "confirmed": 0,
+            "checked_in": 0,
+        }
+    per_table = election.table_watchers_per_table
+    for place_id, n in visible(user, tables).values("place_id").annotate(n=Count("id")).values_list("place_id", "n"):
+        if place_id in counts:
+            counts[place_id]["tables"] = n
+            counts[place_id]["slots"] += n * per_table
+    for place_id, status, n in (
+        visible(user, assignments)
+        .values("place_id", "status")
+        .annotate(n=Count("id"))
+        .values_list("place_id", "status", "n")
+    ):
+        row = counts.get(place_id)
+        if row is None:
+            continue
+        row["assigned"] += n
+        if status in CONFIRMED_STATUSES:
+            row["confirmed"] += n
+        if status == AssignmentStatus.CHECKED_IN:
+            row["checked_in"] += n
+    for row in counts.values():
+        row["state"] = coverage_state(slots=row["slots"], assigned=row["assigned"])
+    return counts
+
+
+def coverage_by_place(*, user, election: Election, area: Area | None = None) -> list[dict]:
+    """One row per visible polling place (optionally under `area`), ordered by code."""
+    rows = sorted(_place_counts(user=user, election=election, area=area).values(), key=lambda r: r["code"])
+    labels = {state: state_label(state) for state in _STATE_LABELS}
+    for row in rows:
+        row["state_label"] = labels[row["state"]]
+    return rows
+
+
+def coverage_by_area(*, user, election: Election, area: Area | None = None, max_depth: int | None = None) -> list[dict]:
+    """The area tree (flat, ordered by path; `depth` and `parent_id` rebuild it) with counts rolled up.
+
+    Only areas the user may see are listed: a coordinator gets their subtrees, whose numbers add up
+    the places below them.
+    """
+    counts = _place_counts(user=user, election=election, area=area)
+    areas = Area.objects.filter(election=election)
+    if area is not None:
+        areas = areas.filter(path__startswith=area.path)
+    if max_depth is not None:
+        areas = areas.filter(depth__lte=max_depth)
+    nodes = {}
+    by_path = {}
+    for pk, parent_id, code, name, kind, path, depth in visible(user, areas).values_list(
+        "pk", "parent_id", "code", "name", "kind", "path", "depth"
+    ):
+        node = {
+            "id": pk,
+            "parent_id": parent_id,
+            "code": code,
+            "name": name,
+            "kind": kind,
+            "path": path,
+            "depth": depth,
+            "places": 0,
+            "tables": 0,
+            "slots": 0,
+            "assigned": 0,
+            "confirmed": 0,
+            "checked_in": 0,
+        }
+        nodes[pk] = node
+        by_path[path] = node
+    # Ancestors of each place's area, resolved once per area: every prefix of its path.
+    area_paths = dict(Area.objects.filter(pk__in={r["area_id"] for r in counts.values()}).values_list("pk", "path"))
+    chains: dict[int, list[dict]] = {}
+    for area_id, path in area_paths.items():
+        parts = path.strip("/").split("/")
+        chain = []
+        for i in range(1, len(parts) + 1):
+            node = by_path.get("/" + "/".join(parts[:i]) + "/")
+            if node is not None:
+                chain.append(node)
+        chains[area_id] = chain
+    for row in counts.values():
+        for node in chains.get(row["area_id"], ()):
+            node["places"] += 1
+            node["tables"] += row["tables"]
+            node["slots"] += row["slots"]
+            node["assigned"] += row["assigned"]
+            node["confirmed"] += row["confirmed"]
+            node["checked_in"] += row["checked_in"]
+    out = sorted(nodes.values(), key=lambda n: n["path"])
+    labels = {state: state_label(state) for state in _STATE_LABELS}
+    for node in out:
+        node["state"] = coverage_state(slots=node["slots"], assigned=node["assigned"])
+        node["state_label"] = labels[node["state"]]
+    return out
+
+
+def coverage_by_table(*, user, place: PollingPlace) -> dict:
+    """A place's slots one by one: its general(s) and each table's watcher(s), with who holds them."""
+    election = place.election
+    held: dict[tuple, dict] = {}
+    for a in visible(user, Assignment.objects.filter(place=place, status__in=ACTIVE_STATUSES)).select_related(
+        "volunteer"
+    ):
+        held[(a.role, a.table_id, a.slot)] = {
+            "assignment_id": a.pk,
+            "volunteer_id": a.volunteer_id,
+            "volunteer": a.volunteer.full_name,
+            "status": a.status,
+            "status_label": str(AssignmentStatus(a.status).label),
+            "locked": a.locked,
+            "reason": a.reason,
+        }
+
+    def slots(role, table_id, n):
+        return [{"slot": s, "assignment": held.get((role, table_id, s))} for s in range(n)]
+
+    general = slots(AssignmentRole.PLACE, None, election.place_watchers_per_place)
+    tables = []
+    for pk, number, electors in (
+        visible(user, Table.objects.filter(place=place)).order_by("number").values_list("pk", "number", "electors")
+    ):
+        table_slots = slots(AssignmentRole.TABLE, pk, election.table_watchers_per_table)
+        assigned = sum(1 for s in table_slots if s["assignment"])
+        state = coverage_state(slots=len(table_slots), assigned=assigned)
+        tables.append(
+            {
+                "id": pk,
+                "number": number,
+                "electors": electors,
+                "slots": table_slots,
+                "assigned": assigned,
+                "confirmed": sum(
+                    1 for s in table_slots if s["assignment"] and s["assignment"]["status"] in CONFIRMED_STATUSES
+                ),
+                "checked_in": sum(
+                    1
+                    for s in table_slots
+                    if s["assignment"] and s["assignment"]["status"] == AssignmentStatus.CHECKED_IN
+                ),
+                "state": state,
+                "state_label": state_label(state),
+            }
+        )
+    return {"place_id": place.pk, "code": place.code, "name": place.name, "general": general, "tables": tables}
+
+
+# --- candidates for one slot ----------------------------------------------------------------------
+
+
+@dataclass
+class SlotCandidate:
+    volunteer_id: int
+    name: str
+    cost_m: float
+    reason: str
+    votes_here: bool
+    trained: bool
+    availability: str
+    roles_accepted: str
+
+
+# Box around a place (degrees of latitude) inside which every volunteer closer than this lives.
+_NEAR_M = 30_000
+_DEG_LAT_M = 111_000
+
+
+def _eligible_free_volunteers(*, place: PollingPlace, role: str, slot: int):
+    election = place.election
+    district = district_code(place.area.path)
+    home_in_district = Q(area__path__startswith=f"/{district}/") | Q(
+        area__isnull=True, votes_at__area__path__startswith=f"/{district}/"
+    )
+    qs = Volunteer.objects.filter(home_in_district).filter(
+        Q(area__election=election) | Q(votes_at__election=election), excluded=False, opted_out=False
+    )
+    if slot == 0:
+        qs = qs.filter(availability=Availability.FULL_DAY)
+    else:
+        qs = qs.filter(availability__in=[Availability.FULL_DAY, *PARTIAL_AVAILABILITY])
+    qs = qs.filter(roles_accepted__in=[RolesAccepted.ANY, role])
+    if election.requires_training:
+        qs = qs.filter(trained=True)
+    busy = Assignment.objects.filter(election=election, volunteer=OuterRef("pk")).filter(
+        Q(status__in=ACTIVE_STATUSES) | Q(status=AssignmentStatus.DECLINED)
+    )
+    return qs.filter(~Exists(busy))
+
+
+def candidates_for_slot(
+    *, place: PollingPlace, role: str, table: Table | None = None, slot: int = 0, limit: int = 20, user=None
+) -> list[SlotCandidate]:
+    """The best available volunteers for one slot, cheapest first, with cost and reason.
+
+    Available: eligible (same rules as the engine), not in an active assignment and not having
+    declined in this election. With `user`, only volunteers that user may see. Used by the
+    console's "assign from the best available" list and by decline replacements.
+    """
+    qs = _eligible_free_volunteers(place=place, role=role, slot=slot)
+    if user is not None:
+        qs = visible(user, qs)
+    fields = ("pk", "first_name", "last_name", "latitude", "longitude", "votes_at_id", "trained", "availability")
+    fields += ("roles_accepted", "area__path", "votes_at__area__path")
+    place_has_geo = place.latitude is not None and place.longitude is not None
+    parts = place.area.path.strip("/").split("/")
+    # Near set first: voters here, coordinates within ~30 km, or no coordinates but home in the same
+    # department. Everyone else costs at least as much; the whole district is read only when the near
+    # set is too small.
+    dept_path = "/" + "/".join(parts[: max(1, len(parts) - 1)]) + "/"
+    near = Q(votes_at=place) | (
+        (Q(latitude__isnull=True) if place_has_geo else Q())
+        & (Q(area__path__startswith=dept_path) | Q(area__isnull=True, votes_at__area__path__startswith=dept_path))
+    )
+    if place_has_geo:
+        import math
+
+        dlat = _NEAR_M / _DEG_LAT_M
+        dlon = dlat / max(0.1, math.cos(math.radians(place.latitude)))
+        near |= Q(
+            latitude__range=(place.latitude - dlat, place.latitude + dlat),
+            longitude__range=(place.longitude - dlon, place.longitude + dlon),
+        )
+    ranked = _rank(place, list(qs.filter(near).values_list(*fields)), place_has_geo)
+    if len(ranked) < limit or (ranked and ranked[min(limit, len(ranked)) - 1].cost_m > _NEAR_M):
+        ranked = _rank(place, list(qs.values_list(*fields)), place_has_geo)
+    return ranked[:limit]
+
+
+def _rank(place: PollingPlace, rows: list, place_has_geo: bool) -> list[SlotCandidate]:
+    lineage = {
+        path: (kind, name)
+        for path, kind, name in Area.objects.filter(
+            election_id=place.election_id,
+            path__in=[
+                "/" + "/".join(place.area.path.strip("/").split("/")[:i]) + "/" for i in range(1, place.area.depth + 2)
+            ],
+        ).values_list("path", "kind", "name")
+    }
+    place_parts = place.area.path.strip("/").split("/")
+    out = []
+    for pk, first, last, lat, lon, votes_at_id, trained, availability, roles, area_path, votes_path in rows:
+        if votes_at_id == place.pk:
+            cost, reason = 0.0, votes_here_phrase()
+        elif place_has_geo and lat is not None and lon is not None:
+            cost = float(great_circle_m(lat, lon, place.latitude, place.longitude))
+            reason = distance_phrase(cost)
+        else:
+            home = area_path or votes_path
+            if not home:
+                cost, reason = float(TREE_COST_M[-1]), _("sin datos de ubicación")
+            else:
+                parts = home.strip("/").split("/")
+                common = 0
+                while common < min(len(parts), len(place_parts)) and parts[common] == place_parts[common]:
+                    common += 1
+                if common == 0:
+                    continue
+                cost = float(tree_cost_m(len(place_parts) - common))
+                kind, name = lineage.get("/" + "/".join(place_parts[:common]) + "/", ("", ""))
+                reason = area_phrase(kind, name)
+        out.append(
+            SlotCandidate(
+                volunteer_id=pk,
+                name=f"{first} {last}".strip(),
+                cost_m=round(cost, 1),
+                reason=reason,
+                votes_here=votes_at_id == place.pk,
+                trained=trained,
+                availability=availability,
+                roles_accepted=roles,
+            )
+        )
+    out.sort(key=lambda c: (c.cost_m, not c.trained, c.name, c.volunteer_id))
+    return out

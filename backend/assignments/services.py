@@ -12,10 +12,20 @@ from backend.core.exceptions import ApplicationError
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 from backend.threads.services import thread_membership_changed
+from backend.volunteers.models import Volunteer
 
+from .engine.rules import eligibility_problems, pair_cost
 from .errors import AssignmentErrorCode
 from .events import event_record
-from .models import ACTIVE_STATUSES, ALLOWED_TRANSITIONS, Assignment, AssignmentEvent, AssignmentRole, AssignmentStatus
+from .models import (
+    ACTIVE_STATUSES,
+    ALLOWED_TRANSITIONS,
+    Assignment,
+    AssignmentEvent,
+    AssignmentRole,
+    AssignmentStatus,
+    EventSource,
+)
 
 
 def _free_slot(*, place, table, role: str) -> int:
@@ -49,11 +59,13 @@ def assignment_create(
     locked: bool = False,
     slot: int | None = None,
     notify: bool = True,
+    replaces: Assignment | None = None,
 ) -> Assignment:
-    """Assign `volunteer` to `place` (and `table` for a table watcher) as a proposal.
+    """Assign `volunteer` to `place` (and `table` for a table watcher) as a proposal: the manual "assign".
 
-    With `notify`, a Notice of kind `assignment` is written in the same transaction, so `sms/`
-    tells the volunteer after commit.
+    Validates the engine's eligibility rules (role accepted, availability, training, not opted
+    out or excluded, same district). With `notify`, a Notice of kind `assignment` is written in
+    the same transaction, so `sms/` tells the volunteer after commit.
     """
     if (role == AssignmentRole.TABLE) != (table is not None):
         raise ApplicationError(
@@ -62,6 +74,16 @@ def assignment_create(
     if table is not None and table.place_id != place.pk:
         raise ApplicationError(
             _("La mesa no pertenece a ese establecimiento."), code=AssignmentErrorCode.TABLE_NOT_IN_PLACE
+        )
+    problems = eligibility_problems(
+        volunteer=volunteer, election=place.election, role=role, slot=slot or 0, place=place
+    )
+    if problems:
+        raise ApplicationError(
+            _("%(name)s no puede tomar este puesto: %(problems)s.")
+            % {"name": volunteer.full_name, "problems": ", ".join(problems)},
+            code=AssignmentErrorCode.NOT_ELIGIBLE,
+            extra={"problems": problems},
         )
     try:
         with transaction.atomic():
@@ -85,6 +107,7 @@ def assignment_create(
                 reason=str(reason)[:255],
                 cost=cost,
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                replaces=replaces,
             )
             event_record(
                 assignment=assignment,
@@ -177,10 +200,72 @@ def assignment_confirm(*, assignment: Assignment, actor=None, source: str) -> As
 
 
 def assignment_decline(*, assignment: Assignment, actor=None, source: str, reason: str = "") -> Assignment:
-    """The volunteer cannot go: the slot is freed. Called by SMS `NO`, the web page, coordinators."""
-    return assignment_transition(
-        assignment=assignment, to_status=AssignmentStatus.DECLINED, actor=actor, source=source, reason=reason
-    )
+    """The volunteer cannot go: the slot is freed and the best available replacement is proposed at once.
+
+    Called by SMS `NO`, the web page and coordinators ("mark declined"). Nobody else is moved: the
+    replacement is the cheapest eligible volunteer who is free (see `candidates_for_slot`). Returns
+    the declined assignment; the proposed replacement (or None when nobody is available) is on its
+    `replacement` attribute and, durably, in `declined.replacements` (the new row's `replaces`).
+    The replacement's volunteer gets an assignment notice after commit, like any manual proposal.
+    """
+    with transaction.atomic():
+        declined = assignment_transition(
+            assignment=assignment, to_status=AssignmentStatus.DECLINED, actor=actor, source=source, reason=reason
+        )
+        declined.replacement = None
+        if declined.status == AssignmentStatus.DECLINED and not declined.replacements.exists():
+            declined.replacement = assignment_propose_replacement(declined=declined, actor=actor, source=source)
+    return declined
+
+
+def assignment_propose_replacement(*, declined: Assignment, actor=None, source: str) -> Assignment | None:
+    """Propose the best free volunteer for the slot `declined` held, moving nobody; None if nobody fits."""
+    from .selectors import candidates_for_slot
+
+    place, table = declined.place, declined.table
+    with transaction.atomic():
+        taken = Assignment.objects.filter(place=place, role=declined.role, table=table, slot=declined.slot).filter(
+            status__in=ACTIVE_STATUSES
+        )
+        if taken.exists():
+            return None
+        best = candidates_for_slot(place=place, role=declined.role, table=table, slot=declined.slot, limit=1)
+        if not best:
+            event_record(
+                assignment=declined,
+                kind=AssignmentEvent.Kind.STATUS,
+                actor=actor,
+                source=source,
+                from_status=declined.status,
+                to_status=declined.status,
+                reason=_("sin reemplazo disponible"),
+            )
+            return None
+        candidate = best[0]
+        volunteer = Volunteer.objects.select_related("area", "votes_at__area").get(pk=candidate.volunteer_id)
+        replacement = assignment_create(
+            volunteer=volunteer,
+            place=place,
+            table=table,
+            role=declined.role,
+            slot=declined.slot,
+            actor=actor,
+            source=source,
+            reason=_("reemplazo de %(name)s: %(reason)s")
+            % {"name": declined.volunteer.full_name, "reason": candidate.reason},
+            cost=candidate.cost_m,
+            replaces=declined,
+        )
+        event_record(
+            assignment=declined,
+            kind=AssignmentEvent.Kind.STATUS,
+            actor=actor,
+            source=source,
+            from_status=declined.status,
+            to_status=declined.status,
+            reason=_("reemplazo propuesto: %(name)s") % {"name": volunteer.full_name},
+        )
+    return replacement
 
 
 def assignment_check_in(*, assignment: Assignment, actor=None, source: str) -> Assignment:
@@ -188,3 +273,124 @@ def assignment_check_in(*, assignment: Assignment, actor=None, source: str) -> A
     return assignment_transition(
         assignment=assignment, to_status=AssignmentStatus.CHECKED_IN, actor=actor, source=source
     )
+
+
+def assignment_unassign(*, assignment: Assignment, actor=None, source: str, reason: str = "") -> Assignment:
+    """A coordinator takes a volunteer off their slot (the assignment is cancelled; the slot is free).
+
+    Refused for a locked assignment (unlock it first). A volunteer who had been told gets a
+    cancellation notice after commit.
+    """
+    if assignment.locked:
+        raise ApplicationError(
+            _("La asignación está fijada: liberala antes de quitarla."), code=AssignmentErrorCode.LOCKED
+        )
+    return assignment_transition(
+        assignment=assignment, to_status=AssignmentStatus.CANCELLED, actor=actor, source=source, reason=reason
+    )
+
+
+_SWAP_TEMP_SLOT = 32_000
+
+
+def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source: str, reason: str = "") -> tuple:
+    """Two volunteers exchange their slots (place, table, role); statuses stay, both get a MOVED event.
+
+    Each must be eligible for the other's slot; locked or inactive assignments are refused. A
+    volunteer who had been told of their old slot gets a change notice after commit.
+    """
+    if first.pk == second.pk:
+        raise ApplicationError(_("Elegí dos asignaciones distintas."), code=AssignmentErrorCode.SAME_ASSIGNMENT)
+    with transaction.atomic():
+        a, b = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("volunteer__area", "volunteer__votes_at__area", "place__area", "election", "table")
+            .get(pk=pk)
+            for pk in sorted((first.pk, second.pk))
+        )
+        if a.election_id != b.election_id:
+            raise ApplicationError(
+                _("Las asignaciones son de elecciones distintas."), code=AssignmentErrorCode.WRONG_ELECTION
+            )
+        for row in (a, b):
+            if row.status not in ACTIVE_STATUSES:
+                raise ApplicationError(
+                    _("La asignación de %(name)s ya no está activa.") % {"name": row.volunteer.full_name},
+                    code=AssignmentErrorCode.NOT_ACTIVE,
+                )
+            if row.locked:
+                raise ApplicationError(
+                    _("La asignación de %(name)s está fijada: liberala antes de intercambiarla.")
+                    % {"name": row.volunteer.full_name},
+                    code=AssignmentErrorCode.LOCKED,
+                )
+        for row, other in ((a, b), (b, a)):
+            problems = eligibility_problems(
+                volunteer=row.volunteer, election=row.election, role=other.role, slot=other.slot, place=other.place
+            )
+            if problems:
+                raise ApplicationError(
+                    _("%(name)s no puede tomar ese puesto: %(problems)s.")
+                    % {"name": row.volunteer.full_name, "problems": ", ".join(problems)},
+                    code=AssignmentErrorCode.NOT_ELIGIBLE,
+                    extra={"problems": problems},
+                )
+        slot_a = (a.place, a.table, a.role, a.slot)
+        slot_b = (b.place, b.table, b.role, b.slot)
+        # Park one row on a temporary slot so neither unique index sees two holders at any moment.
+        a.slot = _SWAP_TEMP_SLOT
+        a.save(update_fields=["slot", "updated_at"])
+        for row, (place, table, role, slot), other in ((b, slot_a, a), (a, slot_b, b)):
+            row.place, row.table, row.role, row.slot = place, table, role, slot
+            row.cost, row.reason = pair_cost(volunteer=row.volunteer, place=place)
+            row.reason = str(row.reason)[:255]
+            row.save(update_fields=["place", "table", "role", "slot", "cost", "reason", "updated_at"])
+            event_record(
+                assignment=row,
+                kind=AssignmentEvent.Kind.MOVED,
+                actor=actor,
+                source=source,
+                from_status=row.status,
+                to_status=row.status,
+                reason=reason or _("intercambio con %(name)s") % {"name": other.volunteer.full_name},
+            )
+            if row.status in (AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED):
+                notice_create(volunteer=row.volunteer, kind=NoticeKind.CHANGE, assignment=row)
+        # Station threads: both volunteers changed place (helper `threads`).
+        for vid in (a.volunteer_id, b.volunteer_id):
+            transaction.on_commit(lambda vid=vid: thread_membership_changed(volunteer_id=vid))
+    return a if a.pk == first.pk else b, b if b.pk == second.pk else a
+
+
+def auto_assign(
+    *,
+    election,
+    area=None,
+    dry_run: bool,
+    actor=None,
+    notify: bool = False,
+    k: int = 10,
+    source: str = EventSource.ENGINE,
+    method: str = "flow",
+    on_progress=None,
+):
+    """Fill every free slot of the election (or of `area`'s subtree) with the best available volunteers.
+
+    Called by `manage.py auto_assign`, the API (a Celery task for large scopes) and the console.
+    Coverage weighted by priority first, then least travel, solved exactly (min-cost flow);
+    locked and confirmed assignments stay; current proposals stay unless moving them is worth
+    more than a small bonus. A dry run writes nothing; otherwise the proposals (status
+    `proposed`), moves, cancellations and their events are written in one transaction. With
+    `notify`, new proposals also get an assignment notice (by default the coordinator reviews
+    first and notifies later). Returns an `AutoAssignResult` (coverage before/after, per area,
+    changes with reasons, timings).
+    """
+    from .engine import plan_apply, plan_build, plan_describe
+
+    plan = plan_build(election=election, area=area, k=k, method=method, on_progress=on_progress)
+    if not dry_run:
+        if on_progress:
+            on_progress("write")
+        plan_apply(plan, actor=actor, source=source, notify=notify)
+    plan_describe(plan)
+    return plan.result

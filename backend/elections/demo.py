@@ -180,6 +180,8 @@ def _demo_assignments(election: Election, *, count: int) -> int:
             votes_at__election=election, votes_at__area__path__startswith="/provincia-de-cordoba/capital/"
         )
         .exclude(roles_accepted=RolesAccepted.PLACE)
+        # Only volunteers the assignment rules accept for a titular table slot.
+        .filter(availability=Availability.FULL_DAY, opted_out=False, excluded=False)
         .select_related("votes_at")
         .order_by("dni")
     )
