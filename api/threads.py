@@ -3,6 +3,7 @@ the coordinators' list of unread announcements. Thin: parse, authorise, call a s
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,7 +28,7 @@ class MessageOutputSerializer(serializers.Serializer):
     author = serializers.CharField()
     author_kind = serializers.CharField()
     body = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named "source", not Field.source
     announcement = serializers.BooleanField()
     pinned = serializers.BooleanField()
     hidden = serializers.BooleanField()
@@ -59,6 +60,7 @@ class ThreadMessagesApi(APIView):
 
     serializer_class = ListOutputSerializer
 
+    @extend_schema(parameters=[FilterSerializer], responses=ListOutputSerializer)
     def get(self, request, place_id: int):
         member, thread = _member_thread(request, place_id)
         filters = self.FilterSerializer(data=request.query_params)
@@ -81,6 +83,7 @@ class ThreadMessagesApi(APIView):
         }
         return Response(self.ListOutputSerializer(data).data)
 
+    @extend_schema(request=InputSerializer, responses={201: MessageOutputSerializer})
     def post(self, request, place_id: int):
         _member, thread = _member_thread(request, place_id)
         serializer = self.InputSerializer(data=request.data)
@@ -105,6 +108,7 @@ class MessageHideApi(APIView):
 
     serializer_class = MessageOutputSerializer
 
+    @extend_schema(request=InputSerializer, responses=MessageOutputSerializer)
     def post(self, request, message_id: int):
         message = _moderated_message(request, message_id)
         serializer = self.InputSerializer(data=request.data)
@@ -122,6 +126,7 @@ class MessagePinApi(APIView):
 
     serializer_class = MessageOutputSerializer
 
+    @extend_schema(request=InputSerializer, responses=MessageOutputSerializer)
     def post(self, request, message_id: int):
         message = _moderated_message(request, message_id)
         serializer = self.InputSerializer(data=request.data)
@@ -144,6 +149,7 @@ class ThreadMuteApi(APIView):
 
     serializer_class = OutputSerializer
 
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request, place_id: int):
         _member, thread = _member_thread(request, place_id)
         require(request.user, Action.MODERATE, thread)
@@ -168,6 +174,7 @@ class ThreadReadApi(APIView):
 
     serializer_class = OutputSerializer
 
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request, place_id: int):
         _member, thread = _member_thread(request, place_id)
         serializer = self.InputSerializer(data=request.data)
@@ -176,18 +183,22 @@ class ThreadReadApi(APIView):
         return Response(self.OutputSerializer({"last_read_id": last}).data)
 
 
+class UnreadAnnouncementSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField()
+    thread_id = serializers.IntegerField()
+    place_id = serializers.IntegerField()
+    place_name = serializers.CharField()
+    announced_at = serializers.DateTimeField()
+    volunteer_id = serializers.IntegerField()
+    volunteer_name = serializers.CharField()
+    volunteer_phone = serializers.CharField()
+
+
 class UnreadAnnouncementListApi(APIView):
     """For coordinators: announcements members have neither read on the web nor received by SMS."""
 
     class OutputSerializer(serializers.Serializer):
-        message_id = serializers.IntegerField()
-        thread_id = serializers.IntegerField()
-        place_id = serializers.IntegerField()
-        place_name = serializers.CharField()
-        announced_at = serializers.DateTimeField()
-        volunteer_id = serializers.IntegerField()
-        volunteer_name = serializers.CharField()
-        volunteer_phone = serializers.CharField()
+        results = UnreadAnnouncementSerializer(many=True)
 
     serializer_class = OutputSerializer
 
@@ -197,4 +208,4 @@ class UnreadAnnouncementListApi(APIView):
 
             raise PermissionDenied()
         rows = selectors.announcement_unread_list(user=request.user)
-        return Response({"results": self.OutputSerializer(rows, many=True).data})
+        return Response(self.OutputSerializer({"results": rows}).data)

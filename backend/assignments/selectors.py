@@ -126,8 +126,9 @@ def _place_counts(*, user, election: Election, area: Area | None) -> dict[int, d
 def coverage_by_place(*, user, election: Election, area: Area | None = None) -> list[dict]:
     """One row per visible polling place (optionally under `area`), ordered by code."""
     rows = sorted(_place_counts(user=user, election=election, area=area).values(), key=lambda r: r["code"])
+    labels = {state: state_label(state) for state in _STATE_LABELS}
     for row in rows:
-        row["state_label"] = state_label(row["state"])
+        row["state_label"] = labels[row["state"]]
     return rows
 
 
@@ -185,9 +186,10 @@ def coverage_by_area(*, user, election: Election, area: Area | None = None, max_
             node["confirmed"] += row["confirmed"]
             node["checked_in"] += row["checked_in"]
     out = sorted(nodes.values(), key=lambda n: n["path"])
+    labels = {state: state_label(state) for state in _STATE_LABELS}
     for node in out:
         node["state"] = coverage_state(slots=node["slots"], assigned=node["assigned"])
-        node["state_label"] = state_label(node["state"])
+        node["state_label"] = labels[node["state"]]
     return out
 
 

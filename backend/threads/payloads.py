@@ -7,10 +7,10 @@ from .models import Message
 
 
 def author_name(message: Message) -> str:
-    if message.author_volunteer_id:
-        return message.author_volunteer.full_name
-    if message.author_user_id:
-        user = message.author_user
+    volunteer, user = message.author_volunteer, message.author_user
+    if volunteer is not None:
+        return volunteer.full_name
+    if user is not None:
         return user.get_full_name() or user.username
     return _("Sistema")
 

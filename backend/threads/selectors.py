@@ -50,6 +50,7 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
         return None
     thread = thread_get_or_create(place=place)
     thread.place = place
+    # The permission module has just looked the volunteer up and keeps it on the user object.
     volunteer = getattr(user, "_fz_volunteer", None)
     return Membership(
         thread_id=thread.pk,

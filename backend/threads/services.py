@@ -221,7 +221,7 @@ def member_set_muted(*, actor, thread: Thread, muted: bool, volunteer=None, user
             ThreadMute.objects.create(
                 thread=thread, created_by=actor if getattr(actor, "is_authenticated", False) else None, **target
             )
-        else:
+        elif existing is not None:
             existing.delete()
         _moderation_record(
             thread=thread,

@@ -308,3 +308,34 @@ def test_an_announcement_reaching_an_open_page_counts_as_seen_on_the_web(geo, no
     ana.refresh_from_db()
     assert frame["message"]["announcement"] is True
     assert ana.last_seen_web_at >= message.created_at
+
+
+def test_a_volunteer_moved_to_another_place_leaves_the_old_thread_and_can_join_the_new_one(geo):
+    # given: ana watches in the north, carla in the south; both connected to their threads
+    from backend.assignments.services import assignment_swap
+
+    ana = member_volunteer(geo, "ana")
+    carla = member_volunteer(geo, "carla", place=geo.south_place)
+    ana_cookie, carla_cookie = session_cookie(ana.user), session_cookie(carla.user)
+    first, second = ana.assignments.get(), carla.assignments.get()
+
+    async def scenario():
+        a = communicator(geo.north_place.pk, cookie=ana_cookie)
+        c = communicator(geo.south_place.pk, cookie=carla_cookie)
+        await join(a)
+        await join(c)
+        # when: a coordinator swaps their slots
+        await database_sync_to_async(assignment_swap)(first=first, second=second, source="web")
+        closed = []
+        for comm in (a, c):
+            assert (await comm.receive_json_from(timeout=5))["code"] == "not_a_member"
+            closed.append(await comm.receive_output(timeout=5))
+        ana_south = communicator(geo.south_place.pk, cookie=ana_cookie)
+        joined, _ = await ana_south.connect(timeout=5)
+        await ana_south.disconnect()
+        return closed, joined
+
+    closed, joined_new_place = run(scenario())
+    # then
+    assert closed == [{"type": "websocket.close", "code": 4403}] * 2
+    assert joined_new_place

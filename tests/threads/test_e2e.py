@@ -250,3 +250,47 @@ def test_a_reassigned_volunteer_is_disconnected_from_the_old_thread(world):
     assert code == 4403
     assert coordinator_still_here
     assert again == 403
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's Chromium at /usr/bin/chromium")
+def test_the_page_talks_live_shows_offline_and_catches_up_when_back(world):
+    from playwright.sync_api import expect, sync_playwright
+
+    server = world["servers"]["memory"]
+    url = f"{server.http}/hilos/{world['seed']['north']}/"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        pages = {}
+        # The coordinator, not beto: with Redis an earlier test cancels beto's assignment.
+        for name in ("ana", "coordinadora"):
+            context = browser.new_context(viewport={"width": 390, "height": 844}, locale="es-AR")
+            cookie = world["seed"]["cookies"][name].split("=", 1)[1]
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.http}])
+            pages[name] = context.new_page()
+            pages[name].goto(url)
+            expect(pages[name].locator("#status")).to_have_text("En vivo", timeout=TIMEOUT * 1000)
+        ana, coord = pages["ana"], pages["coordinadora"]
+        # when: ana writes through the form (sent over the socket)
+        ana.fill("#body", "Hola desde el navegador")
+        ana.click("#nuevo")
+        # then: the coordinator sees it live
+        expect(coord.locator("#messages li", has_text="Hola desde el navegador")).to_have_count(1, timeout=10_000)
+        # when: the coordinator's phone loses its connection and ana keeps writing
+        coord.context.set_offline(True)
+        coord.evaluate("window.dispatchEvent(new Event('offline'))")
+        expect(coord.locator("#status")).to_have_text("sin conexión")
+        ana.fill("#body", "Mientras no estabas")
+        ana.click("#nuevo")
+        expect(ana.locator("#messages li", has_text="Mientras no estabas")).to_have_count(1, timeout=10_000)
+        assert coord.locator("#messages li", has_text="Mientras no estabas").count() == 0
+        # then: back online, the coordinator catches up by last id, once
+        coord.context.set_offline(False)
+        coord.evaluate("window.dispatchEvent(new Event('online'))")
+        expect(coord.locator("#status")).to_have_text("En vivo", timeout=15_000)
+        expect(coord.locator("#messages li", has_text="Mientras no estabas")).to_have_count(1, timeout=10_000)
+        expect(coord.locator("#messages li", has_text="Hola desde el navegador")).to_have_count(1)
+        browser.close()
