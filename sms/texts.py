@@ -48,7 +48,7 @@ DEFAULT_TEXTS: dict[str, Any] = {
         "Fiscaliza: gracias {nombre}, confirmaste {escuela} el {dia} {hora}. Al llegar ese día, responde LLEGUE."
     ),
     TemplateKind.DECLINE_RECEIVED: gettext_lazy(
-        "Fiscaliza: {nombre}, registramos que no podés ir. Gracias por avisar; tu coordinador ya lo sabe."
+        "Fiscaliza: {nombre}, registramos que no podés ir. Gracias por avisar: ya buscamos quien te reemplace."
     ),
     TemplateKind.CHECK_IN_RECEIVED: gettext_lazy(
         "Fiscaliza: {nombre}, registramos tu llegada a {escuela}. Gracias! Escribí acá si necesitás algo."

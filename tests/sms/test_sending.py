@@ -201,13 +201,16 @@ def test_reconcile_requeues_what_twilio_never_received(north_volunteer, twilio_b
     assert len(twilio_backend.requests) == 1
 
 
-def test_opted_out_volunteer_gets_no_notice(geo, north_volunteer, twilio_backend, django_capture_on_commit_callbacks):
+def test_a_volunteer_who_opted_out_before_the_relay_gets_nothing(geo, north_volunteer, twilio_backend):
+    # given: assigned (a notice is written), then they text BAJA before the relay runs
+    assignment_create(
+        volunteer=north_volunteer, place=geo.north_place, table=geo.north_tables[0], role="table", source="admin"
+    )
     north_volunteer.opted_out = True
     north_volunteer.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        assignment_create(
-            volunteer=north_volunteer, place=geo.north_place, table=geo.north_tables[0], role="table", source="admin"
-        )
+    # when
+    notices_relay()
+    # then
     assert OutboundMessage.objects.count() == 0
     assert Notice.objects.get().processed_at is not None
     assert twilio_backend.requests == []
