@@ -111,3 +111,28 @@ def test_the_task_is_idempotent(geo, lead, settings, django_capture_on_commit_ca
 
     assert run_batch(batch_id, False) == "skipped"
     assert Volunteer.objects.count() == 1
+
+
+def test_lead_imports_a_station_list_directly(lead):
+    from backend.elections.models import Table
+    from tests.factories import ElectionFactory
+
+    # given
+    election = ElectionFactory(slug="api-2027")
+    data = xlsx(
+        [
+            ["Departamento", "Localidad", "Cód. Establecimiento", "Escuela", "Nro. Mesa", "Electores"],
+            ["Capital", "Córdoba", "CO.1.1", "Escuela Belgrano", 1, 350],
+            ["Capital", "Córdoba", "CO.1.1", "Escuela Belgrano", 2, 349],
+        ]
+    )
+    payload = {"election": election.slug, "kind": "stations", "file": SimpleUploadedFile("mesas.xlsx", data)}
+
+    # when
+    response = _client(lead).post("/api/imports/", {**payload, "dry_run": "false"}, format="multipart")
+
+    # then
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["status"], body["counts"]["new"], body["details"]["places_created"]) == ("applied", 2, 1)
+    assert Table.objects.filter(election=election).count() == 2
