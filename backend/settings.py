@@ -5,11 +5,13 @@ eager, SMS stored locally. DATABASE_URL and REDIS_URL switch to PostgreSQL and R
 DJANGO_ENV=production refuses to start without its secrets.
 """
 
+import datetime as _dt
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +68,8 @@ INSTALLED_APPS = [
     "backend.notices",
     "backend.threads",
     "backend.imports",
+    "backend.portal",
+    "backend.console",
     "api",
     "sms",
 ]
@@ -118,7 +122,6 @@ if env.str("TEST_DATABASE_NAME", default=""):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/"
 
 AUTHENTICATION_BACKENDS = [
@@ -255,11 +258,11 @@ LOGGING = {
 }
 
 # --- Console (coordinators' pages) -------------------------------------------------------------
-INSTALLED_APPS += ["backend.console"]
 LOGIN_URL = "login"
 LOGOUT_REDIRECT_URL = "login"
 # Election day: watchers not checked in this many minutes after the election's check-in time are flagged.
 CONSOLE_CHECK_IN_GRACE_MINUTES = env.int("CONSOLE_CHECK_IN_GRACE_MINUTES", default=30)
+
 # --- Imports ------------------------------------------------------------------------------------
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
@@ -267,9 +270,8 @@ IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=200)
 # Files with more rows than this run as a Celery task with progress; smaller ones run inline.
 IMPORT_ASYNC_ROW_THRESHOLD = env.int("IMPORT_ASYNC_ROW_THRESHOLD", default=5000)
-# --- Station threads -----------------------------------------------------------------------------
-import datetime as _dt  # noqa: E402
 
+# --- Station threads -----------------------------------------------------------------------------
 # Announcements go by SMS to members not seen on the web this long after they were posted.
 THREADS_ANNOUNCEMENT_SMS_DELAY = _dt.timedelta(seconds=env.int("THREADS_ANNOUNCEMENT_SMS_DELAY", default=120))
 # Announcements neither read on the web nor received by SMS after this long are listed for coordinators.
@@ -283,10 +285,8 @@ THREADS_WS_POSTS_BURST = env.int("THREADS_WS_POSTS_BURST", default=5)
 if REDIS_URL:
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = env.str("CHANNEL_LAYER_PREFIX", default="asgi")
 CELERY_BEAT_SCHEDULE["threads-announcements-sms"] = {"task": "threads.announcements_sms_sweep", "schedule": 60.0}
-# --- SMS delivery and the volunteers' portal (helper `sms`) ----------------------------------
-from celery.schedules import crontab  # noqa: E402
 
-INSTALLED_APPS += ["backend.portal"]
+# --- SMS delivery and the volunteers' portal ---------------------------------------------------
 # Twilio's API host; tests and benchmarks point the real client at a fake server.
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 # Well under CELERY_TASK_SOFT_TIME_LIMIT: a hung request fails the attempt, not the worker.
