@@ -224,7 +224,33 @@ def assignment_decline(*, assignment: Assignment, actor=None, source: str, reaso
         declined.replacement = None
         if declined.status == AssignmentStatus.DECLINED and not declined.replacements.exists():
             declined.replacement = assignment_propose_replacement(declined=declined, actor=actor, source=source)
+            _tell_place_coordinators_of_decline(declined=declined, source=source)
     return declined
+
+
+def _tell_place_coordinators_of_decline(*, declined: Assignment, source: str) -> None:
+    """Post the decline and its replacement in the place's thread, where its coordinators see it live."""
+    from backend.threads.services import thread_post_system_notice
+
+    how = {
+        EventSource.SMS: _("respondió NO por SMS"),
+        EventSource.WEB: _("avisó desde su página"),
+    }.get(source, _("marcado por coordinación"))
+    where = (
+        _("la mesa %(number)s") % {"number": declined.table.number}
+        if declined.table_id
+        else _("fiscal general del establecimiento")
+    )
+    replacement = declined.replacement
+    if replacement is not None:
+        outcome = _("Reemplazo propuesto: %(name)s.") % {"name": replacement.volunteer.full_name}
+    else:
+        outcome = _("No hay reemplazo disponible: asigná a alguien desde la consola.")
+    thread_post_system_notice(
+        place=declined.place,
+        body=_("%(name)s no puede ir (%(where)s, %(how)s). %(outcome)s")
+        % {"name": declined.volunteer.full_name, "where": where, "how": how, "outcome": outcome},
+    )
 
 
 def assignment_propose_replacement(*, declined: Assignment, actor=None, source: str) -> Assignment | None:

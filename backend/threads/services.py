@@ -92,6 +92,14 @@ def message_post(
     return message
 
 
+def thread_post_system_notice(*, place, body: str) -> Message:
+    """A line from Fiscaliza itself (no author) in a place's thread: its coordinators and members see it live.
+
+    Called by domain services that must tell the coordinators of a place something, such as a decline.
+    """
+    return message_post(thread=thread_get_or_create(place=place), body=body, source=MessageSource.WEB)
+
+
 def _volunteer_of_user(user):
     from backend.volunteers.models import Volunteer
 

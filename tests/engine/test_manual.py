@@ -153,3 +153,31 @@ def test_a_declined_volunteer_is_not_proposed_again_automatically(geo):
     assignment_decline(assignment=a, source="sms")
     replacement = assignment_decline(assignment=other, source="sms").replacement
     assert replacement is None
+
+
+def test_a_decline_is_told_to_the_place_coordinators_in_its_thread(geo, north_coordinator, south_coordinator):
+    # given: a watcher at the north school and someone who votes there, free to replace them
+    from backend.accounts.permissions import visible
+    from backend.threads.models import Message
+
+    leaving = VolunteerFactory(area=geo.north_town, first_name="Ana", last_name="Paz")
+    slot = _assign(leaving, geo.north_place, geo.north_tables[1])
+    VolunteerFactory(area=geo.north_town, votes_at=geo.north_place, first_name="Luis", last_name="Sosa")
+    # when: she answers NO by SMS
+    assignment_decline(assignment=slot, source="sms")
+    # then: the place's thread has one line from the system naming her, the table and the replacement
+    notice = Message.objects.get(thread__place=geo.north_place)
+    assert (notice.author_user, notice.author_volunteer) == (None, None)
+    assert notice.body == "Ana Paz no puede ir (la mesa 2, respondió NO por SMS). Reemplazo propuesto: Luis Sosa."
+    # and the place's coordinator sees that thread, the other department's does not
+    assert visible(north_coordinator, Message.objects.all()).filter(pk=notice.pk).exists()
+    assert not visible(south_coordinator, Message.objects.all()).filter(pk=notice.pk).exists()
+
+
+def test_a_decline_without_replacement_asks_the_coordinators_to_assign(geo, north_volunteer):
+    from backend.threads.models import Message
+
+    slot = _assign(north_volunteer, geo.north_place, geo.north_tables[0])
+    assignment_decline(assignment=slot, source="web")
+    body = Message.objects.get(thread__place=geo.north_place).body
+    assert body.endswith("avisó desde su página). No hay reemplazo disponible: asigná a alguien desde la consola.")
