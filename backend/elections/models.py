@@ -103,7 +103,15 @@ class PollingPlace(TimeStampedModel):
             models.UniqueConstraint(fields=["election", "code"], name="place_unique_code"),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
-                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                # Both present, explicitly: a NULL makes a CHECK "unknown", and unknown passes.
+                | Q(
+                    latitude__isnull=False,
+                    longitude__isnull=False,
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                ),
                 name="place_coordinates_valid",
             ),
         ]

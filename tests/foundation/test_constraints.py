@@ -120,3 +120,10 @@ def test_many_volunteers_may_have_no_phone(db):
 def test_place_coordinates_are_in_range(geo):
     _refused(lambda: PollingPlaceFactory(election=geo.election, area=geo.north_town, latitude=-95, longitude=-64))
     _refused(lambda: PollingPlaceFactory(election=geo.election, area=geo.north_town, latitude=-31, longitude=190))
+
+
+def test_place_coordinates_come_both_or_neither(geo):
+    # A NULL makes a CHECK unknown, which databases let pass: the constraint must name both columns.
+    _refused(lambda: PollingPlaceFactory(election=geo.election, area=geo.north_town, latitude=-31.4, longitude=None))
+    _refused(lambda: PollingPlaceFactory(election=geo.election, area=geo.north_town, latitude=None, longitude=-64.2))
+    PollingPlaceFactory(election=geo.election, area=geo.north_town, latitude=None, longitude=None)
