@@ -1,13 +1,27 @@
 """The admin as a lead and as a coordinator uses it: scoped rows, search, actions through services."""
 
+import datetime
+
 import pytest
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
 from backend.assignments.services import assignment_create
-from backend.threads.services import member_set_muted, message_post, thread_get_or_create
+from backend.imports.services import batch_create, batch_run
+from backend.threads.services import (
+    announcement_sms_dispatch,
+    member_set_muted,
+    message_post,
+    message_post_as,
+    thread_get_or_create,
+)
+from sms.broadcasts import broadcast_create
+from sms.inbound import inbound_receive
+from sms.models import MessageTemplate
+from sms.services import notices_relay
 from tests.factories import VolunteerFactory
 
 
@@ -41,6 +55,21 @@ def populated(geo, north_volunteer, south_volunteer, lead):
         )
     # a moderation event and a mute, so their admin pages have a row to show
     member_set_muted(actor=lead, thread=geo.south_place.thread, muted=True, volunteer=south_volunteer)
+    # an announcement sent by SMS to a member not seen on the web
+    announcement = message_post_as(actor=lead, thread=geo.north_place.thread, body="Llevar DNI", announcement=True)
+    announcement_sms_dispatch(message=announcement, now=timezone.now() + datetime.timedelta(hours=1))
+    # SMS: the notices become outbound messages, a reply comes in, a broadcast is drafted, a text is edited
+    notices_relay()
+    inbound_receive(params={"MessageSid": "SM" + "0" * 32, "From": north_volunteer.phone, "Body": "MESA"})
+    broadcast_create(actor=lead, election=geo.election, body="Hola {nombre}", segment={})
+    MessageTemplate.objects.create(kind="help", body="Fiscaliza: responde MESA o AYUDA.")
+    # imports: a dry run of a roster whose second row has a problem worth a report row
+    roster = "DNI,Nombre,Apellido,Celular,Email\n30123456,Ana,Paz,+5493515550000,ana@example.org\n"
+    roster += "30123457,Luis,Sosa,+5493515550001,no-es-un-email\n"
+    batch = batch_create(
+        actor=lead, election=geo.election, kind="roster", file_name="fiscales.csv", data=roster.encode()
+    )
+    batch_run(batch=batch, dry_run=True)
     return {"north": north, "south": south}
 
 
@@ -61,8 +90,7 @@ DOMAIN_MODELS = [m for m in admin.site._registry if m._meta.app_label not in {"a
 def test_every_change_page_renders_for_a_lead(model, lead, populated):
     client = _client_for(lead)
     obj = model._default_manager.first()
-    if obj is None:
-        pytest.skip(f"the fixture makes no {model._meta.label} row")
+    assert obj is not None, f"the fixture makes no {model._meta.label} row"
     assert client.get(_change(obj)).status_code == 200
 
 
@@ -246,7 +274,7 @@ def test_audit_rows_are_read_only_even_for_a_lead(lead, populated):
 
 def test_a_coordinator_hides_a_message_in_their_scope_only(geo, north_coordinator, populated):
     client = _client_for(north_coordinator)
-    north_message = geo.north_place.thread.messages.get()
+    north_message = geo.north_place.thread.messages.get(announcement=False)
     south_message = geo.south_place.thread.messages.get()
     response = client.post(_change(north_message), {"pinned": "", "hidden": "on"})
     assert response.status_code == 302
