@@ -11,7 +11,7 @@ urlpatterns = [
     path("auth/token/", auth.TokenObtainApi.as_view(), name="api-auth-token"),
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("elections/", views.ElectionListApi.as_view(), name="api-election-list"),
-    # Assignments (engine helper)
+    # Assignments
     path("assignments/", assignments.AssignmentListApi.as_view(), name="api-assignment-list"),
     path("assignments/<int:pk>/", assignments.AssignmentDetailApi.as_view(), name="api-assignment-detail"),
     path("assignments/assign/", assignments.AssignApi.as_view(), name="api-assignment-assign"),
@@ -36,7 +36,7 @@ urlpatterns = [
     path("imports/<int:batch_id>/report/", imports.ImportReportApi.as_view(), name="api-import-report"),
 ]
 
-# Station threads (helper `threads`).
+# Station threads.
 from . import threads as threads_api  # noqa: E402
 
 urlpatterns += [
