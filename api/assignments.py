@@ -111,7 +111,8 @@ class AssignmentListApi(ListAPIView):
 class AssignmentDetailApi(APIView):
     class EventSerializer(serializers.Serializer):
         kind = serializers.CharField()
-        source = serializers.CharField()
+        # The API field is called "source" like Field.source; DRF's metaclass moves it off the class.
+        source = serializers.CharField()  # type: ignore[assignment]
         from_status = serializers.CharField()
         to_status = serializers.CharField()
         reason = serializers.CharField()
@@ -229,8 +230,8 @@ class DeclineApi(APIView):
         )
         replacement = declined.replacement
         # A volunteer declining their own slot does not get to see who replaces them.
-        show = replacement is not None and can(request.user, Action.VIEW, replacement)
-        return Response({"declined": _render(declined), "replacement": _render(replacement) if show else None})
+        shown = replacement if replacement is not None and can(request.user, Action.VIEW, replacement) else None
+        return Response({"declined": _render(declined), "replacement": _render(shown) if shown is not None else None})
 
 
 class SwapApi(APIView):

@@ -34,7 +34,7 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class BatchOutputSerializer(serializers.ModelSerializer):
-    election = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    election: "serializers.SlugRelatedField[Election]" = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
     progress = serializers.IntegerField(read_only=True)
     counts = serializers.SerializerMethodField()
@@ -77,7 +77,8 @@ class BatchOutputSerializer(serializers.ModelSerializer):
         }
 
     def get_problems(self, batch) -> list:
-        return ProblemSerializer(problem_rows(batch), many=True).data if batch.finished else []
+        # many=True builds a ListSerializer, whose data is a ReturnList; the stubs say ReturnDict.
+        return ProblemSerializer(problem_rows(batch), many=True).data if batch.finished else []  # type: ignore[return-value]
 
     def get_report_url(self, batch) -> str | None:
         if batch.status not in ("previewed", "applied"):

@@ -98,6 +98,10 @@ class Assignment(models.Model):
     updated_at = models.DateTimeField(_("actualizada"), auto_now=True)
     status_changed_at = models.DateTimeField(_("cambio de estado"), auto_now_add=True)
 
+    # Not a field: assignment_decline() sets it on the declined assignment it returns (the proposed
+    # replacement, or None). Durably, the replacement is in `replacements`.
+    replacement: "Assignment | None"
+
     class Meta:
         verbose_name = _("asignación")
         verbose_name_plural = _("asignaciones")

@@ -173,9 +173,9 @@ def coverage_by_area(*, user, election: Election, area: Area | None = None, max_
         parts = path.strip("/").split("/")
         chain = []
         for i in range(1, len(parts) + 1):
-            node = by_path.get("/" + "/".join(parts[:i]) + "/")
-            if node is not None:
-                chain.append(node)
+            ancestor = by_path.get("/" + "/".join(parts[:i]) + "/")
+            if ancestor is not None:
+                chain.append(ancestor)
         chains[area_id] = chain
     for row in counts.values():
         for node in chains.get(row["area_id"], ()):
@@ -297,7 +297,16 @@ def candidates_for_slot(
     qs = _eligible_free_volunteers(place=place, role=role, slot=slot)
     if user is not None:
         qs = visible(user, qs)
-    fields = ("pk", "first_name", "last_name", "latitude", "longitude", "votes_at_id", "trained", "availability")
+    fields: tuple[str, ...] = (
+        "pk",
+        "first_name",
+        "last_name",
+        "latitude",
+        "longitude",
+        "votes_at_id",
+        "trained",
+        "availability",
+    )
     fields += ("roles_accepted", "area__path", "votes_at__area__path")
     place_has_geo = place.latitude is not None and place.longitude is not None
     parts = place.area.path.strip("/").split("/")
@@ -312,6 +321,7 @@ def candidates_for_slot(
     if place_has_geo:
         import math
 
+        assert place.latitude is not None and place.longitude is not None  # place_has_geo
         dlat = _NEAR_M / _DEG_LAT_M
         dlon = dlat / max(0.1, math.cos(math.radians(place.latitude)))
         near |= Q(

@@ -4,6 +4,8 @@ Called by the API, the console pages, the admin, SMS keyword commands and the au
 Each function owns its transaction; notices for the volunteer are written inside it (outbox).
 """
 
+from functools import partial
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -232,13 +234,14 @@ def _tell_place_coordinators_of_decline(*, declined: Assignment, source: str) ->
     """Post the decline and its replacement in the place's thread, where its coordinators see it live."""
     from backend.threads.services import thread_post_system_notice
 
-    how = {
+    how_by_source: dict[str, str] = {
         EventSource.SMS: _("respondió NO por SMS"),
         EventSource.WEB: _("avisó desde su página"),
-    }.get(source, _("marcado por coordinación"))
+    }
+    how = how_by_source.get(source, _("marcado por coordinación"))
     where = (
         _("la mesa %(number)s") % {"number": declined.table.number}
-        if declined.table_id
+        if declined.table is not None
         else _("fiscal general del establecimiento")
     )
     replacement = declined.replacement
@@ -393,7 +396,7 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
                 notice_create(volunteer=row.volunteer, kind=NoticeKind.CHANGE, assignment=row)
         # Station threads: both volunteers changed place (helper `threads`).
         for vid in (a.volunteer_id, b.volunteer_id):
-            transaction.on_commit(lambda vid=vid: thread_membership_changed(volunteer_id=vid))
+            transaction.on_commit(partial(thread_membership_changed, volunteer_id=vid))
     return a if a.pk == first.pk else b, b if b.pk == second.pk else a
 
 

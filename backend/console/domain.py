@@ -6,6 +6,7 @@ already owns.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -156,7 +157,7 @@ class MessageLine:
     direction: str  # "out" or "in"
     body: str
     status: str
-    created_at: object
+    created_at: datetime
 
 
 def volunteer_messages(*, volunteer, limit: int = 50) -> list[MessageLine]:

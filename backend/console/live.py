@@ -34,7 +34,7 @@ def check_in_event(assignment: Assignment) -> dict:
         "place_id": place.pk,
         "place_name": place.name,
         "place_code": place.code,
-        "table": assignment.table.number if assignment.table_id else None,
+        "table": assignment.table.number if assignment.table is not None else None,
         "volunteer": assignment.volunteer.full_name,
         "path": area_path,
         "area_ids": area_ids,

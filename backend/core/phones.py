@@ -25,7 +25,10 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-_AR = phonenumbers.PhoneMetadata.metadata_for_region("AR")
+_AR_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("AR")
+assert _AR_METADATA is not None, "phonenumbers ships Argentine metadata"
+_AR = _AR_METADATA
+assert _AR.national_prefix_for_parsing is not None, "the Argentine metadata has a national prefix rule"
 # "0?(?:(11|2...|3...)15)?": the trunk 0 and the mobile 15 after the area code (group 1).
 _AR_NATIONAL_PREFIX = re.compile(_AR.national_prefix_for_parsing)
 _SEPARATORS = re.compile(r"\s*(?:/|;|\||,|\s[oy]\s)\s*", re.IGNORECASE)
@@ -71,7 +74,7 @@ def phone_digits(raw: object) -> list[tuple[bool, str]]:
         digits = _NON_DIGIT.sub("", part)
         if len(digits) >= 6:
             first = _FIRST_SIGNIFICANT.search(part)
-            found.append((bool(first) and first.group() == "+", digits))
+            found.append((first is not None and first.group() == "+", digits))
     return found
 
 
@@ -122,7 +125,7 @@ def _matches(desc, national: str) -> bool:
     return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
 
 
-def ar_number_type(national: str) -> PhoneNumberType:
+def ar_number_type(national: str) -> int:  # a PhoneNumberType constant, an int
     """phonenumbers.number_type() of an Argentine national number, without building a PhoneNumber.
 
     Same descriptors and order as the library (a test compares both on many numbers); three
@@ -142,7 +145,7 @@ def ar_number_type(national: str) -> PhoneNumberType:
     return PhoneNumberType.UNKNOWN
 
 
-def _type(national: str) -> PhoneNumberType:
+def _type(national: str) -> int:
     return ar_number_type(national)
 
 

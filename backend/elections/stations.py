@@ -177,20 +177,22 @@ def stations_import(
                 result.reject(line, _("número de mesa inválido: «%(value)s»") % {"value": _text(cell("table_number"))})
                 continue
             district = areas[parent.path[: parent.path.index("/", 1) + 1]]
+            latitude, longitude = _float_or_none(cell("latitude")), _float_or_none(cell("longitude"))
+            if (latitude is None) != (longitude is None) or (
+                latitude is not None
+                and longitude is not None
+                and not (-90 <= latitude <= 90 and -180 <= longitude <= 180)
+            ):
+                result.warned.add(line)
+                result.reasons[line] = _("coordenadas inválidas ignoradas")
+                latitude = longitude = None
             values = {
                 "area": parent,
                 "name": _text(cell("place_name"))[:255],
                 "address": _text(cell("address"))[:255],
-                "latitude": _float_or_none(cell("latitude")),
-                "longitude": _float_or_none(cell("longitude")),
+                "latitude": latitude,
+                "longitude": longitude,
             }
-            if (values["latitude"] is None) != (values["longitude"] is None) or (
-                values["latitude"] is not None
-                and not (-90 <= values["latitude"] <= 90 and -180 <= values["longitude"] <= 180)
-            ):
-                result.warned.add(line)
-                result.reasons[line] = _("coordenadas inválidas ignoradas")
-                values["latitude"] = values["longitude"] = None
             status = "unchanged"
             place = places.get(code)
             if place is None:

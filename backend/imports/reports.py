@@ -68,8 +68,8 @@ def build_report(*, batch: ImportBatch, sheet: Sheet) -> bytes:
         [_cell(out, text, bold=True) for text in (_("Fila"), _("Estado"), _("Motivo"))]
         + [_cell(out, value, bold=True) for value in original_header]
     )
-    for number, status, reason, row in body:
-        out.append([_cell(out, number), _cell(out, status), _cell(out, reason)] + [_cell(out, v) for v in row])
+    for number, label, reason, row in body:
+        out.append([_cell(out, number), _cell(out, label), _cell(out, reason)] + [_cell(out, v) for v in row])
     summary = workbook.create_sheet(_("Resumen"))
     for label, value in (
         (_("Lote"), batch.pk),

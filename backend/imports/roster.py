@@ -410,7 +410,8 @@ def _existing(candidates: list[Candidate]) -> tuple[dict[str, tuple], dict[str, 
         found = Volunteer.objects.filter(dni__in=chunk).values_list("pk", "dni", *FIELDS)
         existing.update((row[1], row) for row in found)
     for chunk in _chunks(sorted(phones)):
-        phone_owner.update(Volunteer.objects.filter(phone__in=chunk).values_list("phone", "dni"))
+        found_phones = Volunteer.objects.filter(phone__in=chunk).values_list("phone", "dni")
+        phone_owner.update((phone, dni) for phone, dni in found_phones if phone is not None)  # never None: phone__in
     return existing, phone_owner
 
 
@@ -460,6 +461,7 @@ def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
         if model_field.primary_key:
             continue
         name = model_field.attname
+        value: object
         if name in ("created_at", "updated_at"):
             value = now
         elif name == "source_batch_id":
@@ -471,7 +473,8 @@ def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
             defaults[name] = prepared
         else:
             constants[name] = prepared
-    column_of = {f.attname: f.column for f in meta.concrete_fields}
+    # A concrete field is one with a column, so the filter only narrows the type.
+    column_of = {f.attname: f.column for f in meta.concrete_fields if f.column is not None}
     columns = [column_of[name] for name in [*varying, *constants]]
     tail = tuple(constants.values())
     insert_rows(meta.db_table, columns, [tuple(row.get(n, defaults[n]) for n in varying) + tail for row in rows])

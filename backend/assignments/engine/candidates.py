@@ -73,7 +73,7 @@ def pair_costs(snap: Snapshot, v: np.ndarray, p: np.ndarray) -> Candidates:
 
 
 def _geo_candidates(snap: Snapshot, k: int) -> list[Candidates]:
-    out = []
+    out: list[Candidates] = []
     vol_geo = np.isfinite(snap.vol_lat) & np.isfinite(snap.vol_lon)
     place_geo = np.isfinite(snap.place_lat) & np.isfinite(snap.place_lon)
     if not vol_geo.any() or not place_geo.any():

@@ -293,7 +293,7 @@ def _changes(snap, final, final_cost, final_reason, result, phrase) -> list[Chan
             continue
         if s_old < 0:
             continue
-        old = slot_fields(s_old)
+        old_slot = slot_fields(s_old)
         before = old_cost.get(v, np.inf)
         if s_new >= 0:
             if snap.slot_place[s_new] == snap.slot_place[s_old] and snap.slot_role[s_new] != snap.slot_role[s_old]:
@@ -315,8 +315,8 @@ def _changes(snap, final, final_cost, final_reason, result, phrase) -> list[Chan
                     reason=final_reason[v],
                     why=why,
                     cost_m=float(final_cost[v]),
-                    from_place_id=old["place_id"],
-                    from_table_id=old["table_id"],
+                    from_place_id=old_slot["place_id"],
+                    from_table_id=old_slot["table_id"],
                     **slot_fields(s_new),
                 )
             )
@@ -327,10 +327,10 @@ def _changes(snap, final, final_cost, final_reason, result, phrase) -> list[Chan
                     volunteer_id=vid,
                     assignment_id=int(snap.vol_current_assignment[v]),
                     why=_("su puesto queda para alguien mejor ubicado/a"),
-                    from_place_id=old["place_id"],
-                    from_table_id=old["table_id"],
-                    role=old["role"],
-                    slot=old["slot"],
+                    from_place_id=old_slot["place_id"],
+                    from_table_id=old_slot["table_id"],
+                    role=old_slot["role"],
+                    slot=old_slot["slot"],
                 )
             )
     for aid, vid, problems in snap.dropped:
@@ -484,6 +484,12 @@ def _membership_changed(volunteer_ids: list[int]) -> None:
         thread_membership_changed(volunteer_id=vid)
 
 
+def _known(value: int | None) -> int:
+    """An id a change always has: moves and cancellations start from an assignment, moves go to a place."""
+    assert value is not None
+    return value
+
+
 def plan_apply(plan: Plan, *, actor=None, source: str = EventSource.ENGINE, notify: bool = False) -> None:
     """Write the plan in one transaction: cancellations, moves, new proposals, their events (and notices)."""
     started = time.perf_counter()
@@ -513,7 +519,7 @@ def plan_apply(plan: Plan, *, actor=None, source: str = EventSource.ENGINE, noti
                     status=AssignmentStatus.CANCELLED, status_changed_at=now, updated_at=now
                 )
             for c in cancels:
-                status, vid = rows[c.assignment_id]
+                status, vid = rows[_known(c.assignment_id)]
                 ref = Assignment(pk=c.assignment_id, volunteer_id=vid)
                 events.append(
                     event_build(
@@ -536,7 +542,7 @@ def plan_apply(plan: Plan, *, actor=None, source: str = EventSource.ENGINE, noti
             moved_rows = [
                 Assignment(
                     pk=c.assignment_id,
-                    place_id=c.place_id,
+                    place_id=_known(c.place_id),
                     table_id=c.table_id,
                     role=c.role,
                     slot=c.slot,
@@ -550,7 +556,7 @@ def plan_apply(plan: Plan, *, actor=None, source: str = EventSource.ENGINE, noti
                 moved_rows, ["place_id", "table_id", "role", "slot", "reason", "cost", "updated_at"], batch_size=500
             )
             for c in moves:
-                status, vid = rows[c.assignment_id]
+                status, vid = rows[_known(c.assignment_id)]
                 events.append(
                     event_build(
                         assignment=Assignment(pk=c.assignment_id),
@@ -595,7 +601,7 @@ def plan_apply(plan: Plan, *, actor=None, source: str = EventSource.ENGINE, noti
             Notice.objects.bulk_create(notices, batch_size=2000)
             # Station threads: people moved or taken off re-check their open sockets (new proposals
             # had no thread yet, so there is nothing to tell them).
-            changed = [rows[c.assignment_id][1] for c in cancels + moves]
+            changed = [rows[_known(c.assignment_id)][1] for c in cancels + moves]
             transaction.on_commit(lambda: _membership_changed(changed))
     except IntegrityError as exc:
         # Someone assigned one of these people or slots by hand meanwhile: nothing was written.

@@ -158,7 +158,7 @@ def snapshot_load(*, election: Election, area: Area | None = None) -> Snapshot:
 
     def slot_of(role: str, place_pk: int, table_pk: int | None, slot: int) -> int:
         if role == "table":
-            i = table_pos.get(table_pk)
+            i = table_pos.get(table_pk) if table_pk is not None else None
             return -1 if i is None or slot >= per_table else i * per_table + slot
         i = place_index.get(place_pk)
         return -1 if i is None or slot >= per_place else n_table_slots + i * per_place + slot

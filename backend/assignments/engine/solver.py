@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -144,7 +145,7 @@ def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_us
 def _hubs(problem: FlowProblem, arcs, arc_vol, arc_group, cost) -> dict:
     """Group each volunteer's arcs to several groups of one place at one cost behind a hub node."""
     empty = np.zeros(0, dtype=np.int64)
-    none = {"direct": np.arange(len(arcs)), "run_vol": empty, "run_hub": empty, "run_cost": empty}
+    none: dict[str, Any] = {"direct": np.arange(len(arcs)), "run_vol": empty, "run_hub": empty, "run_cost": empty}
     none |= {"out_hub": empty, "out_group": empty, "run_arcs": [], "hub_of_run": empty}
     if problem.group_place is None or not len(arcs):
         return none
@@ -159,7 +160,7 @@ def _hubs(problem: FlowProblem, arcs, arc_vol, arc_group, cost) -> dict:
     if not multi.any():
         return none | {"direct": direct}
     # A hub is a place and a set of its groups; the set is encoded by the groups' ranks in the place.
-    g_of_place = {}
+    g_of_place: dict[int, set[int]] = {}
     for gl, pl in zip(g.tolist(), p.tolist(), strict=True):
         g_of_place.setdefault(pl, set()).add(gl)
     rank = {gl: i for pl, gs in g_of_place.items() for i, gl in enumerate(sorted(gs))}
