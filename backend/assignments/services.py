@@ -121,7 +121,7 @@ def assignment_create(
             )
             if notify:
                 notice_create(volunteer=volunteer, kind=NoticeKind.ASSIGNMENT, assignment=assignment)
-            # Station threads: the volunteer's open sockets re-check membership (helper `threads`).
+            # Station threads: the volunteer's open sockets re-check membership.
             transaction.on_commit(lambda: thread_membership_changed(volunteer_id=volunteer.pk))
     except IntegrityError as exc:
         # Two coordinators raced for the same slot or person: the database constraint decided.
@@ -169,7 +169,7 @@ def assignment_transition(
             notice_create(volunteer=locked_row.volunteer, kind=NoticeKind.CANCELLATION, assignment=locked_row)
         if to_status == AssignmentStatus.CHECKED_IN:
             _after_commit_board_check_in(locked_row.pk)
-        # Station threads: a volunteer who left the place loses its thread's open sockets (helper `threads`).
+        # Station threads: a volunteer who left the place loses its thread's open sockets.
         transaction.on_commit(lambda: thread_membership_changed(volunteer_id=locked_row.volunteer_id))
     return locked_row
 
@@ -394,7 +394,7 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
             )
             if row.status in (AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED):
                 notice_create(volunteer=row.volunteer, kind=NoticeKind.CHANGE, assignment=row)
-        # Station threads: both volunteers changed place (helper `threads`).
+        # Station threads: both volunteers changed place.
         for vid in (a.volunteer_id, b.volunteer_id):
             transaction.on_commit(partial(thread_membership_changed, volunteer_id=vid))
     return a if a.pk == first.pk else b, b if b.pk == second.pk else a
