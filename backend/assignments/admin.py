@@ -151,20 +151,24 @@ class AssignmentAdmin(ScopedAdmin):
 
     @admin.action(description=_("Confirmar las asignaciones elegidas"))
     def confirm(self, request, queryset):
-        self._transition(
+        self._apply(
             request,
             queryset,
-            AssignmentStatus.CONFIRMED,
-            lambda n: ngettext("%(n)d asignación confirmada.", "%(n)d asignaciones confirmadas.", n) % {"n": n},
+            service=services.assignment_confirm,
+            done_message=lambda n: (
+                ngettext("%(n)d asignación confirmada.", "%(n)d asignaciones confirmadas.", n) % {"n": n}
+            ),
         )
 
     @admin.action(description=_("Marcar presentes"))
     def check_in(self, request, queryset):
-        self._transition(
+        self._apply(
             request,
             queryset,
-            AssignmentStatus.CHECKED_IN,
-            lambda n: ngettext("%(n)d fiscal marcado presente.", "%(n)d fiscales marcados presentes.", n) % {"n": n},
+            service=services.assignment_check_in,
+            done_message=lambda n: (
+                ngettext("%(n)d fiscal marcado presente.", "%(n)d fiscales marcados presentes.", n) % {"n": n}
+            ),
         )
 
     @admin.action(description=_("Marcar ausentes"))
@@ -178,11 +182,14 @@ class AssignmentAdmin(ScopedAdmin):
 
     @admin.action(description=_("Cancelar las asignaciones elegidas"))
     def cancel(self, request, queryset):
-        self._transition(
+        # The same service as the console's and the API's "quitar": a locked assignment is refused.
+        self._apply(
             request,
             queryset,
-            AssignmentStatus.CANCELLED,
-            lambda n: ngettext("%(n)d asignación cancelada.", "%(n)d asignaciones canceladas.", n) % {"n": n},
+            service=services.assignment_unassign,
+            done_message=lambda n: (
+                ngettext("%(n)d asignación cancelada.", "%(n)d asignaciones canceladas.", n) % {"n": n}
+            ),
         )
 
     @admin.action(description=_("Fijar (el asignador automático no las mueve)"))

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
-from backend.assignments.services import assignment_create
+from backend.assignments.services import assignment_create, assignment_set_locked
 from backend.imports.services import batch_create, batch_run
 from backend.threads.services import (
     announcement_sms_dispatch,
@@ -211,6 +211,18 @@ def test_a_coordinator_cannot_act_on_assignments_outside_their_scope(north_coord
     client.post(_changelist(Assignment), {"action": "cancel", "_selected_action": [south.pk]})
     south.refresh_from_db()
     assert south.status == AssignmentStatus.PROPOSED
+
+
+def test_the_admin_cancel_refuses_a_locked_assignment_like_the_console(lead, populated):
+    # given: a lead pinned the north assignment
+    client = _client_for(lead)
+    north = assignment_set_locked(assignment=populated["north"], locked=True, source="web")
+    # when: they try to cancel it from the admin's action
+    response = client.post(_changelist(Assignment), {"action": "cancel", "_selected_action": [north.pk]}, follow=True)
+    # then: it stays, and the admin says why
+    north.refresh_from_db()
+    assert north.status == AssignmentStatus.PROPOSED
+    assert any("fijada" in str(m) for m in response.context["messages"])
 
 
 def test_adding_an_assignment_uses_the_service(lead, geo, north_volunteer):
