@@ -59,6 +59,15 @@ def _form_context(request, election) -> dict:
     }
 
 
+def _composer_input(request) -> dict:
+    """The composer form as the broadcast services take it (preview and create read the same form)."""
+    return {
+        "body": request.POST.get("body", ""),
+        "segment": _segment(request),
+        "transliterate": request.POST.get("transliterate") == "1",
+    }
+
+
 @console_view
 def instructions(request):
     election = current_election(request)
@@ -75,13 +84,7 @@ def instruction_preview(request):
     if election is None:
         raise Http404()
     try:
-        preview = domain.broadcast_preview(
-            user=request.user,
-            election=election,
-            body=request.POST.get("body", ""),
-            segment=_segment(request),
-            transliterate=request.POST.get("transliterate") == "1",
-        )
+        preview = domain.broadcast_preview(user=request.user, election=election, **_composer_input(request))
     except ApplicationError as exc:
         return render(request, "console/_instruction_preview.html", {"error": exc.message})
     return render(request, "console/_instruction_preview.html", {"preview": preview})
@@ -94,13 +97,7 @@ def instruction_create(request):
     if election is None:
         raise Http404()
     try:
-        broadcast = domain.broadcast_create(
-            actor=request.user,
-            election=election,
-            body=request.POST.get("body", ""),
-            segment=_segment(request),
-            transliterate=request.POST.get("transliterate") == "1",
-        )
+        broadcast = domain.broadcast_create(actor=request.user, election=election, **_composer_input(request))
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
         context = _form_context(request, election)
