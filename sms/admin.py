@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backend.accounts.permissions import visible
+from backend.core.admin import ScopedAdmin
 from backend.core.exceptions import ApplicationError
 
 from . import broadcasts
@@ -32,8 +32,11 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(admin.ModelAdmin):
-    """Read-only rows; approve, send and cancel go through the same services as the console and the API."""
+class BroadcastAdmin(ScopedAdmin):
+    """Read-only rows (a coordinator sees their own); approve, send and cancel go through the services
+    the console and the API call, which also decide who may do what."""
+
+    lead_rights = frozenset({"view"})
 
     list_display = [
         "id",
@@ -48,9 +51,6 @@ class BroadcastAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     raw_id_fields = ["created_by", "approved_by", "sent_by", "cancelled_by"]
     actions = ["approve", "send", "cancel"]
-
-    def get_queryset(self, request):
-        return visible(request.user, super().get_queryset(request))
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -1,4 +1,4 @@
-"""Broadcasts through the API: the audience fixed at creation, approval, send by a task, lifecycle, placeholders, money."""
+"""Broadcasts through the API: audience fixed at creation, approval, send by a task, lifecycle, placeholders."""
 
 import re
 
