@@ -161,7 +161,7 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
     """`queryset` narrowed to what `user` may see.
 
     Knows elections, areas, places, tables, volunteers, assignments and their events, notices,
-    threads and messages; any other model is visible to leads only.
+    threads and messages, and broadcasts (a coordinator's own); any other model is visible to leads only.
     """
     role = role_of(user)
     if role is None:

@@ -1,10 +1,22 @@
 """Instructions: composer preview, create, approval, send within scope, live counts."""
 
+import pytest
 from django.urls import reverse
 
 from backend.accounts.models import Role
 from sms.models import Broadcast, BroadcastStatus, OutboundMessage
 from tests.factories import UserFactory, VolunteerFactory
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """The queueing task and the drains run in-process, also on the Redis profile (no worker here)."""
+    from backend.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
 
 
 def _compose(client, body="Hola {nombre}, llevá el DNI.", **extra):

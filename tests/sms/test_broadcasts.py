@@ -5,9 +5,11 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
+from backend.accounts.permissions import Action, can, visible
 from backend.assignments.models import Assignment, AssignmentRole
 from backend.assignments.services import assignment_create, assignment_unassign
 from backend.volunteers.models import Volunteer
+from sms.broadcasts import broadcast_create
 from sms.models import Broadcast, BroadcastStatus, OutboundMessage
 from sms.services import outbound_send
 from sms.tasks import broadcasts_finish, drain_outbound, queue_broadcast
@@ -483,3 +485,18 @@ def test_every_broadcast_operation_is_in_the_openapi_schema(lead):
     assert set(paths["/api/sms/broadcasts/"]) >= {"get", "post"}
     for operation in ("preview/", "{id}/", "{id}/approve/", "{id}/send/", "{id}/cancel/"):
         assert f"/api/sms/broadcasts/{operation}" in paths, operation
+
+
+def test_the_permission_module_decides_who_sees_sends_and_approves_a_broadcast(
+    staffed, north_coordinator, south_coordinator, lead, north_volunteer
+):
+    # given
+    broadcast = broadcast_create(actor=north_coordinator, election=staffed.election, body="Hola", segment={})
+    # then: the author sees and changes it, only a lead approves, nobody else touches it
+    assert can(north_coordinator, Action.VIEW, broadcast) and can(north_coordinator, Action.CHANGE, broadcast)
+    assert not can(north_coordinator, Action.APPROVE, broadcast)
+    assert can(lead, Action.APPROVE, broadcast)
+    for other in (south_coordinator, north_volunteer.user):
+        assert not any(can(other, action, broadcast) for action in (Action.VIEW, Action.CHANGE, Action.APPROVE))
+        assert not visible(other, Broadcast.objects.all()).exists()
+    assert list(visible(north_coordinator, Broadcast.objects.all())) == [broadcast]
