@@ -175,6 +175,25 @@ def _value_conditions(*, election, body: str) -> dict[str, Any]:
     return {name: conditions[name] for name in _used_variables(body) if name in conditions}
 
 
+def _complete_condition(*, election, body: str) -> Q:
+    """Every variable of `body` has a value: the conditions above with one EXISTS for the assignment's.
+
+    One correlated subquery instead of three keeps a 100,000-person audience one cheap query.
+    """
+    used = set(_used_variables(body))
+    condition = ~Q(first_name="") if "nombre" in used else Q()
+    if used & {"escuela", "direccion", "mesa"}:
+        active = Assignment.objects.filter(volunteer=OuterRef("pk"), election=election, status__in=ACTIVE_STATUSES)
+        if "escuela" in used:
+            active = active.exclude(place__name="")
+        if "direccion" in used:
+            active = active.exclude(place__address="")
+        if "mesa" in used:
+            active = active.filter(table__isnull=False)
+        condition &= Q(Exists(active))
+    return condition
+
+
 def broadcast_recipients(*, user, election, segment: dict, body: str = "") -> QuerySet[Volunteer]:
     """Volunteers of `election` in `segment`, visible to `user`, with a phone and not opted out.
 
@@ -207,7 +226,7 @@ def broadcast_recipients(*, user, election, segment: dict, body: str = "") -> Qu
         condition = home | Exists(assignments)
     queryset = Volunteer.objects.filter(condition, phone__isnull=False, opted_out=False, excluded=False)
     if segment["complete_only"]:
-        queryset = queryset.filter(*_value_conditions(election=election, body=body).values())
+        queryset = queryset.filter(_complete_condition(election=election, body=body))
     return visible(user, queryset)
 
 
@@ -265,7 +284,7 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
     missing: dict[str, int] = {}
     complete = recipients
     if conditions:
-        complete = recipients.filter(*conditions.values())
+        complete = recipients.filter(_complete_condition(election=election, body=body))
     if conditions and not segment["complete_only"] and count:
         missing = {name: recipients.exclude(condition).count() for name, condition in conditions.items()}
         complete_count = complete.count()
@@ -410,8 +429,8 @@ def _stored_audience(broadcast: Broadcast) -> QuerySet[Volunteer]:
 
 
 def _reachable(broadcast: Broadcast) -> Q:
-    conditions = _value_conditions(election=broadcast.election, body=broadcast.body).values()
-    return Q(*conditions, opted_out=False, phone__isnull=False, excluded=False)
+    complete = _complete_condition(election=broadcast.election, body=broadcast.body)
+    return complete & Q(opted_out=False, phone__isnull=False, excluded=False)
 
 
 def broadcast_audience(*, broadcast: Broadcast) -> Audience:
