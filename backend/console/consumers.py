@@ -44,3 +44,13 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):
             return
         await self.send_json({**{k: v for k, v in event.items() if k != "type"}, "type": "check_in"})
+
+    async def table_report_created(self, event):
+        if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):
+            return
+        await self.send_json({**{k: v for k, v in event.items() if k != "type"}, "type": "table_report"})
+
+    async def incident_changed(self, event):
+        if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):
+            return
+        await self.send_json({**{k: v for k, v in event.items() if k != "type"}, "type": "incident"})

@@ -10,4 +10,5 @@ urlpatterns = [
     path("mi/confirmar/", views.confirm, name="confirm"),
     path("mi/no-puedo/", views.decline, name="decline"),
     path("mi/llegue/", views.check_in, name="check_in"),
+    path("mi/mesa/", views.table_report_next, name="table_report"),
 ]
