@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.permissions import Action, require
+from backend.permissions import Action, require
 from backend.threads import selectors, services
 from backend.threads.models import MESSAGE_MAX_LENGTH, Message, Thread
 from backend.threads.payloads import message_payload, payload_for

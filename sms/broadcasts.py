@@ -1,7 +1,7 @@
 """Instructions to many: segment, preview (count, segments, cost, time), approval, send, live counts.
 
 Called by the API (api/sms.py). The segment is always narrowed by the coordinator's scope through
-backend.accounts.permissions.visible().
+backend.permissions.visible().
 """
 
 import math
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of, visible
+from backend.permissions import role_of, visible
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.elections.models import Area

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import role_of
+from backend.permissions import role_of
 from backend.volunteers.models import Volunteer
 
 from .client import signature_compute, signature_valid, twiml_reply

@@ -1,6 +1,6 @@
 """Reads on assignments: coverage per area, place and table, ranked candidates for a slot, lists.
 
-Every selector that takes `user` narrows its rows with `backend.accounts.permissions.visible`, so
+Every selector that takes `user` narrows its rows with `backend.permissions.visible`, so
 the console pages and the API can pass the request's user straight through.
 Coverage aggregates once per place (three grouped queries) and rolls up the area tree in Python
 by materialised path, so a whole province answers in a few tens of milliseconds.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from backend.accounts.permissions import visible
+from backend.permissions import visible
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
 

@@ -4,7 +4,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of, scope_areas
+from backend.permissions import role_of, scope_areas
 
 from .live import board_group
 

@@ -215,6 +215,6 @@ def broadcast_counts(*, broadcast: Broadcast) -> dict[str, int]:
 
 def can_approve(user) -> bool:
     from backend.accounts.models import Role
-    from backend.accounts.permissions import role_of
+    from backend.permissions import role_of
 
     return role_of(user) == Role.LEAD

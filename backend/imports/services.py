@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from backend.accounts.permissions import can_import
+from backend.permissions import can_import
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.core.spreadsheets import Sheet, open_sheet
 from backend.elections.models import Election

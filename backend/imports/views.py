@@ -10,7 +10,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import can_import
+from backend.permissions import can_import
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Election
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, role_of, visible
+from backend.permissions import Action, can, role_of, visible
 
 from .models import AnnouncementDelivery, Message, Thread, ThreadMute, ThreadReadState
 

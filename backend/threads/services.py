@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.accounts.permissions import Action, require
+from backend.permissions import Action, require
 from backend.core.exceptions import ApplicationError
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create

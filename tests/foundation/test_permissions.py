@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, require, visible
+from backend.permissions import Action, can, require, visible
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
 from backend.assignments.services import assignment_create, assignment_transition
 from backend.core.exceptions import PermissionDenied

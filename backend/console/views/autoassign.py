@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, role_of
+from backend.permissions import Action, can, role_of
 from backend.core.exceptions import ApplicationError
 
 from .. import domain

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from backend.accounts.permissions import Action, can
+from backend.permissions import Action, can
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area
 

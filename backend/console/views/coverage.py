@@ -3,7 +3,7 @@
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from backend.accounts.permissions import Action, can, visible
+from backend.permissions import Action, can, visible
 from backend.elections.models import PollingPlace
 
 from .. import domain

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import Action, visible
+from backend.permissions import Action, visible
 from backend.assignments.models import AssignmentStatus
 from backend.assignments.selectors import assignment_list_visible
 from backend.core.exceptions import ApplicationError

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import Action, can
+from backend.permissions import Action, can
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area
