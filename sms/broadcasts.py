@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
-from backend.permissions import role_of, visible
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.elections.models import Area
+from backend.permissions import role_of, visible
 from backend.portal.bulk import fast_insert
 from backend.portal.services import magic_links_bulk
 from backend.volunteers.models import Volunteer

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from backend.permissions import visible
 from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.permissions import visible
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
 
 from .engine.rules import (

@@ -13,12 +13,14 @@ from django.utils.translation import gettext as _
 from backend.core.exceptions import ApplicationError
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
-from backend.threads.services import thread_membership_changed
+from backend.threads.services import thread_membership_changed, thread_post_system_notice
 from backend.volunteers.models import Volunteer
 
+from .engine.plan import plan_apply, plan_build, plan_describe
 from .engine.rules import eligibility_problems, pair_cost
 from .errors import AssignmentErrorCode
 from .events import event_record
+from .live import board_check_in_broadcast
 from .models import (
     ACTIVE_STATUSES,
     ALLOWED_TRANSITIONS,
@@ -28,6 +30,7 @@ from .models import (
     AssignmentStatus,
     EventSource,
 )
+from .selectors import candidates_for_slot
 
 
 def _free_slot(*, place, table, role: str) -> int:
@@ -176,8 +179,6 @@ def assignment_transition(
 
 def _after_commit_board_check_in(assignment_id: int) -> None:
     """The election-day board hears of every check-in, whatever channel it came by, once committed."""
-    from backend.console.live import board_check_in_broadcast
-
     transaction.on_commit(lambda: board_check_in_broadcast(assignment_id=assignment_id))
 
 
@@ -232,8 +233,6 @@ def assignment_decline(*, assignment: Assignment, actor=None, source: str, reaso
 
 def _tell_place_coordinators_of_decline(*, declined: Assignment, source: str) -> None:
     """Post the decline and its replacement in the place's thread, where its coordinators see it live."""
-    from backend.threads.services import thread_post_system_notice
-
     how_by_source: dict[str, str] = {
         EventSource.SMS: _("respondió NO por SMS"),
         EventSource.WEB: _("avisó desde su página"),
@@ -258,8 +257,6 @@ def _tell_place_coordinators_of_decline(*, declined: Assignment, source: str) ->
 
 def assignment_propose_replacement(*, declined: Assignment, actor=None, source: str) -> Assignment | None:
     """Propose the best free volunteer for the slot `declined` held, moving nobody; None if nobody fits."""
-    from .selectors import candidates_for_slot
-
     place, table = declined.place, declined.table
     with transaction.atomic():
         taken = Assignment.objects.filter(place=place, role=declined.role, table=table, slot=declined.slot).filter(
@@ -423,8 +420,6 @@ def auto_assign(
     first and notifies later). Returns an `AutoAssignResult` (coverage before/after, per area,
     changes with reasons, timings).
     """
-    from .engine import plan_apply, plan_build, plan_describe
-
     plan = plan_build(election=election, area=area, k=k, method=method, on_progress=on_progress)
     if not dry_run:
         if on_progress:

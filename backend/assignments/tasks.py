@@ -14,6 +14,8 @@ from backend.accounts.models import User
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area, Election
 
+from .services import auto_assign
+
 _KEY = "auto-assign:{run_id}"
 _TTL = 6 * 3600
 
@@ -52,8 +54,6 @@ def auto_assign_start(*, election: Election, area: Area | None, dry_run: bool, n
 @shared_task(acks_late=False)
 def auto_assign_task(run_id: str, election_id: int, area_id: int | None, dry_run: bool, notify: bool, actor_id):
     """Run auto-assign; its progress and result go to the cache under the run id."""
-    from .services import auto_assign
-
     election = Election.objects.get(pk=election_id)
     area = Area.objects.get(pk=area_id) if area_id else None
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None

@@ -12,8 +12,8 @@ from django.db.models import QuerySet
 from django.shortcuts import render
 
 from backend.accounts.models import Role
-from backend.permissions import role_of, scope_areas
 from backend.elections.models import Area, Election
+from backend.permissions import role_of, scope_areas
 
 SESSION_ELECTION_KEY = "console_election_id"
 

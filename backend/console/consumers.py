@@ -4,9 +4,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from backend.accounts.models import Role
+from backend.assignments.live import board_group
 from backend.permissions import role_of, scope_areas
-
-from .live import board_group
 
 FORBIDDEN = 4403
 

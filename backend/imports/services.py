@@ -19,11 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from backend.permissions import can_import
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.core.jobs import task_queue
 from backend.core.spreadsheets import Sheet, open_sheet
 from backend.elections.models import Election
 from backend.elections.stations import stations_import
+from backend.permissions import can_import
 
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
 from .roster import insert_rows
@@ -92,11 +93,9 @@ def batch_start(*, batch: ImportBatch, dry_run: bool | None = None) -> ImportBat
     """Run the batch now when small, or queue the Celery task after commit when large."""
     dry_run = batch.dry_run if dry_run is None else dry_run
     if batch.total_rows > async_threshold():
-        from .tasks import run_batch
-
         ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.PENDING, rows_done=0)
         batch.status, batch.rows_done = BatchStatus.PENDING, 0
-        transaction.on_commit(lambda: run_batch.delay(batch.pk, dry_run))
+        transaction.on_commit(lambda: task_queue("imports.run_batch", batch.pk, dry_run))
         return batch
     return batch_run(batch=batch, dry_run=dry_run)
 

@@ -20,6 +20,7 @@ from sesame.utils import get_token
 
 from backend.accounts.models import Role, User
 from backend.core.exceptions import ApplicationError
+from backend.volunteers.models import Volunteer
 
 from .bulk import fast_insert
 from .errors import PortalErrorCode
@@ -83,8 +84,6 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
     national broadcast mints 100,000 links). Not rate-limited per person: a broadcast is already
     gated by scope and, when large, by a lead's approval.
     """
-    from backend.volunteers.models import Volunteer
-
     missing = [v for v in volunteers if v["user_id"] is None]
     user_ids = {v["id"]: v["user_id"] for v in volunteers}
     passwords: dict[int, str] = {}

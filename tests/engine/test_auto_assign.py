@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from backend.assignments.engine import plan_apply, plan_build
+from backend.assignments.engine.plan import plan_apply, plan_build
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
 from backend.assignments.services import assignment_create, assignment_set_locked, assignment_transition, auto_assign
 from backend.core.exceptions import ApplicationError

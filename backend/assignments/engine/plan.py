@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.notices.models import Notice, NoticeKind
+from backend.threads.services import thread_membership_changed
 from backend.volunteers.models import Volunteer
 
 from ..errors import AssignmentErrorCode
@@ -478,8 +479,6 @@ def _insert_proposals(election_id: int, creates: list[Change], *, created_by, no
 
 
 def _membership_changed(volunteer_ids: list[int]) -> None:
-    from backend.threads.services import thread_membership_changed
-
     for vid in volunteer_ids:
         thread_membership_changed(volunteer_id=vid)
 

@@ -2,6 +2,7 @@
 
 from django import template
 
+from backend.assignments.models import AssignmentStatus
 from backend.console.access import is_console_user
 
 register = template.Library()
@@ -27,8 +28,6 @@ def pct(part, whole) -> int:
 @register.filter
 def status_label(value) -> str:
     """An assignment status code as people read it ("confirmed" -> "Confirmada")."""
-    from backend.assignments.models import AssignmentStatus
-
     try:
         return str(AssignmentStatus(value).label)
     except ValueError:

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
-from backend.permissions import Action, can, role_of
 from backend.core.exceptions import ApplicationError
+from backend.permissions import Action, can, role_of
 
 from .. import domain
 from ..access import console_view, current_election, root_areas

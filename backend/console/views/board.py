@@ -7,11 +7,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.permissions import Action, can
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
 from backend.assignments.selectors import coverage_state, state_label
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
+from backend.permissions import Action, can
 from backend.volunteers.models import Volunteer
 
 from .. import domain

@@ -6,9 +6,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from backend.permissions import Action, can
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area
+from backend.permissions import Action, can
 
 
 def get_visible(request, queryset, action: Action = Action.VIEW, **lookup):

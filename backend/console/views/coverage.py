@@ -3,8 +3,8 @@
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from backend.permissions import Action, can, visible
 from backend.elections.models import PollingPlace
+from backend.permissions import Action, can, visible
 
 from .. import domain
 from ..access import console_view, current_election, root_areas

@@ -7,11 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.permissions import Action, visible
 from backend.assignments.models import AssignmentStatus
 from backend.assignments.selectors import assignment_list_visible
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace
+from backend.permissions import Action, visible
 from backend.volunteers.models import Volunteer
 
 from .. import domain

@@ -10,10 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.permissions import Action, can
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area
+from backend.permissions import Action, can
 
 from .. import domain
 from ..access import console_view, current_election, root_areas

@@ -2,7 +2,7 @@
 
 `backend.assignments.services` calls `board_check_in_broadcast` through `transaction.on_commit`
 when an assignment reaches `checked_in`, whatever the channel (SMS, web, API). The consumer in
-`consumers.py` forwards each event to the coordinators whose scope covers the place.
+`backend.console.consumers` forwards each event to the coordinators whose scope covers the place.
 """
 
 import logging
