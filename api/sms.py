@@ -7,15 +7,15 @@ from rest_framework.views import APIView
 
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Election
-from sms.broadcasts import (
+from backend.messaging.broadcasts import (
     broadcast_approve,
-    broadcast_can_view,
     broadcast_counts,
     broadcast_create,
     broadcast_preview,
     broadcast_send,
 )
-from sms.models import Broadcast
+from backend.messaging.models import Broadcast
+from backend.messaging.selectors import broadcast_can_view
 
 
 class SegmentSerializer(serializers.Serializer):

@@ -73,11 +73,10 @@ def _in_scope(user: Any, election_id: int, path: str) -> bool:
 
 
 def _volunteer_of(user: Any) -> Volunteer | None:
-    cached = getattr(user, "_fz_volunteer", False)
-    if cached is False:
-        cached = Volunteer.objects.filter(user=user).first()
-        user._fz_volunteer = cached
-    return cached
+    """The user's volunteer record, or None; cached on the user object."""
+    if not hasattr(user, "_fz_volunteer"):
+        user._fz_volunteer = Volunteer.objects.filter(user=user).first()
+    return user._fz_volunteer
 
 
 def _active_place_ids(volunteer: Volunteer) -> set[int]:

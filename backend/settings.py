@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "backend.volunteers",
     "backend.assignments",
     "backend.notices",
+    "backend.messaging",
     "backend.threads",
     "backend.imports",
     "backend.portal",

@@ -70,10 +70,10 @@ def main() -> None:
     lead, election, volunteers = _build(args.recipients)
 
     # 1. render and queue
-    import sms.broadcasts
-    from sms.broadcasts import broadcast_approve, broadcast_create, broadcast_send
+    import backend.messaging.broadcasts
+    from backend.messaging.broadcasts import broadcast_approve, broadcast_create, broadcast_send
 
-    sms.broadcasts._start_drains = lambda broadcast_id: None  # the drain is measured on its own below
+    backend.messaging.broadcasts._start_drains = lambda broadcast_id: None  # the drain is measured on its own below
     body = "Fiscaliza: {nombre}, capacitacion el sabado en {escuela} ({direccion}), mesa {mesa}. Info: {link}"
     started = time.perf_counter()
     broadcast = broadcast_create(actor=lead, election=election, body=body, segment={})
@@ -82,7 +82,7 @@ def main() -> None:
     started = time.perf_counter()
     broadcast_send(actor=lead, broadcast=broadcast)
     queue_s = time.perf_counter() - started
-    from sms.models import OutboundMessage
+    from backend.messaging.models import OutboundMessage
 
     queued = OutboundMessage.objects.filter(broadcast=broadcast).count()
     sample = OutboundMessage.objects.filter(broadcast=broadcast).order_by("id").first()

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,8 +14,3 @@ class SmsConfig(AppConfig):
         from .signals import notice_saved
 
         post_save.connect(notice_saved, sender=Notice, dispatch_uid="sms.notice_saved")
-        from .models import MessageTemplate
-        from .texts import templates_changed
-
-        post_save.connect(templates_changed, sender=MessageTemplate, dispatch_uid="sms.templates_changed")
-        post_delete.connect(templates_changed, sender=MessageTemplate, dispatch_uid="sms.templates_deleted")

@@ -7,13 +7,11 @@ clears the key before it reads, so a notice committed while it runs queues the n
 from django.core.cache import cache
 from django.db import transaction
 
-RELAY_PENDING_KEY = "sms:relay-pending"
+from .tasks import RELAY_PENDING_KEY, relay_notices
 
 
 def _relay_after_commit():
     if cache.add(RELAY_PENDING_KEY, 1, timeout=300):
-        from .tasks import relay_notices
-
         relay_notices.delay()
 
 

@@ -4,17 +4,19 @@ import time
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 
-from . import broadcasts, reminders, services
+from backend.messaging import broadcasts
+
+from . import reminders, services
+
+# Set while a relay task is queued and not yet started (see signals.py).
+RELAY_PENDING_KEY = "sms:relay-pending"
 
 
 @shared_task(name="sms.relay_notices", ignore_result=True)
 def relay_notices() -> int:
     """The outbox relay: queued on commit whenever a Notice is written, and every minute by beat."""
-    from django.core.cache import cache
-
-    from .signals import RELAY_PENDING_KEY
-
     cache.delete(RELAY_PENDING_KEY)
     return services.notices_relay()
 

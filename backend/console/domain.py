@@ -15,9 +15,9 @@ from backend.assignments import selectors as assignment_selectors
 from backend.assignments import services as assignment_services
 from backend.assignments.models import Assignment
 from backend.elections.models import Area, Election
-from sms import broadcasts
-from sms.models import Broadcast, InboundMessage, OutboundMessage
-from sms.texts import BROADCAST_VARS
+from backend.messaging import broadcasts
+from backend.messaging.models import Broadcast, InboundMessage, OutboundMessage
+from backend.messaging.texts import BROADCAST_VARS
 
 SOURCE = "web"
 

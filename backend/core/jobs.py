@@ -9,6 +9,6 @@ that may queue it; an unknown name is a programming error and raises `KeyError`.
 from celery import current_app
 
 
-def task_queue(name: str, *args, countdown: int | None = None) -> None:
+def task_queue(name: str, *args, countdown: float | None = None) -> None:
     """Queue the registered task `name` with `args` (ids, never objects); eager Celery runs it at once."""
     current_app.tasks[name].apply_async(args=args, countdown=countdown)

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_create
-from sms.models import Broadcast, OutboundMessage
+from backend.messaging.models import Broadcast, OutboundMessage
 
 from ..factories import VolunteerFactory
 

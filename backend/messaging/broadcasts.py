@@ -16,18 +16,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
+from backend.accounts.services import magic_links_bulk
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
+from backend.core.bulk import fast_insert
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.core.jobs import task_queue
 from backend.elections.models import Area
 from backend.permissions import role_of, visible
-from backend.portal.bulk import fast_insert
-from backend.portal.services import magic_links_bulk
 from backend.volunteers.models import Volunteer
 
 from .errors import SmsErrorCode
 from .models import Broadcast, BroadcastStatus, OutboundMessage, OutboundStatus, TemplateKind
-from .services import DAY_NAMES
-from .texts import render, template_validate
+from .selectors import broadcast_can_approve, broadcast_can_view
+from .texts import DAY_NAMES, render, template_validate
 
 CHUNK = 2000
 SAMPLE = 200
@@ -204,13 +205,8 @@ def broadcast_create(*, actor, election, body: str, segment: dict, transliterate
     )
 
 
-def broadcast_can_view(user, broadcast: Broadcast) -> bool:
-    role = role_of(user)
-    return role == Role.LEAD or (role == Role.COORDINATOR and broadcast.created_by_id == user.pk)
-
-
 def broadcast_approve(*, actor, broadcast: Broadcast) -> Broadcast:
-    if role_of(actor) != Role.LEAD:
+    if not broadcast_can_approve(actor):
         raise PermissionDenied(_("Solo un responsable puede aprobar envíos grandes."), code=SmsErrorCode.NOT_A_LEAD)
     with transaction.atomic():
         row = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
@@ -276,11 +272,10 @@ def _queue_all(broadcast: Broadcast, recipients) -> int:
 
 
 def _start_drains(broadcast_id: int) -> None:
-    from .tasks import drain_outbound
-
+    """Hand the broadcast's queued rows to the SMS workers (the Twilio adapter's drain task)."""
     workers = max(1, int(settings.SMS_DRAIN_WORKERS))
     for k in range(workers):
-        drain_outbound.delay(broadcast_id, (k, workers))
+        task_queue("sms.drain_outbound", broadcast_id, (k, workers))
 
 
 def broadcast_has_queued(*, broadcast_id: int | None) -> bool:

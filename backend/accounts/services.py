@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from sesame.utils import get_token
 
 from backend.accounts.models import Role, User
+from backend.core.bulk import fast_insert
 from backend.core.exceptions import ApplicationError
 from backend.volunteers.models import Volunteer
 
-from .bulk import fast_insert
 from .errors import PortalErrorCode
 
 SCOPE = "portal"
