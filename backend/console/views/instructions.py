@@ -1,4 +1,4 @@
-"""Instructions: the broadcast composer over the sms app's services, with live delivery counts.
+"""Instructions: the broadcast composer over the messaging services, with live delivery counts.
 
 Segment (areas, roles, statuses), template text, then a preview (recipients, segments, cost,
 time, a sample) before anything is created; large sends wait for a lead's approval.
@@ -13,9 +13,12 @@ from django.views.decorators.http import require_POST
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area
+from backend.messaging import broadcasts
+from backend.messaging.models import Broadcast
+from backend.messaging.selectors import broadcast_can_approve, broadcast_can_view, broadcast_list_visible_to
+from backend.messaging.texts import BROADCAST_VARS
 from backend.permissions import Action, can
 
-from .. import domain
 from ..access import console_view, current_election, root_areas
 
 STATUS_CHOICES = [
@@ -54,8 +57,8 @@ def _form_context(request, election) -> dict:
         "areas": _area_choices(request.user, election),
         "roles": AssignmentRole.choices,
         "statuses": [(s.value, s.label) for s in STATUS_CHOICES],
-        "variables": domain.broadcast_variables(),
-        "broadcasts": domain.broadcast_list(user=request.user, election=election),
+        "variables": BROADCAST_VARS,
+        "broadcasts": broadcast_list_visible_to(user=request.user, election=election),
     }
 
 
@@ -84,7 +87,7 @@ def instruction_preview(request):
     if election is None:
         raise Http404()
     try:
-        preview = domain.broadcast_preview(user=request.user, election=election, **_composer_input(request))
+        preview = broadcasts.broadcast_preview(user=request.user, election=election, **_composer_input(request))
     except ApplicationError as exc:
         return render(request, "console/_instruction_preview.html", {"error": exc.message})
     return render(request, "console/_instruction_preview.html", {"preview": preview})
@@ -97,7 +100,7 @@ def instruction_create(request):
     if election is None:
         raise Http404()
     try:
-        broadcast = domain.broadcast_create(actor=request.user, election=election, **_composer_input(request))
+        broadcast = broadcasts.broadcast_create(actor=request.user, election=election, **_composer_input(request))
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
         context = _form_context(request, election)
@@ -107,8 +110,8 @@ def instruction_create(request):
 
 
 def _broadcast(request, pk):
-    broadcast = get_object_or_404(domain.Broadcast.objects.select_related("created_by", "approved_by"), pk=pk)
-    if not domain.broadcast_can_view(request.user, broadcast):
+    broadcast = get_object_or_404(Broadcast.objects.select_related("created_by", "approved_by"), pk=pk)
+    if not broadcast_can_view(request.user, broadcast):
         raise Http404()
     return broadcast
 
@@ -119,8 +122,8 @@ def instruction(request, pk: int):
     context = {
         "nav_active": "instructions",
         "b": broadcast,
-        "counts": domain.broadcast_counts(broadcast=broadcast),
-        "can_approve": domain.can_approve(request.user) and broadcast.status == "pending_approval",
+        "counts": broadcasts.broadcast_counts(broadcast=broadcast),
+        "can_approve": broadcast_can_approve(request.user) and broadcast.status == "pending_approval",
         "can_send": broadcast.status in ("draft", "approved"),
     }
     if request.headers.get("HX-Request"):
@@ -133,7 +136,7 @@ def instruction(request, pk: int):
 def instruction_send(request, pk: int):
     broadcast = _broadcast(request, pk)
     try:
-        domain.broadcast_send(actor=request.user, broadcast=broadcast)
+        broadcasts.broadcast_send(actor=request.user, broadcast=broadcast)
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
     else:
@@ -146,7 +149,7 @@ def instruction_send(request, pk: int):
 def instruction_approve(request, pk: int):
     broadcast = _broadcast(request, pk)
     try:
-        domain.broadcast_approve(actor=request.user, broadcast=broadcast)
+        broadcasts.broadcast_approve(actor=request.user, broadcast=broadcast)
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
     else:
