@@ -302,10 +302,6 @@ class SlotCandidate:
     availability: str
     roles_accepted: str
 
-    @property
-    def cost_km(self) -> float:
-        return self.cost_m / 1000
-
 
 # Box around a place (degrees of latitude) inside which every volunteer closer than this lives.
 _NEAR_M = 30_000

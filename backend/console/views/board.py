@@ -17,7 +17,7 @@ from backend.volunteers.models import Volunteer
 
 from ..access import console_view
 from ..selectors import volunteer_search
-from .common import ancestors, back_to, flash_error, get_visible, thread_url
+from .common import ancestors, back_to, candidate_rows, flash_error, get_visible, thread_url
 
 # Every change made from the console is recorded as coming from the web.
 SOURCE = EventSource.WEB
@@ -88,14 +88,15 @@ def candidates(request, pk: int):
     slot = request.GET.get("puesto", "0")
     slot = int(slot) if slot.isdigit() else 0
     query = request.GET.get("q", "").strip()
-    found: list  # search hits (no cost) or the engine's candidates; the template reads both alike
     if query:
         found = [
             {"volunteer_id": v.pk, "name": v.full_name, "reason": _("DNI %(dni)s") % {"dni": v.dni}, "cost_km": None}
             for v in volunteer_search(user=request.user, query=query, limit=10)
         ]
     else:
-        found = candidates_for_slot(user=request.user, place=place, role=role, table=table, slot=slot, limit=8)
+        found = candidate_rows(
+            candidates_for_slot(user=request.user, place=place, role=role, table=table, slot=slot, limit=8)
+        )
     context = {
         "place": place,
         "table": table,

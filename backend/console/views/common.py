@@ -73,3 +73,11 @@ def thread_url(*, place) -> str | None:
 
 def imports_url() -> str | None:
     return _first_url("imports:upload", "imports:index", "imports:home", "imports")
+
+
+def candidate_rows(candidates) -> list[dict]:
+    """The engine's candidates (`SlotCandidate`) as the candidate lists render them, distance in km."""
+    return [
+        {"volunteer_id": c.volunteer_id, "name": c.name, "reason": c.reason, "cost_km": c.cost_m / 1000}
+        for c in candidates
+    ]

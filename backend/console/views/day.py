@@ -24,7 +24,16 @@ from ..access import console_view, current_election
 from ..selectors import check_in_deadline, late_assignments
 from ..services import late_watcher_replace
 from .board import SOURCE, _assignment
-from .common import ancestors, area_from_query, back_to, flash_error, get_visible, page_of, thread_url
+from .common import (
+    ancestors,
+    area_from_query,
+    back_to,
+    candidate_rows,
+    flash_error,
+    get_visible,
+    page_of,
+    thread_url,
+)
 from .coverage import _children
 
 FLAGGED_SHOWN = 20
@@ -63,13 +72,15 @@ def election_day(request):
         # Late watchers of one place share the same nearby volunteers: ask the engine once per place and role.
         key = (assignment.place_id, assignment.role, assignment.slot)
         if key not in proposals_by_slot:
-            proposals_by_slot[key] = candidates_for_slot(
-                user=request.user,
-                place=assignment.place,
-                role=assignment.role,
-                table=assignment.table,
-                slot=assignment.slot,
-                limit=2,
+            proposals_by_slot[key] = candidate_rows(
+                candidates_for_slot(
+                    user=request.user,
+                    place=assignment.place,
+                    role=assignment.role,
+                    table=assignment.table,
+                    slot=assignment.slot,
+                    limit=2,
+                )
             )
         proposals = proposals_by_slot[key]
         flagged.append((assignment, proposals, thread_url(place=assignment.place)))
