@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from backend.accounts.models import Role
 from backend.assignments import selectors, services
+from backend.assignments.engine.rules import pair_cost
 from backend.assignments.models import Assignment, AssignmentRole, AssignmentStatus, EventSource
 from backend.assignments.tasks import auto_assign_start, auto_assign_status
 from backend.core.exceptions import ApplicationError, PermissionDenied
@@ -151,8 +152,6 @@ class AssignApi(APIView):
         volunteer = get_object_or_404(Volunteer.objects.select_related("area", "votes_at__area"), pk=d["volunteer"])
         require(request.user, Action.CHANGE, place)
         require(request.user, Action.CHANGE, volunteer)
-        from backend.assignments.engine.rules import pair_cost
-
         cost, why = pair_cost(volunteer=volunteer, place=place)
         assignment = services.assignment_create(
             volunteer=volunteer,

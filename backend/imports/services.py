@@ -27,7 +27,8 @@ from backend.elections.stations import stations_import
 from backend.permissions import can_import
 
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
-from .roster import insert_rows
+from .reports import build_report
+from .roster import insert_rows, roster_import
 
 logger = logging.getLogger(__name__)
 FIRST_PROBLEMS = 20
@@ -122,15 +123,13 @@ def open_batch_sheet(batch: ImportBatch) -> Sheet:
 
 def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
     """Read and import the batch's file (inline, or inside the Celery task). Bad files end as FAILED."""
-    from .roster import roster_import
-
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, rows_done=0)
     batch.status = BatchStatus.RUNNING
     try:
         with override(batch.language):
             sheet = open_batch_sheet(batch)
             if batch.kind == ImportKind.ROSTER:
-                return roster_import(batch=batch, sheet=sheet, dry_run=dry_run)
+                return roster_import(batch=batch, sheet=sheet, dry_run=dry_run, finish_batch=finish_batch)
             return _stations(batch=batch, sheet=sheet, dry_run=dry_run)
     except ApplicationError as exc:
         with override(batch.language):
@@ -264,8 +263,6 @@ def problem_rows(batch: ImportBatch, limit: int = FIRST_PROBLEMS) -> list[Import
 
 def batch_report(*, batch: ImportBatch, actor=None) -> ImportBatch:
     """Write (once) and return the batch with its xlsx report: every row, its number, status and reason."""
-    from .reports import build_report
-
     if batch.report:
         return batch
     with override(batch.language):

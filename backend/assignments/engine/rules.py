@@ -11,6 +11,7 @@ import math
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
+from backend.elections.models import Area
 from backend.volunteers.models import Availability, RolesAccepted
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -162,8 +163,6 @@ def pair_cost(*, volunteer, place) -> tuple[float, str]:
         common += 1
     if common == 0:
         return math.inf, _("es de otro distrito")
-    from backend.elections.models import Area
-
     lca_path = "/" + "/".join(b[:common]) + "/"
     lca = Area.objects.filter(election_id=place.election_id, path=lca_path).only("kind", "name").first()
     levels_up = len(b) - common
