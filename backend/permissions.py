@@ -20,6 +20,7 @@ from backend.accounts.models import Role
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.messaging.models import Broadcast
 from backend.notices.models import Notice
 from backend.threads.models import AnnouncementDelivery, Message, Thread, ThreadModerationEvent, ThreadMute
 from backend.volunteers.models import Volunteer
@@ -34,6 +35,8 @@ class Action(StrEnum):
     POST = "post"
     # Hiding messages, muting members, announcements.
     MODERATE = "moderate"
+    # Letting a large broadcast go (leads only).
+    APPROVE = "approve"
 
 
 # How to reach (the election id, the area path of the polling place) from each model, for scope filters.
@@ -119,7 +122,10 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
         return True
 
     if role == Role.COORDINATOR:
-        if action == Action.RESPOND:
+        if isinstance(obj, Broadcast):
+            # A coordinator's own instructions: see, send, cancel; approval is a lead's.
+            return action in {Action.VIEW, Action.CHANGE} and obj.created_by_id == user.pk
+        if action in {Action.RESPOND, Action.APPROVE}:
             return False
         if isinstance(obj, Volunteer):
             return action in {Action.VIEW, Action.CHANGE} and _volunteer_in_scope(user, obj)
@@ -153,7 +159,7 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
     """`queryset` narrowed to what `user` may see.
 
     Knows elections, areas, places, tables, volunteers, assignments and their events, notices,
-    threads and messages; any other model is visible to leads only.
+    threads and messages, and broadcasts (a coordinator's own); any other model is visible to leads only.
     """
     role = role_of(user)
     if role is None:
@@ -179,6 +185,8 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
             return queryset.filter(q).distinct()
         if model is Election:
             return queryset.filter(pk__in={election_id for election_id, _path in scopes})
+        if model is Broadcast:
+            return queryset.filter(created_by=user)
         if model is Notice:
             return queryset.filter(volunteer__in=visible(user, Volunteer.objects.all()).values("pk"))
         lookups = _AREA_PATH_LOOKUP.get(model)

@@ -1,36 +1,9 @@
-"""Reads of the messaging domain: what a volunteer was sent and sent back, the broadcasts a user sees."""
+"""Reads of the messaging domain: what a volunteer was sent and sent back."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
-
-from backend.accounts.models import Role
-from backend.permissions import role_of
-
-from .models import Broadcast, InboundMessage, OutboundMessage
-
-
-def broadcast_can_view(user, broadcast: Broadcast) -> bool:
-    """Leads see every broadcast; a coordinator sees the ones they wrote."""
-    role = role_of(user)
-    return role == Role.LEAD or (role == Role.COORDINATOR and broadcast.created_by_id == user.pk)
-
-
-def broadcast_can_approve(user) -> bool:
-    """Only a lead approves a broadcast that waits for approval."""
-    return role_of(user) == Role.LEAD
-
-
-def broadcast_list_visible_to(*, user, election, limit: int = 20) -> QuerySet[Broadcast]:
-    """The election's broadcasts `user` may open (as `broadcast_can_view`), newest first."""
-    rows = Broadcast.objects.filter(election=election).select_related("created_by").order_by("-created_at", "-id")
-    role = role_of(user)
-    if role == Role.COORDINATOR:
-        rows = rows.filter(created_by=user)
-    elif role != Role.LEAD:
-        rows = rows.none()
-    return rows[:limit]
+from .models import InboundMessage, OutboundMessage
 
 
 @dataclass

@@ -8,7 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 from backend.messaging.models import InboundMessage, MessageTemplate
 
 # The schema as it was before the move: the sms app owned the models, messaging did not exist.
-BEFORE_MOVE = [("sms", "0001_outbound_inbound_broadcasts_templates"), ("messaging", None)]
+BEFORE_MOVE = [("sms", "0002_broadcast_lifecycle"), ("messaging", None)]
 
 
 def _migrate(targets) -> None:

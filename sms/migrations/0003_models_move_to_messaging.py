@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sms', '0001_outbound_inbound_broadcasts_templates'),
+        ('sms', '0002_broadcast_lifecycle'),
         ('messaging', '0001_initial'),
     ]
 
@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.DeleteModel(name='OutboundMessage'),
+                migrations.DeleteModel(name='BroadcastRecipient'),
                 migrations.DeleteModel(name='Broadcast'),
                 migrations.DeleteModel(name='InboundMessage'),
                 migrations.DeleteModel(name='MessageTemplate'),
