@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Role
 from backend.accounts.permissions import role_of, visible
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
+from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.elections.models import Area
-from backend.portal.bulk import fast_insert
 from backend.portal.services import magic_links_bulk
 from backend.volunteers.models import Volunteer
 
@@ -270,7 +270,7 @@ def _queue_all(broadcast: Broadcast, recipients) -> int:
                     "encoding": rendered.encoding,
                 }
             )
-        fast_insert(OutboundMessage, messages)
+        bulk_insert(OutboundMessage, messages)
         total += len(messages)
     return total
 
