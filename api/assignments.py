@@ -129,7 +129,9 @@ class AssignmentDetailApi(APIView):
 
 
 class AssignApi(APIView):
-    """POST {volunteer, place, table?, role, reason?}: the manual assign."""
+    """POST {volunteer, place, table?, role, reason?, locked?, allow_absent?}: the manual assign.
+
+    Cost and reason are the service's (the one cost rule); `reason` is the coordinator's note."""
 
     class InputSerializer(serializers.Serializer):
         volunteer = serializers.IntegerField()
@@ -138,6 +140,7 @@ class AssignApi(APIView):
         role = serializers.ChoiceField(choices=AssignmentRole.choices)
         reason = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
         locked = serializers.BooleanField(required=False, default=False)
+        allow_absent = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
         request=InputSerializer, responses={201: AssignmentOutputSerializer}, operation_id="assignments_assign"
@@ -151,9 +154,6 @@ class AssignApi(APIView):
         volunteer = get_object_or_404(Volunteer.objects.select_related("area", "votes_at__area"), pk=d["volunteer"])
         require(request.user, Action.CHANGE, place)
         require(request.user, Action.CHANGE, volunteer)
-        from backend.assignments.engine.rules import pair_cost
-
-        cost, why = pair_cost(volunteer=volunteer, place=place)
         assignment = services.assignment_create(
             volunteer=volunteer,
             place=place,
@@ -161,9 +161,9 @@ class AssignApi(APIView):
             role=d["role"],
             actor=request.user,
             source=SOURCE,
-            reason=d["reason"] or why,
-            cost=cost if cost != float("inf") else None,
+            reason=d["reason"],
             locked=d["locked"],
+            allow_absent=d["allow_absent"],
         )
         return Response(_render(assignment), status=status.HTTP_201_CREATED)
 
@@ -374,11 +374,7 @@ class AutoAssignApi(APIView):
         d = data.validated_data
         election = _election(d["election"])
         area = _area(election, d.get("area"))
-        if area is None:
-            # The whole election is a lead's decision; coordinators run it on their own subtree.
-            if role_of(request.user) != Role.LEAD:
-                raise PermissionDenied(_("Elegí un área de tu alcance para asignar automáticamente."))
-        else:
+        if area is not None:
             require(request.user, Action.CHANGE, area)
         run_id = auto_assign_start(
             election=election, area=area, dry_run=d["dry_run"], notify=d["notify"], actor=request.user
