@@ -320,7 +320,8 @@ class CoverageTableApi(APIView):
 
 
 class CandidatesApi(APIView):
-    """GET ?place=ID&role=table|place[&table=ID][&slot=0][&limit=20]: best available volunteers."""
+    """GET ?place=ID&role=table|place[&table=ID][&slot=0][&limit=20][&include_absent=1]: best available
+    volunteers; those marked absent today only when the coordinator asks for them."""
 
     class InputSerializer(serializers.Serializer):
         place = serializers.IntegerField()
@@ -328,6 +329,7 @@ class CandidatesApi(APIView):
         table = serializers.IntegerField(required=False, allow_null=True)
         slot = serializers.IntegerField(required=False, default=0, min_value=0)
         limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=200)
+        include_absent = serializers.BooleanField(required=False, default=False)
 
     class OutputSerializer(serializers.Serializer):
         volunteer_id = serializers.IntegerField()
@@ -352,7 +354,13 @@ class CandidatesApi(APIView):
                 _("Un fiscal de mesa necesita una mesa; un fiscal general no."), code="role_mismatch"
             )
         found = selectors.candidates_for_slot(
-            place=place, role=d["role"], table=table, slot=d["slot"], limit=d["limit"], user=request.user
+            place=place,
+            role=d["role"],
+            table=table,
+            slot=d["slot"],
+            limit=d["limit"],
+            user=request.user,
+            include_absent=d["include_absent"],
         )
         return Response({"candidates": self.OutputSerializer(found, many=True).data})
 

@@ -151,6 +151,18 @@ def test_an_absent_volunteer_is_neither_offered_nor_auto_proposed(geo, marked_ab
     assert marked_absent.pk not in {c.volunteer_id for c in result.changes}
 
 
+def test_the_candidate_api_offers_an_absent_volunteer_only_when_asked(geo, north_coordinator, marked_absent):
+    # given
+    api = _api(north_coordinator)
+    query = {"place": geo.north_place.pk, "role": "table", "table": geo.north_tables[1].pk, "limit": 50}
+    # when
+    plain = api.get("/api/assignments/candidates/", query)
+    asked = api.get("/api/assignments/candidates/", {**query, "include_absent": "true"})
+    # then
+    assert marked_absent.pk not in {c["volunteer_id"] for c in plain.json()["candidates"]}
+    assert marked_absent.pk in {c["volunteer_id"] for c in asked.json()["candidates"]}
+
+
 def test_an_absent_volunteer_is_assigned_again_only_when_a_coordinator_says_so(geo, north_coordinator, marked_absent):
     # given
     api = _api(north_coordinator)
