@@ -146,17 +146,13 @@ def _write_creates(election_id: int, creates: list[Change], batch: _Batch, *, no
                 "role": c.role,
                 "slot": c.slot,
                 "status": AssignmentStatus.PROPOSED.value,
-                "locked": False,
                 "reason": c.reason[:255],
                 "cost": c.cost_m,
                 "created_by_id": created_by,
-                "replaces_id": None,
-                "created_at": batch.now,
-                "updated_at": batch.now,
-                "status_changed_at": batch.now,
             }
             for c in creates
         ],
+        now=batch.now,
     )
     wanted = {c.volunteer_id for c in creates}
     # One active assignment per volunteer (a database constraint), so this lookup is exact.
@@ -194,7 +190,7 @@ def plan_write(plan: Plan, *, actor=None, source: str = EventSource.ENGINE, noti
             _write_cancels(cancels, rows, batch)
             _write_moves(moves, rows, batch)
             _write_creates(plan.snap.election.pk, creates, batch, notify=notify)
-            bulk_insert(AssignmentEvent, batch.events)
+            bulk_insert(AssignmentEvent, batch.events, now=batch.now)
             notices_create(batch.notices)
             # New proposals had no thread yet, so only people moved or taken off are told.
             assignments_membership_changed(volunteer_ids=[rows[_known(c.assignment_id)][1] for c in cancels + moves])

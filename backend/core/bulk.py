@@ -7,6 +7,7 @@ PostgreSQL receives the rows in one COPY stream. No signals are sent and no ids 
 that need the new ids read them back by a key they wrote.
 """
 
+import datetime
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
@@ -42,8 +43,13 @@ def insert_rows(
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # COPY streams the rows in one statement: executemany costs a round trip per row.
-            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+            # COPY streams the rows in one statement: executemany costs a round trip per row. The
+            # driver's cursor bypasses Django's error translation, so a violated constraint is
+            # turned into django.db.IntegrityError here, as every other write raises it.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             return
@@ -58,12 +64,14 @@ def bulk_insert(
     *,
     using: str = "default",
     batch_size: int = 5000,
+    now: datetime.datetime | None = None,
 ) -> int:
     """Insert `rows` into `model`'s table; returns how many.
 
     Each row is a dict of field attname -> Python value, or an unsaved instance (built by the
     same constructor a single write uses, e.g. `event_build`). Fields a dict does not give get
-    their model default; `auto_now`/`auto_now_add` fields get the same "now" for every row.
+    their model default; `auto_now`/`auto_now_add` fields get the same `now` (default: the
+    current time) for every row, so a caller can find its rows again by that stamp.
     """
     if not rows:
         return 0
@@ -77,7 +85,7 @@ def bulk_insert(
     else:
         dict_rows = [dict(row) for row in rows]  # type: ignore[arg-type]
         varying = set(dict_rows[0])
-    now = timezone.now()
+    now = now or timezone.now()
     constants = {}
     for field in fields:
         if field.attname in varying:

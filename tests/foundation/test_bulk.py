@@ -54,3 +54,14 @@ def test_nothing_to_write_touches_nothing():
     assert bulk_insert(Notice, []) == 0
     assert Notice.objects.count() == 0
     assert connection.vendor in {"sqlite", "postgresql"}
+
+
+def test_a_violated_constraint_is_djangos_integrity_error_on_every_database():
+    # given: a DNI that exists already
+    from django.db import IntegrityError, transaction
+
+    VolunteerFactory(dni="41000000")
+    # when / then: COPY on PostgreSQL and INSERT on SQLite raise the same error, and nothing lands
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert(Volunteer, [{"dni": "41000001", "first_name": "A"}, {"dni": "41000000", "first_name": "B"}])
+    assert not Volunteer.objects.filter(dni="41000001").exists()
