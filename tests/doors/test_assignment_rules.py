@@ -18,6 +18,7 @@ from backend.assignments.selectors import candidates_for_slot
 from backend.assignments.services import assignment_create, assignment_transition, auto_assign
 from backend.assignments.tasks import auto_assign_start, auto_assign_status
 from backend.console.services import late_watcher_replace
+from backend.core import live
 from backend.core.exceptions import ApplicationError
 from backend.notices.models import Notice, NoticeKind
 from sms.models import OutboundMessage
@@ -214,10 +215,21 @@ def test_check_in_before_election_day_is_refused_by_every_door(client, signed_po
 
 @pytest.mark.parametrize("door", ["page", "board", "sms"])
 def test_check_in_on_election_day_writes_the_same_rows_by_every_door(
-    door, client, signed_post, geo, north_coordinator, confirmed, election_day, django_capture_on_commit_callbacks
+    door,
+    client,
+    signed_post,
+    geo,
+    north_coordinator,
+    confirmed,
+    election_day,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
+    # given: live events recorded as they leave the one door, after commit
+    sent = []
+    monkeypatch.setattr(live, "_send", lambda group, event: sent.append((group, event() if callable(event) else event)))
     # when
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         if door == "page":
             client.force_login(confirmed.volunteer.user)
             client.post(reverse("portal:check_in"))
@@ -226,13 +238,14 @@ def test_check_in_on_election_day_writes_the_same_rows_by_every_door(
             client.post(reverse("console:check_in", args=[confirmed.pk]))
         else:
             signed_post("/sms/inbound/", _sms(confirmed.volunteer.phone, "LLEGUE"))
-    # then: the status, one audit row, and a live board event after commit
+    # then: the status, one audit row, and one board event
     confirmed.refresh_from_db()
     assert confirmed.status == AssignmentStatus.CHECKED_IN
     event = confirmed.events.get(to_status=AssignmentStatus.CHECKED_IN)
     assert (event.from_status, event.source) == ("confirmed", {"page": "web", "board": "web", "sms": "sms"}[door])
-    sends = [c for c in callbacks if getattr(c, "args", ("",))[0] == f"board.{geo.election.pk}"]
-    assert len(sends) == 1
+    board = [e for group, e in sent if group == f"board.{geo.election.pk}"]
+    assert len(board) == 1
+    assert (board[0]["type"], board[0]["assignment_id"], board[0]["table"]) == ("check_in.created", confirmed.pk, 1)
 
 
 # --- whole-election auto-assign is for leads ---------------------------------------------------------
