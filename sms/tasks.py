@@ -7,11 +7,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from backend.messaging import broadcasts
+from backend.notices.services import RELAY_PENDING_KEY
 
 from . import reminders, services
-
-# Set while a relay task is queued and not yet started (see signals.py).
-RELAY_PENDING_KEY = "sms:relay-pending"
 
 
 @shared_task(name="sms.relay_notices", ignore_result=True)

@@ -1,32 +1,27 @@
-"""The live election-day board's feed: a group send per check-in, after commit.
+"""Live events caused by assignment changes, sent through the one real-time door (`backend.core.live`).
 
-`backend.assignments.services` calls `board_check_in_broadcast` through `transaction.on_commit`
-when an assignment reaches `checked_in`, whatever the channel (SMS, web, API). The consumer in
-`backend.console.consumers` forwards each event to the coordinators whose scope covers the place.
+Called inside the services' transactions; the door sends after commit.
 """
 
-import logging
+from functools import partial
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from backend.assignments.models import Assignment
+from backend.core.live import board_group, live_send
 from backend.elections.models import Area
+from backend.threads.services import thread_membership_changed
 
-logger = logging.getLogger(__name__)
-
-
-def board_group(election_id: int) -> str:
-    return f"board.{election_id}"
+from .models import Assignment
 
 
-def check_in_event(assignment: Assignment) -> dict:
+def board_check_in_event(assignment_id: int) -> dict:
+    """The board's `check_in.created` event, built after commit from the committed row."""
+    assignment = Assignment.objects.select_related("place__area", "table", "volunteer").get(pk=assignment_id)
     place = assignment.place
     area_path = place.area.path
-    area_ids = list(
-        Area.objects.filter(election_id=place.election_id, path__in=_prefixes(area_path)).values_list("id", flat=True)
-    )
+    codes = [c for c in area_path.split("/") if c]
+    prefixes = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+    area_ids = list(Area.objects.filter(election_id=place.election_id, path__in=prefixes).values_list("id", flat=True))
     return {
         "type": "check_in.created",
         "assignment_id": assignment.pk,
@@ -42,18 +37,12 @@ def check_in_event(assignment: Assignment) -> dict:
     }
 
 
-def _prefixes(path: str) -> list[str]:
-    codes = [c for c in path.split("/") if c]
-    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+def assignment_checked_in_broadcast(*, assignment: Assignment) -> None:
+    """Every open election-day board hears of a check-in, whatever door it came by, once committed."""
+    live_send(board_group(assignment.election_id), partial(board_check_in_event, assignment.pk))
 
 
-def board_check_in_broadcast(*, assignment_id: int) -> None:
-    """Tell every open election-day board about one check-in. Runs after commit; never raises."""
-    try:
-        assignment = Assignment.objects.select_related("place__area", "table", "volunteer").get(pk=assignment_id)
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        async_to_sync(layer.group_send)(board_group(assignment.election_id), check_in_event(assignment))
-    except Exception:  # a dropped live update must never undo or fail a check-in
-        logger.exception("board broadcast failed for assignment %s", assignment_id)
+def assignments_membership_changed(*, volunteer_ids) -> None:
+    """These volunteers' assignments changed place (or ended): their open thread sockets re-check."""
+    for volunteer_id in dict.fromkeys(volunteer_ids):
+        thread_membership_changed(volunteer_id=volunteer_id)

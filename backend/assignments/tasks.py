@@ -14,7 +14,7 @@ from backend.accounts.models import User
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area, Election
 
-from .services import auto_assign
+from .services import auto_assign, auto_assign_check_scope
 
 _KEY = "auto-assign:{run_id}"
 _TTL = 6 * 3600
@@ -32,7 +32,10 @@ def _store(key: str, **data) -> None:
 
 
 def auto_assign_start(*, election: Election, area: Area | None, dry_run: bool, notify: bool, actor) -> str:
-    """Queue a run after the current transaction commits; returns its id for polling."""
+    """Queue a run after the current transaction commits; returns its id for polling.
+
+    Refuses at once what the run would refuse (the whole election for anyone but a lead)."""
+    auto_assign_check_scope(actor=actor, area=area)
     run_id = uuid.uuid4().hex
     _store(
         run_id,

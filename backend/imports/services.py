@@ -15,10 +15,12 @@ from enum import StrEnum
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.core.jobs import task_queue
 from backend.core.spreadsheets import Sheet, open_sheet
@@ -28,7 +30,7 @@ from backend.permissions import can_import
 
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
 from .reports import build_report
-from .roster import insert_rows, roster_import
+from .roster import roster_import
 
 logger = logging.getLogger(__name__)
 FIRST_PROBLEMS = 20
@@ -252,8 +254,6 @@ def batch_summary(batch: ImportBatch, *, previous: ImportBatch | None = None) ->
 
 def problem_rows(batch: ImportBatch, limit: int = FIRST_PROBLEMS) -> list[ImportRow]:
     """Rejected, merged and warned rows in sheet order (updates alone are not problems)."""
-    from django.db.models import Q
-
     return list(
         batch.rows.filter(Q(status__in=[RowStatus.REJECTED, RowStatus.MERGED]) | Q(has_warning=True)).order_by(
             "row_number"
