@@ -18,12 +18,13 @@ from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
+from backend.messaging.encoding import transliterate
+from backend.messaging.models import TemplateKind
+from backend.messaging.texts import render_kind, template_get
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Volunteer
 
-from .models import TemplateKind
 from .services import assignment_context, link_for_text
-from .texts import render_kind, template_get
 
 
 class Keyword(StrEnum):
@@ -155,7 +156,5 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
     except ApplicationError as exc:
         if exc.code == AssignmentErrorCode.NOT_ELECTION_DAY:
             return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
-        from .encoding import transliterate
-
         return transliterate(f"Fiscaliza: {exc.message}")[:160]
     return _text(TemplateKind.HELP)

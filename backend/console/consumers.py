@@ -4,8 +4,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import permissions_forget, role_of, scope_areas
 from backend.core.live import board_group, user_group
+from backend.permissions import permissions_forget, role_of, scope_areas
 
 FORBIDDEN = 4403
 
