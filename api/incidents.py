@@ -13,13 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, role_of, visible
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, EventSource
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.elections.models import PollingPlace, Table
 from backend.incidents import services
 from backend.incidents.categories import categories_for
 from backend.incidents.models import Incident, IncidentStatus, Severity
+from backend.permissions import Action, can, role_of, visible
 
 SOURCE = EventSource.API
 

@@ -12,10 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, role_of
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Table
+from backend.permissions import Action, can, role_of
 from backend.tableday.models import TableReport, TableState
 from backend.tableday.selectors import table_report_list, table_status_get
 from backend.tableday.services import table_report

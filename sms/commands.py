@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rapidfuzz.distance import OSA
 
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, EventSource
+from backend.assignments.errors import AssignmentErrorCode
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
@@ -22,14 +23,15 @@ from backend.elections.models import Table
 from backend.incidents.categories import categories_for, category_guess
 from backend.incidents.models import Incident
 from backend.incidents.services import incident_category_set, incident_report
+from backend.messaging.encoding import transliterate
+from backend.messaging.models import TemplateKind
+from backend.messaging.texts import render_kind, template_get
 from backend.tableday.models import TableState
 from backend.tableday.services import table_report
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Volunteer
 
-from .models import TemplateKind
 from .services import assignment_context, link_for_text
-from .texts import render_kind, template_get
 
 
 class Keyword(StrEnum):
@@ -167,15 +169,11 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
             assignment_decline(assignment=assignment, actor=volunteer.user, source=EventSource.SMS, reason="SMS NO")
             return _text(TemplateKind.DECLINE_RECEIVED, volunteer, assignment)
         if keyword == Keyword.CHECK_IN:
-            if timezone.localdate() != assignment.election.date:
-                return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
-            if assignment.status == AssignmentStatus.CHECKED_IN:
-                return _text(TemplateKind.CHECK_IN_RECEIVED, volunteer, assignment)
             assignment = assignment_check_in(assignment=assignment, actor=volunteer.user, source=EventSource.SMS)
             return _text(TemplateKind.CHECK_IN_RECEIVED, volunteer, assignment)
     except ApplicationError as exc:
-        from .encoding import transliterate
-
+        if exc.code == AssignmentErrorCode.NOT_ELECTION_DAY:
+            return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
         return transliterate(f"Fiscaliza: {exc.message}")[:160]
     return _text(TemplateKind.HELP)
 
@@ -246,8 +244,6 @@ def table_keyword_parse(body: str) -> TableKeyword | None:
 
 
 def _sms(text: str) -> str:
-    from .encoding import transliterate
-
     return transliterate(text)[:160]
 
 

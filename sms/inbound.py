@@ -5,9 +5,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.messaging.models import InboundMessage
 
 from .commands import inbound_command, volunteer_for_phone
-from .models import InboundMessage
 
 
 def inbound_receive(*, params: dict) -> str:

@@ -1,13 +1,6 @@
-"""The live feed of incidents: one group send per change to the election's board, after commit."""
-
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+"""The board event of an incident change (`incident.changed`), built after commit for `core.live.live_send`."""
 
 from .models import Incident
-
-logger = logging.getLogger(__name__)
 
 
 def _name(user) -> str:
@@ -35,13 +28,8 @@ def incident_event(incident: Incident, change: str) -> dict:
     }
 
 
-def incident_broadcast(*, incident_id: int, change: str) -> None:
-    """Tell every open board about one incident change. Runs after commit; never raises."""
-    try:
-        incident = Incident.objects.select_related("place__area", "table", "category", "owner").get(pk=incident_id)
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        async_to_sync(layer.group_send)(f"board.{incident.election_id}", incident_event(incident, change))
-    except Exception:  # a dropped live update must never undo or fail the change
-        logger.exception("board broadcast failed for incident %s", incident_id)
+def incident_event_after_commit(incident_id: int, change: str) -> dict | None:
+    incident = (
+        Incident.objects.select_related("place__area", "table", "category", "owner").filter(pk=incident_id).first()
+    )
+    return incident_event(incident, change) if incident is not None else None

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.live import board_group, live_send
 from backend.elections.models import Area, PollingPlace, Table
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
@@ -21,7 +22,7 @@ from backend.volunteers.models import Volunteer
 
 from .categories import categories_for, category_guess
 from .errors import IncidentErrorCode
-from .live import incident_broadcast
+from .live import incident_event_after_commit
 from .models import Incident, IncidentCategory, IncidentEvent, IncidentStatus, Severity
 
 
@@ -38,7 +39,7 @@ def _event(incident: Incident, kind: str, *, actor, channel: str, from_value="",
 
 
 def _after_commit(incident: Incident, change: str) -> None:
-    transaction.on_commit(partial(incident_broadcast, incident_id=incident.pk, change=change))
+    live_send(board_group(incident.election_id), partial(incident_event_after_commit, incident.pk, change))
 
 
 def _tell_reporter(incident: Incident, text: str) -> None:

@@ -1,15 +1,8 @@
-"""The live feed of table reports: one group send per new report to the election's board, after commit."""
-
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+"""The board event of a table report (`table_report.created`), built after commit for `core.live.live_send`."""
 
 from backend.elections.models import Area
 
 from .models import TableReport
-
-logger = logging.getLogger(__name__)
 
 
 def _prefixes(path: str) -> list[str]:
@@ -41,13 +34,6 @@ def table_report_event(report: TableReport, state: str) -> dict:
     }
 
 
-def table_report_broadcast(*, report_id: int, state: str) -> None:
-    """Tell every open board about one report. Runs after commit; never raises."""
-    try:
-        report = TableReport.objects.select_related("table__place__area").get(pk=report_id)
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        async_to_sync(layer.group_send)(f"board.{report.table.election_id}", table_report_event(report, state))
-    except Exception:  # a dropped live update must never undo or fail a report
-        logger.exception("board broadcast failed for table report %s", report_id)
+def table_report_event_after_commit(report_id: int, state: str) -> dict | None:
+    report = TableReport.objects.select_related("table__place__area").filter(pk=report_id).first()
+    return table_report_event(report, state) if report is not None else None

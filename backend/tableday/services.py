@@ -7,10 +7,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.live import board_group, live_send
 from backend.elections.models import Table
 
 from .errors import TableReportErrorCode
-from .live import table_report_broadcast
+from .live import table_report_event_after_commit
 from .models import PRESENCE, RANK, TableReport, TableState
 from .selectors import table_report_list, table_status_from_reports
 
@@ -63,7 +64,7 @@ def table_report(
             table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
         )
         after = table_status_from_reports([*table_report_list(table=table)])
-        transaction.on_commit(partial(table_report_broadcast, report_id=report.pk, state=after.state))
+        live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
 

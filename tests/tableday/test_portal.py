@@ -5,7 +5,7 @@ from django.test import Client
 
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_create
-from backend.portal.services import magic_link_issue
+from backend.accounts.services import magic_link_issue
 from backend.tableday.models import TableReport
 
 
