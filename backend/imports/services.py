@@ -21,7 +21,7 @@ from django.utils.translation import override
 
 from backend.accounts.permissions import can_import
 from backend.core.exceptions import ApplicationError, PermissionDenied
-from backend.core.spreadsheets import Sheet, open_sheet
+from backend.core.spreadsheets import Sheet, SpreadsheetError, open_sheet
 from backend.elections.models import Election
 from backend.elections.stations import stations_import
 
@@ -180,6 +180,13 @@ def _stations(*, batch: ImportBatch, sheet: Sheet, dry_run: bool) -> ImportBatch
 def finish_batch(*, batch: ImportBatch, outcome, header_row: int, dry_run: bool) -> ImportBatch:
     """Save counts, per-row statuses and problem rows on the batch (inside the caller's transaction)."""
     statuses: dict[int, str] = outcome.statuses
+    if all(status == RowStatus.SKIPPED for status in statuses.values()):
+        # Only titles, a header and blank rows: an "applied" batch of nothing would read as a success.
+        raise ApplicationError(
+            _("La planilla no tiene filas de datos debajo de los encabezados (fila %(row)s). No se importó nada.")
+            % {"row": header_row},
+            code=SpreadsheetError.NO_DATA,
+        )
     counts = {status: 0 for status in RowStatus.values}
     for status in statuses.values():
         counts[status] += 1

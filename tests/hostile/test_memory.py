@@ -1,0 +1,106 @@
+"""No file of any shape takes a process more than MEMORY_CEILING_MB above its baseline.
+
+Each file is opened and read in a fresh process (`memory_probe`), which reports its peak resident
+memory; the shapes are the worst the fuzzing suite and the attack of issue 14 found, at and just
+over the reading budgets (IMPORT_MAX_CELLS, IMPORT_MAX_TEXT_BYTES, IMPORT_MAX_CELL_CHARS).
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .hostile_files import ods_cell, ods_raw, ods_row, shared_string_trick, xlsx_cell, xlsx_raw
+
+ROOT = Path(__file__).resolve().parents[2]
+MEMORY_CEILING_MB = 256
+
+pytestmark = pytest.mark.slow
+
+
+def probe(tmp_path: Path, name: str, data: bytes) -> dict:
+    path = tmp_path / name
+    path.write_bytes(data)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "backend.settings"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.hostile.memory_probe", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_shared_string_trick_of_the_issue_is_refused_in_a_few_megabytes(tmp_path):
+    # given: 7.5 KB that calamine inflated to 411 MB (one 1,000,000-character string in 5,000 cells)
+    data = shared_string_trick(length=1_000_000, cells=5000)
+    assert len(data) < 40_000
+
+    report = probe(tmp_path, "trick.xlsx", data)
+
+    assert report["code"] == "cell_too_long"
+    assert report["peak_mb"] < 32
+
+
+def test_shared_strings_up_to_the_text_budget_are_read_under_the_ceiling(tmp_path):
+    # given: the worst accepted shape: 32,000-character strings shown by cells up to just under 64 MB of text
+    data = shared_string_trick(length=32_000, cells=2000)
+
+    report = probe(tmp_path, "shared.xlsx", data)
+
+    assert report["code"] == "" and report["rows"] == 2000
+    assert report["peak_mb"] < MEMORY_CEILING_MB
+
+
+def test_one_more_reference_over_the_text_budget_is_refused_before_reading(tmp_path):
+    report = probe(tmp_path, "over.xlsx", shared_string_trick(length=32_000, cells=2200))
+
+    assert report["code"] == "too_much_text"
+    assert report["peak_mb"] < 32
+
+
+def test_a_sparse_range_at_the_cell_budget_is_read_under_the_ceiling_and_one_over_is_refused(tmp_path):
+    # given: two values span 200,000 rows by 20 columns: calamine builds every cell between them
+    corner = {1: xlsx_cell(1, 1, "DNI") + xlsx_cell(1, 20, "x"), 2: xlsx_cell(2, 1, "1")}
+    at_budget = xlsx_raw({**corner, 200_000: xlsx_cell(200_000, 20, 1)}, [])
+    over = xlsx_raw({**corner, 200_000: xlsx_cell(200_000, 21, 1)}, [])
+
+    read, refused = probe(tmp_path, "at.xlsx", at_budget), probe(tmp_path, "over.xlsx", over)
+
+    assert read["code"] == "" and read["peak_mb"] < MEMORY_CEILING_MB
+    assert refused["code"] == "too_many_cells" and refused["peak_mb"] < 32
+
+
+def test_the_worst_accepted_file_both_budgets_at_once_stays_under_the_ceiling(tmp_path):
+    # given: a range of 200,000 x 20 cells and 62.5 MB of shared text: the most a file may make calamine build
+    cells = {1: xlsx_cell(1, 1, "DNI") + xlsx_cell(1, 20, "x")}
+    cells.update({row: xlsx_cell(row, 2, ("s", 0)) for row in range(2, 2002)})
+    cells[200_000] = xlsx_cell(200_000, 20, 1)
+
+    report = probe(tmp_path, "worst.xlsx", xlsx_raw(cells, ["x" * 32_000]))
+
+    assert report["code"] == "" and report["rows"] == 200_000
+    assert report["peak_mb"] < MEMORY_CEILING_MB
+
+
+def test_repeated_ods_cells_are_counted_as_often_as_they_are_copied(tmp_path):
+    body = ods_row(ods_cell("DNI") + ods_cell("Nombre")) + ods_row(ods_cell("x" * 30_000, repeat=1000), repeat=1000)
+
+    report = probe(tmp_path, "repeat.ods", ods_raw(body))
+
+    assert report["code"] == "too_much_text" and report["peak_mb"] < 32
+
+
+def test_a_million_row_csv_is_refused_without_building_its_rows(tmp_path):
+    data = b"DNI;Nombre;Celular\n" + b"30111111;Ana Perez;3514123456\n" * 1_000_000
+
+    report = probe(tmp_path, "millon.csv", data)
+
+    assert report["code"] == "too_many_rows"
+    assert report["peak_mb"] < 64
