@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.permissions import Action, require
 from backend.core.exceptions import ApplicationError
+from backend.core.text import clean_text
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 
@@ -44,7 +45,8 @@ def thread_get_or_create(*, place) -> Thread:
 
 
 def _clean_body(body: str) -> str:
-    body = (body or "").strip()
+    # Controls removed, NFC, lone surrogates refused: the length is checked below with its own message.
+    body = clean_text(body or "", max_length=10 * MESSAGE_MAX_LENGTH, multiline=True).strip()
     if not body:
         raise ApplicationError(_("El mensaje está vacío."), code=ThreadErrorCode.EMPTY_MESSAGE)
     if len(body) > MESSAGE_MAX_LENGTH:
