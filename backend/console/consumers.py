@@ -2,6 +2,7 @@
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
 from backend.accounts.permissions import role_of, scope_areas
@@ -35,6 +36,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         self.group = board_group(election_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        # The board only listens: any frame, well formed or not, gets the same answer (never a parse).
+        await self.send_json({"type": "error", "code": "read_only", "message": str(_("Este tablero solo recibe."))})
 
     async def disconnect(self, code):
         if self.group:
