@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import struct
 import zipfile
 from array import array
 from collections.abc import Iterator
@@ -382,3 +383,130 @@ def scan_ods(archive: zipfile.ZipFile, budget: Budget) -> None:
                     cell_text += (min(int(spaces.group(1)), 1 << 30) if spaces else 1) + len(text)
                     if cell_text > budget.max_cell_bytes:
                         raise BudgetExceeded("cell", row=row)
+
+
+# --- xls (BIFF8) ------------------------------------------------------------------------------------
+
+_BIFF_SST, _BIFF_CONTINUE, _BIFF_BOUNDSHEET, _BIFF_EOF = 0x00FC, 0x003C, 0x0085, 0x000A
+_BIFF_LABELSST, _BIFF_LABEL, _BIFF_RSTRING, _BIFF_STRING = 0x00FD, 0x0204, 0x00D6, 0x0207
+# Cell records that hold a value, each opening with (row, column); MULRK holds several columns.
+_BIFF_VALUES = {0x0203, 0x027E, 0x0205, 0x0006, 0x00BD, _BIFF_LABELSST, _BIFF_LABEL, _BIFF_RSTRING}
+
+
+def _biff_records(stream: bytes, start: int = 0) -> Iterator[tuple[int, int, bytes]]:
+    """(offset, record type, payload) from `start`; a record running past the end ends the walk."""
+    offset = start
+    while offset + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, offset)
+        payload = stream[offset + 4 : offset + 4 + size]
+        if len(payload) < size:
+            return
+        yield offset, kind, payload
+        offset += 4 + size
+
+
+def _biff_shared_strings(segments: list[bytes], budget: Budget) -> array:
+    """Bytes of every string of the SST (its first segment after the two counts, then its CONTINUE records).
+
+    A string's characters may go on in the next record, which then opens with a new flags byte."""
+    lengths = array("q")
+    if not segments:
+        return lengths
+    index, pos = 0, 8
+    total = 0
+
+    def advance(count: int) -> None:
+        nonlocal index, pos
+        while count > 0 and index < len(segments):
+            room = len(segments[index]) - pos
+            if count < room:
+                pos += count
+                return
+            count -= room
+            index, pos = index + 1, 0
+
+    (unique,) = struct.unpack_from("<I", segments[0], 4) if len(segments[0]) >= 8 else (0,)
+    for _ in range(min(unique, 1 << 24)):
+        while index < len(segments) and pos >= len(segments[index]):
+            index, pos = index + 1, 0  # a new string may open the next CONTINUE record
+        if index >= len(segments) or pos + 3 > len(segments[index]):
+            break
+        segment = segments[index]
+        chars, flags = struct.unpack_from("<HB", segment, pos)
+        pos += 3
+        runs = ext = 0
+        if flags & 0x08 and pos + 2 <= len(segment):
+            (runs,) = struct.unpack_from("<H", segment, pos)
+            pos += 2
+        if flags & 0x04 and pos + 4 <= len(segment):
+            (ext,) = struct.unpack_from("<I", segment, pos)
+            pos += 4
+        wide = flags & 0x01
+        remaining = chars
+        while remaining > 0 and index < len(segments):
+            available = (len(segments[index]) - pos) // (2 if wide else 1)
+            taken = min(remaining, available)
+            pos += taken * (2 if wide else 1)
+            remaining -= taken
+            if remaining > 0:
+                index += 1
+                if index >= len(segments):
+                    break
+                wide = segments[index][0] & 0x01 if segments[index] else 0
+                pos = 1
+        size = chars * (2 if flags & 0x01 else 1)
+        if size > budget.max_cell_bytes:
+            raise BudgetExceeded("cell")
+        total += size
+        if total > budget.max_text:
+            raise BudgetExceeded("text")
+        lengths.append(size)
+        advance(4 * runs + ext)
+    return lengths
+
+
+def scan_xls(data: bytes, budget: Budget) -> None:
+    """Raise BudgetExceeded when reading the first sheet of an .xls would build more than `budget` allows."""
+    import olefile
+
+    with olefile.OleFileIO(data) as ole:
+        name = "Workbook" if ole.exists("Workbook") else "Book" if ole.exists("Book") else None
+        if name is None:
+            raise ValueError("no workbook stream")
+        stream = ole.openstream(name).read()
+    segments: list[bytes] = []
+    sheet_at = None
+    collecting = False
+    for _offset, kind, payload in _biff_records(stream):
+        if kind == _BIFF_SST:
+            segments, collecting = [payload], True
+            continue
+        if kind == _BIFF_CONTINUE and collecting:
+            segments.append(payload)
+            continue
+        collecting = False
+        if kind == _BIFF_BOUNDSHEET and sheet_at is None and len(payload) >= 4:
+            (sheet_at,) = struct.unpack_from("<I", payload)
+        elif kind == _BIFF_EOF:
+            break
+    lengths = _biff_shared_strings(segments, budget)
+    if sheet_at is None:
+        return
+    used = _Range(budget)
+    for _offset, kind, payload in _biff_records(stream, sheet_at):
+        if kind == _BIFF_EOF:
+            break
+        if kind not in _BIFF_VALUES or len(payload) < 6:
+            continue
+        row, col = struct.unpack_from("<HH", payload)
+        last = col
+        size = 0
+        if kind == 0x00BD and len(payload) >= 6:  # MULRK: its last column closes the record
+            (last,) = struct.unpack_from("<H", payload, len(payload) - 2)
+        elif kind == _BIFF_LABELSST and len(payload) >= 10:
+            (index,) = struct.unpack_from("<I", payload, 6)
+            size = lengths[index] if index < len(lengths) else 0
+        elif kind in (_BIFF_LABEL, _BIFF_RSTRING) and len(payload) >= 8:
+            (chars,) = struct.unpack_from("<H", payload, 6)
+            size = chars * 2
+        used.add(row + 1, col + 1, size, cols=max(1, last - col + 1))

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
-from backend.core.sheetscan import CHUNK, Budget, BudgetExceeded, scan_ods, scan_xlsx
+from backend.core.sheetscan import CHUNK, Budget, BudgetExceeded, scan_ods, scan_xls, scan_xlsx
 from backend.core.text import header_key
 
 HEADER_SCAN_ROWS = 30
@@ -384,6 +384,16 @@ def _open_sheet(data: bytes, *, filename: str) -> Sheet:
                 _("La planilla está protegida con contraseña. Quitale la contraseña en Excel y subila de nuevo."),
                 SpreadsheetError.PASSWORD,
             )
+        limits = budget()
+        try:
+            scan_xls(data, limits)
+        except BudgetExceeded as exc:
+            raise _over_budget(exc, limits) from None
+        except Exception as exc:  # olefile and the record walk fail in many ways on a damaged file
+            raise _fail(
+                _("No se pudo leer la planilla: el archivo está dañado o no es una planilla válida."),
+                SpreadsheetError.UNREADABLE,
+            ) from exc
         return _workbook_sheet(data, "xls")
     for magic, what in OTHER_MAGIC.items():
         if data.startswith(magic):

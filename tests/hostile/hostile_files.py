@@ -7,6 +7,7 @@ cells, control characters), so the XML is written here directly, as a zip like a
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -148,3 +149,95 @@ def ods_raw(body: str) -> bytes:
 
 def ods_rows(rows: list[list]) -> bytes:
     return ods_raw("".join(ods_row("".join(ods_cell(v) for v in row)) for row in rows))
+
+
+# --- xls (BIFF8 in an OLE compound file), written by hand: nothing in the dependencies writes .xls ----
+
+
+def _record(kind: int, payload: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(payload)) + payload
+
+
+def _bof(kind: int) -> bytes:
+    return _record(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 0x06))
+
+
+def _sst(strings: list[str]) -> bytes:
+    """SST and CONTINUE records; a long string goes on in CONTINUE records, each opening with its flags byte."""
+    records: list[bytes] = []
+    current = bytearray(struct.pack("<II", len(strings), len(strings)))
+    limit = 8224
+    for text in strings:
+        encoded = text.encode("latin-1")
+        if len(current) + 3 + 1 > limit:
+            records.append(bytes(current))
+            current = bytearray()
+        current += struct.pack("<HB", len(encoded), 0)
+        while encoded:
+            room = limit - len(current)
+            current += encoded[:room]
+            encoded = encoded[room:]
+            if encoded:
+                records.append(bytes(current))
+                current = bytearray(b"\x00")  # the continued characters' flags: 8-bit
+    records.append(bytes(current))
+    return _record(0x00FC, records[0]) + b"".join(_record(0x003C, r) for r in records[1:])
+
+
+def xls_raw(cells: list[tuple[int, int, object]], shared: list[str]) -> bytes:
+    """An .xls whose first sheet holds `cells` ((row, col, value), 0-based; ("s", n) is shared string n)."""
+    sheet = bytearray(_bof(0x0010))
+    for row, col, value in cells:
+        if isinstance(value, tuple):
+            sheet += _record(0x00FD, struct.pack("<HHHI", row, col, 0, value[1]))
+        elif isinstance(value, (int, float)):
+            sheet += _record(0x0203, struct.pack("<HHHd", row, col, 0, float(value)))
+        else:
+            encoded = str(value).encode("latin-1", "replace")[:255]
+            sheet += _record(0x0204, struct.pack("<HHHHB", row, col, 0, len(encoded), 0) + encoded)
+    sheet += _record(0x000A, b"")
+    name = b"Hoja1"
+    globals_head = _bof(0x0005)
+    boundsheet_size = 4 + 4 + 2 + 2 + len(name)
+    sst = _sst(shared)
+    offset = len(globals_head) + boundsheet_size + len(sst) + 4
+    boundsheet = _record(0x0085, struct.pack("<IBBBB", offset, 0, 0, len(name), 0) + name)
+    stream = globals_head + boundsheet + sst + _record(0x000A, b"") + bytes(sheet)
+    return ole_file(stream.ljust(4096, b"\x00"))
+
+
+def ole_file(stream: bytes) -> bytes:
+    """A version 3 compound file (512-byte sectors) holding one stream, "Workbook"."""
+    sectors = -(-len(stream) // 512)
+    fat_sectors = 1
+    while fat_sectors * 128 < fat_sectors + 1 + sectors:
+        fat_sectors += 1
+    directory = fat_sectors
+    first = fat_sectors + 1
+    fat = [0xFFFFFFFD] * fat_sectors + [0xFFFFFFFE]
+    fat += [first + i + 1 for i in range(sectors - 1)] + [0xFFFFFFFE]
+    fat += [0xFFFFFFFF] * (fat_sectors * 128 - len(fat))
+    difat = list(range(fat_sectors)) + [0xFFFFFFFF] * (109 - fat_sectors)
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+    header += b"\x00" * 6 + struct.pack("<IIIIIIII", 0, fat_sectors, directory, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE)
+    header += struct.pack("<I", 0) + struct.pack("<109I", *difat)
+
+    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+        encoded = (name + "\x00").encode("utf-16-le") if name else b""
+        return (
+            encoded.ljust(64, b"\x00")
+            + struct.pack("<HBBIII", len(encoded), kind, 1, 0xFFFFFFFF, 0xFFFFFFFF, child)
+            + b"\x00" * 16
+            + struct.pack("<I", 0)
+            + b"\x00" * 16
+            + struct.pack("<IIHH", start, size, 0, 0)
+        )
+
+    entries = entry("Root Entry", 5, 1, 0xFFFFFFFE, 0) + entry("Workbook", 2, 0xFFFFFFFF, first, len(stream))
+    entries += entry("", 0, 0xFFFFFFFF, 0, 0) * 2
+    body = struct.pack(f"<{len(fat)}I", *fat) + entries + stream.ljust(sectors * 512, b"\x00")
+    return header.ljust(512, b"\x00") + body
+
+
+def xls_rows(rows: list[list]) -> bytes:
+    return xls_raw([(r, c, v) for r, row in enumerate(rows) for c, v in enumerate(row) if v is not None], [])

@@ -36,7 +36,7 @@ from sms.models import InboundMessage, OutboundMessage
 from tests.factories import VolunteerFactory
 from tests.imports.conftest import ROSTER_HEADER, run_roster
 
-from .hostile_files import ods_rows, shared_string_trick, xlsx_cell, xlsx_raw, xlsx_rows
+from .hostile_files import ods_rows, shared_string_trick, xls_raw, xls_rows, xlsx_cell, xlsx_raw, xlsx_rows
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 RANDOM = os.environ.get("FUZZ_SEED", "") == "random"
@@ -125,6 +125,12 @@ spreadsheets = st.one_of(
     st.builds(lambda t: ("fiscales.xlsx", xlsx_rows(t)), rows),
     st.builds(lambda t, p: ("fiscales.xlsx", _odd_xlsx(t, p)), rows, st.sampled_from(["x", "ss"])),
     st.builds(lambda t: ("fiscales.ods", ods_rows(t)), rows),
+    st.builds(lambda t: ("fiscales.xls", xls_rows(t)), rows),
+    st.builds(
+        lambda n, cells: ("trampa.xls", xls_raw([(row, 0, ("s", 0)) for row in range(cells)], ["x" * n])),
+        st.integers(0, 40_000),
+        st.integers(1, 300),
+    ),
     st.builds(
         lambda n, cells: ("trampa.xlsx", shared_string_trick(length=n, cells=cells)),
         st.integers(0, 40_000),

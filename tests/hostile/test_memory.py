@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .hostile_files import ods_cell, ods_raw, ods_row, shared_string_trick, xlsx_cell, xlsx_raw
+from .hostile_files import ods_cell, ods_raw, ods_row, shared_string_trick, xls_raw, xlsx_cell, xlsx_raw
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMORY_CEILING_MB = 256
@@ -95,6 +95,17 @@ def test_repeated_ods_cells_are_counted_as_often_as_they_are_copied(tmp_path):
     report = probe(tmp_path, "repeat.ods", ods_raw(body))
 
     assert report["code"] == "too_much_text" and report["peak_mb"] < 32
+
+
+def test_xls_shared_strings_and_sparse_ranges_are_refused_before_calamine_reads_them(tmp_path):
+    # given: 2,300 cells showing one 30,000-character string (69 MB), and two numbers at A1 and IV65536
+    trick = xls_raw([(0, 0, "DNI")] + [(row, 0, ("s", 0)) for row in range(1, 2301)], ["x" * 30_000])
+    sparse = xls_raw([(0, 0, 1), (1, 0, 1), (65_535, 255, 2)], [])
+
+    shared, spread = probe(tmp_path, "trampa.xls", trick), probe(tmp_path, "disperso.xls", sparse)
+
+    assert shared["code"] == "too_much_text" and shared["peak_mb"] < 32
+    assert spread["code"] == "too_many_cells" and spread["peak_mb"] < 32
 
 
 def test_a_million_row_csv_is_refused_without_building_its_rows(tmp_path):
