@@ -121,3 +121,26 @@ def test_a_nul_in_a_signed_sms_body_is_stored_without_it(client, settings, geo):
     assert response.status_code == 200
     assert InboundMessage.objects.get().body == "hola"
     assert Message.objects.get().body == "hola"
+
+
+def test_names_typed_in_the_admin_lose_their_control_characters():
+    from django.forms import modelform_factory
+
+    from backend.volunteers.admin import VolunteerAdminForm
+
+    form_class = modelform_factory(
+        Volunteer, form=VolunteerAdminForm, fields=["dni", "first_name", "last_name", "phone", "notes"]
+    )
+    form = form_class(
+        data={
+            "dni": "30111222",
+            "first_name": "Ana\x07\x1b",
+            "last_name": "Pe\u0301rez\x0b",
+            "phone": "+5493514123456",
+            "notes": "línea 1\r\nlínea 2\x01",
+        }
+    )
+
+    assert form.is_valid(), form.errors
+    volunteer = form.save()
+    assert (volunteer.first_name, volunteer.last_name, volunteer.notes) == ("Ana", "Pérez", "línea 1\nlínea 2")
