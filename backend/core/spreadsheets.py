@@ -205,7 +205,8 @@ def _csv_sheet(data: bytes) -> Sheet:
     delimiter = _delimiter(head)
     limits = budget()
     # Every delimiter starts a cell: refused before the csv module builds a row of millions of them.
-    if data.count(delimiter.encode(encoding if encoding != "utf-8-sig" else "utf-8")) > limits.max_cells:
+    raw = {"utf-8-sig": "utf-8", "utf-16": "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"}
+    if data.count(delimiter.encode(raw.get(encoding, encoding))) > limits.max_cells:
         raise _over_budget(BudgetExceeded("cells"), limits)
 
     def rows() -> Iterator[list]:

@@ -6,11 +6,14 @@ over the reading budgets (IMPORT_MAX_CELLS, IMPORT_MAX_TEXT_BYTES, IMPORT_MAX_CE
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .hostile_files import ods_cell, ods_raw, ods_row, shared_string_trick, xls_raw, xlsx_cell, xlsx_raw
 
@@ -23,7 +26,7 @@ pytestmark = pytest.mark.slow
 def probe(tmp_path: Path, name: str, data: bytes) -> dict:
     path = tmp_path / name
     path.write_bytes(data)
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "backend.settings"}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-m", "tests.hostile.memory_probe", str(path)],
         cwd=ROOT,
@@ -115,3 +118,46 @@ def test_a_million_row_csv_is_refused_without_building_its_rows(tmp_path):
 
     assert report["code"] == "too_many_rows"
     assert report["peak_mb"] < 64
+
+
+@settings(
+    max_examples=max(4, int(os.environ.get("FUZZ_EXAMPLES", "25")) // 5),
+    deadline=None,
+    derandomize=os.environ.get("FUZZ_SEED", "") != "random",
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    shape=st.one_of(
+        st.builds(
+            lambda n, cells: ("trampa.xlsx", shared_string_trick(length=n, cells=cells)),
+            st.integers(1, 40_000),
+            st.integers(1, 4000),
+        ),
+        st.builds(
+            lambda row, col: ("disperso.xlsx", xlsx_raw({1: xlsx_cell(1, 1, "DNI"), row: xlsx_cell(row, col, 1)}, [])),
+            st.integers(2, 1_048_576),
+            st.integers(1, 16_384),
+        ),
+        st.builds(
+            lambda n, rows, cols: (
+                "repetido.ods",
+                ods_raw(ods_row(ods_cell("DNI")) + ods_row(ods_cell("x" * n, repeat=cols), repeat=rows)),
+            ),
+            st.integers(1, 40_000),
+            st.integers(1, 100_000),
+            st.integers(1, 1024),
+        ),
+        st.builds(
+            lambda n, cells: ("trampa.xls", xls_raw([(r, 0, ("s", 0)) for r in range(cells)], ["x" * n])),
+            st.integers(1, 40_000),
+            st.integers(1, 3000),
+        ),
+    )
+)
+def test_generated_hostile_shapes_stay_under_the_ceiling(tmp_path_factory, shape):
+    name, data = shape
+
+    report = probe(tmp_path_factory.mktemp("shape"), name, data)
+
+    assert report["peak_mb"] < MEMORY_CEILING_MB, (name, len(data), report)

@@ -144,3 +144,18 @@ def test_names_typed_in_the_admin_lose_their_control_characters():
     assert form.is_valid(), form.errors
     volunteer = form.save()
     assert (volunteer.first_name, volunteer.last_name, volunteer.notes) == ("Ana", "Pérez", "línea 1\nlínea 2")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "cp1252"])
+def test_a_csv_row_of_millions_of_empty_fields_is_refused_before_it_is_built(settings, encoding):
+    from backend.core.exceptions import ApplicationError
+    from backend.core.spreadsheets import open_sheet
+
+    settings.IMPORT_MAX_CELLS = 100
+    text = "DNI;Nombre\n" + ";" * 200 + "\n"
+    data = ("\ufeff" + text).encode(encoding) if encoding == "utf-16-be" else text.encode(encoding)
+
+    with pytest.raises(ApplicationError) as error:
+        open_sheet(data, filename="fiscales.csv")
+
+    assert error.value.code == "too_many_cells"
