@@ -25,10 +25,34 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 pytestmark = pytest.mark.slow
 
 
+class _Server(Server):
+    """e2e_support's uvicorn, with a start deadline that survives a machine shared by many test runs."""
+
+    def __init__(self, env: dict):
+        env = {**env}
+        for attempt in range(3):
+            try:
+                super().__init__(env)
+                return
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One seeded uvicorn process whose rate limits let a fuzzer through (they have their own tests)."""
-    database_url, drop = e2e_database(tmp_path_factory.mktemp("wsfuzz"))
+    # A database of its own: test_e2e.py's may be in use by another xdist worker at the same time.
+    before = os.environ.get("TEST_DATABASE_NAME")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    os.environ["TEST_DATABASE_NAME"] = f"{before or 'test_fz'}_wsfuzz{worker}"
+    try:
+        database_url, drop = e2e_database(tmp_path_factory.mktemp("wsfuzz"))
+    finally:
+        if before is None:
+            os.environ.pop("TEST_DATABASE_NAME")
+        else:
+            os.environ["TEST_DATABASE_NAME"] = before
     env = server_env(database_url)
     env.update(
         THREADS_WS_FRAMES_PER_SECOND="10000",
@@ -39,7 +63,7 @@ def server(tmp_path_factory):
     )
     manage(env, "manage.py", "migrate", "--noinput", "-v0")
     seed = json.loads(manage(env, "-m", "tests.threads.e2e_support", "seed"))
-    running = Server(env)
+    running = _Server(env)
     try:
         yield running, seed
     finally:
