@@ -251,7 +251,7 @@ def _too_many_rows(max_rows: int) -> ApplicationError:
     )
 
 
-def _check_zip(data: bytes) -> str:
+def _check_zip(data: bytes, *, scan: bool = True) -> str:
     """Refuse damaged archives and bombs before calamine inflates anything; return 'xlsx' or 'ods'."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -312,7 +312,8 @@ def _check_zip(data: bytes) -> str:
         )
     limits = budget()
     try:
-        (scan_xlsx if kind == "xlsx" else scan_ods)(archive, limits)
+        if scan:
+            (scan_xlsx if kind == "xlsx" else scan_ods)(archive, limits)
     except BudgetExceeded as exc:
         raise _over_budget(exc, limits) from None
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError, SyntaxError) as exc:
@@ -349,11 +350,12 @@ def _workbook_sheet(data: bytes, kind: str) -> Sheet:
     return Sheet(kind, height, sheet.iter_rows)
 
 
-def open_sheet(data: bytes, *, filename: str = "") -> Sheet:
+def open_sheet(data: bytes, *, filename: str = "", scanned: bool = False) -> Sheet:
     """Judge `data` by its content and open its first sheet, or raise a specific ApplicationError.
 
-    A sheet needs a header and at least one row below it (two rows that are not blank)."""
-    sheet = _open_sheet(data, filename=filename)
+    A sheet needs a header and at least one row below it (two rows that are not blank). `scanned`
+    skips the budget scan of a workbook whose very bytes already passed it (a stored batch file)."""
+    sheet = _open_sheet(data, filename=filename, scanned=scanned)
     filled = 0
     for row in sheet.rows():
         if any(cell not in (None, "") and not (isinstance(cell, str) and not cell.strip()) for cell in row):
@@ -366,7 +368,7 @@ def open_sheet(data: bytes, *, filename: str = "") -> Sheet:
     )
 
 
-def _open_sheet(data: bytes, *, filename: str) -> Sheet:
+def _open_sheet(data: bytes, *, filename: str, scanned: bool) -> Sheet:
     if not data.strip():
         raise _fail(_("El archivo está vacío."), SpreadsheetError.EMPTY)
     max_bytes = _limit("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)
@@ -377,7 +379,7 @@ def _open_sheet(data: bytes, *, filename: str) -> Sheet:
         )
     suffix = Path(filename).suffix.lower()
     if data.startswith(ZIP_MAGIC):
-        return _workbook_sheet(data, _check_zip(data))
+        return _workbook_sheet(data, _check_zip(data, scan=not scanned))
     if data.startswith(OLE_MAGIC):
         # Excel stores a password-protected xlsx as an OLE container with an encrypted package.
         if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data:
@@ -387,7 +389,8 @@ def _open_sheet(data: bytes, *, filename: str) -> Sheet:
             )
         limits = budget()
         try:
-            scan_xls(data, limits)
+            if not scanned:
+                scan_xls(data, limits)
         except BudgetExceeded as exc:
             raise _over_budget(exc, limits) from None
         except Exception as exc:  # olefile and the record walk fail in many ways on a damaged file

@@ -159,3 +159,25 @@ def test_a_csv_row_of_millions_of_empty_fields_is_refused_before_it_is_built(set
         open_sheet(data, filename="fiscales.csv")
 
     assert error.value.code == "too_many_cells"
+
+
+def test_a_stored_file_that_changed_on_disk_is_scanned_again(geo):
+    from backend.core.exceptions import ApplicationError
+    from backend.imports.models import ImportKind
+    from backend.imports.services import batch_create, batch_run
+
+    # given a batch created from a good file, whose stored copy is then replaced by the shared-string trick
+    good = csv_bytes([ROSTER_HEADER, ["Ana Pérez", "30111111", "351 15 412 3456"]])
+    batch = batch_create(actor=None, election=geo.election, kind=ImportKind.ROSTER, file_name="f.csv", data=good)
+    with open(batch.file.path, "wb") as handle:
+        handle.write(shared_string_trick(length=1_000_000, cells=50))
+
+    # when
+    with pytest.raises(ApplicationError) as error:
+        batch_run(batch=batch, dry_run=False)
+
+    # then
+    assert error.value.code == "cell_too_long"
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED and batch.error_code == "cell_too_long" and batch.error_message
+    assert not Volunteer.objects.exists()
