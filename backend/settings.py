@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "backend.volunteers",
     "backend.assignments",
     "backend.notices",
+    "backend.messaging",
     "backend.threads",
     "backend.imports",
     "backend.portal",
@@ -226,7 +227,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"BroadcastStatusEnum": "sms.models.BroadcastStatus"},
+    "ENUM_NAME_OVERRIDES": {"BroadcastStatusEnum": "backend.messaging.models.BroadcastStatus"},
 }
 
 # --- Magic links (django-sesame) -------------------------------------------------------------

@@ -6,9 +6,9 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.text import clean_text
+from backend.messaging.models import InboundMessage
 
 from .commands import inbound_command, volunteer_for_phone
-from .models import InboundMessage
 
 BODY_MAX_LENGTH = 1600
 

@@ -8,10 +8,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of
 from backend.assignments.models import Assignment
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
 from backend.core.text import clean_text
+from backend.permissions import role_of
 
 from .models import Volunteer
 

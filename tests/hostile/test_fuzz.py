@@ -31,8 +31,8 @@ from backend.core.spreadsheets import HeaderError, SpreadsheetError
 from backend.core.text import TextError
 from backend.imports.models import BatchStatus, ImportBatch
 from backend.imports.services import batch_report
+from backend.messaging.models import InboundMessage, OutboundMessage
 from backend.volunteers.models import Volunteer
-from sms.models import InboundMessage, OutboundMessage
 from tests.factories import VolunteerFactory
 from tests.imports.conftest import ROSTER_HEADER, run_roster
 

@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_create
 from backend.imports.models import BatchStatus, ImportBatch
+from backend.messaging.models import InboundMessage
 from backend.threads.models import Message
 from backend.volunteers.models import Volunteer
-from sms.models import InboundMessage
 from tests.factories import VolunteerFactory
 from tests.imports.conftest import ROSTER_HEADER, csv_bytes, run_roster
 

@@ -1,9 +1,14 @@
-"""Magic links: a password-less way into "Mi asignación" for a volunteer.
+"""Writes of the accounts app: coordinator scopes and volunteers' magic links.
 
-Tokens are django-sesame v2 tokens: the user's primary key, a timestamp and a 128-bit keyed
-BLAKE2 signature (SESAME_SIGNATURE_SIZE = 16). Nothing is stored: the signature is checked against
-the server's secret, so there is no token table to leak; tokens expire after SESAME_MAX_AGE and
-are bound to the volunteer's own user (created on demand, with no usable password).
+Scopes decide which places' threads and boards a coordinator may watch, so every change tells the
+coordinator's open sockets after commit (`membership.changed` on `threads.user.<id>`): they
+re-check and close what the new scope no longer covers.
+
+Magic links are a password-less way into "Mi asignación" for a volunteer: django-sesame v2 tokens
+(the user's primary key, a timestamp and a 128-bit keyed BLAKE2 signature). Nothing is stored: the
+signature is checked against the server's secret, so there is no token table to leak; tokens
+expire after SESAME_MAX_AGE and are bound to the volunteer's own user (created on demand, with no
+usable password).
 """
 
 from types import SimpleNamespace
@@ -11,7 +16,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -19,10 +24,13 @@ from django.utils.translation import gettext as _
 from sesame.utils import get_token
 
 from backend.accounts.models import Role, User
+from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError
+from backend.core.live import MEMBERSHIP_CHANGED, live_send, user_group
+from backend.volunteers.models import Volunteer
 
-from .bulk import fast_insert
 from .errors import PortalErrorCode
+from .models import CoordinatorScope
 
 SCOPE = "portal"
 
@@ -83,8 +91,6 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
     national broadcast mints 100,000 links). Not rate-limited per person: a broadcast is already
     gated by scope and, when large, by a lead's approval.
     """
-    from backend.volunteers.models import Volunteer
-
     missing = [v for v in volunteers if v["user_id"] is None]
     user_ids = {v["id"]: v["user_id"] for v in volunteers}
     passwords: dict[int, str] = {}
@@ -94,7 +100,7 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
             found = dict(User.objects.filter(username__in=names.values()).values_list("username", "pk"))
             password = make_password(None)
             fresh = [v for v in missing if names[v["id"]] not in found]
-            fast_insert(
+            bulk_insert(
                 User,
                 [
                     {
@@ -131,3 +137,47 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
         volunteer_id: _link_for(SimpleNamespace(pk=user_id, password=passwords[user_id]))
         for volunteer_id, user_id in user_ids.items()
     }
+
+
+# --- Coordinator scopes ---------------------------------------------------------------------------
+
+
+def _scope_changed(user_id: int) -> None:
+    live_send(user_group(user_id), MEMBERSHIP_CHANGED)
+
+
+def coordinator_scope_add(*, user, area, actor=None) -> CoordinatorScope:
+    """Give `user` the subtree under `area`; their open sockets re-check after commit."""
+    try:
+        with transaction.atomic():
+            scope = CoordinatorScope.objects.create(user=user, area=area)
+            _scope_changed(user.pk)
+    except IntegrityError as exc:
+        raise ApplicationError(
+            _("%(user)s ya coordina %(area)s.") % {"user": user, "area": area}, code="scope_exists"
+        ) from exc
+    return scope
+
+
+def coordinator_scope_change(*, scope: CoordinatorScope, area, actor=None) -> CoordinatorScope:
+    """Move a scope to another area (narrow or widen it); the coordinator's open sockets re-check."""
+    if scope.area_id == area.pk:
+        return scope
+    try:
+        with transaction.atomic():
+            scope.area = area
+            scope.save(update_fields=["area"])
+            _scope_changed(scope.user_id)
+    except IntegrityError as exc:
+        raise ApplicationError(
+            _("%(user)s ya coordina %(area)s.") % {"user": scope.user, "area": area}, code="scope_exists"
+        ) from exc
+    return scope
+
+
+def coordinator_scope_remove(*, scope: CoordinatorScope, actor=None) -> None:
+    """Take a subtree away; the coordinator's sockets of places it covered close after commit."""
+    with transaction.atomic():
+        user_id = scope.user_id
+        scope.delete()
+        _scope_changed(user_id)
