@@ -154,8 +154,13 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
     if keyword == Keyword.HELP:
         return _text(TemplateKind.HELP)
     if keyword is None:
-        if assignment is not None and message_post_from_sms(volunteer=volunteer, body=body) is not None:
-            return _text(TemplateKind.THREAD_RECEIVED, volunteer, assignment)
+        if assignment is not None and body.strip():
+            try:
+                posted = message_post_from_sms(volunteer=volunteer, body=body)
+            except ApplicationError as exc:  # muted, or nothing left once cleaned: said in a short reply
+                return _error_reply(exc)
+            if posted is not None:
+                return _text(TemplateKind.THREAD_RECEIVED, volunteer, assignment)
         return _text(TemplateKind.HELP)
     if assignment is None:
         return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
@@ -174,8 +179,12 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
     except ApplicationError as exc:
         if exc.code == AssignmentErrorCode.NOT_ELECTION_DAY:
             return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
-        return transliterate(f"Fiscaliza: {exc.message}")[:160]
+        return _error_reply(exc)
     return _text(TemplateKind.HELP)
+
+
+def _error_reply(exc: ApplicationError) -> str:
+    return transliterate(f"Fiscaliza: {exc.message}")[:160]
 
 
 # The table's timeline by SMS: "ABRIO", "CERRO 1234", "escrutada mesa 1234", "ACTA".

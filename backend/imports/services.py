@@ -23,7 +23,7 @@ from django.utils.translation import override
 from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.core.jobs import task_queue
-from backend.core.spreadsheets import Sheet, open_sheet
+from backend.core.spreadsheets import Sheet, SpreadsheetError, open_sheet
 from backend.elections.models import Election
 from backend.elections.stations import stations_import
 from backend.permissions import can_import
@@ -120,7 +120,9 @@ def open_batch_sheet(batch: ImportBatch) -> Sheet:
     """The first sheet of the batch's stored file (checked again: the file may have changed on disk)."""
     with batch.file.open("rb") as handle:
         data = handle.read()
-    return open_sheet(data, filename=batch.file_name)
+    # The same bytes passed the budget scan when the batch was created: a second scan would double its cost.
+    scanned = hashlib.sha256(data).hexdigest() == batch.file_hash
+    return open_sheet(data, filename=batch.file_name, scanned=scanned)
 
 
 def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
@@ -180,6 +182,13 @@ def _stations(*, batch: ImportBatch, sheet: Sheet, dry_run: bool) -> ImportBatch
 def finish_batch(*, batch: ImportBatch, outcome, header_row: int, dry_run: bool) -> ImportBatch:
     """Save counts, per-row statuses and problem rows on the batch (inside the caller's transaction)."""
     statuses: dict[int, str] = outcome.statuses
+    if all(status == RowStatus.SKIPPED for status in statuses.values()):
+        # Only titles, a header and blank rows: an "applied" batch of nothing would read as a success.
+        raise ApplicationError(
+            _("La planilla no tiene filas de datos debajo de los encabezados (fila %(row)s). No se importó nada.")
+            % {"row": header_row},
+            code=SpreadsheetError.NO_DATA,
+        )
     counts = {status: 0 for status in RowStatus.values}
     for status in statuses.values():
         counts[status] += 1

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
+from backend.core.text import clean_text
 from backend.elections.models import Area, PollingPlace, Table
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
@@ -70,7 +71,8 @@ def incident_report(
     Without a category, it is guessed from the words; a weak guess is stored unconfirmed (the
     reporter is asked to confirm it). The severity defaults to the category's.
     """
-    text = (text or "").strip()
+    # Controls removed, NFC; an SMS that already arrived is kept, cut to the stored length.
+    text = clean_text(text or "", max_length=2000, multiline=True, truncate=True).strip()
     if not text:
         raise ApplicationError(_("Contá qué pasó."), code=IncidentErrorCode.EMPTY_TEXT)
     if table is not None and table.place_id != place.pk:
@@ -95,7 +97,7 @@ def incident_report(
             category=category,
             category_confirmed=confirmed,
             severity=severity or category.severity,
-            text=text[:2000],
+            text=text,
             channel=channel,
             reporter=actor,
         )
@@ -165,7 +167,7 @@ def incident_resolve(*, incident: Incident, actor, channel: str, note: str = "")
 
 
 def incident_note_add(*, incident: Incident, actor, channel: str, text: str) -> IncidentEvent:
-    text = (text or "").strip()
+    text = clean_text(text or "", max_length=2000, multiline=True).strip()
     if not text:
         raise ApplicationError(_("La nota está vacía."), code=IncidentErrorCode.EMPTY_NOTE)
     with transaction.atomic():

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
+from backend.core.text import clean_text
 from backend.elections.models import Table
 
 from .errors import TableReportErrorCode
@@ -43,7 +44,7 @@ def table_report(
         raise ApplicationError(
             _("Estado de mesa desconocido: %(state)s.") % {"state": state}, code=TableReportErrorCode.UNKNOWN_STATE
         ) from None
-    note = (note or "").strip()[:300]
+    note = clean_text(note or "", max_length=300).strip()
     if correction and not note:
         raise ApplicationError(
             _("Una corrección necesita un motivo."), code=TableReportErrorCode.CORRECTION_NEEDS_REASON

@@ -21,6 +21,7 @@ from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.core.exceptions import ApplicationError
 from backend.core.jobs import task_queue
 from backend.core.live import MEMBERSHIP_CHANGED, live_send, thread_group, volunteer_group
+from backend.core.text import clean_text
 from backend.elections.models import PollingPlace
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
@@ -63,7 +64,8 @@ def threads_create_for_places(*, election) -> int:
 
 
 def _clean_body(body: str) -> str:
-    body = (body or "").strip()
+    # Controls removed, NFC, lone surrogates refused: the length is checked below with its own message.
+    body = clean_text(body or "", max_length=10 * MESSAGE_MAX_LENGTH, multiline=True).strip()
     if not body:
         raise ApplicationError(_("El mensaje está vacío."), code=ThreadErrorCode.EMPTY_MESSAGE)
     if len(body) > MESSAGE_MAX_LENGTH:

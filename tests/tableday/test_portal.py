@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
+from backend.accounts.services import magic_link_issue
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_create
-from backend.accounts.services import magic_link_issue
 from backend.tableday.models import TableReport
 
 
