@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 # Mainland, Tierra del Fuego and the South Atlantic islands, with a margin of a few kilometres.
 LAT_MIN, LAT_MAX = -55.2, -21.7
 LON_MIN, LON_MAX = -73.7, -53.5
+# The Argentine Antarctic sector and the South Orkneys: Antarctic bases vote in Tierra del Fuego.
+ANTARCTIC_LAT_MAX, ANTARCTIC_LON_MIN, ANTARCTIC_LON_MAX = -60.0, -74.0, -25.0
 # A place this far from the median point of the other places of its section is a geocoding error
 # (the largest sections of Patagonia are about 300 km across).
 FAR_KM = 250.0
@@ -64,7 +66,9 @@ def _check(latitude: float, longitude: float, raw: str) -> tuple[float, float]:
         if float(latitude).is_integer() or float(longitude).is_integer():
             raise CoordinateProblem(_("coordenada sin punto decimal: «%(value)s»") % {"value": raw})
         raise CoordinateProblem(_("coordenada fuera de rango: «%(value)s»") % {"value": raw})
-    if not (LAT_MIN <= latitude <= LAT_MAX and LON_MIN <= longitude <= LON_MAX):
+    if not (LAT_MIN <= latitude <= LAT_MAX and LON_MIN <= longitude <= LON_MAX) and not in_antarctica(
+        (latitude, longitude)
+    ):
         raise CoordinateProblem(_("la ubicación (%(value)s) queda fuera de la Argentina") % {"value": raw})
     return latitude, longitude
 
@@ -116,6 +120,10 @@ def parse_geometry(value: object) -> tuple[float, float] | None:
     return _check(y, x, f"{y}, {x}")
 
 
+def in_antarctica(point: tuple[float, float]) -> bool:
+    return point[0] <= ANTARCTIC_LAT_MAX and ANTARCTIC_LON_MIN <= point[1] <= ANTARCTIC_LON_MAX
+
+
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
@@ -126,9 +134,12 @@ def far_from_their_area(points: Iterable[tuple[object, str, tuple[float, float]]
     """Keys of the points over FAR_KM from the median point of their group, with the distance in km.
 
     `points` are (key, group, (lat, lon)); the median resists the few wrong points themselves.
+    Antarctic bases are hundreds of kilometres apart by nature and are not compared.
     """
     groups: dict[str, list[tuple[object, tuple[float, float]]]] = {}
     for key, group, point in points:
+        if in_antarctica(point):
+            continue
         groups.setdefault(group, []).append((key, point))
     far: dict[object, float] = {}
     for members in groups.values():

@@ -271,7 +271,9 @@ def _names_from(sheet: _Sheet, names: dict[tuple[str, ...], str]) -> int:
             codes.append(code)
             if name_index is not None and name_index < len(row):
                 name = _text(row[name_index])
-                if name:
+                if name and len(codes) == len(levels):
+                    names[tuple(codes)] = name  # the file of this level names it best
+                elif name:
                     names.setdefault(tuple(codes), name)
         count += 1
     return count
@@ -319,7 +321,7 @@ def stations_import(
         _names_from(sheet, area_names)
     parsed = _read_station_rows(station, area_names, result, on_progress)
     _decide(parsed, result)
-    parsed = _table_identities(parsed, result)
+    parsed = _table_identities(election, parsed, result)
     if all_or_nothing and any(s == "rejected" for s in result.statuses.values()):
         result.aborted = True
     with transaction.atomic():
@@ -467,7 +469,7 @@ def _read_station_rows(
         if not codes:
             result.reject(line, _("falta el área (distrito, sección, departamento...)"))
             continue
-        place_code = _code(cell(row, "place_code"))
+        place_code = _text(cell(row, "place_code"))
         if not place_code:
             result.reject(line, _("falta el código de establecimiento"))
             continue
@@ -507,7 +509,7 @@ def _tables_of(row: list, cell, ranged: bool) -> tuple[list[tuple[int, str, int 
         return [], _("electores inválidos: «%(value)s»") % {"value": _text(cell(row, "electors"))}
     if not ranged:
         number = _int_or_none(cell(row, "table_number"))
-        code = _code(cell(row, "table_code"))[:64]
+        code = _text(cell(row, "table_code"))[:64]
         if number is None or number < 1:
             return [], _("número de mesa inválido: «%(value)s»") % {"value": _text(cell(row, "table_number"))}
         return [(number, code, electors)], ""
@@ -577,17 +579,24 @@ def _decide(parsed: list[_Row], result: StationImportResult) -> None:
             row.point = None
 
 
-def _numbering(parsed: list[_Row], result: StationImportResult) -> dict[str, int]:
-    """District code -> depth where table numbers restart: 0 (district) or 1 (section)."""
+def _numbering(election: Election, parsed: list[_Row], result: StationImportResult) -> dict[str, int]:
+    """District code -> depth where table numbers restart: 0 (district) or 1 (section).
+
+    By section where the file repeats a number in two sections of a district, or where the
+    election already numbers that district's tables by section (a partial list keeps the rule).
+    """
     seen: dict[tuple[str, int], str] = {}
-    by_section: set[str] = set()
+    by_section: set[str] = {
+        path.strip("/").split("/")[0]
+        for path in Table.objects.filter(election=election, district__depth=1)
+        .values_list("district__path", flat=True)
+        .distinct()
+    }
     for row in parsed:
         district = row.path_codes[0]
         if district in by_section or len(row.path_codes) < 2:
             continue
-        for number, code, _e in row.tables:
-            if code:
-                continue
+        for number, _code, _e in row.tables:
             section = seen.setdefault((district, number), row.path_codes[1])
             if section != row.path_codes[1]:
                 by_section.add(district)
@@ -596,9 +605,9 @@ def _numbering(parsed: list[_Row], result: StationImportResult) -> dict[str, int
     return {district: 1 for district in by_section}
 
 
-def _table_identities(parsed: list[_Row], result: StationImportResult) -> list[_Row]:
+def _table_identities(election: Election, parsed: list[_Row], result: StationImportResult) -> list[_Row]:
     """Give every table its identity and reject (whole) rows that repeat a table of an earlier row."""
-    numbering = _numbering(parsed, result)
+    numbering = _numbering(election, parsed, result)
     seen: dict[object, int] = {}
     accepted = []
     for row in parsed:
