@@ -203,7 +203,9 @@ def _levels(columns: cols.Columns) -> list[tuple[str, int | None, int | None]]:
     place's locality); without codes the named levels do, identified by their names.
     """
     f = columns.fields
-    coded = [(k, f[f"{k}_code"], f.get(f"{k}_name")) for k, _w in cols.LEVELS if f"{k}_code" in f]
+    coded: list[tuple[str, int | None, int | None]] = [
+        (k, f[f"{k}_code"], f.get(f"{k}_name")) for k, _w in cols.LEVELS if f"{k}_code" in f
+    ]
     if coded:
         return coded
     return [(k, None, f[f"{k}_name"]) for k, _w in cols.LEVELS if f"{k}_name" in f]
@@ -852,7 +854,7 @@ def _level_kinds(result: StationImportResult) -> list[str]:
     return []
 
 
-def _removed(election: Election, seen: dict, district_of: dict[int, str], result: StationImportResult) -> None:
+def _removed(election: Election, seen: set[object], district_of: dict[int, str], result: StationImportResult) -> None:
     """Tables in the election that the file no longer lists, with the watchers assigned to them."""
     from backend.assignments.models import ACTIVE_STATUSES
 

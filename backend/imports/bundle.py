@@ -70,7 +70,10 @@ def open_bundle(data: bytes, *, filename: str = "") -> list[tuple[str, Sheet]]:
     members = [
         m
         for m in archive.infolist()
-        if not m.is_dir() and not m.filename.startswith("__MACOSX/") and not PurePosixPath(m.filename).name.startswith(".")
+        # Folders, and what macOS adds to a zip, are not files the lead chose.
+        if not m.is_dir()
+        and not m.filename.startswith("__MACOSX/")
+        and not PurePosixPath(m.filename).name.startswith(".")
     ]
     if not members:
         raise ApplicationError(_("El zip no contiene archivos."), code=BundleError.EMPTY)

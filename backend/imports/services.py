@@ -294,9 +294,10 @@ def batch_summary(batch: ImportBatch, *, previous: ImportBatch | None = None) ->
             if nothing:
                 text = _("Sin cambios: todo ya estaba importado (%(counts)s).") % {"counts": counts}
         if (batch.details or {}).get("aborted"):
-            text = _(
-                "No se guardó nada: pediste todo o nada y hay %(rejected)s filas rechazadas (%(counts)s)."
-            ) % {"rejected": batch.rejected, "counts": counts}
+            text = _("No se guardó nada: pediste todo o nada y hay %(rejected)s filas rechazadas (%(counts)s).") % {
+                "rejected": batch.rejected,
+                "counts": counts,
+            }
         if previous is not None:
             text += " " + _("Es el mismo archivo que el lote #%(id)s.") % {"id": previous.pk}
         return text

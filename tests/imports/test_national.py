@@ -341,7 +341,7 @@ def test_dry_run_shows_changes_old_to_new_and_tables_gone_with_their_watchers():
     assignment_create(
         volunteer=volunteer, place=place, table=table, role=AssignmentRole.TABLE, source="manual", notify=False
     )
-    header, first, *rest = escuelas_lines()
+    header, _first, *rest = escuelas_lines()
     renamed = [line.replace("INST MARIA AUXILIADORA", "INSTITUTO MARÍA AUXILIADORA") for line in rest]
 
     # when: a new list without the first school, another one renamed
