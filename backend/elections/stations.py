@@ -299,20 +299,28 @@ class _Row:
     keys: list = field(default_factory=list)  # the tables' identities: code, or (numbering path, number)
 
 
-def stations_import(
+@dataclass
+class StationPlan:
+    """A station list read and checked, ready to be compared with the election and written."""
+
+    election: Election
+    rows: list[_Row]
+    result: StationImportResult
+
+
+def stations_read(
     *,
     election: Election,
     rows: Iterable[list] | None = None,
     files: list[tuple[str, Iterable[list]]] | None = None,
     mapping: dict[str, str] | None = None,
     all_or_nothing: bool = False,
-    dry_run: bool = False,
     on_progress: Callable[[int], None] | None = None,
-) -> StationImportResult:
-    """Read `files` (name, rows) (or the single sheet `rows`), check everything, then upsert in bulk.
+) -> StationPlan:
+    """Read `files` (name, rows) (or the single sheet `rows`) and check every row. Writes nothing.
 
-    Nothing is written on a dry run, nor (with `all_or_nothing`) when any row is rejected. The
-    after-commit effects are none: places get their thread when someone first opens it.
+    Kept apart from the write so an import's progress can be saved while it reads (outside the
+    transaction that writes).
     """
     mapping = dict(mapping or {})
     sheets = [_open(name, sheet_rows, mapping) for name, sheet_rows in (files or [("", rows or [])])]
@@ -326,9 +334,42 @@ def stations_import(
     parsed = _table_identities(election, parsed, result)
     if all_or_nothing and any(s == "rejected" for s in result.statuses.values()):
         result.aborted = True
+    return StationPlan(election, parsed, result)
+
+
+def stations_write(*, plan: StationPlan, dry_run: bool = False) -> StationImportResult:
+    """Compare the plan with the election (the diff) and, unless a dry run or aborted, upsert in bulk.
+
+    One transaction. No after-commit effects: a place gets its thread when someone first opens it.
+    """
     with transaction.atomic():
-        _apply(election, parsed, result, write=not (dry_run or result.aborted), on_progress=on_progress)
-    return result
+        _apply(plan.election, plan.rows, plan.result, write=not (dry_run or plan.result.aborted))
+    return plan.result
+
+
+def stations_import(
+    *,
+    election: Election,
+    rows: Iterable[list] | None = None,
+    files: list[tuple[str, Iterable[list]]] | None = None,
+    mapping: dict[str, str] | None = None,
+    all_or_nothing: bool = False,
+    dry_run: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> StationImportResult:
+    """Read, check and write a station list (see `stations_read`). Called by `load_demo`.
+
+    Nothing is written on a dry run, nor (with `all_or_nothing`) when any row is rejected.
+    """
+    plan = stations_read(
+        election=election,
+        rows=rows,
+        files=files,
+        mapping=mapping,
+        all_or_nothing=all_or_nothing,
+        on_progress=on_progress,
+    )
+    return stations_write(plan=plan, dry_run=dry_run)
 
 
 def _classify(sheets: list[_Sheet], result: StationImportResult) -> tuple[_Sheet, list[_Sheet]]:
@@ -664,7 +705,6 @@ def _apply(
     result: StationImportResult,
     *,
     write: bool,
-    on_progress: Callable[[int], None] | None,
 ) -> None:
     # Areas ------------------------------------------------------------------------------------
     areas = {a.path: a for a in Area.objects.filter(election=election).only("id", "path", "name", "depth", "kind")}
@@ -772,8 +812,6 @@ def _apply(
                 place.area_id = areas[path].pk
             updates.append(place)
         PollingPlace.objects.bulk_update(updates, place_fields, batch_size=1000)
-    if on_progress:
-        on_progress(max(result.statuses, default=0))
     # Tables -----------------------------------------------------------------------------------
     existing_tables: dict[object, tuple[int, int, int | None, int, str]] = {}
     district_of = {a.pk: path for path, a in areas.items()}

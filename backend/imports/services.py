@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.core.spreadsheets import Sheet, open_sheet
 from backend.elections.models import Election
 from backend.elections.station_columns import check_mapping
-from backend.elections.stations import stations_import
+from backend.elections.stations import stations_read, stations_write
 
 from .bundle import bundle_files, is_bundle, open_bundle
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
@@ -158,8 +159,13 @@ def open_batch_sheet(batch: ImportBatch) -> Sheet:
     return open_sheet(data, filename=batch.file_name)
 
 
-def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
-    """Read and import the batch's file (inline, or inside the Celery task). Bad files end as FAILED."""
+def batch_run(
+    *, batch: ImportBatch, dry_run: bool, on_progress: Callable[[int, int], None] | None = None
+) -> ImportBatch:
+    """Read and import the batch's file (inline, or inside the Celery task). Bad files end as FAILED.
+
+    `on_progress(rows done, total rows)` is called as a station list is read (the command's bar).
+    """
     from .roster import roster_import
 
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, rows_done=0)
@@ -168,7 +174,7 @@ def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
         with override(batch.language):
             if batch.kind == ImportKind.ROSTER:
                 return roster_import(batch=batch, sheet=open_batch_sheet(batch), dry_run=dry_run)
-            return _stations(batch=batch, dry_run=dry_run)
+            return _stations(batch=batch, dry_run=dry_run, on_progress=on_progress)
     except ApplicationError as exc:
         with override(batch.language):
             message = str(exc.message)
@@ -191,27 +197,32 @@ def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
         raise
 
 
-def _stations(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
+def _stations(
+    *, batch: ImportBatch, dry_run: bool, on_progress: Callable[[int, int], None] | None = None
+) -> ImportBatch:
     total = batch.total_rows
     sheets = open_bundle(_batch_data(batch), filename=batch.file_name)
     options = batch.details or {}
 
     def progress(line: int) -> None:
         ImportBatch.objects.filter(pk=batch.pk).update(rows_done=min(line, total))
+        if on_progress:
+            on_progress(min(line, total), total)
 
+    # Read and check first, outside the transaction, so the progress saved above is seen by the page.
+    plan = stations_read(
+        election=batch.election,
+        files=[(name, sheet.rows()) for name, sheet in sheets],
+        mapping=options.get("mapping") or {},
+        all_or_nothing=bool(options.get("all_or_nothing")),
+        on_progress=progress,
+    )
     with transaction.atomic():
         if not dry_run:
             locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
             if locked.status == BatchStatus.APPLIED:
                 raise ApplicationError(_("Este lote ya fue aplicado."), code=ImportErrorCode.ALREADY_APPLIED)
-        result = stations_import(
-            election=batch.election,
-            files=[(name, sheet.rows()) for name, sheet in sheets],
-            mapping=options.get("mapping") or {},
-            all_or_nothing=bool(options.get("all_or_nothing")),
-            dry_run=dry_run,
-            on_progress=progress,
-        )
+        result = stations_write(plan=plan, dry_run=dry_run)
         batch.details = {
             "mapping": options.get("mapping") or {},
             "all_or_nothing": bool(options.get("all_or_nothing")),
