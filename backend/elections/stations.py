@@ -390,6 +390,16 @@ def _classify(sheets: list[_Sheet], result: StationImportResult) -> tuple[_Sheet
                 % {"n": cols.HEADER_SCAN_ROWS},
                 code=HeaderError.NO_HEADER,
             )
+        columns_now = [
+            {
+                "name": s.name,
+                "role": "unused",
+                "reason": "",
+                "header_row": s.header_index + 1,
+                "columns": s.columns.describe() if s.columns else [],
+            }
+            for s in sheets
+        ]
         ambiguous = [
             _("«%(a)s» (%(cols)s)")
             % {"a": cols.label(name), "cols": ", ".join(best.columns.headers[i] for i in indexes)}
@@ -400,7 +410,7 @@ def _classify(sheets: list[_Sheet], result: StationImportResult) -> tuple[_Sheet
                 _("Columnas ambiguas: %(list)s. Elegí a mano qué columna es cada campo.")
                 % {"list": "; ".join(ambiguous)},
                 code=StationImportError.AMBIGUOUS_COLUMNS,
-                extra={"header_row": best.header_index + 1},
+                extra={"header_row": best.header_index + 1, "files": columns_now},
             )
         missing = _missing(best.columns)
         raise ApplicationError(
@@ -411,7 +421,7 @@ def _classify(sheets: list[_Sheet], result: StationImportResult) -> tuple[_Sheet
                 "file": f", {best.name}" if best.name else "",
             },
             code=HeaderError.MISSING_COLUMNS,
-            extra={"missing": missing, "header_row": best.header_index + 1},
+            extra={"missing": missing, "header_row": best.header_index + 1, "files": columns_now},
         )
     station = complete[0]
     assert station.columns is not None

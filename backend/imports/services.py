@@ -146,6 +146,31 @@ def _batch_data(batch: ImportBatch) -> bytes:
         return handle.read()
 
 
+def batch_remap(*, batch: ImportBatch, actor, mapping: dict[str, str]) -> ImportBatch:
+    """A new preview of a station batch's same files with columns chosen by hand (the preview page).
+
+    The hand mapping adds to the batch's earlier one. The caller starts it (`batch_start`).
+    """
+    if actor is not None and not can_import(actor):
+        raise PermissionDenied(_("Solo los responsables pueden importar planillas."))
+    if batch.kind != ImportKind.STATIONS:
+        raise ApplicationError(
+            _("Solo las listas de establecimientos admiten elegir columnas a mano."), code=ImportErrorCode.BAD_KIND
+        )
+    options = batch.details or {}
+    return batch_create(
+        actor=actor,
+        election=batch.election,
+        kind=batch.kind,
+        file_name=batch.file_name,
+        data=_batch_data(batch),
+        dry_run=True,
+        language=batch.language,
+        mapping={**(options.get("mapping") or {}), **mapping},
+        all_or_nothing=bool(options.get("all_or_nothing")),
+    )
+
+
 def open_batch_sheet(batch: ImportBatch) -> Sheet:
     """The first sheet of the batch's stored file (checked again: the file may have changed on disk).
 
@@ -181,8 +206,11 @@ def batch_run(
         if exc.code == ImportErrorCode.ALREADY_APPLIED:
             batch.refresh_from_db()
             raise
+        details = batch.details or {}
+        if "files" in exc.extra:  # the columns as read, so the lead can map them by hand
+            details = {**details, "files": exc.extra["files"]}
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.FAILED, error_code=exc.code, error_message=message, rows_done=0
+            status=BatchStatus.FAILED, error_code=exc.code, error_message=message, rows_done=0, details=details
         )
         batch.refresh_from_db()
         raise
