@@ -23,7 +23,7 @@ tables. Writes are bulk. Called by `load_demo` and by `backend.imports.services.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -312,7 +312,7 @@ def stations_read(
     *,
     election: Election,
     rows: Iterable[list] | None = None,
-    files: list[tuple[str, Iterable[list]]] | None = None,
+    files: Sequence[tuple[str, Iterable[list]]] | None = None,
     mapping: dict[str, str] | None = None,
     all_or_nothing: bool = False,
     on_progress: Callable[[int], None] | None = None,
@@ -351,7 +351,7 @@ def stations_import(
     *,
     election: Election,
     rows: Iterable[list] | None = None,
-    files: list[tuple[str, Iterable[list]]] | None = None,
+    files: Sequence[tuple[str, Iterable[list]]] | None = None,
     mapping: dict[str, str] | None = None,
     all_or_nothing: bool = False,
     dry_run: bool = False,
