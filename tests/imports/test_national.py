@@ -375,3 +375,21 @@ def test_a_zip_of_the_files_imports_the_same_as_the_files_sent_together():
     roles = {f["name"]: (f["role"], f["reason"]) for f in batch.details["files"]}
     assert roles["categorias.csv"][0] == "unused"  # listed, never silently ignored
     assert "no tiene columnas" in roles["categorias.csv"][1]
+
+
+def test_the_report_of_a_list_sent_with_its_name_files_repeats_the_rows_of_the_list():
+    from openpyxl import load_workbook
+
+    from backend.imports.services import batch_report
+
+    election = ElectionFactory(slug="report")
+    batch = run_files(election, sample_files())
+
+    batch = batch_report(batch=batch)
+
+    with batch.report.open("rb") as handle:
+        sheet = load_workbook(handle, read_only=True).active
+        rows = list(sheet.iter_rows(values_only=True))
+    text = " ".join(str(c) for row in rows for c in row if c is not None)
+    assert "ESCUELA ES N°1" in text and "también es de" in text
+    assert len(rows) >= 27  # the header and the 26 rows of escuelas.csv
