@@ -393,3 +393,16 @@ def test_the_report_of_a_list_sent_with_its_name_files_repeats_the_rows_of_the_l
     text = " ".join(str(c) for row in rows for c in row if c is not None)
     assert "ESCUELA ES N°1" in text and "también es de" in text
     assert len(rows) >= 27  # the header and the 26 rows of escuelas.csv
+
+
+def test_a_later_list_without_the_name_files_keeps_the_names_it_cannot_see():
+    # given: the list imported with its name files
+    election = ElectionFactory(slug="names")
+    run_files(election, sample_files())
+
+    # when: the list alone
+    again = run_files(election, [("escuelas.csv", (SAMPLE / "escuelas.csv").read_bytes())])
+
+    # then: "Sección 7" does not replace "BAHIA BLANCA"
+    assert Area.objects.get(election=election, path="/2/7/").name == "BAHIA BLANCA"
+    assert again.details["areas_updated"] == 0 and again.updated == 0
