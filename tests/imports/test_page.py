@@ -147,3 +147,21 @@ def test_lead_uploads_the_national_files_together_maps_an_ambiguous_column_previ
     second.refresh_from_db()
     assert second.status == BatchStatus.APPLIED
     assert Table.objects.filter(election=election).count() == 169
+
+
+def test_roster_preview_lists_the_columns_it_does_not_import(client, geo, lead):
+    # given: "Movilidad" (has a car) once passed for a phone column by its prefix
+    client.force_login(lead)
+    data = xlsx([[*ROSTER_HEADER, "Movilidad"], ["GARCÍA, María", "30.123.456", "351 15 412 3456", "", "", "", "sí"]])
+
+    # when
+    response = client.post(
+        "/importar/",
+        {"election": geo.election.slug, "kind": "roster", "file": SimpleUploadedFile("f.xlsx", data), "dry_run": "on"},
+    )
+
+    # then
+    batch = ImportBatch.objects.get()
+    assert batch.details["unused_columns"] == ["Movilidad"]
+    page = client.get(response["Location"]).content.decode()
+    assert "Columnas que no se importan: Movilidad" in page
