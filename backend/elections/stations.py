@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -42,8 +43,7 @@ PROGRESS_EVERY = 2000
 MAX_RANGE = 5000  # tables in one row's range; more is a typing error, not a school
 
 
-class StationImportError:
-    NO_STATION_FILE = "no_station_file"
+class StationImportError(StrEnum):
     TWO_STATION_FILES = "two_station_files"
     AMBIGUOUS_COLUMNS = "ambiguous_columns"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from enum import StrEnum
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from backend.core.spreadsheets import ZIP_MAGIC, Sheet, SpreadsheetError, open_s
 MAX_MEMBERS = 20
 
 
-class BundleError:
+class BundleError(StrEnum):
     TOO_MANY = "too_many_files"
     EMPTY = "empty_bundle"
 
