@@ -247,8 +247,6 @@ def _demo_assignments(election: Election, *, count: int, path: str) -> int:
             table=table,
             role=AssignmentRole.TABLE,
             source="system",
-            reason="vota en este establecimiento",
-            cost=0.0,
             notify=False,
         )
         made += 1

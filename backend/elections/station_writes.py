@@ -1,6 +1,7 @@
 """Writing a checked station list: the diff against the election, then bulk upserts.
 
-`stations.stations_write` calls `apply_plan` inside its transaction. Everything here works on
+`stations.stations_write` calls `apply_plan` inside its transaction. Tables go through the one
+bulk writer (`backend.core.bulk`); new places get their threads in the same transaction. Everything here works on
 the rows `stations.stations_read` produced and checked; nothing is rejected any more at this point.
 """
 
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import connection
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+
+from backend.core.bulk import insert_rows
+from backend.threads.services import threads_create_for_places
 
 from . import station_columns as cols
 from .models import Area, Election, PollingPlace, Table
@@ -20,28 +23,6 @@ if TYPE_CHECKING:
 
 DIFF_LIMIT = 200  # changes and removals listed in the preview (the counts are always complete)
 LEVEL_NAMES = {"distrito": "Distrito", "seccion": "Sección", "departamento": "Departamento", "circuito": "Circuito"}
-
-
-def bulk_insert(model, columns: list[str], rows: list[tuple]) -> None:
-    """INSERT plain tuples: COPY on PostgreSQL, executemany in chunks elsewhere.
-
-    The one place the station import writes many rows; swap it for the shared bulk writer when
-    there is one.
-    """
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    names = ", ".join(quote(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
 
 
 def _note(result: StationImportResult, what: str, name: str, old, new) -> None:
@@ -220,8 +201,8 @@ def apply_plan(
     _removed(election, seen, district_of, result)
     if not write:
         return
-    bulk_insert(
-        Table,
+    insert_rows(
+        Table._meta.db_table,
         ["election_id", "place_id", "district_id", "number", "code", "electors", "priority"],
         [
             (election.pk, place_ids[code], areas[path].pk, number, table_code, electors, 0)
@@ -237,6 +218,8 @@ def apply_plan(
             ["place", "electors"],
             batch_size=2000,
         )
+    # Each place gets its thread as it is created, so reading a thread never writes one.
+    threads_create_for_places(election=election)
 
 
 def _level_kinds(result: StationImportResult) -> list[str]:

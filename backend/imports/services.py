@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from backend.accounts.permissions import can_import
+from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.core.spreadsheets import Sheet, open_sheet
 from backend.elections.models import Election
@@ -29,7 +30,6 @@ from backend.elections.stations import stations_read, stations_write
 
 from .bundle import bundle_files, is_bundle, open_bundle
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
-from .roster import insert_rows
 
 logger = logging.getLogger(__name__)
 FIRST_PROBLEMS = 20
