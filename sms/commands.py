@@ -18,12 +18,13 @@ from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
+from backend.messaging.encoding import transliterate
+from backend.messaging.models import TemplateKind
+from backend.messaging.texts import render_kind, template_get
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Volunteer
 
-from .models import TemplateKind
 from .services import assignment_context, link_for_text
-from .texts import render_kind, template_get
 
 
 class Keyword(StrEnum):
@@ -135,8 +136,13 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
     if keyword == Keyword.HELP:
         return _text(TemplateKind.HELP)
     if keyword is None:
-        if assignment is not None and message_post_from_sms(volunteer=volunteer, body=body) is not None:
-            return _text(TemplateKind.THREAD_RECEIVED, volunteer, assignment)
+        if assignment is not None and body.strip():
+            try:
+                posted = message_post_from_sms(volunteer=volunteer, body=body)
+            except ApplicationError as exc:  # muted, or nothing left once cleaned: said in a short reply
+                return _error_reply(exc)
+            if posted is not None:
+                return _text(TemplateKind.THREAD_RECEIVED, volunteer, assignment)
         return _text(TemplateKind.HELP)
     if assignment is None:
         return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
@@ -155,7 +161,9 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
     except ApplicationError as exc:
         if exc.code == AssignmentErrorCode.NOT_ELECTION_DAY:
             return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
-        from .encoding import transliterate
-
-        return transliterate(f"Fiscaliza: {exc.message}")[:160]
+        return _error_reply(exc)
     return _text(TemplateKind.HELP)
+
+
+def _error_reply(exc: ApplicationError) -> str:
+    return transliterate(f"Fiscaliza: {exc.message}")[:160]

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
+from backend.permissions import role_of
 from backend.threads.services import thread_post_system_notice
 from backend.volunteers.models import Volunteer
 

@@ -16,20 +16,24 @@ from enum import StrEnum
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from backend.accounts.permissions import can_import
 from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError, PermissionDenied
-from backend.core.spreadsheets import Sheet, open_sheet
+from backend.core.jobs import task_queue
+from backend.core.spreadsheets import Sheet, SpreadsheetError, open_sheet
 from backend.elections.models import Election
 from backend.elections.station_columns import check_mapping
 from backend.elections.stations import stations_read, stations_write
+from backend.permissions import can_import
 
 from .bundle import bundle_files, is_bundle, open_bundle
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
+from .reports import build_report
+from .roster import roster_import
 
 logger = logging.getLogger(__name__)
 FIRST_PROBLEMS = 20
@@ -119,11 +123,9 @@ def batch_start(*, batch: ImportBatch, dry_run: bool | None = None) -> ImportBat
     """Run the batch now when small, or queue the Celery task after commit when large."""
     dry_run = batch.dry_run if dry_run is None else dry_run
     if batch.total_rows > async_threshold():
-        from .tasks import run_batch
-
         ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.PENDING, rows_done=0)
         batch.status, batch.rows_done = BatchStatus.PENDING, 0
-        transaction.on_commit(lambda: run_batch.delay(batch.pk, dry_run))
+        transaction.on_commit(lambda: task_queue("imports.run_batch", batch.pk, dry_run))
         return batch
     return batch_run(batch=batch, dry_run=dry_run)
 
@@ -181,7 +183,9 @@ def open_batch_sheet(batch: ImportBatch) -> Sheet:
         sheets = dict(open_bundle(data, filename=batch.file_name))
         station = (batch.details or {}).get("station_file", "")
         return sheets.get(station) or next(iter(sheets.values()))
-    return open_sheet(data, filename=batch.file_name)
+    # The same bytes passed the budget scan when the batch was created: a second scan would double its cost.
+    scanned = hashlib.sha256(data).hexdigest() == batch.file_hash
+    return open_sheet(data, filename=batch.file_name, scanned=scanned)
 
 
 def batch_run(
@@ -191,14 +195,14 @@ def batch_run(
 
     `on_progress(rows done, total rows)` is called as a station list is read (the command's bar).
     """
-    from .roster import roster_import
-
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, rows_done=0)
     batch.status = BatchStatus.RUNNING
     try:
         with override(batch.language):
             if batch.kind == ImportKind.ROSTER:
-                return roster_import(batch=batch, sheet=open_batch_sheet(batch), dry_run=dry_run)
+                return roster_import(
+                    batch=batch, sheet=open_batch_sheet(batch), dry_run=dry_run, finish_batch=finish_batch
+                )
             return _stations(batch=batch, dry_run=dry_run, on_progress=on_progress)
     except ApplicationError as exc:
         with override(batch.language):
@@ -265,6 +269,13 @@ def _stations(
 def finish_batch(*, batch: ImportBatch, outcome, header_row: int, dry_run: bool) -> ImportBatch:
     """Save counts, per-row statuses and problem rows on the batch (inside the caller's transaction)."""
     statuses: dict[int, str] = outcome.statuses
+    if all(status == RowStatus.SKIPPED for status in statuses.values()):
+        # Only titles, a header and blank rows: an "applied" batch of nothing would read as a success.
+        raise ApplicationError(
+            _("La planilla no tiene filas de datos debajo de los encabezados (fila %(row)s). No se importó nada.")
+            % {"row": header_row},
+            code=SpreadsheetError.NO_DATA,
+        )
     counts = {status: 0 for status in RowStatus.values}
     for status in statuses.values():
         counts[status] += 1
@@ -344,8 +355,6 @@ def batch_summary(batch: ImportBatch, *, previous: ImportBatch | None = None) ->
 
 def problem_rows(batch: ImportBatch, limit: int = FIRST_PROBLEMS) -> list[ImportRow]:
     """Rejected, merged and warned rows in sheet order (updates alone are not problems)."""
-    from django.db.models import Q
-
     return list(
         batch.rows.filter(Q(status__in=[RowStatus.REJECTED, RowStatus.MERGED]) | Q(has_warning=True)).order_by(
             "row_number"
@@ -355,8 +364,6 @@ def problem_rows(batch: ImportBatch, limit: int = FIRST_PROBLEMS) -> list[Import
 
 def batch_report(*, batch: ImportBatch, actor=None) -> ImportBatch:
     """Write (once) and return the batch with its xlsx report: every row, its number, status and reason."""
-    from .reports import build_report
-
     if batch.report:
         return batch
     with override(batch.language):

@@ -10,10 +10,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import can_import
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Election
 from backend.elections.station_columns import FIELDS, label
+from backend.permissions import can_import
 
 from .models import BatchStatus, ImportBatch, ImportKind
 from .services import batch_apply, batch_create, batch_remap, batch_report, batch_start, problem_rows

@@ -20,8 +20,8 @@ from backend.assignments.tasks import auto_assign_start, auto_assign_status
 from backend.console.services import late_watcher_replace
 from backend.core import live
 from backend.core.exceptions import ApplicationError
+from backend.messaging.models import OutboundMessage
 from backend.notices.models import Notice, NoticeKind
-from sms.models import OutboundMessage
 
 from ..factories import VolunteerFactory
 

@@ -2,9 +2,9 @@
 
 from django.shortcuts import render
 
+from backend.messaging.selectors import message_list_for_volunteer
 from backend.volunteers.models import Volunteer
 
-from .. import domain
 from ..access import console_view
 from ..selectors import volunteer_assignments_with_events, volunteer_search
 from .common import get_visible
@@ -27,6 +27,6 @@ def volunteer(request, pk: int):
         "nav_active": "volunteers",
         "person": person,
         "assignments": volunteer_assignments_with_events(volunteer=person),
-        "messages_log": domain.volunteer_messages(volunteer=person),
+        "messages_log": message_list_for_volunteer(volunteer=person),
     }
     return render(request, "console/volunteer.html", context)
