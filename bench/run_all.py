@@ -12,6 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ["import_roster.py", "--rows", "100000"],
+    ["import_stations.py"],
     ["assign.py"],
     ["assign.py", "--cordoba"],
     ["sms.py"],

@@ -275,6 +275,10 @@ def read_roster(*, batch: ImportBatch, sheet: Sheet) -> tuple[list[Candidate], O
     rows = sheet.rows()
     header = readers.find_header(rows, readers.ROSTER_HEADERS, readers.ROSTER_REQUIRED)
     reader = RowReader(columns=header.columns, election=batch.election, default_area_code=batch.default_area_code)
+    # A column the importer cannot use is listed in the preview, never silently ignored.
+    used = set(header.columns.values())
+    unused = [readers.text(c) for i, c in enumerate(header.cells) if i not in used and readers.text(c)]
+    batch.details = {**(batch.details or {}), "unused_columns": unused}
     outcome = Outcome()
     for n in range(1, header.index + 2):
         outcome.statuses[n] = RowStatus.SKIPPED
