@@ -15,6 +15,7 @@ from backend.assignments import selectors as assignment_selectors
 from backend.assignments import services as assignment_services
 from backend.assignments.models import Assignment
 from backend.elections.models import Area, Election
+from backend.portal.services import magic_links_revoke
 from sms import broadcasts
 from sms.models import Broadcast, InboundMessage, OutboundMessage
 from sms.texts import BROADCAST_VARS
@@ -218,3 +219,8 @@ def can_approve(user) -> bool:
     from backend.accounts.permissions import role_of
 
     return role_of(user) == Role.LEAD
+
+
+def volunteer_links_revoke(*, volunteer, actor) -> int:
+    """Revoke every sign-in link of `volunteer` (a lost phone, a forwarded text)."""
+    return magic_links_revoke(volunteer=volunteer, actor=actor)
