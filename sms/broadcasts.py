@@ -31,7 +31,7 @@ from .texts import render, template_validate
 
 CHUNK = 2000
 SAMPLE = 200
-ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id", "user__password")
+ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id")
 
 
 @dataclass
@@ -101,7 +101,10 @@ def broadcast_recipients(*, user, election, segment: dict):
             for path in paths:
                 home |= Q(area__election=election, area__path__startswith=path)
         condition = home | Exists(assignments)
-    queryset = Volunteer.objects.filter(condition, phone__isnull=False, opted_out=False, excluded=False)
+    # Guessed numbers (unverified) get no instruction: it may carry a name, a place or a link.
+    queryset = Volunteer.objects.filter(
+        condition, phone__isnull=False, phone_verified=True, opted_out=False, excluded=False
+    )
     return visible(user, queryset)
 
 
@@ -137,7 +140,7 @@ def _contexts(volunteers: list[dict], *, election, with_links: bool) -> list[dic
 
 def _example_link() -> str:
     # Same length as a real one, so the preview counts segments right without minting tokens.
-    return f"{settings.PUBLIC_BASE_URL}/a/{'x' * 32}"
+    return f"{settings.PUBLIC_BASE_URL}/{'x' * 22}"
 
 
 def broadcast_preview(*, user, election, body: str, segment: dict, transliterate: bool = True) -> Preview:

@@ -212,7 +212,15 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
     if label in {"elections.table", "threads.thread"}:
         return queryset.filter(place_id__in=place_ids)
     if label == "threads.message":
-        return queryset.filter(thread__place_id__in=place_ids, hidden=False)
+        # Lines for the coordination (a decline names a person) reach only the place's fiscal general.
+        from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+
+        general_of = Assignment.objects.filter(
+            volunteer=volunteer, role=AssignmentRole.PLACE, status__in=ACTIVE_STATUSES
+        ).values("place_id")
+        return queryset.filter(thread__place_id__in=place_ids, hidden=False).filter(
+            Q(staff_only=False) | Q(thread__place_id__in=general_of)
+        )
     if label == "elections.election":
         return queryset.filter(places__in=place_ids).distinct()
     return queryset.none()
