@@ -41,6 +41,11 @@ class PreviewOutputSerializer(serializers.Serializer):
     needs_approval = serializers.BooleanField()
     warnings = serializers.ListField(child=serializers.CharField())
     sample = serializers.CharField()
+    sampled = serializers.IntegerField(help_text="Texts rendered for the figures below.")
+    multi_segment = serializers.IntegerField(help_text="Of those, how many take more than one segment.")
+    multi_segment_places = serializers.ListField(
+        child=serializers.CharField(), help_text="Schools whose full name makes the text take two segments."
+    )
 
 
 class BroadcastOutputSerializer(serializers.ModelSerializer):

@@ -44,6 +44,11 @@ class Preview:
     needs_approval: bool
     warnings: list[str] = field(default_factory=list)
     sample: str = ""
+    # Of the rendered sample: how many texts take more than one segment, and for which schools
+    # (a long name goes whole in two segments, never cut).
+    sampled: int = 0
+    multi_segment: int = 0
+    multi_segment_places: list[str] = field(default_factory=list)
 
 
 def _require_staff(user) -> None:
@@ -154,6 +159,7 @@ def broadcast_preview(*, user, election, body: str, segment: dict, transliterate
     for context in contexts:
         context["link"] = _example_link()
     rendered = [render(body, c, translit=transliterate) for c in contexts]
+    multi = [(c.get("escuela") or "", r) for c, r in zip(contexts, rendered, strict=True) if r.segments > 1]
     if rendered:
         segments = max(r.segments for r in rendered)
         encoding = "UCS-2" if any(r.encoding == "UCS-2" for r in rendered) else "GSM-7"
@@ -186,6 +192,9 @@ def broadcast_preview(*, user, election, body: str, segment: dict, transliterate
         needs_approval=count > settings.SMS_BROADCAST_APPROVAL_THRESHOLD,
         warnings=warnings,
         sample=sample,
+        sampled=len(rendered),
+        multi_segment=len(multi),
+        multi_segment_places=sorted({place for place, _r in multi if place})[:5],
     )
 
 

@@ -103,7 +103,7 @@ DEFAULT_TEXTS: dict[str, Any] = {
         "Si no, ignorá este mensaje."
     ),
     TemplateKind.MEDIA_REFUSED: gettext_lazy(
-        "Fiscaliza: no pudimos guardar tu foto ({texto}). Mandá una foto JPG o PNG más liviana."
+        "Fiscaliza: no pudimos guardar tu foto: {texto} Mandá una foto JPG o PNG más liviana."
     ),
     TemplateKind.INBOUND_FAILED: gettext_lazy(
         "Fiscaliza: recibimos tu mensaje pero no pudimos procesarlo. Ya lo revisamos; si es urgente, "
@@ -236,4 +236,29 @@ def render(body: str, context: dict, *, translit: bool = True) -> Rendered:
 
 def render_kind(kind: str, context: dict) -> Rendered:
     body, translit = template_get(kind)
+    return render(body, context, translit=translit)
+
+
+def template_preview_longest(body: str, *, translit: bool = True) -> Rendered:
+    """`body` as it renders for the polling place with the longest name (and its address), a long
+    first name and a real-length link: the template editor shows whether that takes two segments."""
+    from django.conf import settings
+    from django.db.models.functions import Length
+
+    from backend.elections.models import PollingPlace
+
+    place = PollingPlace.objects.order_by(Length("name").desc()).values("name", "address").first()
+    place = place or {"name": "ESCUELA PROVINCIAL NORMAL SUPERIOR N 3 DOMINGO FAUSTINO SARMIENTO", "address": ""}
+    context = {
+        "nombre": "Maximiliano",
+        "escuela": place["name"],
+        "direccion": place["address"],
+        "mesa": "1234",
+        "rol": "de mesa 1234",
+        "dia": "Dom 24/10",
+        "hora": "7:30",
+        "estado": "Notificada",
+        "texto": "",
+        "link": f"{settings.PUBLIC_BASE_URL}/{'x' * 22}",
+    }
     return render(body, context, translit=translit)
