@@ -33,7 +33,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from sms.measure import KINDS_WITH_SCHOOL, example_link, measure
+    from backend.messaging.measure import KINDS_WITH_SCHOOL, example_link, measure
 
     with open(args.csv, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

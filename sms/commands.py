@@ -11,19 +11,21 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from backend.assignments.models import AssignmentStatus, EventSource
+from backend.assignments.errors import AssignmentErrorCode
+from backend.assignments.models import EventSource
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
+from backend.messaging.encoding import transliterate
+from backend.messaging.models import TemplateKind
+from backend.messaging.texts import render_kind, template_get
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteer_phone_refuse, volunteer_phone_verify
 
-from .models import TemplateKind
 from .replies import Intent, reply_understand
 from .services import assignment_context, link_for_text
-from .texts import render_kind, template_get
 
 # Twilio answers these itself (its default opt-out handling); we act on them but stay silent.
 TWILIO_ANSWERED = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "start", "unstop", "yes"}
@@ -137,14 +139,14 @@ def _volunteer_command(volunteer: Volunteer, intent: Intent, body: str, attachme
             assignment_decline(assignment=assignment, actor=volunteer.user, source=EventSource.SMS, reason="SMS NO")
             return _text(TemplateKind.DECLINE_RECEIVED, volunteer, assignment)
         if intent == Intent.CHECK_IN:
-            if timezone.localdate() != assignment.election.date:
-                return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
-            if assignment.status == AssignmentStatus.CHECKED_IN:
-                return _text(TemplateKind.CHECK_IN_RECEIVED, volunteer, assignment)
             assignment = assignment_check_in(assignment=assignment, actor=volunteer.user, source=EventSource.SMS)
             return _text(TemplateKind.CHECK_IN_RECEIVED, volunteer, assignment)
     except ApplicationError as exc:
-        from .encoding import transliterate
-
-        return transliterate(f"Fiscaliza: {exc.message}")[:160]
+        if exc.code == AssignmentErrorCode.NOT_ELECTION_DAY:
+            return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
+        return _error_reply(exc)
     return _text(TemplateKind.HELP)
+
+
+def _error_reply(exc: ApplicationError) -> str:
+    return transliterate(f"Fiscaliza: {exc.message}")[:160]

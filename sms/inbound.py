@@ -17,16 +17,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.text import clean_text
+from backend.messaging.models import InboundMessage, InboundStatus, TemplateKind
+from backend.messaging.texts import render_kind
 
 from .client import MediaError, media_fetch
 from .commands import inbound_command, volunteer_for_phone
-from .models import InboundMessage, InboundStatus, TemplateKind
-from .texts import render_kind
 
 logger = logging.getLogger(__name__)
 
 # A row left in "processing" this long (its worker died) may be taken again by a retry.
 STALE_CLAIM = timedelta(minutes=2)
+BODY_MAX_LENGTH = 1600
 
 
 def inbound_receive(*, params: dict) -> str:
@@ -37,6 +39,11 @@ def inbound_receive(*, params: dict) -> str:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sid:
         raise ApplicationError(_("Falta MessageSid."), code="missing_sid")
+    # Twilio joins long texts up to 1,600 characters; anything else it sends is kept, cleaned and bounded.
+    params = {
+        key: clean_text(value, max_length=BODY_MAX_LENGTH, multiline=True, truncate=True)
+        for key, value in params.items()
+    }
     from_number = params.get("From", "")
     volunteer = volunteer_for_phone(from_number)
     try:

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, override
 
+from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError
 from backend.core.phones import PhoneIssue, area_code_for_locality, normalize_phone
 from backend.core.spreadsheets import Sheet
@@ -483,24 +484,6 @@ def _scan_volunteers():
             yield from rows
 
 
-def insert_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """Bulk INSERT of plain tuples: COPY on PostgreSQL, executemany in chunks elsewhere."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY streams the rows in one statement: executemany costs a round trip per row.
-            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(table), names, ", ".join(["%s"] * len(columns)))
-        for chunk in _chunks(rows, 5000):
-            cursor.executemany(sql, chunk)
-
-
 def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
     """INSERT the new volunteers with executemany in chunks: model instances cost ~50 µs each to build,
     which is most of a 100,000-row import, and these rows were validated field by field already."""
@@ -534,17 +517,13 @@ def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
     insert_rows(meta.db_table, columns, [tuple(row.get(n, defaults[n]) for n in varying) + tail for row in rows])
 
 
-def roster_import(*, batch: ImportBatch, dry_run: bool, sheet: Sheet | None = None) -> ImportBatch:
-    """Import the roster in `batch` (called by `services.batch_run`, inline or from the Celery task).
+def roster_import(*, batch: ImportBatch, dry_run: bool, sheet: Sheet, finish_batch) -> ImportBatch:
+    """Import the roster `sheet` of `batch` (called by `services.batch_run`, inline or from the Celery task).
 
     A dry run writes only the batch and its rows. Applying writes volunteers, the batch and its rows
-    in one transaction: all accepted rows land or none.
+    in one transaction: all accepted rows land or none. `finish_batch` is the service that records
+    the outcome on the batch (the services own the batch; this module only reads and writes rows).
     """
-    from .services import finish_batch, open_batch_sheet
-
-    if sheet is None:
-        sheet = open_batch_sheet(batch)
-
     # A large roster allocates hundreds of thousands of small objects and no reference cycles:
     # the cyclic collector would walk them again and again (a third of the time at 100,000 rows).
     gc_was_enabled = gc.isenabled()

@@ -5,10 +5,9 @@ from urllib.parse import quote_plus
 
 from django.utils import timezone
 
+from backend.accounts.models import ShortLink, link_key_hash
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
 from backend.assignments.selectors import assignment_get_active_for_volunteer
-
-from .models import ShortLink, link_key_hash
 
 
 @dataclass

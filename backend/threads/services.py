@@ -18,10 +18,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.accounts.permissions import Action, require
+from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.core.exceptions import ApplicationError
+from backend.core.jobs import task_queue
+from backend.core.live import MEMBERSHIP_CHANGED, live_send, thread_group, volunteer_group
+from backend.core.text import clean_text
+from backend.elections.models import PollingPlace
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
+from backend.permissions import Action, require
+from backend.volunteers.models import Volunteer
 
 from .errors import ThreadErrorCode
 from .models import (
@@ -37,16 +43,31 @@ from .models import (
     ThreadReadState,
 )
 from .payloads import message_payload
-from .realtime import group_send, thread_group, user_group, volunteer_group
+from .selectors import thread_volunteer_members
 
 
 def thread_get_or_create(*, place) -> Thread:
+    """The place's thread. Every place gets one when it is created (`threads_create_for_places`),
+    so this creates only for a place written some other way."""
     thread, _created = Thread.objects.get_or_create(place=place, defaults={"election_id": place.election_id})
     return thread
 
 
+def threads_create_for_places(*, election) -> int:
+    """Create the thread of every place of `election` that has none; returns how many.
+
+    Called where places are created (the station import, the admin, the demo) inside their
+    transaction, so reading a thread never has to write one. Idempotent.
+    """
+    missing = PollingPlace.objects.filter(election=election, thread__isnull=True).values_list("pk", flat=True)
+    threads = [Thread(election_id=election.pk, place_id=pk) for pk in missing.iterator(chunk_size=5000)]
+    Thread.objects.bulk_create(threads, batch_size=2000)
+    return len(threads)
+
+
 def _clean_body(body: str) -> str:
-    body = (body or "").strip()
+    # Controls removed, NFC, lone surrogates refused: the length is checked below with its own message.
+    body = clean_text(body or "", max_length=10 * MESSAGE_MAX_LENGTH, multiline=True).strip()
     if not body:
         raise ApplicationError(_("El mensaje está vacío."), code=ThreadErrorCode.EMPTY_MESSAGE)
     if len(body) > MESSAGE_MAX_LENGTH:
@@ -62,7 +83,7 @@ def _broadcast(thread_id: int, event_type: str, payload: dict) -> None:
     if event_type == "message.created":
         # Serialised once here rather than once per open socket of the thread.
         event["frame"] = json.dumps({"type": "message", "message": payload}, ensure_ascii=False)
-    group_send(thread_group(thread_id), event)
+    live_send(thread_group(thread_id), event)
 
 
 def message_post(
@@ -109,7 +130,7 @@ def message_post(
                 size=len(data),
             )
         payload = message_payload(message)
-        transaction.on_commit(partial(_broadcast, thread.pk, "message.created", payload))
+        _broadcast(thread.pk, "message.created", payload)
         if announcement:
             transaction.on_commit(partial(_schedule_announcement_sms, message.pk))
     return message
@@ -128,8 +149,6 @@ def thread_post_system_notice(*, place, body: str, staff_only: bool = True) -> M
 
 
 def _volunteer_of_user(user):
-    from backend.volunteers.models import Volunteer
-
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return Volunteer.objects.filter(user=user).first()
@@ -172,8 +191,6 @@ def message_post_from_sms(*, volunteer, body: str, attachments: list[tuple[str, 
     no active assignment (the caller then answers with help text). A muted volunteer gets an
     ApplicationError the SMS side renders as a short reply. Broadcast after commit, like the web.
     """
-    from backend.assignments.selectors import assignment_get_active_for_volunteer
-
     assignment = assignment_get_active_for_volunteer(volunteer=volunteer)
     if assignment is None:
         return None
@@ -218,7 +235,7 @@ def _message_set_flag(*, actor, message: Message, field: str, value: bool, kinds
         _moderation_record(
             thread=row.thread, kind=kinds[0] if value else kinds[1], actor=actor, message=row, reason=reason
         )
-        transaction.on_commit(partial(_broadcast, row.thread_id, "message.updated", message_payload(row)))
+        _broadcast(row.thread_id, "message.updated", message_payload(row))
     return row
 
 
@@ -279,8 +296,6 @@ def member_set_muted(*, actor, thread: Thread, muted: bool, volunteer=None, user
 def thread_mark_seen(*, user, now: datetime.datetime | None = None) -> None:
     """The person is on the web right now (a socket opened, a page was shown, an announcement reached
     their screen): announcements after this moment still go by SMS, earlier ones no longer do."""
-    from backend.volunteers.models import Volunteer
-
     if user is None or not getattr(user, "is_authenticated", False):
         return
     Volunteer.objects.filter(user=user).update(last_seen_web_at=now or timezone.now())
@@ -309,25 +324,18 @@ def thread_mark_read(*, user, thread: Thread, last_id: int, now: datetime.dateti
 def thread_membership_changed(*, volunteer_id: int) -> None:
     """An assignment of this volunteer was created, cancelled, declined or moved.
 
-    Called after commit by `backend.assignments.services`. Every open socket of the volunteer
-    re-checks its membership and closes when the volunteer left that thread.
+    Called inside their transaction by the assignment services; after commit, every open socket of
+    the volunteer re-checks its membership and closes when the volunteer left that thread.
     """
-    group_send(volunteer_group(volunteer_id), {"type": "membership.changed"})
-
-
-def thread_user_membership_changed(*, user_id: int) -> None:
-    """Same as above for a user (a coordinator whose scopes changed). Call after commit."""
-    group_send(user_group(user_id), {"type": "membership.changed"})
+    live_send(volunteer_group(volunteer_id), MEMBERSHIP_CHANGED)
 
 
 # --- SMS bridge for announcements --------------------------------------------------------------
 
 
 def _schedule_announcement_sms(message_id: int) -> None:
-    from .tasks import announcement_sms_dispatch_task
-
     delay = int(settings.THREADS_ANNOUNCEMENT_SMS_DELAY.total_seconds())
-    announcement_sms_dispatch_task.apply_async(args=[message_id], countdown=delay)
+    task_queue("threads.announcement_sms_dispatch", message_id, countdown=delay)
 
 
 def announcement_sms_dispatch(*, message: Message, now: datetime.datetime | None = None) -> int:
@@ -338,8 +346,6 @@ def announcement_sms_dispatch(*, message: Message, now: datetime.datetime | None
     sweep; a run before that delay does nothing, so web readers get a chance first. Idempotent:
     `AnnouncementDelivery` is unique per (announcement, volunteer). Returns notices created.
     """
-    from .selectors import thread_volunteer_members
-
     now = now or timezone.now()
     if not message.announcement or message.hidden:
         return 0

@@ -2,14 +2,16 @@
 
 import re
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of
 from backend.assignments.models import Assignment
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
+from backend.core.text import clean_text
+from backend.permissions import role_of
 
 from .models import Volunteer
 
@@ -28,8 +30,23 @@ class AssignmentInline(ReadOnlyInline):
     verbose_name_plural = _("asignaciones")
 
 
+class VolunteerAdminForm(forms.ModelForm):
+    """Names and free text typed here get the same cleaning as imported cells (controls out, NFC)."""
+
+    LINES = {"notes"}
+
+    def clean(self):
+        data = super().clean()
+        for name in ("first_name", "last_name", "address", "notes", "excluded_reason"):
+            value = data.get(name)
+            if isinstance(value, str):
+                data[name] = clean_text(value, max_length=len(value), multiline=name in self.LINES).strip()
+        return data
+
+
 @admin.register(Volunteer)
 class VolunteerAdmin(ScopedAdmin):
+    form = VolunteerAdminForm
     coordinator_rights = frozenset({"view", "add", "change"})
     list_display = ["last_name", "first_name", "dni", "phone", "area", "availability", "trained", "opted_out"]
     list_filter = [

@@ -9,6 +9,8 @@ from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
 from django.urls import reverse
 
+from backend.accounts.models import CoordinatorScope
+from backend.accounts.services import coordinator_scope_remove
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_check_in, assignment_create
 from backend.console.routing import websocket_urlpatterns
@@ -21,7 +23,9 @@ def _assign(place, table, **kwargs):
     )
 
 
-def test_board_counts_check_ins_in_scope(client, geo, north_coordinator, django_capture_on_commit_callbacks):
+def test_board_counts_check_ins_in_scope(
+    client, geo, north_coordinator, django_capture_on_commit_callbacks, election_day
+):
     # given
     arrived = _assign(geo.north_place, geo.north_tables[0], first_name="Rita", last_name="Paz")
     _assign(geo.north_place, geo.north_tables[1])
@@ -76,7 +80,7 @@ def _communicator(user, election_id):
 # Real commits: the broadcast runs on commit, and database_sync_to_async closes connections that a
 # test-wide transaction would keep open.
 @pytest.mark.django_db(transaction=True)
-def test_live_board_receives_check_ins_in_scope(geo, north_coordinator):
+def test_live_board_receives_check_ins_in_scope(geo, north_coordinator, election_day):
     # given
     assignment = _assign(geo.north_place, geo.north_tables[2], first_name="Rita", last_name="Paz")
 
@@ -101,7 +105,7 @@ def test_live_board_receives_check_ins_in_scope(geo, north_coordinator):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_live_board_hides_check_ins_outside_the_scope(geo, south_coordinator):
+def test_live_board_hides_check_ins_outside_the_scope(geo, south_coordinator, election_day):
     # given
     assignment = _assign(geo.north_place, geo.north_tables[2])
 
@@ -176,3 +180,22 @@ def test_a_long_late_list_shows_the_first_ones_and_counts_the_rest(client, geo, 
     assert len(response.context["flagged"]) == day.FLAGGED_SHOWN
     assert response.context["late_total"] == 24
     assert "Y 4 más" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_board_closes_when_the_coordinators_scope_is_taken_away(geo, north_coordinator):
+    # given: the north coordinator watches the board
+    scope = CoordinatorScope.objects.get(user=north_coordinator)
+
+    async def scenario():
+        communicator = _communicator(north_coordinator, geo.election.pk)
+        connected, _ = await communicator.connect()
+        # when: a lead removes her only scope
+        await database_sync_to_async(coordinator_scope_remove)(scope=scope)
+        closed = await communicator.receive_output(timeout=5)
+        return connected, closed
+
+    connected, closed = async_to_sync(scenario)()
+    # then
+    assert connected
+    assert closed == {"type": "websocket.close", "code": 4403}

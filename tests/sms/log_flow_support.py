@@ -15,8 +15,8 @@ def _seed() -> dict:
 
     from backend.assignments.services import assignment_create
     from backend.elections.models import Area, Election, PollingPlace, Table
+    from backend.messaging.models import OutboundMessage
     from backend.volunteers.models import Volunteer
-    from sms.models import OutboundMessage
     from sms.services import notices_relay
 
     election = Election.objects.create(slug="logs", name="Logs", date=datetime.date(2027, 10, 24))

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from backend.assignments.models import AssignmentStatus
+from backend.messaging.models import InboundMessage
 from backend.threads.models import Message
-from sms.models import InboundMessage
 from sms.replies import Intent, reply_understand
 
 from ..factories import VolunteerFactory

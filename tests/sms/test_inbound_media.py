@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from backend.assignments.models import AssignmentStatus
+from backend.messaging.models import InboundMessage, InboundStatus
 from backend.threads.models import Attachment, Message
-from sms.models import InboundMessage, InboundStatus
 
 pytestmark = pytest.mark.django_db
 

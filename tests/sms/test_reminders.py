@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from backend.assignments.services import assignment_confirm, assignment_create
-from sms.models import OutboundMessage
+from backend.messaging.models import OutboundMessage
 from sms.reminders import reminders_eve, reminders_unconfirmed
 from sms.tasks import relay_notices
 

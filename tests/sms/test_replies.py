@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from backend.assignments.models import AssignmentStatus
+from backend.messaging.models import InboundMessage
 from backend.threads.models import Message
-from sms.models import InboundMessage
 from sms.replies import Intent, reply_understand
 
 from .reply_corpus import CORPUS

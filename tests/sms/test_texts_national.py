@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from backend.elections.models import PollingPlace
-from sms.encoding import transliterate
-from sms.measure import KINDS_WITH_SCHOOL, example_link, measure
-from sms.models import MessageTemplate
-from sms.texts import DEFAULT_TEXTS
+from backend.messaging.encoding import transliterate
+from backend.messaging.measure import KINDS_WITH_SCHOOL, example_link, measure
+from backend.messaging.models import MessageTemplate
+from backend.messaging.texts import DEFAULT_TEXTS
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "national-schools-sample.csv"
 
@@ -43,7 +43,7 @@ def test_an_abbreviation_is_used_only_when_it_saves_a_segment(schools):
     # "ESCUELA" stays "ESCUELA" in a text that fits anyway
     name = "ESCUELA 25 DE MAYO"
     body = str(DEFAULT_TEXTS["confirmation_received"])
-    from sms.texts import render
+    from backend.messaging.texts import render
 
     text = render(body, {"nombre": "Ana", "escuela": name, "dia": "Dom 11/08", "hora": "7:30"}).body
     assert transliterate(name) in text

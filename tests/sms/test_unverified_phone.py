@@ -7,9 +7,9 @@ import pytest
 
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.assignments.services import assignment_create
+from backend.messaging.broadcasts import broadcast_recipients
+from backend.messaging.models import OutboundMessage
 from backend.threads.models import Message
-from sms.broadcasts import broadcast_recipients
-from sms.models import OutboundMessage
 from sms.services import notices_relay
 
 from ..factories import VolunteerFactory

@@ -7,9 +7,9 @@ from django.test import Client
 from twilio.request_validator import RequestValidator
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import visible
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_create
+from backend.permissions import visible
 from backend.threads.models import Message
 
 from ..factories import UserFactory, VolunteerFactory

@@ -2,7 +2,9 @@
 
 from django import template
 
+from backend.assignments.models import AssignmentStatus
 from backend.console.access import is_console_user
+from backend.core.money import money_format
 
 register = template.Library()
 
@@ -27,8 +29,6 @@ def pct(part, whole) -> int:
 @register.filter
 def status_label(value) -> str:
     """An assignment status code as people read it ("confirmed" -> "Confirmada")."""
-    from backend.assignments.models import AssignmentStatus
-
     try:
         return str(AssignmentStatus(value).label)
     except ValueError:
@@ -38,6 +38,4 @@ def status_label(value) -> str:
 @register.filter
 def money(amount, currency=None) -> str:
     """An amount with its currency code in the active language's format: "ARS 1.234,56"."""
-    from backend.core.money import money_format
-
     return money_format(amount or 0, currency or None)

@@ -7,18 +7,33 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import Action, visible
 from backend.assignments.models import AssignmentStatus
-from backend.assignments.selectors import assignment_list_visible
+from backend.assignments.selectors import (
+    Coverage,
+    assignment_list_visible,
+    candidates_for_slot,
+    coverage_map_by_area,
+    coverage_map_by_place,
+)
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace
+from backend.permissions import Action, visible
 from backend.volunteers.models import Volunteer
 
-from .. import domain
 from ..access import console_view, current_election
 from ..selectors import check_in_deadline, late_assignments
-from .board import _assignment
-from .common import ancestors, area_from_query, back_to, flash_error, get_visible, page_of
+from ..services import late_watcher_replace
+from .board import SOURCE, _assignment
+from .common import (
+    ancestors,
+    area_from_query,
+    back_to,
+    candidate_rows,
+    flash_error,
+    get_visible,
+    page_of,
+    thread_url,
+)
 from .coverage import _children
 
 FLAGGED_SHOWN = 20
@@ -31,22 +46,22 @@ def election_day(request):
         return render(request, "console/no_election.html", {"nav_active": "day"})
     area = area_from_query(request, election)
     children = _children(request, election, area)
-    coverage_map = domain.coverage_by_area(
+    coverage_map = coverage_map_by_area(
         user=request.user, election=election, areas=[*([area] if area else []), *children]
     )
-    total = domain.Coverage()
+    total = Coverage()
     for a in [area] if area is not None else children:
         total.add(coverage_map[a.pk])
     places = []
     if area is not None:
         direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
         if direct.exists():
-            per_place = domain.coverage_by_place(user=request.user, election=election, area=area)
-            rows = [(p, per_place.get(p.pk, domain.Coverage())) for p in direct]
+            per_place = coverage_map_by_place(user=request.user, election=election, area=area)
+            rows = [(p, per_place.get(p.pk, Coverage())) for p in direct]
             # Places missing most watchers first.
             rows.sort(key=lambda pc: (-(pc[1].assigned - pc[1].checked_in), pc[0].code))
             places = page_of(request, rows)
-            places.object_list = [(p, cov, domain.thread_url(place=p)) for p, cov in places.object_list]
+            places.object_list = [(p, cov, thread_url(place=p)) for p, cov in places.object_list]
     now = timezone.now()
     late = late_assignments(user=request.user, election=election, area=area, now=now)
     late_total = late.count()
@@ -57,16 +72,18 @@ def election_day(request):
         # Late watchers of one place share the same nearby volunteers: ask the engine once per place and role.
         key = (assignment.place_id, assignment.role, assignment.slot)
         if key not in proposals_by_slot:
-            proposals_by_slot[key] = domain.candidates_for_slot(
-                user=request.user,
-                place=assignment.place,
-                role=assignment.role,
-                table=assignment.table,
-                slot=assignment.slot,
-                limit=2,
+            proposals_by_slot[key] = candidate_rows(
+                candidates_for_slot(
+                    user=request.user,
+                    place=assignment.place,
+                    role=assignment.role,
+                    table=assignment.table,
+                    slot=assignment.slot,
+                    limit=2,
+                )
             )
         proposals = proposals_by_slot[key]
-        flagged.append((assignment, proposals, domain.thread_url(place=assignment.place)))
+        flagged.append((assignment, proposals, thread_url(place=assignment.place)))
     recent = assignment_list_visible(
         user=request.user, election=election, area=area, status=AssignmentStatus.CHECKED_IN
     ).order_by("-status_changed_at")[:15]
@@ -96,7 +113,7 @@ def replace(request, pk: int):
     volunteer = get_visible(request, Volunteer.objects.all(), pk=request.POST.get("volunteer") or 0)
     get_visible(request, PollingPlace.objects.all(), Action.CHANGE, pk=late.place_id)
     try:
-        domain.replace_absent(assignment=late, volunteer=volunteer, actor=request.user)
+        late_watcher_replace(assignment=late, volunteer=volunteer, actor=request.user, source=SOURCE)
     except ApplicationError as exc:
         flash_error(request, exc)
     else:

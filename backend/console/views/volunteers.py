@@ -5,10 +5,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import Action
+from backend.accounts.services import magic_links_revoke
+from backend.messaging.selectors import message_list_for_volunteer
+from backend.permissions import Action
 from backend.volunteers.models import Volunteer
 
-from .. import domain
 from ..access import console_view
 from ..selectors import volunteer_assignments_with_events, volunteer_search
 from .common import get_visible
@@ -31,7 +32,7 @@ def volunteer(request, pk: int):
         "nav_active": "volunteers",
         "person": person,
         "assignments": volunteer_assignments_with_events(volunteer=person),
-        "messages_log": domain.volunteer_messages(volunteer=person),
+        "messages_log": message_list_for_volunteer(volunteer=person),
     }
     return render(request, "console/volunteer.html", context)
 
@@ -41,6 +42,6 @@ def volunteer(request, pk: int):
 def volunteer_links_revoke(request, pk: int):
     """Every sign-in link of the volunteer stops working, and the sessions they opened end."""
     person = get_visible(request, Volunteer.objects.select_related("area", "votes_at"), Action.CHANGE, pk=pk)
-    revoked = domain.volunteer_links_revoke(volunteer=person, actor=request.user)
+    revoked = magic_links_revoke(volunteer=person, actor=request.user)
     messages.success(request, _("Se revocaron %(n)s enlaces de acceso.") % {"n": revoked})
     return redirect("console:volunteer", pk=person.pk)

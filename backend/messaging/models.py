@@ -1,4 +1,8 @@
-"""What we sent and received by SMS, the broadcasts that produced it, and the editable texts."""
+"""What we sent and received by SMS, the broadcasts that produced it, and the editable texts.
+
+The messaging domain: `sms/` (the Twilio adapter) sends and receives these rows. The tables keep
+their first names (sms_*): the models moved here from the sms app without moving data.
+"""
 
 from django.conf import settings
 from django.db import models
@@ -34,7 +38,7 @@ class TemplateKind(models.TextChoices):
 
 
 class MessageTemplate(models.Model):
-    """An override of a default text (sms.texts.DEFAULT_TEXTS); coordinators edit them in the admin."""
+    """An override of a default text (backend.messaging.texts.DEFAULT_TEXTS); coordinators edit them in the admin."""
 
     kind = models.CharField(_("tipo"), max_length=32, choices=TemplateKind.choices, unique=True)
     body = models.TextField(_("texto"))
@@ -47,6 +51,7 @@ class MessageTemplate(models.Model):
     )
 
     class Meta:
+        db_table = "sms_messagetemplate"
         verbose_name = _("plantilla de SMS")
         verbose_name_plural = _("plantillas de SMS")
         ordering = ["kind"]
@@ -105,6 +110,7 @@ class Broadcast(models.Model):
     created_at = models.DateTimeField(_("creada"), auto_now_add=True)
 
     class Meta:
+        db_table = "sms_broadcast"
         verbose_name = _("envío masivo")
         verbose_name_plural = _("envíos masivos")
         ordering = ["-created_at"]
@@ -120,6 +126,7 @@ class BroadcastRecipient(models.Model):
     volunteer = models.ForeignKey("volunteers.Volunteer", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
+        db_table = "sms_broadcastrecipient"
         verbose_name = _("destinatario de envío masivo")
         verbose_name_plural = _("destinatarios de envíos masivos")
         constraints = [
@@ -175,6 +182,7 @@ class OutboundMessage(models.Model):
     updated_at = models.DateTimeField(_("actualizado"), auto_now=True)
 
     class Meta:
+        db_table = "sms_outboundmessage"
         verbose_name = _("SMS enviado")
         verbose_name_plural = _("SMS enviados")
         ordering = ["-id"]
@@ -225,6 +233,7 @@ class InboundMessage(models.Model):
     media_count = models.PositiveSmallIntegerField(_("fotos"), default=0)
 
     class Meta:
+        db_table = "sms_inboundmessage"
         verbose_name = _("SMS recibido")
         verbose_name_plural = _("SMS recibidos")
         ordering = ["-id"]

@@ -1,9 +1,13 @@
-"""Magic links: a password-less way into "Mi asignación" for a volunteer.
+"""Writes of the accounts app: coordinator scopes and volunteers' magic links.
 
-A link is PUBLIC_BASE_URL + "/" + a random key of 22 base-62 characters (131 bits): a path of
-23 characters, so the SMS keeps its room for the school's full name. Only the key's SHA-256 is
-stored (`ShortLink`), mapped to the volunteer's own user (created on demand, with no usable
-password); a link expires after MAGIC_LINK_MAX_AGE and a coordinator can revoke them all.
+Scopes decide which places' threads and boards a coordinator may watch, so every change tells the
+coordinator's open sockets after commit (`membership.changed` on `threads.user.<id>`): they
+re-check and close what the new scope no longer covers.
+
+Magic links: a link is PUBLIC_BASE_URL + "/" + a random key of 22 base-62 characters (131 bits):
+a path of 23 characters, so the SMS keeps its room for the school's full name. Only the key's
+SHA-256 is stored (`ShortLink`), mapped to the volunteer's own user (created on demand, with no
+usable password); a link expires after MAGIC_LINK_MAX_AGE and a coordinator can revoke them all.
 """
 
 import secrets
@@ -13,19 +17,21 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
-from backend.accounts.permissions import Action, require
+from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError
+from backend.core.live import MEMBERSHIP_CHANGED, live_send, user_group
+from backend.permissions import Action, require
+from backend.volunteers.models import Volunteer
 
-from .bulk import fast_insert
 from .errors import PortalErrorCode
-from .models import ShortLink, link_key_hash
+from .models import CoordinatorScope, ShortLink, link_key_hash
 
 SCOPE = "portal"
 
@@ -125,8 +131,6 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
     rate-limited per person: a broadcast is already gated by scope and, when large, by a lead's
     approval.
     """
-    from backend.volunteers.models import Volunteer
-
     missing = [v for v in volunteers if v["user_id"] is None]
     user_ids = {v["id"]: v["user_id"] for v in volunteers}
     if missing:
@@ -135,7 +139,7 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
             found = dict(User.objects.filter(username__in=names.values()).values_list("username", "pk"))
             password = make_password(None)
             fresh = [v for v in missing if names[v["id"]] not in found]
-            fast_insert(
+            bulk_insert(
                 User,
                 [
                     {
@@ -165,7 +169,7 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
             )
     expires_at = _expiry()
     keys = {volunteer_id: link_key_new() for volunteer_id in user_ids}
-    fast_insert(
+    bulk_insert(
         ShortLink,
         [
             {
@@ -178,3 +182,47 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
         ],
     )
     return {volunteer_id: link_url(key) for volunteer_id, key in keys.items()}
+
+
+# --- Coordinator scopes ---------------------------------------------------------------------------
+
+
+def _scope_changed(user_id: int) -> None:
+    live_send(user_group(user_id), MEMBERSHIP_CHANGED)
+
+
+def coordinator_scope_add(*, user, area, actor=None) -> CoordinatorScope:
+    """Give `user` the subtree under `area`; their open sockets re-check after commit."""
+    try:
+        with transaction.atomic():
+            scope = CoordinatorScope.objects.create(user=user, area=area)
+            _scope_changed(user.pk)
+    except IntegrityError as exc:
+        raise ApplicationError(
+            _("%(user)s ya coordina %(area)s.") % {"user": user, "area": area}, code="scope_exists"
+        ) from exc
+    return scope
+
+
+def coordinator_scope_change(*, scope: CoordinatorScope, area, actor=None) -> CoordinatorScope:
+    """Move a scope to another area (narrow or widen it); the coordinator's open sockets re-check."""
+    if scope.area_id == area.pk:
+        return scope
+    try:
+        with transaction.atomic():
+            scope.area = area
+            scope.save(update_fields=["area"])
+            _scope_changed(scope.user_id)
+    except IntegrityError as exc:
+        raise ApplicationError(
+            _("%(user)s ya coordina %(area)s.") % {"user": scope.user, "area": area}, code="scope_exists"
+        ) from exc
+    return scope
+
+
+def coordinator_scope_remove(*, scope: CoordinatorScope, actor=None) -> None:
+    """Take a subtree away; the coordinator's sockets of places it covered close after commit."""
+    with transaction.atomic():
+        user_id = scope.user_id
+        scope.delete()
+        _scope_changed(user_id)
