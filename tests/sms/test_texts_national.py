@@ -85,6 +85,6 @@ def test_the_template_editor_shows_the_text_with_the_longest_school_name(admin_c
     long_row = max(schools, key=lambda r: len(r["escuela"]))
     PollingPlace.objects.filter(pk=geo.south_place.pk).update(name=long_row["escuela"], address=long_row["direccion"])
     template = MessageTemplate.objects.create(kind="assignment", body=str(DEFAULT_TEXTS["assignment"]))
-    page = html.unescape(admin_client.get(f"/admin/sms/messagetemplate/{template.pk}/change/").content.decode())
+    page = html.unescape(admin_client.get(f"/admin/messaging/messagetemplate/{template.pk}/change/").content.decode())
     assert "2 segmentos" in page
     assert transliterate(long_row["escuela"]) in page
