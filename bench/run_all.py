@@ -16,6 +16,7 @@ BENCHMARKS = [
     ["assign.py"],
     ["assign.py", "--cordoba"],
     ["sms.py"],
+    ["texts_national.py"],
     ["threads.py"],
 ]
 
