@@ -31,6 +31,10 @@ class TemplateKind(models.TextChoices):
     THREAD_RECEIVED = "thread_received", _("Mensaje al hilo recibido")
     NOT_ELECTION_DAY = "not_election_day", _("Presente fuera del día de la elección")
     UNKNOWN_NUMBER = "unknown_number", _("Número desconocido")
+    ASK_CONFIRM = "ask_confirm", _("Pregunta si confirma (respuesta dudosa)")
+    VERIFY_PHONE = "verify_phone", _("Verificación de un número completado")
+    MEDIA_REFUSED = "media_refused", _("Foto rechazada")
+    INBOUND_FAILED = "inbound_failed", _("Error al procesar un mensaje")
 
 
 class MessageTemplate(models.Model):
@@ -195,8 +199,20 @@ class OutboundMessage(models.Model):
         return f"{self.to}: {self.body[:40]}"
 
 
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", _("Recibido")
+    PROCESSING = "processing", _("Procesando")
+    PROCESSED = "processed", _("Procesado")
+    FAILED = "failed", _("Falló")
+
+
 class InboundMessage(models.Model):
-    """A text a phone sent us; stored before it is acted on, once per MessageSid."""
+    """A text a phone sent us; stored before it is acted on, once per MessageSid.
+
+    Every row ends processed or failed with its error: nothing a volunteer sends is lost, and a
+    failed one is processed again when Twilio retries the same SID (the failed attempt changed
+    nothing: it rolled back).
+    """
 
     sid = models.CharField(_("MessageSid"), max_length=64, unique=True)
     from_number = models.CharField(_("de"), max_length=32)
@@ -210,12 +226,18 @@ class InboundMessage(models.Model):
     params = models.JSONField(_("datos de Twilio"), default=dict, blank=True)
     received_at = models.DateTimeField(_("recibido"), auto_now_add=True)
     handled_at = models.DateTimeField(_("procesado"), null=True, blank=True)
+    status = models.CharField(_("estado"), max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
+    claimed_at = models.DateTimeField(_("tomado"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    media_count = models.PositiveSmallIntegerField(_("fotos"), default=0)
 
     class Meta:
         db_table = "sms_inboundmessage"
         verbose_name = _("SMS recibido")
         verbose_name_plural = _("SMS recibidos")
         ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "id"], name="sms_in_status")]
 
     def __str__(self) -> str:
         return f"{self.from_number}: {self.body[:40]}"

@@ -18,7 +18,7 @@ from backend.tableday.selectors import table_next_state, table_status_get
 from backend.tableday.services import table_report
 from backend.volunteers.models import Volunteer
 
-from .selectors import my_assignment_get
+from .selectors import my_assignment_get, short_link_user_get
 
 
 @require_GET
@@ -28,6 +28,16 @@ def magic_link_open(request, token: str):
     if user is None:
         return render(request, "portal/link_invalid.html", status=403)
     login(request, user, backend="sesame.backends.ModelBackend")
+    return redirect("portal:mine")
+
+
+@require_GET
+def short_link_open(request, key: str):
+    """A link from an SMS: sign the volunteer in and go to their page (a GET changes nothing else)."""
+    user = short_link_user_get(key=key)
+    if user is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect("portal:mine")
 
 

@@ -77,3 +77,23 @@ def test_load_demo_twice_changes_nothing():
     assert after_first["Volunteer"] == 200 and 0 < after_first["Assignment"] <= 20
     assert User.objects.filter(username="coordinadora", is_staff=True).exists()
     assert User.objects.get(username="coordinadora").check_password("fiscaliza-demo")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_load_demo_national_builds_the_whole_2019_list_from_the_fixture_and_a_second_run_changes_nothing():
+    # given / when: the national list as published, zipped in fixtures/ (no ../shared at run time)
+    first = StringIO()
+    call_command("load_demo", "--national", "--volunteers", "100", "--assigned", "10", stdout=first)
+    after_first = _counts()
+    second = StringIO()
+    call_command("load_demo", "--national", "--volunteers", "100", "--assigned", "10", stdout=second)
+
+    # then: every table of every district, Buenos Aires included, and nothing changes the second time
+    election = Election.objects.get(slug="demo-nacional")
+    assert Table.objects.filter(election=election).count() == 101_461
+    assert Table.objects.filter(election=election, place__area__path__startswith="/2/").count() == 37_704
+    assert PollingPlace.objects.filter(election=election).count() == 14_887
+    assert _counts() == after_first
+    assert "(nothing changed)" in second.getvalue()
+    assert Area.objects.get(election=election, path="/2/7/").name == "BAHIA BLANCA"

@@ -1,8 +1,13 @@
 """Volunteers: search by name, DNI or phone; a profile with history, messages and opt-out status."""
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from backend.accounts.services import magic_links_revoke
 from backend.messaging.selectors import message_list_for_volunteer
+from backend.permissions import Action
 from backend.volunteers.models import Volunteer
 
 from ..access import console_view
@@ -30,3 +35,13 @@ def volunteer(request, pk: int):
         "messages_log": message_list_for_volunteer(volunteer=person),
     }
     return render(request, "console/volunteer.html", context)
+
+
+@require_POST
+@console_view
+def volunteer_links_revoke(request, pk: int):
+    """Every sign-in link of the volunteer stops working, and the sessions they opened end."""
+    person = get_visible(request, Volunteer.objects.select_related("area", "votes_at"), Action.CHANGE, pk=pk)
+    revoked = magic_links_revoke(volunteer=person, actor=request.user)
+    messages.success(request, _("Se revocaron %(n)s enlaces de acceso.") % {"n": revoked})
+    return redirect("console:volunteer", pk=person.pk)
