@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from rapidfuzz.distance import OSA
 
 from backend.assignments.models import AssignmentStatus, EventSource
@@ -19,6 +20,7 @@ from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_opt_in, volunteer_opt_out
 
 from .models import TemplateKind
 from .services import assignment_context, link_for_text
@@ -33,6 +35,25 @@ class Keyword(StrEnum):
     HELP = "help"
     STOP = "stop"
     START = "start"
+
+
+KEYWORD_LABELS = {
+    Keyword.INFO: gettext_lazy("MESA: pidió sus datos"),
+    Keyword.YES: gettext_lazy("SI: confirmó"),
+    Keyword.NO: gettext_lazy("NO: rechazó"),
+    Keyword.CHECK_IN: gettext_lazy("LLEGUE: dio el presente"),
+    Keyword.HELP: gettext_lazy("AYUDA"),
+    Keyword.STOP: gettext_lazy("BAJA: no quiere más SMS"),
+    Keyword.START: gettext_lazy("ALTA: vuelve a recibir SMS"),
+}
+
+
+def keyword_label(value: str) -> str:
+    """How a stored keyword reads for people ("yes" -> "SI: confirmó"); free text has none."""
+    try:
+        return str(KEYWORD_LABELS[Keyword(value)])
+    except ValueError:
+        return value
 
 
 WORDS: dict[str, Keyword] = {
@@ -116,11 +137,11 @@ def inbound_command(*, volunteer: Volunteer | None, body: str, params: dict | No
         return Reply(label, _text(TemplateKind.UNKNOWN_NUMBER))
 
     if keyword == Keyword.STOP:
-        Volunteer.objects.filter(pk=volunteer.pk).update(opted_out=True, updated_at=timezone.now())
+        volunteer_opt_out(volunteer_id=volunteer.pk, actor=volunteer.user, source="sms", reason=body[:255])
         silent = _twilio_already_answered(body, params)
         return Reply(label, "" if silent else _text(TemplateKind.OPT_OUT))
     if keyword == Keyword.START:
-        Volunteer.objects.filter(pk=volunteer.pk).update(opted_out=False, updated_at=timezone.now())
+        volunteer_opt_in(volunteer_id=volunteer.pk, actor=volunteer.user, source="sms", reason=body[:255])
         silent = _twilio_already_answered(body, params)
         return Reply(label, "" if silent else _text(TemplateKind.OPT_IN))
 

@@ -21,7 +21,7 @@ from backend.assignments.services import assignment_transition
 from backend.core.exceptions import ApplicationError
 from backend.notices.models import Notice, NoticeKind
 from backend.portal.services import magic_link_issue
-from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_opt_out
 
 from . import ratelimit
 from .backends import backend
@@ -195,7 +195,9 @@ def _fail(message_id: int, *, error: str, code: int | None = None) -> None:
 
 def _mark_opted_out(volunteer_id: int | None) -> None:
     if volunteer_id:
-        Volunteer.objects.filter(pk=volunteer_id, opted_out=False).update(opted_out=True, updated_at=timezone.now())
+        volunteer_opt_out(
+            volunteer_id=volunteer_id, source="system", reason=_("el operador informa que el número se dio de baja")
+        )
 
 
 def outbound_send(*, message_id: int, checked: bool = False) -> str:

@@ -12,14 +12,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import CharField, OuterRef, Subquery, Value
-from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from sesame.utils import get_token
 
 from backend.accounts.models import Role, User
 from backend.core.exceptions import ApplicationError
+from backend.volunteers.services import volunteer_user_link, volunteers_user_link_by_username
 
 from .bulk import fast_insert
 from .errors import PortalErrorCode
@@ -45,8 +44,7 @@ def volunteer_user_ensure(*, volunteer) -> User:
                 "password": make_password(None),
             },
         )
-        volunteer.user = user
-        volunteer.save(update_fields=["user", "updated_at"])
+        volunteer_user_link(volunteer=volunteer, user=user)
     return user
 
 
@@ -83,8 +81,6 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
     national broadcast mints 100,000 links). Not rate-limited per person: a broadcast is already
     gated by scope and, when large, by a lead's approval.
     """
-    from backend.volunteers.models import Volunteer
-
     missing = [v for v in volunteers if v["user_id"] is None]
     user_ids = {v["id"]: v["user_id"] for v in volunteers}
     passwords: dict[int, str] = {}
@@ -115,14 +111,7 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
                 found.update(created)
             for volunteer_id, username in names.items():
                 user_ids[volunteer_id] = found[username]
-            # One UPDATE joins each volunteer to the user named after it (bulk_update is quadratic here).
-            Volunteer.objects.filter(pk__in=list(names), user__isnull=True).update(
-                user_id=Subquery(
-                    User.objects.filter(
-                        username=Concat(Value("fiscal-"), Cast(OuterRef("pk"), output_field=CharField()))
-                    ).values("pk")[:1]
-                )
-            )
+            volunteers_user_link_by_username(volunteer_ids=list(names), prefix="fiscal-")
     passwords.update({v["user_id"]: v["user__password"] for v in volunteers if v.get("user__password")})
     unknown = [user_id for user_id in user_ids.values() if user_id not in passwords]
     if unknown:

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from sesame.utils import get_user
@@ -13,6 +12,7 @@ from backend.assignments.models import EventSource
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_seen_on_web
 
 from .selectors import my_assignment_get
 from .services import SCOPE
@@ -39,7 +39,7 @@ def mine(request):
     volunteer = _volunteer_of(request)
     if volunteer is None:
         return render(request, "portal/link_invalid.html", status=403)
-    Volunteer.objects.filter(pk=volunteer.pk).update(last_seen_web_at=timezone.now())
+    volunteer_seen_on_web(volunteer_id=volunteer.pk)
     return render(request, "portal/mine.html", {"volunteer": volunteer, "mine": my_assignment_get(volunteer=volunteer)})
 
 

@@ -2,6 +2,7 @@
 
 import re
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +11,9 @@ from backend.accounts.models import Role
 from backend.accounts.permissions import role_of
 from backend.assignments.models import Assignment
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
+from backend.core.exceptions import ApplicationError
 
+from . import services
 from .models import Volunteer
 
 _NON_DIGITS = re.compile(r"\D+")
@@ -28,8 +31,28 @@ class AssignmentInline(ReadOnlyInline):
     verbose_name_plural = _("asignaciones")
 
 
+class VolunteerAdminForm(forms.ModelForm):
+    """Checks the changed values with the same rules `volunteer_update` applies (any phone notation)."""
+
+    class Meta:
+        model = Volunteer
+        # The admin's fieldsets choose what is shown; the form knows every editable field.
+        exclude: list[str] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        changes = {n: cleaned[n] for n in self.changed_data if n in services.EDITABLE_FIELDS and n in cleaned}
+        try:
+            values = services.volunteer_changes_clean(volunteer=self.instance, changes=changes)
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+        cleaned.update({n: v for n, v in values.items() if n in cleaned})
+        return cleaned
+
+
 @admin.register(Volunteer)
 class VolunteerAdmin(ScopedAdmin):
+    form = VolunteerAdminForm
     coordinator_rights = frozenset({"view", "add", "change"})
     list_display = ["last_name", "first_name", "dni", "phone", "area", "availability", "trained", "opted_out"]
     list_filter = [
@@ -53,6 +76,22 @@ class VolunteerAdmin(ScopedAdmin):
         (_("Estado"), {"fields": ("opted_out", "excluded", "excluded_reason", "user", "last_seen_web_at")}),
         (_("Fechas"), {"fields": ("created_at", "updated_at")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        """Every change goes through the volunteer services, so the admin leaves the same audit rows."""
+        if not change:
+            values = {n: getattr(obj, n) for n in form.cleaned_data if n not in {"dni", "id"} and hasattr(obj, n)}
+            created = services.volunteer_create(actor=request.user, source="admin", dni=obj.dni, **values)
+            obj.pk = created.pk
+            return
+        edits = {n: form.cleaned_data[n] for n in form.changed_data if n in services.EDITABLE_FIELDS}
+        if edits:
+            services.volunteer_update(volunteer=obj, actor=request.user, source="admin", **edits)
+        if "opted_out" in form.changed_data:
+            toggle = services.volunteer_opt_out if obj.opted_out else services.volunteer_opt_in
+            toggle(volunteer_id=obj.pk, actor=request.user, source="admin")
+        if "user" in form.changed_data:
+            services.volunteer_user_link(volunteer=Volunteer.objects.get(pk=obj.pk), user=obj.user)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
