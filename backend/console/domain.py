@@ -16,6 +16,7 @@ from backend.assignments import services as assignment_services
 from backend.assignments.models import Assignment
 from backend.elections.models import Area, Election
 from sms import broadcasts
+from sms.commands import keyword_label
 from sms.models import Broadcast, InboundMessage, OutboundMessage
 from sms.texts import BROADCAST_VARS
 
@@ -167,7 +168,7 @@ def volunteer_messages(*, volunteer, limit: int = 50) -> list[MessageLine]:
         for m in OutboundMessage.objects.filter(volunteer=volunteer).order_by("-created_at", "-id")[:limit]
     ]
     received = [
-        MessageLine("in", m.body, m.keyword, m.received_at)
+        MessageLine("in", m.body, keyword_label(m.keyword), m.received_at)
         for m in InboundMessage.objects.filter(volunteer=volunteer).order_by("-received_at", "-id")[:limit]
     ]
     return sorted(sent + received, key=lambda line: line.created_at, reverse=True)[:limit]

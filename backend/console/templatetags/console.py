@@ -13,6 +13,19 @@ def console_user(user) -> bool:
 
 
 @register.filter
+def get_item(mapping, key):
+    return (mapping or {}).get(key)
+
+
+@register.filter
+def may_import(user) -> bool:
+    """Only leads import spreadsheets: the menu shows "Importar" to them alone."""
+    from backend.accounts.permissions import can_import
+
+    return can_import(user)
+
+
+@register.filter
 def pct(part, whole) -> int:
     """Whole percent of `part` over `whole` for a bar width; 0 when there is nothing to cover."""
     try:
