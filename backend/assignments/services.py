@@ -121,6 +121,7 @@ def assignment_create(
             )
             if notify:
                 notice_create(volunteer=volunteer, kind=NoticeKind.ASSIGNMENT, assignment=assignment)
+            _after_commit_board_changed(election_id=place.election_id, place_id=place.pk)
             # Station threads: the volunteer's open sockets re-check membership.
             transaction.on_commit(lambda: thread_membership_changed(volunteer_id=volunteer.pk))
     except IntegrityError as exc:
@@ -169,6 +170,8 @@ def assignment_transition(
             notice_create(volunteer=locked_row.volunteer, kind=NoticeKind.CANCELLATION, assignment=locked_row)
         if to_status == AssignmentStatus.CHECKED_IN:
             _after_commit_board_check_in(locked_row.pk)
+        else:
+            _after_commit_board_changed(election_id=locked_row.election_id, place_id=locked_row.place_id)
         # Station threads: a volunteer who left the place loses its thread's open sockets.
         transaction.on_commit(lambda: thread_membership_changed(volunteer_id=locked_row.volunteer_id))
     return locked_row
@@ -179,6 +182,13 @@ def _after_commit_board_check_in(assignment_id: int) -> None:
     from backend.console.live import board_check_in_broadcast
 
     transaction.on_commit(lambda: board_check_in_broadcast(assignment_id=assignment_id))
+
+
+def _after_commit_board_changed(*, election_id: int, place_id: int | None) -> None:
+    """Open coverage pages and boards re-read their numbers after any other change of a slot."""
+    from backend.console.live import board_changed_broadcast
+
+    transaction.on_commit(lambda: board_changed_broadcast(election_id=election_id, place_id=place_id))
 
 
 def assignment_set_locked(
@@ -430,5 +440,6 @@ def auto_assign(
         if on_progress:
             on_progress("write")
         plan_apply(plan, actor=actor, source=source, notify=notify)
+        _after_commit_board_changed(election_id=election.pk, place_id=None)
     plan_describe(plan)
     return plan.result

@@ -1,8 +1,11 @@
-"""The live election-day board's feed: a group send per check-in, after commit.
+"""The live feed of coverage pages and the election-day board: a group send per change, after commit.
 
 `backend.assignments.services` calls `board_check_in_broadcast` through `transaction.on_commit`
-when an assignment reaches `checked_in`, whatever the channel (SMS, web, API). The consumer in
-`consumers.py` forwards each event to the coordinators whose scope covers the place.
+when an assignment reaches `checked_in`, whatever the channel (SMS, web, API), and
+`board_changed_broadcast` after any other change of a slot (assigned, notified, confirmed,
+declined, replaced...). The consumer in `consumers.py` forwards each event to the coordinators
+whose scope covers the place; pages bump their counters on a check-in and re-read themselves on a
+change.
 """
 
 import logging
@@ -12,7 +15,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from backend.assignments.models import Assignment
-from backend.elections.models import Area
+from backend.elections.models import Area, PollingPlace
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +60,17 @@ def board_check_in_broadcast(*, assignment_id: int) -> None:
         async_to_sync(layer.group_send)(board_group(assignment.election_id), check_in_event(assignment))
     except Exception:  # a dropped live update must never undo or fail a check-in
         logger.exception("board broadcast failed for assignment %s", assignment_id)
+
+
+def board_changed_broadcast(*, election_id: int, place_id: int | None) -> None:
+    """Tell open pages that the numbers of one place (None: anywhere) changed. After commit; never raises."""
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        path = ""
+        if place_id is not None:
+            path = PollingPlace.objects.filter(pk=place_id).values_list("area__path", flat=True).first() or ""
+        async_to_sync(layer.group_send)(board_group(election_id), {"type": "board.changed", "path": path})
+    except Exception:  # a dropped live update must never undo or fail the change itself
+        logger.exception("board change broadcast failed for election %s", election_id)

@@ -1,6 +1,7 @@
 """Election day: live check-ins per area and place, late watchers flagged with replacements."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +13,7 @@ from backend.assignments.models import AssignmentStatus
 from backend.assignments.selectors import assignment_list_visible
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace
+from backend.threads.selectors import announcement_unread_list
 from backend.volunteers.models import Volunteer
 
 from .. import domain
@@ -22,6 +24,7 @@ from .common import ancestors, area_from_query, back_to, flash_error, get_visibl
 from .coverage import _children
 
 FLAGGED_SHOWN = 20
+UNREAD_SHOWN = 30
 
 
 @console_view
@@ -49,24 +52,14 @@ def election_day(request):
             places.object_list = [(p, cov, domain.thread_url(place=p)) for p, cov in places.object_list]
     now = timezone.now()
     late = late_assignments(user=request.user, election=election, area=area, now=now)
-    late_total = late.count()
-    flagged = []
-    # A phone page cannot hold thousands of cards: the first ones, with replacements; the rest by area.
-    proposals_by_slot: dict[tuple, list] = {}
-    for assignment in late[:FLAGGED_SHOWN]:
-        # Late watchers of one place share the same nearby volunteers: ask the engine once per place and role.
-        key = (assignment.place_id, assignment.role, assignment.slot)
-        if key not in proposals_by_slot:
-            proposals_by_slot[key] = domain.candidates_for_slot(
-                user=request.user,
-                place=assignment.place,
-                role=assignment.role,
-                table=assignment.table,
-                slot=assignment.slot,
-                limit=2,
-            )
-        proposals = proposals_by_slot[key]
-        flagged.append((assignment, proposals, domain.thread_url(place=assignment.place)))
+    # A phone page cannot hold thousands of cards: pages of 20 (?tarde=N), every one reachable.
+    late_page = Paginator(late, FLAGGED_SHOWN).get_page(request.GET.get("tarde"))
+    late_total = late_page.paginator.count
+    flagged = [
+        (assignment, proposals, domain.thread_url(place=assignment.place))
+        for assignment, proposals in _with_proposals(request.user, list(late_page.object_list))
+    ]
+    unread = announcement_unread_list(user=request.user)
     recent = assignment_list_visible(
         user=request.user, election=election, area=area, status=AssignmentStatus.CHECKED_IN
     ).order_by("-status_changed_at")[:15]
@@ -82,10 +75,46 @@ def election_day(request):
         "deadline_passed": now >= check_in_deadline(election=election),
         "flagged": flagged,
         "late_total": late_total,
-        "late_hidden": max(late_total - len(flagged), 0),
+        "late_page": late_page,
         "recent": recent,
+        "unread": unread[:UNREAD_SHOWN],
+        "unread_total": len(unread),
     }
     return render(request, "console/day.html", context)
+
+
+PROPOSALS_PER_WATCHER = 2
+
+
+def _with_proposals(user, late: list) -> list[tuple]:
+    """Each late watcher with up to two replacements, never the same person for two of them.
+
+    Late watchers of one place share the same nearby volunteers, so the engine is asked once per
+    place, role and slot, for enough people to give each of them their own pair.
+    """
+    wanted: dict[tuple, int] = {}
+    for assignment in late:
+        key = (assignment.place_id, assignment.role, assignment.slot)
+        wanted[key] = wanted.get(key, 0) + PROPOSALS_PER_WATCHER
+    pools: dict[tuple, list] = {}
+    taken: set[int] = set()
+    out = []
+    for assignment in late:
+        key = (assignment.place_id, assignment.role, assignment.slot)
+        if key not in pools:
+            pools[key] = domain.candidates_for_slot(
+                user=user,
+                place=assignment.place,
+                role=assignment.role,
+                table=assignment.table,
+                slot=assignment.slot,
+                # Neighbouring places draw on the same people: room for those already handed out.
+                limit=wanted[key] + len(taken),
+            )
+        proposals = [c for c in pools[key] if c["volunteer_id"] not in taken][:PROPOSALS_PER_WATCHER]
+        taken.update(c["volunteer_id"] for c in proposals)
+        out.append((assignment, proposals))
+    return out
 
 
 @require_POST
