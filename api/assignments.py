@@ -234,6 +234,32 @@ class DeclineApi(APIView):
         return Response({"declined": _render(declined), "replacement": _render(shown) if shown is not None else None})
 
 
+class _RespondApi(APIView):
+    """A coordinator in scope, or the volunteer for their own assignment."""
+
+    def _respond(self, request, pk: int, service) -> Response:
+        assignment = _assignment(pk)
+        if not (can(request.user, Action.CHANGE, assignment) or can(request.user, Action.RESPOND, assignment)):
+            raise PermissionDenied()
+        return Response(_render(service(assignment=assignment, actor=request.user, source=SOURCE)))
+
+
+class ConfirmApi(_RespondApi):
+    """POST: the volunteer will be there (what SI by SMS and the portal's button do)."""
+
+    @extend_schema(request=None, responses={200: AssignmentOutputSerializer}, operation_id="assignments_confirm")
+    def post(self, request, pk: int):
+        return self._respond(request, pk, services.assignment_confirm)
+
+
+class CheckInApi(_RespondApi):
+    """POST: the watcher arrived (what LLEGUE by SMS, the portal and the console's button do)."""
+
+    @extend_schema(request=None, responses={200: AssignmentOutputSerializer}, operation_id="assignments_check_in")
+    def post(self, request, pk: int):
+        return self._respond(request, pk, services.assignment_check_in)
+
+
 class SwapApi(APIView):
     class InputSerializer(serializers.Serializer):
         first = serializers.IntegerField()
