@@ -58,7 +58,8 @@ def volunteer_search(*, user, query: str, limit: int = 50) -> QuerySet[Volunteer
     condition = volunteer_search_condition(query)
     if condition is not None:
         qs = qs.filter(condition)
-    return qs.select_related("area", "votes_at__area").order_by("last_name", "first_name", "pk")[:limit]
+    # The key starts with the folded "last first" name: its order is the alphabetical one.
+    return qs.select_related("area", "votes_at__area").order_by("search_key", "pk")[:limit]
 
 
 def volunteer_event_list(*, volunteer: Volunteer) -> QuerySet[VolunteerEvent]:

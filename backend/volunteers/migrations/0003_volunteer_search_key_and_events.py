@@ -12,7 +12,7 @@ def fill_search_keys(apps, schema_editor):
     Volunteer = apps.get_model("volunteers", "Volunteer")
     batch = []
     for v in Volunteer.objects.only("pk", "first_name", "last_name", "dni", "phone").iterator(chunk_size=5000):
-        parts = (fold(f"{v.first_name} {v.last_name}"), v.dni, (v.phone or "").lstrip("+"))
+        parts = (fold(f"{v.last_name} {v.first_name}"), v.dni, (v.phone or "").lstrip("+"))
         v.search_key = " ".join(p for p in parts if p)[:400]
         batch.append(v)
         if len(batch) >= 5000:
