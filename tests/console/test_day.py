@@ -276,3 +276,24 @@ def test_every_late_watcher_is_reachable_page_by_page(client, geo, north_coordin
     assert len(first_ids) == day.FLAGGED_SHOWN and len(second_ids) == 4
     assert response.context["late_total"] == 24 and not first_ids & second_ids
     assert "tarde=2" in response.content.decode()
+
+
+def test_unread_announcements_show_on_the_board_with_phones_to_call(client, geo, north_coordinator, settings):
+    # given: an announcement 20 minutes old that Dora neither read on the web nor got by SMS
+    from django.utils import timezone
+
+    from backend.threads import services as threads
+    from backend.threads.models import Message
+
+    settings.THREADS_UNREAD_ESCALATION_AFTER = datetime.timedelta(minutes=15)
+    dora = _assign(geo.north_place, geo.north_tables[0], first_name="Dora", last_name="Sinleer").volunteer
+    thread = threads.thread_get_or_create(place=geo.north_place)
+    posted = threads.message_post_as(actor=north_coordinator, thread=thread, body="Cierre 18 h", announcement=True)
+    Message.objects.filter(pk=posted.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=20))
+    client.force_login(north_coordinator)
+    # when
+    response = client.get(reverse("console:election_day"))
+    # then
+    html = response.content.decode()
+    assert [u.volunteer_name for u in response.context["unread"]] == ["Dora Sinleer"]
+    assert 'data-testid="unread-announcements"' in html and f'href="tel:{dora.phone}"' in html
