@@ -99,10 +99,9 @@ class Volunteer(TimeStampedModel):
                 condition=Q(phone__isnull=True) | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="volunteer_phone_e164"
             ),
         ]
-        indexes = [
-            models.Index(fields=["last_name", "first_name"], name="volunteer_name"),
-            models.Index(fields=["search_key"], name="volunteer_search_key_order"),
-        ]
+        # No b-tree on search_key: walking it in order to skip the sort reads most of the table
+        # for a rare name (measured: "kuhn" 420 ms against 160,000 rows); the trigram GIN answers.
+        indexes = [models.Index(fields=["last_name", "first_name"], name="volunteer_name")]
 
     def __str__(self) -> str:
         return f"{self.last_name}, {self.first_name}"
@@ -124,8 +123,7 @@ class Volunteer(TimeStampedModel):
 def volunteer_search_key(*, first_name: str, last_name: str, dni: str, phone: str | None) -> str:
     """'María José García' 30123456 +5493515000039 -> 'garcia maria jose 30123456 5493515000039'.
 
-    Last name first, so ordering by the key is ordering by name: a search for a common name reads
-    the first 50 in key order instead of sorting thousands of matches.
+    Last name first, so ordering by the key alone is ordering by name.
     """
     return " ".join(part for part in (fold(f"{last_name} {first_name}"), dni, (phone or "").lstrip("+")) if part)[:400]
 
