@@ -58,8 +58,11 @@ def volunteer_search(*, user, query: str, limit: int = 50) -> QuerySet[Volunteer
     condition = volunteer_search_condition(query)
     if condition is not None:
         qs = qs.filter(condition)
-    # The key starts with the folded "last first" name: its order is the alphabetical one.
-    return qs.select_related("area", "votes_at__area").order_by("search_key", "pk")[:limit]
+    # The key starts with the folded "last first" name: its order is the alphabetical one. The 50
+    # ids are chosen on narrow rows first: "garcia" matches thousands, and sorting them joined to
+    # their areas and places cost four times as much.
+    ids = list(qs.order_by("search_key", "pk").values_list("pk", flat=True)[:limit])
+    return Volunteer.objects.filter(pk__in=ids).select_related("area", "votes_at__area").order_by("search_key", "pk")
 
 
 def volunteer_event_list(*, volunteer: Volunteer) -> QuerySet[VolunteerEvent]:
