@@ -260,6 +260,29 @@ class CheckInApi(_RespondApi):
         return self._respond(request, pk, services.assignment_check_in)
 
 
+class ReplaceApi(APIView):
+    """POST {volunteer}: election day, the watcher did not arrive; they are marked absent (or their
+    untold proposal cancelled) and `volunteer` takes the slot, in one transaction (the board's *Reemplazar*)."""
+
+    class InputSerializer(serializers.Serializer):
+        volunteer = serializers.IntegerField()
+
+    @extend_schema(
+        request=InputSerializer, responses={201: AssignmentOutputSerializer}, operation_id="assignments_replace"
+    )
+    def post(self, request, pk: int):
+        from backend.console.services import late_watcher_replace
+
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = _assignment(pk)
+        require(request.user, Action.CHANGE, assignment)
+        volunteer = get_object_or_404(Volunteer, pk=data.validated_data["volunteer"])
+        require(request.user, Action.VIEW, volunteer)
+        new = late_watcher_replace(assignment=assignment, volunteer=volunteer, actor=request.user, source=SOURCE)
+        return Response(_render(new), status=status.HTTP_201_CREATED)
+
+
 class SwapApi(APIView):
     class InputSerializer(serializers.Serializer):
         first = serializers.IntegerField()

@@ -86,3 +86,24 @@ def test_the_new_endpoints_are_in_the_openapi_schema(client):
         "/api/volunteers/{id}/",
     ):
         assert path in schema
+
+
+def test_a_coordinator_replaces_a_watcher_who_did_not_arrive(north_coordinator, geo, mine):
+    from backend.assignments.services import assignment_transition
+    from tests.factories import VolunteerFactory
+
+    assignment_transition(assignment=mine, to_status=AssignmentStatus.NOTIFIED, source="sms")
+    stand_in = VolunteerFactory(area=geo.north_town)
+    response = _client(north_coordinator).post(
+        f"/api/assignments/{mine.pk}/replace/", {"volunteer": stand_in.pk}, format="json"
+    )
+    mine.refresh_from_db()
+    assert response.status_code == 201 and response.json()["volunteer"] == stand_in.pk
+    assert mine.status == AssignmentStatus.NO_SHOW and response.json()["replaces"] == mine.pk
+
+
+def test_a_volunteer_cannot_replace_anyone(north_volunteer, mine, south_volunteer):
+    response = _client(north_volunteer.user).post(
+        f"/api/assignments/{mine.pk}/replace/", {"volunteer": south_volunteer.pk}, format="json"
+    )
+    assert response.status_code == 403
