@@ -66,8 +66,9 @@ from . import sms as sms_api  # noqa: E402
 
 urlpatterns += [
     path("sms/broadcasts/preview/", sms_api.BroadcastPreviewApi.as_view(), name="api-broadcast-preview"),
-    path("sms/broadcasts/", sms_api.BroadcastCreateApi.as_view(), name="api-broadcast-create"),
+    path("sms/broadcasts/", sms_api.BroadcastListCreateApi.as_view(), name="api-broadcast-list"),
     path("sms/broadcasts/<int:pk>/", sms_api.BroadcastDetailApi.as_view(), name="api-broadcast-detail"),
     path("sms/broadcasts/<int:pk>/approve/", sms_api.BroadcastApproveApi.as_view(), name="api-broadcast-approve"),
     path("sms/broadcasts/<int:pk>/send/", sms_api.BroadcastSendApi.as_view(), name="api-broadcast-send"),
+    path("sms/broadcasts/<int:pk>/cancel/", sms_api.BroadcastCancelApi.as_view(), name="api-broadcast-cancel"),
 ]

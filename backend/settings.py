@@ -234,6 +234,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"BroadcastStatusEnum": "sms.models.BroadcastStatus"},
 }
 
 # --- Magic links (django-sesame) -------------------------------------------------------------
@@ -318,6 +319,10 @@ SMS_DRAIN_WORKERS = env.int("SMS_DRAIN_WORKERS", default=2)
 SMS_COST_PER_SEGMENT = env.str("SMS_COST_PER_SEGMENT", default="0.0500")
 SMS_QUEUE_MAX_HOURS = env.float("SMS_QUEUE_MAX_HOURS", default=10.0)
 SMS_BROADCAST_APPROVAL_THRESHOLD = env.int("SMS_BROADCAST_APPROVAL_THRESHOLD", default=500)
+# ISO 4217 code of SMS_COST_PER_SEGMENT: every cost is stored and shown in it.
+SMS_CURRENCY = env.str("SMS_CURRENCY", default="ARS")
+# A send whose audience lost more people than this since creation asks to confirm the difference.
+SMS_BROADCAST_AUDIENCE_TOLERANCE = env.int("SMS_BROADCAST_AUDIENCE_TOLERANCE", default=5)
 SMS_REMINDER_DAYS_BEFORE = env.int("SMS_REMINDER_DAYS_BEFORE", default=3)
 SESAME_SIGNATURE_SIZE = 16  # 128-bit signatures in magic links
 MAGIC_LINK_RATE_PER_HOUR = env.int("MAGIC_LINK_RATE_PER_HOUR", default=10)
@@ -326,6 +331,7 @@ CELERY_BEAT_SCHEDULE.update(
         "sms-relay-notices": {"task": "sms.relay_notices", "schedule": 60.0},
         "sms-drain-outbound": {"task": "sms.drain_outbound", "schedule": 60.0},
         "sms-reconcile-sending": {"task": "sms.reconcile_sending", "schedule": 120.0},
+        "sms-broadcasts-finish": {"task": "sms.broadcasts_finish", "schedule": 60.0},
         "sms-remind-unconfirmed": {"task": "sms.remind_unconfirmed", "schedule": crontab(hour=10, minute=0)},
         "sms-remind-eve": {"task": "sms.remind_eve", "schedule": crontab(hour=19, minute=0)},
     }

@@ -69,11 +69,13 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     lead, election, volunteers = _build(args.recipients)
 
-    # 1. render and queue
+    # 1. create (the audience is stored), send (marks it; the queueing task runs after commit), queue
     import sms.broadcasts
-    from sms.broadcasts import broadcast_approve, broadcast_create, broadcast_send
+    from sms.broadcasts import broadcast_approve, broadcast_create, broadcast_queue, broadcast_send
 
-    sms.broadcasts._start_drains = lambda broadcast_id: None  # the drain is measured on its own below
+    # The task and the drain are timed on their own below, not inside the send.
+    sms.broadcasts._queue_later = lambda broadcast_id: None
+    sms.broadcasts._start_drains = lambda broadcast_id: None
     body = "Fiscaliza: {nombre}, capacitacion el sabado en {escuela} ({direccion}), mesa {mesa}. Info: {link}"
     started = time.perf_counter()
     broadcast = broadcast_create(actor=lead, election=election, body=body, segment={})
@@ -81,6 +83,9 @@ def main() -> None:
     broadcast = broadcast_approve(actor=lead, broadcast=broadcast)
     started = time.perf_counter()
     broadcast_send(actor=lead, broadcast=broadcast)
+    send_s = time.perf_counter() - started
+    started = time.perf_counter()
+    broadcast_queue(broadcast_id=broadcast.pk)
     queue_s = time.perf_counter() - started
     from sms.models import OutboundMessage
 
@@ -88,20 +93,24 @@ def main() -> None:
     sample = OutboundMessage.objects.filter(broadcast=broadcast).order_by("id").first()
     print(f"recipients: {queued:,} (volunteers {volunteers:,})")
     print(f"sample: [{sample.segments} seg, {sample.encoding}, {len(sample.body)} chars] {sample.body}")
-    print(f"preview + create: {preview_s:.2f} s")
+    stored = broadcast.recipient_count
+    print(f"preview + create (counts, missing values, stores the {stored:,} recipients): {preview_s:.2f} s")
+    print(f"send (the request: audience check, status; the queueing is a task): {send_s * 1000:.0f} ms")
     print(
-        f"render and queue {queued:,}, first broadcast (also creates the {queued:,} volunteer users behind "
-        f"the links): {queue_s:.2f} s (target <= 20 s, ratio {queue_s / 20:.2f}); {queued / queue_s:,.0f} messages/s"
+        f"queueing task: render and queue {queued:,}, first broadcast (also creates the {queued:,} volunteer users "
+        f"behind the links): {queue_s:.2f} s (target <= 20 s, ratio {queue_s / 20:.2f}); "
+        f"{queued / queue_s:,.0f} messages/s"
     )
     # The usual case: volunteers already have their user (every assignment text carries a link).
     second = broadcast_approve(
         actor=lead, broadcast=broadcast_create(actor=lead, election=election, body=body, segment={})
     )
-    started = time.perf_counter()
     broadcast_send(actor=lead, broadcast=second)
+    started = time.perf_counter()
+    broadcast_queue(broadcast_id=second.pk)
     warm_s = time.perf_counter() - started
     print(
-        f"render and queue {queued:,}, next broadcast (users exist): {warm_s:.2f} s "
+        f"queueing task, next broadcast (users exist): {warm_s:.2f} s "
         f"(target <= 20 s, ratio {warm_s / 20:.2f}); {queued / warm_s:,.0f} messages/s"
     )
 

@@ -1,5 +1,13 @@
-from django.contrib import admin
+from collections.abc import Callable
 
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from backend.core.admin import ScopedAdmin
+from backend.core.exceptions import ApplicationError
+
+from . import broadcasts
 from .models import Broadcast, InboundMessage, MessageTemplate, OutboundMessage
 
 
@@ -24,6 +32,69 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(admin.ModelAdmin):
-    list_display = ["id", "election", "created_by", "status", "recipient_count", "created_at"]
-    raw_id_fields = ["created_by", "approved_by"]
+class BroadcastAdmin(ScopedAdmin):
+    """Read-only rows (a coordinator sees their own); approve, send and cancel go through the services
+    the console and the API call, which also decide who may do what."""
+
+    lead_rights = frozenset({"view"})
+
+    list_display = [
+        "id",
+        "election",
+        "created_by",
+        "status",
+        "recipient_count",
+        "estimated_cost",
+        "currency",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    raw_id_fields = ["created_by", "approved_by", "sent_by", "cancelled_by"]
+    actions = ["approve", "send", "cancel"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # the audience is computed by broadcast_create (console or API), never typed in
+
+    def _apply(self, request, queryset, service: Callable, done: Callable[[int], str]) -> None:
+        count = 0
+        for broadcast in queryset:
+            try:
+                result = service(actor=request.user, broadcast=broadcast)
+            except ApplicationError as exc:
+                self.message_user(request, f"#{broadcast.pk}: {exc.message}", level=messages.ERROR)
+                continue
+            count += 1
+            if service is broadcasts.broadcast_cancel:
+                self.message_user(request, f"#{broadcast.pk}: {broadcasts.broadcast_cancel_summary(result)}")
+        if count:
+            self.message_user(request, done(count))
+
+    @admin.action(description=_("Aprobar los envíos elegidos"))
+    def approve(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            broadcasts.broadcast_approve,
+            lambda n: ngettext("%(n)d envío aprobado.", "%(n)d envíos aprobados.", n) % {"n": n},
+        )
+
+    @admin.action(description=_("Enviar los envíos elegidos"))
+    def send(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            broadcasts.broadcast_send,
+            lambda n: ngettext("%(n)d envío encolado.", "%(n)d envíos encolados.", n) % {"n": n},
+        )
+
+    @admin.action(description=_("Cancelar los envíos elegidos (detiene lo que no salió)"))
+    def cancel(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            broadcasts.broadcast_cancel,
+            lambda n: ngettext("%(n)d envío cancelado.", "%(n)d envíos cancelados.", n) % {"n": n},
+        )

@@ -1,37 +1,62 @@
-"""Instructions to many: segment, preview (count, segments, cost, time), approval, send, live counts.
+"""Instructions to many: preview, create (the audience is fixed then), approve, send, cancel, finish.
 
-Called by the API (api/sms.py). The segment is always narrowed by the coordinator's scope through
-backend.accounts.permissions.visible().
+Called by the API (api/sms.py), the console (backend/console/views/instructions.py), the admin
+actions (sms/admin.py) and the tasks (sms/tasks.py). Every rule lives here, so every door behaves
+the same:
+
+- The audience is computed once, at creation, from the creator's scope (the permission module's
+  `visible()`) and the segment, and stored as BroadcastRecipient rows; count and cost are stored
+  with it. Approval approves that row; a send never recomputes the audience with the sender's
+  scope. People who since left (opted out, unassigned, excluded) are not sent to, and when they
+  are more than SMS_BROADCAST_AUDIENCE_TOLERANCE the send asks to confirm the new count.
+- Nobody gets an empty {variable}: the preview counts who lacks each value, create refuses such an
+  audience unless the segment is narrowed to people with every value (`complete_only`), and the
+  queueing task skips anyone who lost a value since.
+- Lifecycle: draft | pending_approval -> approved -> sending -> done; cancel from any state but
+  done. A send only marks the broadcast and queues a task after commit; the task renders and
+  stores the messages; `done` comes when every message has a final status.
 """
 
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of, visible
+from backend.accounts.permissions import Action, can, role_of, visible
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.core.money import money_format
 from backend.elections.models import Area
 from backend.portal.bulk import fast_insert
 from backend.portal.services import magic_links_bulk
 from backend.volunteers.models import Volunteer
 
 from .errors import SmsErrorCode
-from .models import Broadcast, BroadcastStatus, OutboundMessage, OutboundStatus, TemplateKind
+from .models import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    OutboundMessage,
+    OutboundStatus,
+    TemplateKind,
+)
 from .services import DAY_NAMES
-from .texts import render, template_validate
+from .texts import BROADCAST_VARS, PLACEHOLDER, render, template_validate
 
 CHUNK = 2000
 SAMPLE = 200
 ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id", "user__password")
+# Messages that have not reached a final status yet: while one is left, the broadcast is sending.
+NOT_FINAL = (OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.SENT)
 
 
 @dataclass
@@ -40,20 +65,75 @@ class Preview:
     segments_per_message: int
     encoding: str
     estimated_cost: Decimal
+    currency: str
     estimated_seconds: int
     needs_approval: bool
     warnings: list[str] = field(default_factory=list)
     sample: str = ""
+    # {variable: recipients without a value for it}; only variables the text uses.
+    missing: dict[str, int] = field(default_factory=dict)
+    # Recipients with a value for every variable of the text: the audience once narrowed.
+    complete_recipients: int = 0
+    # The lines of `warnings` about missing values, and the others.
+    missing_warnings: list[str] = field(default_factory=list)
+    other_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def estimated_cost_display(self) -> str:
+        return money_format(self.estimated_cost, self.currency)
+
+    @property
+    def has_missing(self) -> bool:
+        return any(self.missing.values())
 
 
-def _require_staff(user) -> None:
-    if role_of(user) not in {Role.LEAD, Role.COORDINATOR}:
-        raise PermissionDenied()
+@dataclass
+class Audience:
+    """A stored audience now: who of the people fixed at creation can still receive the text."""
+
+    recipients: int
+    reachable: int
+    opted_out: int
+    no_phone: int
+    excluded: int
+    # Unassigned since, or otherwise without a value the text needs.
+    missing_values: int
+    # Deleted from the roster.
+    removed: int
+
+    @property
+    def dropped(self) -> int:
+        return self.recipients - self.reachable
+
+    def reasons(self) -> str:
+        """ "3 se dieron de baja, 2 ya no tienen los datos del texto": why people left the audience."""
+        parts = []
+        if self.opted_out:
+            parts.append(ngettext("%(n)s se dio de baja", "%(n)s se dieron de baja", self.opted_out))
+        if self.missing_values:
+            parts.append(
+                ngettext(
+                    "%(n)s ya no tiene los datos del texto",
+                    "%(n)s ya no tienen los datos del texto",
+                    self.missing_values,
+                )
+            )
+        if self.no_phone:
+            parts.append(ngettext("%(n)s sin celular", "%(n)s sin celular", self.no_phone))
+        if self.excluded:
+            parts.append(ngettext("%(n)s excluido", "%(n)s excluidos", self.excluded))
+        if self.removed:
+            parts.append(ngettext("%(n)s borrado del padrón", "%(n)s borrados del padrón", self.removed))
+        counts = [self.opted_out, self.missing_values, self.no_phone, self.excluded, self.removed]
+        return ", ".join(part % {"n": n} for part, n in zip(parts, [c for c in counts if c], strict=True))
+
+
+# --- The audience ----------------------------------------------------------------------------------
 
 
 def segment_clean(segment: dict | None) -> dict:
     segment = segment or {}
-    clean = {}
+    clean: dict[str, Any] = {}
     for key in ("areas", "places"):
         values = segment.get(key) or []
         if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
@@ -71,11 +151,54 @@ def segment_clean(segment: dict | None) -> dict:
                 code=SmsErrorCode.BAD_SEGMENT,
             )
         clean[key] = values
+    clean["complete_only"] = bool(segment.get("complete_only"))
     return clean
 
 
-def broadcast_recipients(*, user, election, segment: dict):
-    """Volunteers of `election` in `segment`, visible to `user`, with a phone and not opted out."""
+def _used_variables(body: str) -> list[str]:
+    return [name for name in dict.fromkeys(PLACEHOLDER.findall(body or "")) if name in BROADCAST_VARS]
+
+
+def _value_conditions(*, election, body: str) -> dict[str, Any]:
+    """For each variable of `body` that can be empty, the condition on Volunteer that it has a value.
+
+    The same values `_contexts` renders: name, and the place and table of the active assignment.
+    {link} always has a value (links are minted for everyone).
+    """
+    active = Assignment.objects.filter(volunteer=OuterRef("pk"), election=election, status__in=ACTIVE_STATUSES)
+    conditions = {
+        "nombre": ~Q(first_name=""),
+        "escuela": Q(Exists(active.exclude(place__name=""))),
+        "direccion": Q(Exists(active.exclude(place__address=""))),
+        "mesa": Q(Exists(active.filter(table__isnull=False))),
+    }
+    return {name: conditions[name] for name in _used_variables(body) if name in conditions}
+
+
+def _complete_condition(*, election, body: str) -> Q:
+    """Every variable of `body` has a value: the conditions above with one EXISTS for the assignment's.
+
+    One correlated subquery instead of three keeps a 100,000-person audience one cheap query.
+    """
+    used = set(_used_variables(body))
+    condition = ~Q(first_name="") if "nombre" in used else Q()
+    if used & {"escuela", "direccion", "mesa"}:
+        active = Assignment.objects.filter(volunteer=OuterRef("pk"), election=election, status__in=ACTIVE_STATUSES)
+        if "escuela" in used:
+            active = active.exclude(place__name="")
+        if "direccion" in used:
+            active = active.exclude(place__address="")
+        if "mesa" in used:
+            active = active.filter(table__isnull=False)
+        condition &= Q(Exists(active))
+    return condition
+
+
+def broadcast_recipients(*, user, election, segment: dict, body: str = "") -> QuerySet[Volunteer]:
+    """Volunteers of `election` in `segment`, visible to `user`, with a phone and not opted out.
+
+    With `complete_only`, only those with a value for every variable of `body`.
+    """
     segment = segment_clean(segment)
     assignments = Assignment.objects.filter(volunteer=OuterRef("pk"), election=election)
     assignments = assignments.filter(status__in=segment["statuses"] or ACTIVE_STATUSES)
@@ -102,6 +225,8 @@ def broadcast_recipients(*, user, election, segment: dict):
                 home |= Q(area__election=election, area__path__startswith=path)
         condition = home | Exists(assignments)
     queryset = Volunteer.objects.filter(condition, phone__isnull=False, opted_out=False, excluded=False)
+    if segment["complete_only"]:
+        queryset = queryset.filter(_complete_condition(election=election, body=body))
     return visible(user, queryset)
 
 
@@ -135,18 +260,38 @@ def _contexts(volunteers: list[dict], *, election, with_links: bool) -> list[dic
     return contexts
 
 
+def _lacks_a_value(context: dict, used: list[str]) -> bool:
+    return any(not str(context.get(name, "")).strip() for name in used)
+
+
 def _example_link() -> str:
     # Same length as a real one, so the preview counts segments right without minting tokens.
     return f"{settings.PUBLIC_BASE_URL}/a/{'x' * 32}"
 
 
-def broadcast_preview(*, user, election, body: str, segment: dict, transliterate: bool = True) -> Preview:
-    """What a send would cost and look like. Called by the composer before create/send."""
-    _require_staff(user)
-    template_validate(body)
-    recipients = broadcast_recipients(user=user, election=election, segment=segment)
-    count = recipients.count()
-    sample_rows = list(recipients.order_by("pk").values(*ROW_FIELDS)[:SAMPLE])
+def _placeholder(name: str) -> str:
+    return "{" + name + "}"
+
+
+def _require_staff(user) -> None:
+    if role_of(user) not in {Role.LEAD, Role.COORDINATOR}:
+        raise PermissionDenied()
+
+
+def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipients: QuerySet, count: int) -> Preview:
+    """Segments, cost, time, missing values and a sample for `count` people of `recipients`."""
+    conditions = _value_conditions(election=election, body=body)
+    missing: dict[str, int] = {}
+    complete = recipients
+    if conditions:
+        complete = recipients.filter(_complete_condition(election=election, body=body))
+    if conditions and not segment["complete_only"] and count:
+        missing = {name: recipients.exclude(condition).count() for name, condition in conditions.items()}
+        complete_count = complete.count()
+    else:
+        complete_count = count
+    # The sample and the segment count come from people who would really get the text.
+    sample_rows = list(complete.order_by("pk").values(*ROW_FIELDS)[:SAMPLE])
     contexts = _contexts(sample_rows, election=election, with_links=False)
     for context in contexts:
         context["link"] = _example_link()
@@ -157,10 +302,24 @@ def broadcast_preview(*, user, election, body: str, segment: dict, transliterate
         sample = rendered[0].body
     else:
         plain = render(body, {"link": _example_link()}, translit=transliterate)
-        segments, encoding, sample = plain.segments, plain.encoding, plain.body
+        segments, encoding = plain.segments, plain.encoding
+        # A text whose variables nobody can fill has no honest sample.
+        sample = "" if conditions else plain.body
+    currency = settings.SMS_CURRENCY
     cost = (Decimal(str(settings.SMS_COST_PER_SEGMENT)) * count * segments).quantize(Decimal("0.0001"))
     rate = max(float(settings.SMS_RATE_PER_SECOND), 0.001)
     seconds = math.ceil(count * segments / rate)
+    missing_warnings = []
+    for name, lacking in missing.items():
+        if lacking:
+            missing_warnings.append(
+                ngettext(
+                    "%(n)s de %(total)s destinatarios no tiene valor para %(var)s.",
+                    "%(n)s de %(total)s destinatarios no tienen valor para %(var)s.",
+                    lacking,
+                )
+                % {"n": lacking, "total": count, "var": _placeholder(name)}
+            )
     warnings = []
     if seconds > settings.SMS_QUEUE_MAX_HOURS * 3600:
         warnings.append(
@@ -179,41 +338,142 @@ def broadcast_preview(*, user, election, body: str, segment: dict, transliterate
         segments_per_message=segments,
         encoding=encoding,
         estimated_cost=cost,
+        currency=currency,
         estimated_seconds=seconds,
         needs_approval=count > settings.SMS_BROADCAST_APPROVAL_THRESHOLD,
-        warnings=warnings,
+        warnings=missing_warnings + warnings,
         sample=sample,
+        missing=missing,
+        complete_recipients=complete_count,
+        missing_warnings=missing_warnings,
+        other_warnings=warnings,
+    )
+
+
+def broadcast_preview(*, user, election, body: str, segment: dict, transliterate: bool = True) -> Preview:
+    """What a send would cost and look like, and who lacks a value of the text. Stores nothing.
+
+    Called by the composer (console and API) before create.
+    """
+    _require_staff(user)
+    template_validate(body)
+    segment = segment_clean(segment)
+    recipients = broadcast_recipients(user=user, election=election, segment=segment, body=body)
+    return _estimate(
+        election=election,
+        body=body,
+        segment=segment,
+        transliterate=transliterate,
+        recipients=recipients,
+        count=recipients.count(),
+    )
+
+
+def _missing_error(preview: Preview) -> ApplicationError:
+    names = ", ".join(_placeholder(name) for name, n in preview.missing.items() if n)
+    lacking = preview.recipients - preview.complete_recipients
+    return ApplicationError(
+        _(
+            "%(n)s de %(total)s destinatarios no tienen %(names)s y recibirían el texto con huecos. "
+            "Mandalo solo a quienes tienen todos los datos (%(complete)s personas) o sacá esas variables."
+        )
+        % {"n": lacking, "total": preview.recipients, "names": names, "complete": preview.complete_recipients},
+        code=SmsErrorCode.MISSING_VALUES,
+        extra={"missing": preview.missing, "complete_recipients": preview.complete_recipients},
     )
 
 
 def broadcast_create(*, actor, election, body: str, segment: dict, transliterate: bool = True) -> Broadcast:
-    """A draft broadcast with its preview figures; large ones wait for a lead's approval."""
-    preview = broadcast_preview(user=actor, election=election, body=body, segment=segment, transliterate=transliterate)
-    if preview.recipients == 0:
-        raise ApplicationError(_("No hay destinatarios en ese segmento."), code=SmsErrorCode.NO_RECIPIENTS)
-    return Broadcast.objects.create(
-        election=election,
-        created_by=actor,
-        body=body,
-        segment=segment_clean(segment),
-        transliterate=transliterate,
-        status=BroadcastStatus.PENDING_APPROVAL if preview.needs_approval else BroadcastStatus.DRAFT,
-        recipient_count=preview.recipients,
-        segments_per_message=preview.segments_per_message,
-        estimated_cost=preview.estimated_cost,
+    """Store a broadcast with its audience (the creator's scope and the segment, now), count and cost.
+
+    Large ones wait for a lead's approval. Refused when someone would get an empty {variable}.
+    """
+    _require_staff(actor)
+    template_validate(body)
+    segment = segment_clean(segment)
+    with transaction.atomic():
+        recipients = broadcast_recipients(user=actor, election=election, segment=segment, body=body)
+        ids = list(recipients.order_by("pk").values_list("pk", flat=True))
+        preview = _estimate(
+            election=election,
+            body=body,
+            segment=segment,
+            transliterate=transliterate,
+            recipients=recipients,
+            count=len(ids),
+        )
+        if not ids:
+            raise ApplicationError(_("No hay destinatarios en ese segmento."), code=SmsErrorCode.NO_RECIPIENTS)
+        if preview.has_missing:
+            raise _missing_error(preview)
+        broadcast = Broadcast.objects.create(
+            election=election,
+            created_by=actor,
+            body=body,
+            segment=segment,
+            transliterate=transliterate,
+            status=BroadcastStatus.PENDING_APPROVAL if preview.needs_approval else BroadcastStatus.DRAFT,
+            recipient_count=len(ids),
+            segments_per_message=preview.segments_per_message,
+            estimated_cost=preview.estimated_cost,
+            currency=preview.currency,
+        )
+        fast_insert(BroadcastRecipient, [{"broadcast_id": broadcast.pk, "volunteer_id": pk} for pk in ids])
+    return broadcast
+
+
+def _stored_audience(broadcast: Broadcast) -> QuerySet[Volunteer]:
+    return Volunteer.objects.filter(
+        pk__in=BroadcastRecipient.objects.filter(broadcast=broadcast).values("volunteer_id")
     )
 
 
-def broadcast_can_view(user, broadcast: Broadcast) -> bool:
-    role = role_of(user)
-    return role == Role.LEAD or (role == Role.COORDINATOR and broadcast.created_by_id == user.pk)
+def _reachable(broadcast: Broadcast) -> Q:
+    complete = _complete_condition(election=broadcast.election, body=broadcast.body)
+    return complete & Q(opted_out=False, phone__isnull=False, excluded=False)
+
+
+def broadcast_audience(*, broadcast: Broadcast) -> Audience:
+    """The stored audience now (one aggregate query): who can still receive it, and why the others cannot."""
+    fit = Q(opted_out=False)
+    counts = _stored_audience(broadcast).aggregate(
+        n_present=Count("pk"),
+        n_opted_out=Count("pk", filter=Q(opted_out=True)),
+        n_no_phone=Count("pk", filter=fit & Q(phone__isnull=True)),
+        n_excluded=Count("pk", filter=fit & Q(phone__isnull=False, excluded=True)),
+        n_reachable=Count("pk", filter=_reachable(broadcast)),
+    )
+    present, reachable = counts["n_present"], counts["n_reachable"]
+    opted_out, no_phone, excluded = counts["n_opted_out"], counts["n_no_phone"], counts["n_excluded"]
+    return Audience(
+        recipients=broadcast.recipient_count,
+        reachable=reachable,
+        opted_out=opted_out,
+        no_phone=no_phone,
+        excluded=excluded,
+        missing_values=present - opted_out - no_phone - excluded - reachable,
+        removed=broadcast.recipient_count - present,
+    )
+
+
+# --- Approval, send, queueing ------------------------------------------------------------------------
+
+
+def _lock(broadcast: Broadcast) -> Broadcast:
+    return Broadcast.objects.select_for_update().select_related("election").get(pk=broadcast.pk)
+
+
+def _require(actor, action: Action, broadcast: Broadcast) -> None:
+    if not can(actor, action, broadcast):
+        raise PermissionDenied()
 
 
 def broadcast_approve(*, actor, broadcast: Broadcast) -> Broadcast:
-    if role_of(actor) != Role.LEAD:
+    """A lead approves the stored audience, count and cost; nothing is recomputed."""
+    if not can(actor, Action.APPROVE, broadcast):
         raise PermissionDenied(_("Solo un responsable puede aprobar envíos grandes."), code=SmsErrorCode.NOT_A_LEAD)
     with transaction.atomic():
-        row = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+        row = _lock(broadcast)
         if row.status != BroadcastStatus.PENDING_APPROVAL:
             raise ApplicationError(_("Este envío no espera aprobación."), code=SmsErrorCode.ALREADY_SENT)
         row.status = BroadcastStatus.APPROVED
@@ -223,41 +483,90 @@ def broadcast_approve(*, actor, broadcast: Broadcast) -> Broadcast:
     return row
 
 
-def broadcast_send(*, actor, broadcast: Broadcast) -> Broadcast:
-    """Render every recipient's text and queue it, in one transaction; drain tasks start after commit.
+def broadcast_send(*, actor, broadcast: Broadcast, confirm_recipients: int | None = None) -> Broadcast:
+    """Start sending the stored audience: the row moves to `sending`, a task queues the messages after commit.
 
-    The recipients are computed again now, with the sender's scope: people added to or removed
-    from the segment since the preview are taken into account.
+    Called by the console, the API and the admin; returns at once whatever the audience's size.
+    When more than SMS_BROADCAST_AUDIENCE_TOLERANCE people left the audience since creation, it
+    refuses with the difference (code `audience_changed`) until `confirm_recipients` repeats the
+    number who would now receive it.
     """
-    if not broadcast_can_view(actor, broadcast):
-        raise PermissionDenied()
+    _require(actor, Action.CHANGE, broadcast)
     with transaction.atomic():
-        row = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+        row = _lock(broadcast)
         if row.status == BroadcastStatus.PENDING_APPROVAL:
             raise ApplicationError(_("Un responsable tiene que aprobar este envío."), code=SmsErrorCode.NEEDS_APPROVAL)
         if row.status not in {BroadcastStatus.DRAFT, BroadcastStatus.APPROVED}:
             raise ApplicationError(_("Este envío ya salió."), code=SmsErrorCode.ALREADY_SENT)
-        recipients = broadcast_recipients(user=actor, election=row.election, segment=row.segment)
-        total = _queue_all(row, recipients)
+        audience = broadcast_audience(broadcast=row)
+        if audience.reachable == 0:
+            raise ApplicationError(
+                _("Ya nadie de los destinatarios puede recibirlo: %(reasons)s.") % {"reasons": audience.reasons()},
+                code=SmsErrorCode.NO_RECIPIENTS,
+            )
+        tolerance = int(settings.SMS_BROADCAST_AUDIENCE_TOLERANCE)
+        if audience.dropped > tolerance and confirm_recipients != audience.reachable:
+            raise ApplicationError(
+                _(
+                    "Desde que se creó, %(dropped)s de %(total)s destinatarios ya no pueden recibirlo (%(reasons)s). "
+                    "Saldría a %(reachable)s personas: confirmá para enviarlo igual."
+                )
+                % {
+                    "dropped": audience.dropped,
+                    "total": audience.recipients,
+                    "reasons": audience.reasons(),
+                    "reachable": audience.reachable,
+                },
+                code=SmsErrorCode.AUDIENCE_CHANGED,
+                extra={"recipients": audience.recipients, "reachable": audience.reachable, "dropped": audience.dropped},
+            )
         row.status = BroadcastStatus.SENDING
-        row.recipient_count = total
-        row.queued_at = timezone.now()
-        row.save(update_fields=["status", "recipient_count", "queued_at"])
-        transaction.on_commit(lambda: _start_drains(row.pk))
+        row.sent_by = actor
+        row.sent_at = timezone.now()
+        row.save(update_fields=["status", "sent_by", "sent_at"])
+        transaction.on_commit(partial(_queue_later, row.pk))
     return row
 
 
-def _queue_all(broadcast: Broadcast, recipients) -> int:
+def _queue_later(broadcast_id: int) -> None:
+    from .tasks import queue_broadcast
+
+    queue_broadcast.delay(broadcast_id)
+
+
+def broadcast_queue(*, broadcast_id: int) -> int:
+    """Render and store every message of a sending broadcast; drains start after commit. Idempotent.
+
+    Called by the `sms.queue_broadcast` task. Only the stored audience is read, narrowed to who can
+    still receive it; a person who lost a value of the text since is skipped, never sent blanks.
+    """
+    with transaction.atomic():
+        row = Broadcast.objects.select_for_update().select_related("election").get(pk=broadcast_id)
+        if row.status != BroadcastStatus.SENDING or row.queued_at is not None:
+            return 0
+        recipients = _stored_audience(row).filter(_reachable(row))
+        total = _queue_all(row, recipients)
+        row.queued_at = timezone.now()
+        row.queued_count = total
+        row.save(update_fields=["queued_at", "queued_count"])
+        transaction.on_commit(partial(_start_drains, row.pk))
+    return total
+
+
+def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
     with_links = "{link}" in broadcast.body
+    used = _used_variables(broadcast.body)
     total = 0
-    # One read of the recipients (5 small columns): re-running the segment query per chunk makes
-    # SQLite re-plan joins and sorts on every chunk.
+    # One read of the recipients (5 small columns): re-running the query per chunk makes SQLite
+    # re-plan joins and sorts on every chunk.
     everyone = list(recipients.order_by("pk").values(*ROW_FIELDS))
     for start in range(0, len(everyone), CHUNK):
         chunk = everyone[start : start + CHUNK]
         contexts = _contexts(chunk, election=broadcast.election, with_links=with_links)
         messages = []
         for volunteer, context in zip(chunk, contexts, strict=True):
+            if _lacks_a_value(context, used):
+                continue  # the last guard: a text with a hole never leaves
             rendered = render(broadcast.body, context, translit=broadcast.transliterate)
             messages.append(
                 {
@@ -281,6 +590,85 @@ def _start_drains(broadcast_id: int) -> None:
     workers = max(1, int(settings.SMS_DRAIN_WORKERS))
     for k in range(workers):
         drain_outbound.delay(broadcast_id, (k, workers))
+
+
+# --- Cancel and finish ---------------------------------------------------------------------------------
+
+
+def broadcast_cancel(*, actor, broadcast: Broadcast) -> Broadcast:
+    """Stop what has not left: messages still queued (not claimed by a sender) become `cancelled`.
+
+    Called by the console, the API and the admin. `stopped_count` on the returned row says how
+    many were stopped; messages a sender already claimed go out and keep their statuses.
+    """
+    _require(actor, Action.CHANGE, broadcast)
+    with transaction.atomic():
+        row = _lock(broadcast)
+        if row.status in {BroadcastStatus.DONE, BroadcastStatus.CANCELLED}:
+            raise ApplicationError(
+                _("Este envío ya terminó: no queda nada por detener."), code=SmsErrorCode.ALREADY_FINISHED
+            )
+        now = timezone.now()
+        stopped = 0
+        if row.status == BroadcastStatus.SENDING:
+            if row.queued_at is None:
+                # The queueing task has not run: it will find the row cancelled and write nothing.
+                stopped = broadcast_audience(broadcast=row).reachable
+            else:
+                # The same conditional UPDATE a sender's claim races with: each row goes one way only.
+                stopped = OutboundMessage.objects.filter(broadcast=row, status=OutboundStatus.QUEUED).update(
+                    status=OutboundStatus.CANCELLED, updated_at=now
+                )
+        row.status = BroadcastStatus.CANCELLED
+        row.cancelled_by = actor
+        row.finished_at = now
+        row.stopped_count = stopped
+        row.save(update_fields=["status", "cancelled_by", "finished_at", "stopped_count"])
+    return row
+
+
+def broadcast_cancel_summary(broadcast: Broadcast) -> str:
+    """What a cancel did, for the person who clicked it."""
+    if broadcast.sent_at is None:
+        return _("Envío cancelado antes de salir: no se mandó ningún mensaje.")
+    return ngettext(
+        "Envío cancelado: se detuvo %(n)s mensaje que todavía no había salido.",
+        "Envío cancelado: se detuvieron %(n)s mensajes que todavía no habían salido.",
+        broadcast.stopped_count,
+    ) % {"n": broadcast.stopped_count}
+
+
+def broadcast_finish(*, broadcast_id: int) -> bool:
+    """Move a sending broadcast to `done` once every message has a final status. Safe to repeat."""
+    if OutboundMessage.objects.filter(broadcast_id=broadcast_id, status__in=NOT_FINAL).exists():
+        return False
+    finished = Broadcast.objects.filter(
+        pk=broadcast_id, status=BroadcastStatus.SENDING, queued_at__isnull=False
+    ).update(status=BroadcastStatus.DONE, finished_at=timezone.now())
+    return bool(finished)
+
+
+def broadcasts_finish_sweep() -> int:
+    """Beat, every minute: finish sending broadcasts whose last status arrived by callback.
+
+    Also stops a message of a cancelled broadcast that a failed attempt put back in the queue after
+    the cancel (a retry of a message that had already been claimed).
+    """
+    OutboundMessage.objects.filter(broadcast__status=BroadcastStatus.CANCELLED, status=OutboundStatus.QUEUED).update(
+        status=OutboundStatus.CANCELLED, updated_at=timezone.now()
+    )
+    sending = Broadcast.objects.filter(status=BroadcastStatus.SENDING, queued_at__isnull=False)
+    return sum(broadcast_finish(broadcast_id=pk) for pk in sending.values_list("pk", flat=True))
+
+
+# --- Reads ---------------------------------------------------------------------------------------------
+
+
+def broadcast_list_visible_to(*, user, election=None) -> QuerySet[Broadcast]:
+    rows = visible(user, Broadcast.objects.all()).select_related("created_by", "approved_by")
+    if election is not None:
+        rows = rows.filter(election=election)
+    return rows.order_by("-created_at", "-id")
 
 
 def broadcast_has_queued(*, broadcast_id: int | None) -> bool:

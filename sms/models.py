@@ -52,16 +52,22 @@ class MessageTemplate(models.Model):
 
 
 class BroadcastStatus(models.TextChoices):
+    """draft | pending_approval -> approved -> sending -> done; any of them but done -> cancelled."""
+
     DRAFT = "draft", _("Borrador")
     PENDING_APPROVAL = "pending_approval", _("Espera aprobación")
     APPROVED = "approved", _("Aprobada")
     SENDING = "sending", _("Enviando")
-    SENT = "sent", _("Encolada completa")
+    DONE = "done", _("Terminada")
     CANCELLED = "cancelled", _("Cancelada")
 
 
 class Broadcast(models.Model):
-    """An instruction from a coordinator to a segment of volunteers, rendered per recipient."""
+    """An instruction from a coordinator to a segment of volunteers, rendered per recipient.
+
+    The audience is fixed when it is created (BroadcastRecipient rows, from the creator's scope and
+    the segment); approval and send act on that audience, count and cost.
+    """
 
     election = models.ForeignKey("elections.Election", on_delete=models.CASCADE, related_name="broadcasts")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="broadcasts")
@@ -75,11 +81,23 @@ class Broadcast(models.Model):
     recipient_count = models.PositiveIntegerField(_("destinatarios"), default=0)
     segments_per_message = models.PositiveSmallIntegerField(_("segmentos por mensaje"), default=1)
     estimated_cost = models.DecimalField(_("costo estimado"), max_digits=12, decimal_places=4, default=0)
+    currency = models.CharField(_("moneda"), max_length=3, default="ARS")
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     approved_at = models.DateTimeField(_("aprobada"), null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(_("envío pedido"), null=True, blank=True)
+    # Set by the queueing task once every message row exists; the task does nothing a second time.
     queued_at = models.DateTimeField(_("encolada"), null=True, blank=True)
+    queued_count = models.PositiveIntegerField(_("mensajes encolados"), default=0)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stopped_count = models.PositiveIntegerField(_("mensajes detenidos"), default=0)
+    finished_at = models.DateTimeField(_("terminada"), null=True, blank=True)
     created_at = models.DateTimeField(_("creada"), auto_now_add=True)
 
     class Meta:
@@ -91,6 +109,23 @@ class Broadcast(models.Model):
         return f"#{self.pk} {self.body[:40]}"
 
 
+class BroadcastRecipient(models.Model):
+    """One person of a broadcast's audience, fixed when the broadcast was created."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="recipients")
+    volunteer = models.ForeignKey("volunteers.Volunteer", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("destinatario de envío masivo")
+        verbose_name_plural = _("destinatarios de envíos masivos")
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "volunteer"], name="sms_broadcast_recipient_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.broadcast_id} → {self.volunteer_id}"
+
+
 class OutboundStatus(models.TextChoices):
     QUEUED = "queued", _("En cola")
     SENDING = "sending", _("Enviando")
@@ -98,11 +133,13 @@ class OutboundStatus(models.TextChoices):
     DELIVERED = "delivered", _("Entregado")
     FAILED = "failed", _("Falló")
     UNDELIVERED = "undelivered", _("No entregado")
+    # Stopped before it left: its broadcast was cancelled while it waited in the queue.
+    CANCELLED = "cancelled", _("Detenido")
 
 
 # Statuses only move forward: a late "sent" callback never undoes "delivered".
-STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "undelivered": 3}
-FINAL_STATUSES = ("delivered", "failed", "undelivered")
+STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "undelivered": 3, "cancelled": 3}
+FINAL_STATUSES = ("delivered", "failed", "undelivered", "cancelled")
 
 
 class OutboundMessage(models.Model):

@@ -34,7 +34,21 @@ def drain_outbound(broadcast_id: int | None = None, shard: tuple[int, int] | Non
     # Out of time with work left: a fresh task carries on (retries wait in their own tasks).
     if time.monotonic() >= deadline and broadcasts.broadcast_has_queued(broadcast_id=broadcast_id):
         drain_outbound.delay(broadcast_id, shard)
+    elif broadcast_id is not None:
+        broadcasts.broadcast_finish(broadcast_id=broadcast_id)
     return sent
+
+
+@shared_task(name="sms.queue_broadcast", ignore_result=True)
+def queue_broadcast(broadcast_id: int) -> int:
+    """Render and store a sending broadcast's messages (queued after the send commits); then drains."""
+    return broadcasts.broadcast_queue(broadcast_id=broadcast_id)
+
+
+@shared_task(name="sms.broadcasts_finish", ignore_result=True)
+def broadcasts_finish() -> int:
+    """Beat: sending broadcasts whose every message reached a final status become done."""
+    return broadcasts.broadcasts_finish_sweep()
 
 
 @shared_task(name="sms.reconcile_sending", ignore_result=True)

@@ -25,6 +25,8 @@ class Action(StrEnum):
     POST = "post"
     # Hiding messages, muting members, announcements.
     MODERATE = "moderate"
+    # Letting a large broadcast go (leads only).
+    APPROVE = "approve"
 
 
 # How to reach (the election id, the area path of the polling place) from each model, for scope filters.
@@ -124,7 +126,10 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
         return True
 
     if role == Role.COORDINATOR:
-        if action == Action.RESPOND:
+        if label == "sms.broadcast":
+            # A coordinator's own instructions: see, send, cancel; approval is a lead's.
+            return action in {Action.VIEW, Action.CHANGE} and target.created_by_id == user.pk
+        if action in {Action.RESPOND, Action.APPROVE}:
             return False
         if label == "volunteers.volunteer":
             return action in {Action.VIEW, Action.CHANGE} and _volunteer_in_scope(user, obj)
@@ -156,7 +161,7 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
     """`queryset` narrowed to what `user` may see.
 
     Knows elections, areas, places, tables, volunteers, assignments and their events, notices,
-    threads and messages; any other model is visible to leads only.
+    threads and messages, and broadcasts (a coordinator's own); any other model is visible to leads only.
     """
     role = role_of(user)
     if role is None:
@@ -184,6 +189,8 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
             return queryset.filter(q).distinct()
         if label == "elections.election":
             return queryset.filter(pk__in={election_id for election_id, _path in scopes})
+        if label == "sms.broadcast":
+            return queryset.filter(created_by=user)
         if label == "notices.notice":
             from backend.volunteers.models import Volunteer
 

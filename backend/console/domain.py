@@ -15,10 +15,8 @@ from backend.assignments import selectors as assignment_selectors
 from backend.assignments import services as assignment_services
 from backend.assignments.models import Assignment
 from backend.elections.models import Area, Election
-from sms import broadcasts
 from sms.commands import keyword_label
-from sms.models import Broadcast, InboundMessage, OutboundMessage
-from sms.texts import BROADCAST_VARS
+from sms.models import InboundMessage, OutboundMessage
 
 SOURCE = "web"
 
@@ -172,50 +170,3 @@ def volunteer_messages(*, volunteer, limit: int = 50) -> list[MessageLine]:
         for m in InboundMessage.objects.filter(volunteer=volunteer).order_by("-received_at", "-id")[:limit]
     ]
     return sorted(sent + received, key=lambda line: line.created_at, reverse=True)[:limit]
-
-
-# --- Instructions (the sms app's broadcast services) ---------------------------------------------
-
-
-def broadcast_variables() -> tuple[str, ...]:
-    return BROADCAST_VARS
-
-
-def broadcast_list(*, user, election, limit: int = 20) -> list[Broadcast]:
-    rows = Broadcast.objects.filter(election=election).select_related("created_by").order_by("-created_at", "-id")
-    return [b for b in rows[: limit * 5] if broadcasts.broadcast_can_view(user, b)][:limit]
-
-
-def broadcast_preview(*, user, election, body: str, segment: dict, transliterate: bool):
-    return broadcasts.broadcast_preview(
-        user=user, election=election, body=body, segment=segment, transliterate=transliterate
-    )
-
-
-def broadcast_create(*, actor, election, body: str, segment: dict, transliterate: bool) -> Broadcast:
-    return broadcasts.broadcast_create(
-        actor=actor, election=election, body=body, segment=segment, transliterate=transliterate
-    )
-
-
-def broadcast_can_view(user, broadcast: Broadcast) -> bool:
-    return broadcasts.broadcast_can_view(user, broadcast)
-
-
-def broadcast_send(*, actor, broadcast: Broadcast) -> Broadcast:
-    return broadcasts.broadcast_send(actor=actor, broadcast=broadcast)
-
-
-def broadcast_approve(*, actor, broadcast: Broadcast) -> Broadcast:
-    return broadcasts.broadcast_approve(actor=actor, broadcast=broadcast)
-
-
-def broadcast_counts(*, broadcast: Broadcast) -> dict[str, int]:
-    return broadcasts.broadcast_counts(broadcast=broadcast)
-
-
-def can_approve(user) -> bool:
-    from backend.accounts.models import Role
-    from backend.accounts.permissions import role_of
-
-    return role_of(user) == Role.LEAD

@@ -29,6 +29,7 @@ console_patterns = [
     path("instrucciones/<int:pk>/", instructions.instruction, name="instruction"),
     path("instrucciones/<int:pk>/enviar/", instructions.instruction_send, name="instruction_send"),
     path("instrucciones/<int:pk>/aprobar/", instructions.instruction_approve, name="instruction_approve"),
+    path("instrucciones/<int:pk>/cancelar/", instructions.instruction_cancel, name="instruction_cancel"),
     path("dia/", day.election_day, name="election_day"),
     path("acreditacion.xlsx", exports.accreditation_export, name="accreditation_export"),
 ]

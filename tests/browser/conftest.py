@@ -84,6 +84,8 @@ def server(tmp_path_factory):
         DJANGO_SETTINGS_MODULE="backend.settings",
         DJANGO_DEBUG="true",
         SMS_BACKEND="local",
+        # Instructions to more than five people wait for a lead (the scenario's lead approves one).
+        SMS_BROADCAST_APPROVAL_THRESHOLD="5",
         PUBLIC_BASE_URL=url,
         MEDIA_ROOT=str(workdir / "media"),
         BROWSER_TEST_PASSWORD=PASSWORD,

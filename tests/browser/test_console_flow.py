@@ -2,8 +2,9 @@
 
 One scenario against one real server (tests/browser/conftest.py): the lead imports a roster
 through the upload page; the coordinator sees coverage, previews and applies auto-assign, takes a
-watcher off a table and assigns another by hand, sends an instruction and finds it on /dev/sms/,
-and watches a check-in (an SMS "LLEGUE" answered from /dev/sms/) arrive live on the board.
+watcher off a table and assigns another by hand, writes an instruction with {escuela} and {mesa}
+(the preview flags who lacks them; narrowed, it needs a lead, who approves and sends it), finds it
+on /dev/sms/, and watches a check-in (an SMS "LLEGUE" answered from /dev/sms/) arrive live on the board.
 Every page is saved as a 390 px screenshot under test-artifacts/.
 """
 
@@ -54,8 +55,10 @@ def _uncovered(page) -> int:
     return int(page.get_by_test_id("uncovered-total").inner_text())
 
 
-def test_a_coordinator_runs_the_election_from_the_console(server, phone, shots, tmp_path):
+def test_a_coordinator_runs_the_election_from_the_console(server, browser, phone, shots, tmp_path):
     from playwright.sync_api import expect
+
+    from .conftest import PHONE
 
     page = phone.new_page()
 
@@ -132,20 +135,44 @@ def test_a_coordinator_runs_the_election_from_the_console(server, phone, shots, 
     expect(page.locator("main")).to_contain_text("asignación manual")
     shots(page, "12-volunteer-profile")
 
-    # --- an instruction: preview, create, send; it shows up on /dev/sms/ ----------------------------
+    # --- an instruction with placeholders: the preview flags who lacks them, narrowed it needs a lead ---
     page.get_by_role("link", name="Instrucciones").first.click()
-    page.get_by_label("Texto").fill("Hola {nombre}, recordá llevar DNI y credencial a {escuela}.")
+    page.get_by_label("Texto").fill("Hola {nombre}, presentate 7:15 en {escuela}, mesa {mesa}.")
     expect(page.get_by_test_id("recipients")).to_have_text("10")
-    expect(page.get_by_test_id("sample")).to_contain_text("recorda llevar DNI")
-    shots(page, "13-instruction-composer")
+    missing = page.get_by_test_id("missing")
+    expect(missing).to_contain_text("2 de 10 destinatarios no tienen valor para {escuela}")
+    expect(missing).to_contain_text("4 de 10 destinatarios no tienen valor para {mesa}")
+    expect(page.get_by_test_id("sample")).to_contain_text(re.compile(r"en Escuela \w+, mesa \d+\."))
+    shots(page, "13-instruction-missing-values")
+    page.get_by_test_id("narrow").click()
+    expect(page.get_by_test_id("recipients")).to_have_text("6")
+    expect(page.get_by_test_id("missing")).to_have_count(0)
+    expect(page.get_by_test_id("cost")).to_contain_text("ARS 0,30")
+    expect(page.locator("#preview")).to_contain_text("requiere aprobación")
+    shots(page, "14-instruction-narrowed")
     page.get_by_role("button", name="Crear envío").click()
-    page.get_by_role("button", name=re.compile("Enviar a 10 personas")).click()
-    expect(page.locator(".flash")).to_contain_text("encolada")
-    expect(page.get_by_test_id("delivered")).to_have_text("10")
-    shots(page, "14-instruction-sent")
+    expect(page.get_by_test_id("status")).to_have_text("Espera aprobación")
+    expect(page.get_by_role("button", name=re.compile("Enviar a"))).to_have_count(0)
+    instruction_url = page.url
+
+    # --- the lead approves the coordinator's audience (6 people, not the province) and sends it -------
+    boss = browser.new_context(viewport=PHONE, locale="es-AR", device_scale_factor=1).new_page()
+    _login(boss, server, "responsable")
+    boss.goto(instruction_url)
+    expect(boss.get_by_test_id("recipient-count")).to_have_text("6")
+    boss.get_by_role("button", name="Aprobar").click()
+    expect(boss.locator(".flash")).to_contain_text("Envío aprobado")
+    boss.get_by_role("button", name="Enviar a 6 personas").click()
+    expect(boss.locator(".flash")).to_contain_text("encolada")
+    expect(boss.get_by_test_id("delivered")).to_have_text("6")
+    expect(boss.get_by_test_id("status")).to_have_text("Terminada")
+    expect(boss.get_by_test_id("cost")).to_have_text("ARS 0,30")
+    shots(boss, "15-instruction-approved-and-sent")
+    boss.context.close()
     page.goto(server.url + "/dev/sms/")
-    expect(page.locator("main")).to_contain_text("recorda llevar DNI y credencial a Escuela")
-    shots(page, "15-dev-sms")
+    expect(page.locator("main")).to_contain_text(re.compile(r"presentate 7:15 en Escuela \w+, mesa \d+\."))
+    expect(page.locator("main")).not_to_contain_text(re.compile(r"en (, )?mesa \.|en , mesa"))
+    shots(page, "16-dev-sms")
 
     # --- election day: a check-in by SMS arrives live on the board -----------------------------------
     board = phone.new_page()
@@ -153,14 +180,14 @@ def test_a_coordinator_runs_the_election_from_the_console(server, phone, shots, 
     expect(board.locator("#live-state")).to_have_text("en vivo")
     total = board.get_by_test_id("checked-in-total")
     expect(total).to_have_text("0/8")
-    shots(board, "16-election-day-before")
+    shots(board, "17-election-day-before")
     page.goto(server.url + f"/dev/sms/?phone={people[chosen].replace('+', '%2B')}")
     page.locator('input[name="body"]').fill("LLEGUE")
     page.get_by_role("button", name="Enviar").click()
     expect(board.get_by_test_id("feed")).to_contain_text(chosen)
     expect(total).to_have_text("1/8")
     expect(board.locator(f'[data-testid="flagged"]:has-text("{chosen}")')).to_have_count(0)
-    shots(board, "17-election-day-live")
+    shots(board, "18-election-day-live")
 
 
 def test_the_console_switches_to_english(server, phone, shots):
@@ -175,6 +202,6 @@ def test_the_console_switches_to_english(server, phone, shots):
     # then
     expect(page.get_by_role("heading", name="Coverage")).to_be_visible()
     expect(page.get_by_role("link", name="Instructions")).to_be_visible()
-    shots(page, "18-coverage-english")
+    shots(page, "19-coverage-english")
     page.get_by_role("button", name="ES").click()
     expect(page.get_by_role("heading", name="Cobertura")).to_be_visible()

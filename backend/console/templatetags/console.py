@@ -46,3 +46,11 @@ def status_label(value) -> str:
         return str(AssignmentStatus(value).label)
     except ValueError:
         return value or "—"
+
+
+@register.filter
+def money(amount, currency=None) -> str:
+    """An amount with its currency code in the active language's format: "ARS 1.234,56"."""
+    from backend.core.money import money_format
+
+    return money_format(amount or 0, currency or None)

@@ -1,7 +1,9 @@
-"""Instructions: the broadcast composer over the sms app's services, with live delivery counts.
+"""Instructions: the broadcast composer over the sms app's broadcast services, with live delivery counts.
 
-Segment (areas, roles, statuses), template text, then a preview (recipients, segments, cost,
-time, a sample) before anything is created; large sends wait for a lead's approval.
+Segment (areas, roles, statuses, "only people with every value"), template text, then a preview
+(recipients, who lacks each {variable}, segments, cost, time, a sample) before anything is
+created; large sends wait for a lead's approval. Views parse, ask the permission module, call
+sms.broadcasts and render.
 """
 
 from django.contrib import messages
@@ -14,8 +16,10 @@ from backend.accounts.permissions import Action, can
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area
+from sms import broadcasts
+from sms.models import Broadcast, BroadcastStatus
+from sms.texts import BROADCAST_VARS
 
-from .. import domain
 from ..access import console_view, current_election, root_areas
 
 STATUS_CHOICES = [
@@ -44,6 +48,7 @@ def _segment(request) -> dict:
         "places": ints("places"),
         "roles": [v for v in request.POST.getlist("roles") if v],
         "statuses": [v for v in request.POST.getlist("statuses") if v],
+        "complete_only": request.POST.get("complete_only") == "1",
     }
 
 
@@ -54,8 +59,8 @@ def _form_context(request, election) -> dict:
         "areas": _area_choices(request.user, election),
         "roles": AssignmentRole.choices,
         "statuses": [(s.value, s.label) for s in STATUS_CHOICES],
-        "variables": domain.broadcast_variables(),
-        "broadcasts": domain.broadcast_list(user=request.user, election=election),
+        "variables": BROADCAST_VARS,
+        "broadcasts": broadcasts.broadcast_list_visible_to(user=request.user, election=election)[:20],
     }
 
 
@@ -84,7 +89,7 @@ def instruction_preview(request):
     if election is None:
         raise Http404()
     try:
-        preview = domain.broadcast_preview(user=request.user, election=election, **_composer_input(request))
+        preview = broadcasts.broadcast_preview(user=request.user, election=election, **_composer_input(request))
     except ApplicationError as exc:
         return render(request, "console/_instruction_preview.html", {"error": exc.message})
     return render(request, "console/_instruction_preview.html", {"preview": preview})
@@ -97,7 +102,7 @@ def instruction_create(request):
     if election is None:
         raise Http404()
     try:
-        broadcast = domain.broadcast_create(actor=request.user, election=election, **_composer_input(request))
+        broadcast = broadcasts.broadcast_create(actor=request.user, election=election, **_composer_input(request))
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
         context = _form_context(request, election)
@@ -106,26 +111,45 @@ def instruction_create(request):
     return redirect("console:instruction", pk=broadcast.pk)
 
 
-def _broadcast(request, pk):
-    broadcast = get_object_or_404(domain.Broadcast.objects.select_related("created_by", "approved_by"), pk=pk)
-    if not domain.broadcast_can_view(request.user, broadcast):
+def _broadcast(request, pk) -> Broadcast:
+    broadcast = get_object_or_404(
+        Broadcast.objects.select_related("election", "created_by", "approved_by", "sent_by", "cancelled_by"), pk=pk
+    )
+    if not can(request.user, Action.VIEW, broadcast):
         raise Http404()
     return broadcast
+
+
+ACTIVE = (BroadcastStatus.SENDING,)
+OPEN = (BroadcastStatus.DRAFT, BroadcastStatus.PENDING_APPROVAL, BroadcastStatus.APPROVED)
 
 
 @console_view
 def instruction(request, pk: int):
     broadcast = _broadcast(request, pk)
+    may_change = can(request.user, Action.CHANGE, broadcast)
     context = {
         "nav_active": "instructions",
         "b": broadcast,
-        "counts": domain.broadcast_counts(broadcast=broadcast),
-        "can_approve": domain.can_approve(request.user) and broadcast.status == "pending_approval",
-        "can_send": broadcast.status in ("draft", "approved"),
+        "counts": broadcasts.broadcast_counts(broadcast=broadcast),
+        "live": broadcast.status in ACTIVE,
     }
     if request.headers.get("HX-Request"):
         return render(request, "console/_instruction_counts.html", context)
+    audience = broadcasts.broadcast_audience(broadcast=broadcast) if broadcast.status in OPEN else None
+    context.update(
+        audience=audience,
+        can_approve=broadcast.status == BroadcastStatus.PENDING_APPROVAL
+        and can(request.user, Action.APPROVE, broadcast),
+        can_send=may_change and broadcast.status in (BroadcastStatus.DRAFT, BroadcastStatus.APPROVED),
+        can_cancel=may_change and broadcast.status not in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED),
+    )
     return render(request, "console/instruction.html", context)
+
+
+def _confirmed(request) -> int | None:
+    value = request.POST.get("confirm_recipients", "")
+    return int(value) if value.isdigit() else None
 
 
 @require_POST
@@ -133,7 +157,7 @@ def instruction(request, pk: int):
 def instruction_send(request, pk: int):
     broadcast = _broadcast(request, pk)
     try:
-        domain.broadcast_send(actor=request.user, broadcast=broadcast)
+        broadcasts.broadcast_send(actor=request.user, broadcast=broadcast, confirm_recipients=_confirmed(request))
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
     else:
@@ -146,9 +170,22 @@ def instruction_send(request, pk: int):
 def instruction_approve(request, pk: int):
     broadcast = _broadcast(request, pk)
     try:
-        domain.broadcast_approve(actor=request.user, broadcast=broadcast)
+        broadcasts.broadcast_approve(actor=request.user, broadcast=broadcast)
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("Envío aprobado."))
+    return redirect("console:instruction", pk=broadcast.pk)
+
+
+@require_POST
+@console_view
+def instruction_cancel(request, pk: int):
+    broadcast = _broadcast(request, pk)
+    try:
+        cancelled = broadcasts.broadcast_cancel(actor=request.user, broadcast=broadcast)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, broadcasts.broadcast_cancel_summary(cancelled))
     return redirect("console:instruction", pk=broadcast.pk)
