@@ -129,7 +129,9 @@ class AssignmentDetailApi(APIView):
 
 
 class AssignApi(APIView):
-    """POST {volunteer, place, table?, role, reason?}: the manual assign."""
+    """POST {volunteer, place, table?, role, reason?, locked?, allow_absent?}: the manual assign.
+
+    Cost and reason are the service's (the one cost rule); `reason` is the coordinator's note."""
 
     class InputSerializer(serializers.Serializer):
         volunteer = serializers.IntegerField()
@@ -138,6 +140,7 @@ class AssignApi(APIView):
         role = serializers.ChoiceField(choices=AssignmentRole.choices)
         reason = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
         locked = serializers.BooleanField(required=False, default=False)
+        allow_absent = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
         request=InputSerializer, responses={201: AssignmentOutputSerializer}, operation_id="assignments_assign"
@@ -151,9 +154,6 @@ class AssignApi(APIView):
         volunteer = get_object_or_404(Volunteer.objects.select_related("area", "votes_at__area"), pk=d["volunteer"])
         require(request.user, Action.CHANGE, place)
         require(request.user, Action.CHANGE, volunteer)
-        from backend.assignments.engine.rules import pair_cost
-
-        cost, why = pair_cost(volunteer=volunteer, place=place)
         assignment = services.assignment_create(
             volunteer=volunteer,
             place=place,
@@ -161,9 +161,9 @@ class AssignApi(APIView):
             role=d["role"],
             actor=request.user,
             source=SOURCE,
-            reason=d["reason"] or why,
-            cost=cost if cost != float("inf") else None,
+            reason=d["reason"],
             locked=d["locked"],
+            allow_absent=d["allow_absent"],
         )
         return Response(_render(assignment), status=status.HTTP_201_CREATED)
 
@@ -369,7 +369,8 @@ class CoverageTableApi(APIView):
 
 
 class CandidatesApi(APIView):
-    """GET ?place=ID&role=table|place[&table=ID][&slot=0][&limit=20]: best available volunteers."""
+    """GET ?place=ID&role=table|place[&table=ID][&slot=0][&limit=20][&include_absent=1]: best available
+    volunteers; those marked absent today only when the coordinator asks for them."""
 
     class InputSerializer(serializers.Serializer):
         place = serializers.IntegerField()
@@ -377,6 +378,7 @@ class CandidatesApi(APIView):
         table = serializers.IntegerField(required=False, allow_null=True)
         slot = serializers.IntegerField(required=False, default=0, min_value=0)
         limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=200)
+        include_absent = serializers.BooleanField(required=False, default=False)
 
     class OutputSerializer(serializers.Serializer):
         volunteer_id = serializers.IntegerField()
@@ -401,7 +403,13 @@ class CandidatesApi(APIView):
                 _("Un fiscal de mesa necesita una mesa; un fiscal general no."), code="role_mismatch"
             )
         found = selectors.candidates_for_slot(
-            place=place, role=d["role"], table=table, slot=d["slot"], limit=d["limit"], user=request.user
+            place=place,
+            role=d["role"],
+            table=table,
+            slot=d["slot"],
+            limit=d["limit"],
+            user=request.user,
+            include_absent=d["include_absent"],
         )
         return Response({"candidates": self.OutputSerializer(found, many=True).data})
 
@@ -423,11 +431,7 @@ class AutoAssignApi(APIView):
         d = data.validated_data
         election = _election(d["election"])
         area = _area(election, d.get("area"))
-        if area is None:
-            # The whole election is a lead's decision; coordinators run it on their own subtree.
-            if role_of(request.user) != Role.LEAD:
-                raise PermissionDenied(_("Elegí un área de tu alcance para asignar automáticamente."))
-        else:
+        if area is not None:
             require(request.user, Action.CHANGE, area)
         run_id = auto_assign_start(
             election=election, area=area, dry_run=d["dry_run"], notify=d["notify"], actor=request.user

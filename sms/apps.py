@@ -9,11 +9,6 @@ class SmsConfig(AppConfig):
     verbose_name = _("SMS")
 
     def ready(self):
-        from backend.notices.models import Notice
-
-        from .signals import notice_saved
-
-        post_save.connect(notice_saved, sender=Notice, dispatch_uid="sms.notice_saved")
         from .models import MessageTemplate
         from .texts import templates_changed
 

@@ -33,10 +33,10 @@ from django.utils.translation import ngettext
 from backend.accounts.models import Role
 from backend.accounts.permissions import Action, can, role_of, visible
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
+from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.core.money import money_format
 from backend.elections.models import Area
-from backend.portal.bulk import fast_insert
 from backend.portal.services import magic_links_bulk
 from backend.volunteers.models import Volunteer
 
@@ -418,7 +418,7 @@ def broadcast_create(*, actor, election, body: str, segment: dict, transliterate
             estimated_cost=preview.estimated_cost,
             currency=preview.currency,
         )
-        fast_insert(BroadcastRecipient, [{"broadcast_id": broadcast.pk, "volunteer_id": pk} for pk in ids])
+        bulk_insert(BroadcastRecipient, [{"broadcast_id": broadcast.pk, "volunteer_id": pk} for pk in ids])
     return broadcast
 
 
@@ -579,7 +579,7 @@ def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
                     "encoding": rendered.encoding,
                 }
             )
-        fast_insert(OutboundMessage, messages)
+        bulk_insert(OutboundMessage, messages)
         total += len(messages)
     return total
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from rapidfuzz.distance import OSA
 
-from backend.assignments.models import AssignmentStatus, EventSource
+from backend.assignments.errors import AssignmentErrorCode
+from backend.assignments.models import EventSource
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
@@ -170,13 +170,11 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
             assignment_decline(assignment=assignment, actor=volunteer.user, source=EventSource.SMS, reason="SMS NO")
             return _text(TemplateKind.DECLINE_RECEIVED, volunteer, assignment)
         if keyword == Keyword.CHECK_IN:
-            if timezone.localdate() != assignment.election.date:
-                return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
-            if assignment.status == AssignmentStatus.CHECKED_IN:
-                return _text(TemplateKind.CHECK_IN_RECEIVED, volunteer, assignment)
             assignment = assignment_check_in(assignment=assignment, actor=volunteer.user, source=EventSource.SMS)
             return _text(TemplateKind.CHECK_IN_RECEIVED, volunteer, assignment)
     except ApplicationError as exc:
+        if exc.code == AssignmentErrorCode.NOT_ELECTION_DAY:
+            return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
         from .encoding import transliterate
 
         return transliterate(f"Fiscaliza: {exc.message}")[:160]

@@ -4,6 +4,9 @@ import time
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
+
+from backend.notices.services import RELAY_PENDING_KEY
 
 from . import broadcasts, reminders, services
 
@@ -11,10 +14,6 @@ from . import broadcasts, reminders, services
 @shared_task(name="sms.relay_notices", ignore_result=True)
 def relay_notices() -> int:
     """The outbox relay: queued on commit whenever a Notice is written, and every minute by beat."""
-    from django.core.cache import cache
-
-    from .signals import RELAY_PENDING_KEY
-
     cache.delete(RELAY_PENDING_KEY)
     return services.notices_relay()
 

@@ -55,6 +55,16 @@ def geo(db) -> Geo:
 
 
 @pytest.fixture
+def election_day(geo):
+    """Today is the election's day: check-ins are accepted only then (by every door)."""
+    from django.utils import timezone
+
+    geo.election.date = timezone.localdate()
+    geo.election.save(update_fields=["date"])
+    return geo.election
+
+
+@pytest.fixture
 def lead(db):
     return UserFactory(username="lead", role=Role.LEAD)
 

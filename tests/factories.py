@@ -34,12 +34,21 @@ class AreaFactory(DjangoModelFactory):
 class PollingPlaceFactory(DjangoModelFactory):
     class Meta:
         model = PollingPlace
+        skip_postgeneration_save = True
 
     area = factory.SubFactory(AreaFactory)
     election = factory.SelfAttribute("area.election")
     code = factory.Sequence(lambda n: f"EST-{n}")
     name = factory.Sequence(lambda n: f"Escuela N° {n}")
     address = factory.Sequence(lambda n: f"Calle {n} 123")
+
+    @factory.post_generation
+    def thread(obj, create, extracted, **kwargs):
+        # As every place-creating door does: the place comes with its thread.
+        if create:
+            from backend.threads.services import threads_create_for_places
+
+            threads_create_for_places(election=obj.election)
 
 
 class TableFactory(DjangoModelFactory):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.core.admin import ScopedAdmin
 
 from .models import CoordinatorScope, User
+from .services import coordinator_scope_add, coordinator_scope_change, coordinator_scope_remove
 
 
 class CoordinatorScopeInline(admin.TabularInline):
@@ -35,3 +36,18 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "role", "usable_password", "password1", "password2")}),
     )
     readonly_fields = ["last_login", "date_joined"]
+
+    def save_formset(self, request, form, formset, change):
+        """Scopes go through their services, so the coordinator's open sockets hear of every change."""
+        if formset.model is not CoordinatorScope:
+            return super().save_formset(request, form, formset, change)
+        instances = formset.save(commit=False)
+        for scope in formset.deleted_objects:
+            coordinator_scope_remove(scope=scope, actor=request.user)
+        for scope in instances:
+            if scope.pk is None:
+                coordinator_scope_add(user=form.instance, area=scope.area, actor=request.user)
+            else:
+                original = CoordinatorScope.objects.get(pk=scope.pk)
+                coordinator_scope_change(scope=original, area=scope.area, actor=request.user)
+        formset.save_m2m()

@@ -65,6 +65,13 @@ def scope_areas(user: Any) -> list[tuple[int, str]]:
     return cached
 
 
+def permissions_forget(user: Any) -> None:
+    """Drop what was cached on `user`: a long-lived socket re-reads scopes after they changed."""
+    for name in ("_fz_scope_areas", "_fz_volunteer"):
+        if hasattr(user, name):
+            delattr(user, name)
+
+
 def _in_scope(user: Any, election_id: int, path: str) -> bool:
     return any(election_id == e and path.startswith(p) for e, p in scope_areas(user))
 

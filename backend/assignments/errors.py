@@ -15,3 +15,6 @@ class AssignmentErrorCode(StrEnum):
     NOT_ELIGIBLE = "not_eligible"
     NOT_ACTIVE = "not_active"
     SAME_ASSIGNMENT = "same_assignment"
+    NOT_ELECTION_DAY = "not_election_day"
+    ABSENT_TODAY = "absent_today"
+    WHOLE_ELECTION_LEADS_ONLY = "whole_election_leads_only"

@@ -8,8 +8,10 @@ by materialised path, so a whole province answers in a few tens of milliseconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
@@ -19,13 +21,13 @@ from backend.volunteers.models import Availability, RolesAccepted, Volunteer
 
 from .engine.rules import (
     PARTIAL_AVAILABILITY,
-    TREE_COST_M,
-    area_phrase,
-    distance_phrase,
+    VolunteerFacts,
+    cost_reason,
     district_code,
+    eligibility_problems,
     great_circle_m,
-    tree_cost_m,
-    votes_here_phrase,
+    levels_above,
+    pair_cost_arrays,
 )
 from .models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
 
@@ -263,7 +265,9 @@ _NEAR_M = 30_000
 _DEG_LAT_M = 111_000
 
 
-def _eligible_free_volunteers(*, place: PollingPlace, role: str, slot: int):
+def _free_volunteers_in_district(*, place: PollingPlace, role: str, slot: int, include_absent: bool):
+    """A narrowing query (the district, not busy, the plain flags of the eligibility rule) so the one
+    rule in `eligibility_problems` runs over a few hundred rows instead of the whole roster."""
     election = place.election
     district = district_code(place.area.path)
     home_in_district = Q(area__path__startswith=f"/{district}/") | Q(
@@ -272,42 +276,40 @@ def _eligible_free_volunteers(*, place: PollingPlace, role: str, slot: int):
     qs = Volunteer.objects.filter(home_in_district).filter(
         Q(area__election=election) | Q(votes_at__election=election), excluded=False, opted_out=False
     )
+    qs = qs.exclude(availability=Availability.UNAVAILABLE).filter(roles_accepted__in=[RolesAccepted.ANY, role])
     if slot == 0:
-        qs = qs.filter(availability=Availability.FULL_DAY)
-    else:
-        qs = qs.filter(availability__in=[Availability.FULL_DAY, *PARTIAL_AVAILABILITY])
-    qs = qs.filter(roles_accepted__in=[RolesAccepted.ANY, role])
+        qs = qs.exclude(availability__in=PARTIAL_AVAILABILITY)
     if election.requires_training:
         qs = qs.filter(trained=True)
+    # Declined in this election: not asked again. Marked absent: not offered again that day,
+    # unless a coordinator asks for them (`include_absent`).
+    gone = [AssignmentStatus.DECLINED] if include_absent else [AssignmentStatus.DECLINED, AssignmentStatus.NO_SHOW]
     busy = Assignment.objects.filter(election=election, volunteer=OuterRef("pk")).filter(
-        Q(status__in=ACTIVE_STATUSES) | Q(status=AssignmentStatus.DECLINED)
+        Q(status__in=ACTIVE_STATUSES) | Q(status__in=gone)
     )
     return qs.filter(~Exists(busy))
 
 
 def candidates_for_slot(
-    *, place: PollingPlace, role: str, table: Table | None = None, slot: int = 0, limit: int = 20, user=None
+    *,
+    place: PollingPlace,
+    role: str,
+    table: Table | None = None,
+    slot: int = 0,
+    limit: int = 20,
+    user=None,
+    include_absent: bool = False,
 ) -> list[SlotCandidate]:
     """The best available volunteers for one slot, cheapest first, with cost and reason.
 
-    Available: eligible (same rules as the engine), not in an active assignment and not having
-    declined in this election. With `user`, only volunteers that user may see. Used by the
-    console's "assign from the best available" list and by decline replacements.
+    Available: eligible by the one rule (`eligibility_problems`), costed by the one rule
+    (`pair_cost_arrays`), not in an active assignment, not having declined in this election and not
+    marked absent today (unless `include_absent`). With `user`, only volunteers that user may see.
+    Used by the console's "assign from the best available" list, the API and decline replacements.
     """
-    qs = _eligible_free_volunteers(place=place, role=role, slot=slot)
+    qs = _free_volunteers_in_district(place=place, role=role, slot=slot, include_absent=include_absent)
     if user is not None:
         qs = visible(user, qs)
-    fields: tuple[str, ...] = (
-        "pk",
-        "first_name",
-        "last_name",
-        "latitude",
-        "longitude",
-        "votes_at_id",
-        "trained",
-        "availability",
-    )
-    fields += ("roles_accepted", "area__path", "votes_at__area__path")
     place_has_geo = place.latitude is not None and place.longitude is not None
     parts = place.area.path.strip("/").split("/")
     # Near set first: voters here, coordinates within ~30 km, or no coordinates but home in the same
@@ -319,8 +321,6 @@ def candidates_for_slot(
         & (Q(area__path__startswith=dept_path) | Q(area__isnull=True, votes_at__area__path__startswith=dept_path))
     )
     if place_has_geo:
-        import math
-
         assert place.latitude is not None and place.longitude is not None  # place_has_geo
         dlat = _NEAR_M / _DEG_LAT_M
         dlon = dlat / max(0.1, math.cos(math.radians(place.latitude)))
@@ -328,50 +328,78 @@ def candidates_for_slot(
             latitude__range=(place.latitude - dlat, place.latitude + dlat),
             longitude__range=(place.longitude - dlon, place.longitude + dlon),
         )
-    ranked = _rank(place, list(qs.filter(near).values_list(*fields)), place_has_geo)
+    ranked = _rank(place, role, slot, list(qs.filter(near).values_list(*_CANDIDATE_FIELDS)), include_absent)
     if len(ranked) < limit or (ranked and ranked[min(limit, len(ranked)) - 1].cost_m > _NEAR_M):
-        ranked = _rank(place, list(qs.values_list(*fields)), place_has_geo)
+        ranked = _rank(place, role, slot, list(qs.values_list(*_CANDIDATE_FIELDS)), include_absent)
     return ranked[:limit]
 
 
-def _rank(place: PollingPlace, rows: list, place_has_geo: bool) -> list[SlotCandidate]:
+_CANDIDATE_FIELDS = (
+    "pk",
+    "first_name",
+    "last_name",
+    "latitude",
+    "longitude",
+    "votes_at_id",
+    "trained",
+    "availability",
+    "roles_accepted",
+    "area__path",
+    "votes_at__area__path",
+    "excluded",
+    "opted_out",
+)
+
+
+def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent: bool) -> list[SlotCandidate]:
+    election = place.election
+    place_path = place.area.path
     lineage = {
         path: (kind, name)
         for path, kind, name in Area.objects.filter(
             election_id=place.election_id,
             path__in=[
-                "/" + "/".join(place.area.path.strip("/").split("/")[:i]) + "/" for i in range(1, place.area.depth + 2)
+                "/" + "/".join(place_path.strip("/").split("/")[:i]) + "/" for i in range(1, place.area.depth + 2)
             ],
         ).values_list("path", "kind", "name")
     }
-    place_parts = place.area.path.strip("/").split("/")
+    kept, levels, lcas = [], [], []
+    geo: list[tuple | None] = []
+    for row in rows:
+        pk, _first, _last, lat, lon, _votes_at, trained, availability, roles, area_path, votes_path, excl, out = row
+        home = area_path or votes_path
+        facts = VolunteerFacts(excl, out, availability, roles, trained, home)
+        if eligibility_problems(
+            facts, requires_training=election.requires_training, role=role, slot=slot, place_path=place_path
+        ):
+            continue
+        up, lca_path = levels_above(home, place_path)
+        kept.append(row)
+        levels.append(up)
+        lcas.append(lca_path)
+        geo.append(None if None in (lat, lon, place.latitude, place.longitude) else (lat, lon))
+    geo_m = np.full(len(kept), np.nan)
+    with_geo = [i for i, g in enumerate(geo) if g is not None]
+    if with_geo:
+        lat_lon = np.array([geo[i] for i in with_geo], dtype=np.float64)
+        geo_m[with_geo] = great_circle_m(lat_lon[:, 0], lat_lon[:, 1], place.latitude, place.longitude)
+    cost, kind = pair_cost_arrays(
+        votes_here=np.array([r[5] == place.pk for r in kept], dtype=bool),
+        geo_m=geo_m,
+        levels_up=np.array(levels, dtype=np.int64),
+        home_known=np.array([bool(r[9] or r[10]) for r in kept], dtype=bool),
+    )
     out = []
-    for pk, first, last, lat, lon, votes_at_id, trained, availability, roles, area_path, votes_path in rows:
-        if votes_at_id == place.pk:
-            cost, reason = 0.0, votes_here_phrase()
-        elif place_has_geo and lat is not None and lon is not None:
-            cost = float(great_circle_m(lat, lon, place.latitude, place.longitude))
-            reason = distance_phrase(cost)
-        else:
-            home = area_path or votes_path
-            if not home:
-                cost, reason = float(TREE_COST_M[-1]), _("sin datos de ubicación")
-            else:
-                parts = home.strip("/").split("/")
-                common = 0
-                while common < min(len(parts), len(place_parts)) and parts[common] == place_parts[common]:
-                    common += 1
-                if common == 0:
-                    continue
-                cost = float(tree_cost_m(len(place_parts) - common))
-                kind, name = lineage.get("/" + "/".join(place_parts[:common]) + "/", ("", ""))
-                reason = area_phrase(kind, name)
+    for i, (pk, first, last, _lat, _lon, votes_at_id, trained, availability, roles, *_rest) in enumerate(kept):
+        if not np.isfinite(cost[i]):
+            continue
+        lca_kind, lca_name = lineage.get(lcas[i] or "", ("", ""))
         out.append(
             SlotCandidate(
                 volunteer_id=pk,
                 name=f"{first} {last}".strip(),
-                cost_m=round(cost, 1),
-                reason=reason,
+                cost_m=round(float(cost[i]), 1),
+                reason=cost_reason(int(kind[i]), float(cost[i]), lca_kind=lca_kind, lca_name=lca_name),
                 votes_here=votes_at_id == place.pk,
                 trained=trained,
                 availability=availability,

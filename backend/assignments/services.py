@@ -4,21 +4,25 @@ Called by the API, the console pages, the admin, SMS keyword commands and the au
 Each function owns its transaction; notices for the volunteer are written inside it (outbox).
 """
 
-from functools import partial
+import math
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.core.exceptions import ApplicationError
+from backend.accounts.models import Role
+from backend.accounts.permissions import role_of
+from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
-from backend.threads.services import thread_membership_changed
+from backend.threads.services import thread_post_system_notice
 from backend.volunteers.models import Volunteer
 
-from .engine.rules import eligibility_problems, pair_cost
+from .engine import plan_build, plan_describe
+from .engine.rules import PROBLEM_ABSENT, Problem, eligibility_problems, pair_cost, volunteer_facts
 from .errors import AssignmentErrorCode
 from .events import event_record
+from .live import assignment_changed_broadcast, assignment_checked_in_broadcast, assignments_membership_changed
 from .models import (
     ACTIVE_STATUSES,
     ALLOWED_TRANSITIONS,
@@ -28,6 +32,8 @@ from .models import (
     AssignmentStatus,
     EventSource,
 )
+from .plan_writer import plan_write
+from .selectors import candidates_for_slot
 
 
 def _free_slot(*, place, table, role: str) -> int:
@@ -48,6 +54,25 @@ def _free_slot(*, place, table, role: str) -> int:
     raise ApplicationError(_("Ese lugar ya tiene todos sus fiscales."), code=AssignmentErrorCode.NO_FREE_SLOT)
 
 
+def _was_absent(*, volunteer, election_id: int) -> bool:
+    return Assignment.objects.filter(
+        election_id=election_id, volunteer=volunteer, status=AssignmentStatus.NO_SHOW
+    ).exists()
+
+
+def _refuse_problems(volunteer, problems: list[Problem]) -> None:
+    if not problems:
+        return
+    texts = [p.text for p in problems]
+    absent_only = all(p.code == PROBLEM_ABSENT for p in problems)
+    raise ApplicationError(
+        _("%(name)s no puede tomar este puesto: %(problems)s.")
+        % {"name": volunteer.full_name, "problems": ", ".join(texts)},
+        code=AssignmentErrorCode.ABSENT_TODAY if absent_only else AssignmentErrorCode.NOT_ELIGIBLE,
+        extra={"problems": texts},
+    )
+
+
 def assignment_create(
     *,
     volunteer,
@@ -57,17 +82,20 @@ def assignment_create(
     actor=None,
     source: str,
     reason: str = "",
-    cost: float | None = None,
     locked: bool = False,
     slot: int | None = None,
     notify: bool = True,
     replaces: Assignment | None = None,
+    allow_absent: bool = False,
 ) -> Assignment:
     """Assign `volunteer` to `place` (and `table` for a table watcher) as a proposal: the manual "assign".
 
-    Validates the engine's eligibility rules (role accepted, availability, training, not opted
-    out or excluded, same district). With `notify`, a Notice of kind `assignment` is written in
-    the same transaction, so `sms/` tells the volunteer after commit.
+    Called by the console, the API, the admin, decline and no-show replacements. Checks the one
+    eligibility rule (a volunteer marked absent today only with `allow_absent`, a coordinator's
+    explicit say) and stores the cost and reason of the one cost rule, as the engine does;
+    `reason` is the person's note, kept in the audit row. With `notify`, a Notice of kind
+    `assignment` is written in the same transaction and relayed after commit; the volunteer's
+    open thread sockets re-check their membership after commit.
     """
     if (role == AssignmentRole.TABLE) != (table is not None):
         raise ApplicationError(
@@ -77,16 +105,21 @@ def assignment_create(
         raise ApplicationError(
             _("La mesa no pertenece a ese establecimiento."), code=AssignmentErrorCode.TABLE_NOT_IN_PLACE
         )
-    problems = eligibility_problems(
-        volunteer=volunteer, election=place.election, role=role, slot=slot or 0, place=place
+    facts = volunteer_facts(volunteer, absent=_was_absent(volunteer=volunteer, election_id=place.election_id))
+    _refuse_problems(
+        volunteer,
+        eligibility_problems(
+            facts,
+            requires_training=place.election.requires_training,
+            role=role,
+            slot=slot or 0,
+            place_path=place.area.path,
+            allow_absent=allow_absent,
+        ),
     )
-    if problems:
-        raise ApplicationError(
-            _("%(name)s no puede tomar este puesto: %(problems)s.")
-            % {"name": volunteer.full_name, "problems": ", ".join(problems)},
-            code=AssignmentErrorCode.NOT_ELIGIBLE,
-            extra={"problems": problems},
-        )
+    cost, fit = pair_cost(volunteer=volunteer, place=place)
+    if replaces is not None:
+        fit = _("reemplazo de %(name)s: %(reason)s") % {"name": replaces.volunteer.full_name, "reason": fit}
     try:
         with transaction.atomic():
             if Assignment.objects.filter(
@@ -106,8 +139,8 @@ def assignment_create(
                 role=role,
                 slot=slot,
                 locked=locked,
-                reason=str(reason)[:255],
-                cost=cost,
+                reason=str(fit)[:255],
+                cost=cost if math.isfinite(cost) else None,
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
                 replaces=replaces,
             )
@@ -117,13 +150,12 @@ def assignment_create(
                 actor=actor,
                 source=source,
                 to_status=assignment.status,
-                reason=reason,
+                reason=reason or (fit if source == EventSource.ENGINE else _("asignación manual")),
             )
             if notify:
                 notice_create(volunteer=volunteer, kind=NoticeKind.ASSIGNMENT, assignment=assignment)
-            _after_commit_board_changed(election_id=place.election_id, place_id=place.pk)
-            # Station threads: the volunteer's open sockets re-check membership.
-            transaction.on_commit(lambda: thread_membership_changed(volunteer_id=volunteer.pk))
+            assignment_changed_broadcast(election_id=place.election_id, place_id=place.pk)
+            assignments_membership_changed(volunteer_ids=[volunteer.pk])
     except IntegrityError as exc:
         # Two coordinators raced for the same slot or person: the database constraint decided.
         raise ApplicationError(
@@ -169,26 +201,12 @@ def assignment_transition(
         }:
             notice_create(volunteer=locked_row.volunteer, kind=NoticeKind.CANCELLATION, assignment=locked_row)
         if to_status == AssignmentStatus.CHECKED_IN:
-            _after_commit_board_check_in(locked_row.pk)
+            assignment_checked_in_broadcast(assignment=locked_row)
         else:
-            _after_commit_board_changed(election_id=locked_row.election_id, place_id=locked_row.place_id)
+            assignment_changed_broadcast(election_id=locked_row.election_id, place_id=locked_row.place_id)
         # Station threads: a volunteer who left the place loses its thread's open sockets.
-        transaction.on_commit(lambda: thread_membership_changed(volunteer_id=locked_row.volunteer_id))
+        assignments_membership_changed(volunteer_ids=[locked_row.volunteer_id])
     return locked_row
-
-
-def _after_commit_board_check_in(assignment_id: int) -> None:
-    """The election-day board hears of every check-in, whatever channel it came by, once committed."""
-    from backend.console.live import board_check_in_broadcast
-
-    transaction.on_commit(lambda: board_check_in_broadcast(assignment_id=assignment_id))
-
-
-def _after_commit_board_changed(*, election_id: int, place_id: int | None) -> None:
-    """Open coverage pages and boards re-read their numbers after any other change of a slot."""
-    from backend.console.live import board_changed_broadcast
-
-    transaction.on_commit(lambda: board_changed_broadcast(election_id=election_id, place_id=place_id))
 
 
 def assignment_set_locked(
@@ -242,8 +260,6 @@ def assignment_decline(*, assignment: Assignment, actor=None, source: str, reaso
 
 def _tell_place_coordinators_of_decline(*, declined: Assignment, source: str) -> None:
     """Post the decline and its replacement in the place's thread, where its coordinators see it live."""
-    from backend.threads.services import thread_post_system_notice
-
     how_by_source: dict[str, str] = {
         EventSource.SMS: _("respondió NO por SMS"),
         EventSource.WEB: _("avisó desde su página"),
@@ -268,8 +284,6 @@ def _tell_place_coordinators_of_decline(*, declined: Assignment, source: str) ->
 
 def assignment_propose_replacement(*, declined: Assignment, actor=None, source: str) -> Assignment | None:
     """Propose the best free volunteer for the slot `declined` held, moving nobody; None if nobody fits."""
-    from .selectors import candidates_for_slot
-
     place, table = declined.place, declined.table
     with transaction.atomic():
         taken = Assignment.objects.filter(place=place, role=declined.role, table=table, slot=declined.slot).filter(
@@ -299,9 +313,7 @@ def assignment_propose_replacement(*, declined: Assignment, actor=None, source: 
             slot=declined.slot,
             actor=actor,
             source=source,
-            reason=_("reemplazo de %(name)s: %(reason)s")
-            % {"name": declined.volunteer.full_name, "reason": candidate.reason},
-            cost=candidate.cost_m,
+            reason=_("reemplazo de %(name)s") % {"name": declined.volunteer.full_name},
             replaces=declined,
         )
         event_record(
@@ -317,7 +329,16 @@ def assignment_propose_replacement(*, declined: Assignment, actor=None, source: 
 
 
 def assignment_check_in(*, assignment: Assignment, actor=None, source: str) -> Assignment:
-    """Election day: the watcher is at their place. Called by SMS `LLEGUE`, the web page, coordinators."""
+    """Election day: the watcher is at their place. Called by SMS `LLEGUE`, the volunteer's page, the
+    console's board, the API and the admin; all obey the same rule: only on election day (local
+    date), refused otherwise with `not_election_day`. The board hears of it after commit."""
+    election = assignment.election
+    if timezone.localdate() != election.date:
+        raise ApplicationError(
+            _("Solo se puede registrar la llegada el día de la elección (%(date)s).")
+            % {"date": election.date.strftime("%d/%m/%Y")},
+            code=AssignmentErrorCode.NOT_ELECTION_DAY,
+        )
     return assignment_transition(
         assignment=assignment, to_status=AssignmentStatus.CHECKED_IN, actor=actor, source=source
     )
@@ -373,16 +394,15 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
                     code=AssignmentErrorCode.LOCKED,
                 )
         for row, other in ((a, b), (b, a)):
+            # Both hold an active assignment, so neither is absent today.
             problems = eligibility_problems(
-                volunteer=row.volunteer, election=row.election, role=other.role, slot=other.slot, place=other.place
+                volunteer_facts(row.volunteer),
+                requires_training=row.election.requires_training,
+                role=other.role,
+                slot=other.slot,
+                place_path=other.place.area.path,
             )
-            if problems:
-                raise ApplicationError(
-                    _("%(name)s no puede tomar ese puesto: %(problems)s.")
-                    % {"name": row.volunteer.full_name, "problems": ", ".join(problems)},
-                    code=AssignmentErrorCode.NOT_ELIGIBLE,
-                    extra={"problems": problems},
-                )
+            _refuse_problems(row.volunteer, problems)
         slot_a = (a.place, a.table, a.role, a.slot)
         slot_b = (b.place, b.table, b.role, b.slot)
         # Park one row on a temporary slot so neither unique index sees two holders at any moment.
@@ -405,8 +425,7 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
             if row.status in (AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED):
                 notice_create(volunteer=row.volunteer, kind=NoticeKind.CHANGE, assignment=row)
         # Station threads: both volunteers changed place.
-        for vid in (a.volunteer_id, b.volunteer_id):
-            transaction.on_commit(partial(thread_membership_changed, volunteer_id=vid))
+        assignments_membership_changed(volunteer_ids=[a.volunteer_id, b.volunteer_id])
     return a if a.pk == first.pk else b, b if b.pk == second.pk else a
 
 
@@ -424,22 +443,31 @@ def auto_assign(
 ):
     """Fill every free slot of the election (or of `area`'s subtree) with the best available volunteers.
 
-    Called by `manage.py auto_assign`, the API (a Celery task for large scopes) and the console.
-    Coverage weighted by priority first, then least travel, solved exactly (min-cost flow);
-    locked and confirmed assignments stay; current proposals stay unless moving them is worth
-    more than a small bonus. A dry run writes nothing; otherwise the proposals (status
-    `proposed`), moves, cancellations and their events are written in one transaction. With
-    `notify`, new proposals also get an assignment notice (by default the coordinator reviews
-    first and notifies later). Returns an `AutoAssignResult` (coverage before/after, per area,
-    changes with reasons, timings).
+    Called by `manage.py auto_assign`, the API and the console (through the Celery task of
+    `tasks.auto_assign_start`). The whole election (no `area`) is a lead's decision: anyone else
+    is refused with `whole_election_leads_only` (the command-line run has no actor). Coverage
+    weighted by priority first, then least travel, solved exactly (min-cost flow); locked and
+    confirmed assignments stay; current proposals stay unless moving them is worth more than a
+    small bonus. A dry run writes nothing; otherwise `plan_write` writes the proposals (status
+    `proposed`), moves, cancellations, their events and notices in one transaction. With `notify`,
+    new proposals also get an assignment notice, relayed after commit. Returns an
+    `AutoAssignResult` (coverage before/after, per area, changes with reasons, timings).
     """
-    from .engine import plan_apply, plan_build, plan_describe
-
+    auto_assign_check_scope(actor=actor, area=area)
     plan = plan_build(election=election, area=area, k=k, method=method, on_progress=on_progress)
     if not dry_run:
         if on_progress:
             on_progress("write")
-        plan_apply(plan, actor=actor, source=source, notify=notify)
-        _after_commit_board_changed(election_id=election.pk, place_id=None)
+        plan_write(plan, actor=actor, source=source, notify=notify)
+        assignment_changed_broadcast(election_id=election.pk, place_id=None)
     plan_describe(plan)
     return plan.result
+
+
+def auto_assign_check_scope(*, actor, area) -> None:
+    """Whole-election auto-assign is for leads; a coordinator runs it on an area of their scope."""
+    if area is None and actor is not None and role_of(actor) != Role.LEAD:
+        raise PermissionDenied(
+            _("Solo un responsable asigna automáticamente toda la elección: elegí un área de tu alcance."),
+            code=AssignmentErrorCode.WHOLE_ELECTION_LEADS_ONLY,
+        )

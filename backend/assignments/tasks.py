@@ -30,7 +30,12 @@ def _store(key: str, **data) -> None:
 
 
 def auto_assign_start(*, election: Election, area: Area | None, dry_run: bool, notify: bool, actor) -> str:
-    """Queue a run after the current transaction commits; returns its id for polling."""
+    """Queue a run after the current transaction commits; returns its id for polling.
+
+    Refuses at once what the run would refuse (the whole election for anyone but a lead)."""
+    from .services import auto_assign_check_scope
+
+    auto_assign_check_scope(actor=actor, area=area)
     run_id = uuid.uuid4().hex
     _store(
         run_id,

@@ -5,15 +5,15 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of, scope_areas
-
-from .live import board_group
+from backend.accounts.permissions import permissions_forget, role_of, scope_areas
+from backend.core.live import board_group, user_group
 
 FORBIDDEN = 4403
 
 
 def _board_paths(user, election_id: int) -> list[str] | bool | None:
     """None for a lead (everything), the scope paths of a coordinator, False when refused."""
+    permissions_forget(user)
     role = role_of(user)
     if role == Role.LEAD:
         return None
@@ -24,22 +24,33 @@ def _board_paths(user, election_id: int) -> list[str] | bool | None:
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
-    group: str | None = None
+    groups_joined: list[str] = []
 
     async def connect(self):
-        election_id = int(self.scope["url_route"]["kwargs"]["election_id"])
-        paths = await database_sync_to_async(_board_paths)(self.scope.get("user"), election_id)
+        self.election_id = int(self.scope["url_route"]["kwargs"]["election_id"])
+        user = self.scope.get("user")
+        paths = await database_sync_to_async(_board_paths)(user, self.election_id)
         if paths is False:
             await self.close(code=FORBIDDEN)
             return
         self.paths = paths
-        self.group = board_group(election_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # The user's own group hears when their coordinator scopes change (`membership.changed`).
+        self.groups_joined = [board_group(self.election_id), user_group(user.pk)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def membership_changed(self, event):
+        """A scope was added, changed or removed: follow the new one, or close when none is left."""
+        paths = await database_sync_to_async(_board_paths)(self.scope.get("user"), self.election_id)
+        if paths is False:
+            await self.close(code=FORBIDDEN)
+            return
+        self.paths = paths
 
     async def check_in_created(self, event):
         if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):

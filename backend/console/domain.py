@@ -98,7 +98,6 @@ def assign(*, volunteer, place, table, role: str, actor) -> Assignment:
         role=role,
         actor=actor,
         source=SOURCE,
-        reason=_("asignación manual"),
     )
 
 

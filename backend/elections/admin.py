@@ -5,6 +5,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from backend.core.admin import ScopedAdmin, subtree_filter
+from backend.threads.services import threads_create_for_places
 
 from .models import Area, Election, PollingPlace, Table
 
@@ -46,6 +47,11 @@ class PollingPlaceAdmin(ScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(table_count=Count("tables"))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A place is created with its thread, so reading a thread never writes one.
+        threads_create_for_places(election=obj.election)
 
     @admin.display(description=_("mesas"), ordering="table_count")
     def table_count(self, obj):

@@ -201,8 +201,6 @@ def _demo_assignments(election: Election, *, count: int) -> int:
             table=table,
             role=AssignmentRole.TABLE,
             source="system",
-            reason="vota en este establecimiento",
-            cost=0.0,
             notify=False,
         )
         made += 1

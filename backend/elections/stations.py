@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.spreadsheets import find_header
 from backend.core.text import fold, slug_code
+from backend.threads.services import threads_create_for_places
 
 from .models import Area, Election, PollingPlace, Table
 
@@ -238,6 +239,8 @@ def stations_import(
         result.places_updated = len(changed_places)
         result.tables_updated = len(changed_tables)
         result.tables_unchanged = sum(1 for s in result.statuses.values() if s == "unchanged")
+        # Each place gets its thread as it is created, so reading a thread never writes one.
+        threads_create_for_places(election=election)
         if dry_run:
             transaction.set_rollback(True)
     return result

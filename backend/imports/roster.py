@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, override
 
+from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError
 from backend.core.phones import PhoneIssue, normalize_phone
 from backend.core.spreadsheets import Sheet
@@ -424,24 +425,6 @@ def _scan_volunteers():
         cursor.execute(sql)
         while rows := cursor.fetchmany(10_000):
             yield from rows
-
-
-def insert_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """Bulk INSERT of plain tuples: COPY on PostgreSQL, executemany in chunks elsewhere."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY streams the rows in one statement: executemany costs a round trip per row.
-            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(table), names, ", ".join(["%s"] * len(columns)))
-        for chunk in _chunks(rows, 5000):
-            cursor.executemany(sql, chunk)
 
 
 def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:

@@ -20,13 +20,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from backend.accounts.permissions import can_import
+from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.core.spreadsheets import Sheet, open_sheet
 from backend.elections.models import Election
 from backend.elections.stations import stations_import
 
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
-from .roster import insert_rows
 
 logger = logging.getLogger(__name__)
 FIRST_PROBLEMS = 20

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from sesame.utils import get_token
 
 from backend.accounts.models import Role, User
+from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError
 from backend.volunteers.services import volunteer_user_link, volunteers_user_link_by_username
 
-from .bulk import fast_insert
 from .errors import PortalErrorCode
 
 SCOPE = "portal"
@@ -90,7 +90,7 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
             found = dict(User.objects.filter(username__in=names.values()).values_list("username", "pk"))
             password = make_password(None)
             fresh = [v for v in missing if names[v["id"]] not in found]
-            fast_insert(
+            bulk_insert(
                 User,
                 [
                     {

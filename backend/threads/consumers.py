@@ -30,11 +30,11 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.live import thread_group, user_group, volunteer_group
 
 from . import selectors, services
 from .models import Thread
 from .payloads import message_payload, payload_for
-from .realtime import thread_group, user_group, volunteer_group
 
 MAX_FRAME_BYTES = 8 * 1024
 CATCH_UP_BATCH = 200

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, role_of, visible
+from backend.accounts.permissions import Action, can, permissions_forget, role_of, visible
 
 from .models import AnnouncementDelivery, Message, Thread, ThreadMute, ThreadReadState
 
@@ -34,11 +34,10 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
     """The thread of `place_id` as seen by `user`, or None when they are not a member.
 
     Members: volunteers with an active assignment at the place, coordinators whose scope covers
-    it, leads (all through the permission module). The thread is created on first use.
+    it, leads (all through the permission module). Reads only: every place has its thread from
+    the moment it is created.
     """
     from backend.elections.models import PollingPlace
-
-    from .services import thread_get_or_create
 
     place = PollingPlace.objects.select_related("area").filter(pk=place_id).first()
     if place is None:
@@ -48,7 +47,9 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
     can_post = can(user, Action.POST, stub)
     if not can_post and not can(user, Action.VIEW, stub):
         return None
-    thread = thread_get_or_create(place=place)
+    thread = Thread.objects.filter(place=place).first()
+    if thread is None:
+        return None
     thread.place = place
     # The permission module has just looked the volunteer up and keeps it on the user object.
     volunteer = getattr(user, "_fz_volunteer", None)
@@ -68,7 +69,8 @@ def thread_is_member(*, user, thread_id: int) -> bool:
     thread = Thread.objects.select_related("place__area").filter(pk=thread_id).first()
     if thread is None:
         return False
-    # The permission module caches a user's volunteer on the object; assignments are re-read each call.
+    # The socket's user object lives as long as the socket: forget its cached scopes and volunteer.
+    permissions_forget(user)
     return can(user, Action.VIEW, thread)
 
 

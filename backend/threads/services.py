@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.permissions import Action, require
 from backend.core.exceptions import ApplicationError
+from backend.core.live import MEMBERSHIP_CHANGED, live_send, thread_group, volunteer_group
+from backend.elections.models import PollingPlace
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 
@@ -35,12 +37,25 @@ from .models import (
     ThreadReadState,
 )
 from .payloads import message_payload
-from .realtime import group_send, thread_group, user_group, volunteer_group
 
 
 def thread_get_or_create(*, place) -> Thread:
+    """The place's thread. Every place gets one when it is created (`threads_create_for_places`),
+    so this creates only for a place written some other way."""
     thread, _created = Thread.objects.get_or_create(place=place, defaults={"election_id": place.election_id})
     return thread
+
+
+def threads_create_for_places(*, election) -> int:
+    """Create the thread of every place of `election` that has none; returns how many.
+
+    Called where places are created (the station import, the admin, the demo) inside their
+    transaction, so reading a thread never has to write one. Idempotent.
+    """
+    missing = PollingPlace.objects.filter(election=election, thread__isnull=True).values_list("pk", flat=True)
+    threads = [Thread(election_id=election.pk, place_id=pk) for pk in missing.iterator(chunk_size=5000)]
+    Thread.objects.bulk_create(threads, batch_size=2000)
+    return len(threads)
 
 
 def _clean_body(body: str) -> str:
@@ -60,7 +75,7 @@ def _broadcast(thread_id: int, event_type: str, payload: dict) -> None:
     if event_type == "message.created":
         # Serialised once here rather than once per open socket of the thread.
         event["frame"] = json.dumps({"type": "message", "message": payload}, ensure_ascii=False)
-    group_send(thread_group(thread_id), event)
+    live_send(thread_group(thread_id), event)
 
 
 def message_post(
@@ -86,7 +101,7 @@ def message_post(
             announcement=announcement,
         )
         payload = message_payload(message)
-        transaction.on_commit(partial(_broadcast, thread.pk, "message.created", payload))
+        _broadcast(thread.pk, "message.created", payload)
         if announcement:
             transaction.on_commit(partial(_schedule_announcement_sms, message.pk))
     return message
@@ -187,7 +202,7 @@ def _message_set_flag(*, actor, message: Message, field: str, value: bool, kinds
         _moderation_record(
             thread=row.thread, kind=kinds[0] if value else kinds[1], actor=actor, message=row, reason=reason
         )
-        transaction.on_commit(partial(_broadcast, row.thread_id, "message.updated", message_payload(row)))
+        _broadcast(row.thread_id, "message.updated", message_payload(row))
     return row
 
 
@@ -276,15 +291,10 @@ def thread_mark_read(*, user, thread: Thread, last_id: int, now: datetime.dateti
 def thread_membership_changed(*, volunteer_id: int) -> None:
     """An assignment of this volunteer was created, cancelled, declined or moved.
 
-    Called after commit by `backend.assignments.services`. Every open socket of the volunteer
-    re-checks its membership and closes when the volunteer left that thread.
+    Called inside their transaction by the assignment services; after commit, every open socket of
+    the volunteer re-checks its membership and closes when the volunteer left that thread.
     """
-    group_send(volunteer_group(volunteer_id), {"type": "membership.changed"})
-
-
-def thread_user_membership_changed(*, user_id: int) -> None:
-    """Same as above for a user (a coordinator whose scopes changed). Call after commit."""
-    group_send(user_group(user_id), {"type": "membership.changed"})
+    live_send(volunteer_group(volunteer_id), MEMBERSHIP_CHANGED)
 
 
 # --- SMS bridge for announcements --------------------------------------------------------------

@@ -20,6 +20,7 @@ def main() -> None:
 
     from backend.accounts.models import CoordinatorScope, Role, User
     from backend.elections.models import Area, Election, PollingPlace, Table
+    from backend.threads.services import threads_create_for_places
 
     election = Election.objects.create(
         slug="prueba-navegador",
@@ -43,6 +44,7 @@ def main() -> None:
         place = PollingPlace.objects.create(election=election, area=towns[town], code=code, name=name, address=address)
         for n in numbers:
             Table.objects.create(election=election, place=place, district=district, number=n, electors=350)
+    threads_create_for_places(election=election)
     password = os.environ["BROWSER_TEST_PASSWORD"]
     lead = User.objects.create_user("responsable", password=password, role=Role.LEAD, first_name="Laura")
     coordinator = User.objects.create_user("coordinadora", password=password, role=Role.COORDINATOR, first_name="Carla")

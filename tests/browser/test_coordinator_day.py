@@ -23,9 +23,10 @@ from backend.assignments.services import assignment_check_in, assignment_create,
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.volunteers.models import Volunteer
 
+# Held today while one watcher checks in (check-ins are accepted on election day only), then
+# moved to yesterday so the check-in deadline has passed.
 election = Election.objects.create(
-    slug="ayer", name="Ayer (prueba)", date=timezone.localdate() - datetime.timedelta(days=1),
-    check_in_time=datetime.time(7, 30),
+    slug="ayer", name="Ayer (prueba)", date=timezone.localdate(), check_in_time=datetime.time(7, 30)
 )
 district = Area.objects.create(election=election, kind="distrito", code="cba2", name="Córdoba Capital")
 town = Area.objects.create(election=election, parent=district, kind="localidad", code="centro", name="Centro")
@@ -55,6 +56,8 @@ assignment_check_in(assignment=arrived, source="sms")
 assignment_create(volunteer=vols[3], place=place, table=tables[2], role="table", source="web")  # never told
 fresh = assignment_create(volunteer=vols[1], place=place, table=tables[3], role="table", source="web")
 told(fresh, 10)
+election.date = timezone.localdate() - datetime.timedelta(days=1)
+election.save(update_fields=["date"])
 result = {"election": election.pk, "agustina": vols[0].pk}
 """
 

@@ -19,8 +19,10 @@ def _assign(place, table, volunteer=None, **kwargs):
 
 
 def test_board_shows_tables_watchers_statuses_and_reasons(client, geo, north_coordinator, north_volunteer):
-    # given
-    _assign(geo.north_place, geo.north_tables[1], north_volunteer, reason="vota en este establecimiento")
+    # given: she votes at this school, the best reason there is
+    north_volunteer.votes_at = geo.north_place
+    north_volunteer.save(update_fields=["votes_at"])
+    _assign(geo.north_place, geo.north_tables[1], north_volunteer)
     client.force_login(north_coordinator)
     # when
     response = client.get(reverse("console:place", args=[geo.north_place.pk]))
@@ -61,9 +63,11 @@ def test_assign_by_hand_goes_through_the_service(client, geo, north_coordinator,
     assert response.status_code == 302
     assignment = Assignment.objects.get(volunteer=north_volunteer)
     assert (assignment.table, assignment.status) == (geo.north_tables[0], "proposed")
-    assert assignment.reason == "asignación manual"
+    # the one cost rule's cost and reason, as the API and the engine store them
+    assert (assignment.cost, assignment.reason) == (2000.0, "misma localidad")
     event = assignment.events.get()
     assert (event.actor, event.source, event.kind) == (north_coordinator, "web", AssignmentEvent.Kind.CREATED)
+    assert event.reason == "asignación manual"
 
 
 def test_assigning_someone_already_assigned_shows_a_clear_error(client, geo, north_coordinator, north_volunteer):
@@ -148,7 +152,7 @@ def test_lock_and_release(client, geo, north_coordinator):
     assert (locked, assignment.locked) == (True, False)
 
 
-def test_check_in_by_a_coordinator(client, geo, north_coordinator):
+def test_check_in_by_a_coordinator(client, geo, north_coordinator, election_day):
     # given
     assignment = _assign(geo.north_place, geo.north_tables[0])
     client.force_login(north_coordinator)

@@ -9,6 +9,8 @@ from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
 from django.urls import reverse
 
+from backend.accounts.models import CoordinatorScope
+from backend.accounts.services import coordinator_scope_remove
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_check_in, assignment_create
 from backend.console.routing import websocket_urlpatterns
@@ -40,7 +42,9 @@ def _tell(assignment, *, hours_ago: float):
     return assignment
 
 
-def test_board_counts_check_ins_in_scope(client, geo, north_coordinator, django_capture_on_commit_callbacks):
+def test_board_counts_check_ins_in_scope(
+    client, geo, north_coordinator, django_capture_on_commit_callbacks, election_day
+):
     # given
     arrived = _assign(geo.north_place, geo.north_tables[0], first_name="Rita", last_name="Paz")
     _assign(geo.north_place, geo.north_tables[1])
@@ -144,7 +148,7 @@ def _communicator(user, election_id):
 # Real commits: the broadcast runs on commit, and database_sync_to_async closes connections that a
 # test-wide transaction would keep open.
 @pytest.mark.django_db(transaction=True)
-def test_live_board_receives_check_ins_in_scope(geo, north_coordinator):
+def test_live_board_receives_check_ins_in_scope(geo, north_coordinator, election_day):
     # given
     assignment = _assign(geo.north_place, geo.north_tables[2], first_name="Rita", last_name="Paz")
 
@@ -197,7 +201,7 @@ def test_coverage_pages_hear_of_every_change_in_their_scope(geo, north_coordinat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_live_board_hides_check_ins_outside_the_scope(geo, south_coordinator):
+def test_live_board_hides_check_ins_outside_the_scope(geo, south_coordinator, election_day):
     # given
     assignment = _assign(geo.north_place, geo.north_tables[2])
 
@@ -297,3 +301,22 @@ def test_unread_announcements_show_on_the_board_with_phones_to_call(client, geo,
     html = response.content.decode()
     assert [u.volunteer_name for u in response.context["unread"]] == ["Dora Sinleer"]
     assert 'data-testid="unread-announcements"' in html and f'href="tel:{dora.phone}"' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_board_closes_when_the_coordinators_scope_is_taken_away(geo, north_coordinator):
+    # given: the north coordinator watches the board
+    scope = CoordinatorScope.objects.get(user=north_coordinator)
+
+    async def scenario():
+        communicator = _communicator(north_coordinator, geo.election.pk)
+        connected, _ = await communicator.connect()
+        # when: a lead removes her only scope
+        await database_sync_to_async(coordinator_scope_remove)(scope=scope)
+        closed = await communicator.receive_output(timeout=5)
+        return connected, closed
+
+    connected, closed = async_to_sync(scenario)()
+    # then
+    assert connected
+    assert closed == {"type": "websocket.close", "code": 4403}

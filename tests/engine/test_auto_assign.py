@@ -5,8 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from backend.assignments.engine import plan_apply, plan_build
+from backend.assignments.engine import plan_build
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
+from backend.assignments.plan_writer import plan_write
 from backend.assignments.services import assignment_create, assignment_set_locked, assignment_transition, auto_assign
 from backend.core.exceptions import ApplicationError
 from backend.volunteers.models import Availability, RolesAccepted
@@ -238,7 +239,7 @@ def test_apply_is_atomic_when_someone_assigns_by_hand_meanwhile(geo):
     # when: a coordinator assigns one of them before the plan is written
     assignment_create(volunteer=first, place=geo.south_place, table=geo.south_tables[2], role="table", source="web")
     with pytest.raises(ApplicationError) as err:
-        plan_apply(plan)
+        plan_write(plan)
     # then: nothing of the plan was written
     assert "cambiaron" in str(err.value.message)
     assert Assignment.objects.count() == 1

@@ -28,7 +28,7 @@ def _coverage_fixture(geo):
     return a, b, c
 
 
-def test_coverage_rolls_up_the_area_tree(geo, lead):
+def test_coverage_rolls_up_the_area_tree(geo, lead, election_day):
     # given: north 3 of 4 slots (one confirmed, one checked in), south 1 of 4
     _coverage_fixture(geo)
     # when
@@ -42,7 +42,7 @@ def test_coverage_rolls_up_the_area_tree(geo, lead):
     assert [n["depth"] for n in coverage_by_area(user=lead, election=geo.election)] == [0, 1, 2, 1, 2]
 
 
-def test_a_coordinator_sees_only_their_subtree(geo, north_coordinator):
+def test_a_coordinator_sees_only_their_subtree(geo, north_coordinator, election_day):
     _coverage_fixture(geo)
     nodes = coverage_by_area(user=north_coordinator, election=geo.election)
     assert [n["code"] for n in nodes] == ["norte", "jesus-maria"]
@@ -50,7 +50,7 @@ def test_a_coordinator_sees_only_their_subtree(geo, north_coordinator):
     assert [p["code"] for p in coverage_by_place(user=north_coordinator, election=geo.election)] == ["N-1"]
 
 
-def test_coverage_by_place_and_by_table(geo, lead):
+def test_coverage_by_place_and_by_table(geo, lead, election_day):
     _a, _b, c = _coverage_fixture(geo)
     places = {p["code"]: p for p in coverage_by_place(user=lead, election=geo.election)}
     assert (places["N-1"]["slots"], places["N-1"]["assigned"], places["S-1"]["state"]) == (4, 3, "partial")

@@ -193,7 +193,7 @@ def test_confirm_action_goes_through_the_service(lead, populated):
     assert (event.from_status, event.to_status, event.source, event.actor) == ("proposed", "confirmed", "admin", lead)
 
 
-def test_a_refused_transition_is_reported_and_changes_nothing(lead, populated):
+def test_a_refused_transition_is_reported_and_changes_nothing(lead, populated, election_day):
     client = _client_for(lead)
     assignment = populated["north"]
     client.post(_changelist(Assignment), {"action": "check_in", "_selected_action": [assignment.pk]})

@@ -135,6 +135,7 @@ def _seed() -> dict:
     from backend.accounts.models import CoordinatorScope, Role, User
     from backend.assignments.services import assignment_create
     from backend.elections.models import Area, Election, PollingPlace, Table
+    from backend.threads.services import threads_create_for_places
     from backend.volunteers.models import Volunteer
 
     election = Election.objects.create(slug="e2e", name="E2E", date=datetime.date(2027, 10, 24))
@@ -148,6 +149,8 @@ def _seed() -> dict:
         [Table.objects.create(election=election, place=p, district=district, number=i * 10 + n) for n in range(4)]
         for i, p in enumerate(places, start=1)
     ]
+    # Places come with their threads, as every place-creating door in the project does.
+    threads_create_for_places(election=election)
 
     def person(name: str, role=Role.VOLUNTEER, *, login: bool = True):
         user = User.objects.create(username=name, role=role, first_name=name.capitalize()) if login else None

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.utils import timezone
 
+from backend.core import live
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.notices.models import Notice, NoticeKind
 from backend.threads import services
@@ -26,7 +27,7 @@ def test_a_post_is_broadcast_only_after_it_is_committed(geo, thread, django_capt
     # given
     ana = member_volunteer(geo, "ana")
     sent = []
-    monkeypatch.setattr(services, "group_send", lambda group, event: sent.append((group, event)))
+    monkeypatch.setattr(live, "_send", lambda group, event: sent.append((group, event)))
     # when
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         message = services.message_post_as(actor=ana.user, thread=thread, body="  Hola mesa 1  ")

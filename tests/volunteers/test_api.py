@@ -23,7 +23,7 @@ def mine(geo, north_volunteer):
     )
 
 
-def test_a_volunteer_confirms_and_checks_in_their_own_assignment(north_volunteer, mine):
+def test_a_volunteer_confirms_and_checks_in_their_own_assignment(north_volunteer, mine, election_day):
     client = _client(north_volunteer.user)
     confirmed = client.post(f"/api/assignments/{mine.pk}/confirm/")
     arrived = client.post(f"/api/assignments/{mine.pk}/check-in/")
@@ -40,7 +40,7 @@ def test_nobody_else_answers_for_a_volunteer(south_volunteer, south_coordinator,
     assert mine.status == AssignmentStatus.PROPOSED
 
 
-def test_a_coordinator_checks_in_a_watcher_of_their_area(north_coordinator, mine):
+def test_a_coordinator_checks_in_a_watcher_of_their_area(north_coordinator, mine, election_day):
     response = _client(north_coordinator).post(f"/api/assignments/{mine.pk}/check-in/")
     assert response.status_code == 200 and response.json()["status"] == "checked_in"
 

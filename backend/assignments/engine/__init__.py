@@ -1,8 +1,10 @@
-"""The assignment engine: candidates, an exact min-cost-flow solver, a greedy baseline, plans and their writing.
+"""The assignment engine: candidates, an exact min-cost-flow solver, a greedy baseline, and plans.
 
-Entry point for callers is `backend.assignments.services.auto_assign`; this package is its machinery.
+Entry point for callers is `backend.assignments.services.auto_assign`; this package computes, and
+`backend.assignments.plan_writer` writes what it computed.
 """
 
-from .plan import AutoAssignResult, Change, Plan, plan_apply, plan_build, plan_describe
+from .plan import Plan, plan_build, plan_describe
+from .result import AutoAssignResult, Change
 
-__all__ = ["AutoAssignResult", "Change", "Plan", "plan_apply", "plan_build", "plan_describe"]
+__all__ = ["AutoAssignResult", "Change", "Plan", "plan_build", "plan_describe"]

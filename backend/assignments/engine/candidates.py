@@ -14,11 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .rules import EARTH_RADIUS_M, TREE_COST_M, great_circle_m
+from .rules import EARTH_RADIUS_M, KIND_GEO, KIND_TREE, great_circle_m, pair_cost_arrays
 from .snapshot import Snapshot
-
-KIND_VOTES, KIND_GEO, KIND_TREE = 0, 1, 2
-_TREE_COSTS = np.array(TREE_COST_M, dtype=np.float64)
 
 
 @dataclass
@@ -38,37 +35,44 @@ def _xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
-def _tree_cost(levels_up: np.ndarray) -> np.ndarray:
-    return _TREE_COSTS[np.clip(levels_up, 0, len(_TREE_COSTS) - 1)]
+def _cost(n: int, *, geo_m=None, levels_up=None) -> np.ndarray:
+    """The one cost rule (rules.pair_cost_arrays) over generated candidates, by distance or by tree levels.
+
+    Where each volunteer votes is added as a forced pair (see `candidates_build`), so it is not looked
+    for here."""
+    cost, _kind = pair_cost_arrays(
+        votes_here=np.zeros(n, dtype=bool),
+        geo_m=np.full(n, np.nan) if geo_m is None else geo_m,
+        levels_up=np.full(n, -1, dtype=np.int64) if levels_up is None else levels_up,
+        home_known=np.ones(n, dtype=bool),
+    )
+    return cost
 
 
 def pair_costs(snap: Snapshot, v: np.ndarray, p: np.ndarray) -> Candidates:
-    """Cost of arbitrary (volunteer, place) pairs; pairs across districts get an infinite cost."""
+    """Cost of arbitrary (volunteer, place) pairs by the one cost rule; pairs across districts cost infinity."""
     v, p = np.asarray(v, dtype=np.int64), np.asarray(p, dtype=np.int64)
-    cost = np.full(len(v), np.inf)
-    kind = np.full(len(v), KIND_TREE, dtype=np.int8)
     lca = np.full(len(v), -1, dtype=np.int64)
+    levels = np.full(len(v), -1, dtype=np.int64)
+    geo_m = np.full(len(v), np.nan)
     geo = np.isfinite(snap.vol_lat[v]) & np.isfinite(snap.place_lat[p])
-    cost[geo] = great_circle_m(
+    geo_m[geo] = great_circle_m(
         snap.vol_lat[v[geo]], snap.vol_lon[v[geo]], snap.place_lat[p[geo]], snap.place_lon[p[geo]]
     )
-    kind[geo] = KIND_GEO
-    tree = ~geo & (snap.vol_area[v] >= 0)
-    if tree.any():
-        a = snap.area_anc[snap.vol_area[v[tree]]]
-        b = snap.area_anc[snap.place_area[p[tree]]]
+    home_known = snap.vol_area[v] >= 0
+    if home_known.any():
+        a = snap.area_anc[snap.vol_area[v[home_known]]]
+        b = snap.area_anc[snap.place_area[p[home_known]]]
         eq = (a == b) & (a >= 0)
         has = eq.any(axis=1)
         depth = eq.shape[1] - 1 - np.argmax(eq[:, ::-1], axis=1)
-        rows = np.nonzero(tree)[0]
+        rows = np.nonzero(home_known)[0]
         ok_rows = rows[has]
-        lca_idx = a[has, depth[has]]
-        levels = snap.area_depth[snap.place_area[p[ok_rows]]] - depth[has]
-        cost[ok_rows] = _tree_cost(levels)
-        lca[ok_rows] = lca_idx
-    votes = snap.vol_votes[v] == p
-    cost[votes] = 0.0
-    kind[votes] = KIND_VOTES
+        lca[ok_rows] = a[has, depth[has]]
+        levels[ok_rows] = snap.area_depth[snap.place_area[p[ok_rows]]] - depth[has]
+    cost, kind = pair_cost_arrays(
+        votes_here=snap.vol_votes[v] == p, geo_m=geo_m, levels_up=levels, home_known=home_known
+    )
     return Candidates(v, p, cost, kind, lca)
 
 
@@ -98,7 +102,7 @@ def _geo_candidates(snap: Snapshot, k: int) -> list[Candidates]:
             Candidates(
                 np.repeat(vidx, kk),
                 pidx[pos].ravel(),
-                metres.ravel(),
+                _cost(n, geo_m=metres.ravel()),
                 np.full(n, KIND_GEO, dtype=np.int8),
                 np.full(n, -1, dtype=np.int64),
             )
@@ -142,7 +146,7 @@ def _tree_candidates(snap: Snapshot, vmask: np.ndarray, pmask: np.ndarray, k: in
                 Candidates(
                     np.repeat(vols, take),
                     places,
-                    _tree_cost(levels),
+                    _cost(n * take, levels_up=levels),
                     np.full(n * take, KIND_TREE, dtype=np.int8),
                     np.full(n * take, c, dtype=np.int64),
                 )

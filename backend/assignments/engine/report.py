@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext as _
 
-from .plan import AutoAssignResult
+from .result import AutoAssignResult
 
 
 def _pct(part: int, whole: int) -> str:

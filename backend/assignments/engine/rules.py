@@ -1,16 +1,20 @@
 """The assignment rules in one place: eligibility, cost of a volunteer at a place, slot weights, reasons.
 
-The solver applies them vectorised (numpy) and the manual services one volunteer at a time; both
-read the constants and helpers here so the two never disagree.
+Eligibility is one function (`eligibility_problems`) and cost is one function (`pair_cost_arrays`,
+over arrays of pairs): the solver's snapshot and candidates, the candidate lists of the console and
+the API, and the manual services all call them, so no two doors can disagree.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
+import numpy as np
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
+from backend.elections.models import Area
 from backend.volunteers.models import Availability, RolesAccepted
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -52,8 +56,6 @@ def tree_cost_m(levels_up: int) -> int:
 
 def great_circle_m(lat1, lon1, lat2, lon2):
     """Haversine distance in metres; works on floats and numpy arrays alike."""
-    import numpy as np
-
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(lon2) - np.radians(lon1)
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
@@ -107,30 +109,83 @@ def district_code(path: str | None) -> str | None:
     return parts[0] if parts and parts[0] else None
 
 
-def eligibility_problems(*, volunteer, election, role: str, slot: int = 0, place=None) -> list[str]:
-    """Why `volunteer` may not take this slot, in words for the coordinator (empty list: eligible).
+# --- eligibility: the one rule --------------------------------------------------------------------
 
-    The vectorised twin of these rules is in snapshot.py; tests check both against each other.
+
+class VolunteerFacts(NamedTuple):
+    """What eligibility looks at, read from a model instance or straight from a `values_list` row."""
+
+    excluded: bool
+    opted_out: bool
+    availability: str
+    roles_accepted: str
+    trained: bool
+    home_path: str | None
+    # Marked absent (`no_show`) in this election: not offered again that day unless a coordinator says so.
+    absent: bool = False
+
+
+class Problem(NamedTuple):
+    code: str
+    text: str
+
+
+PROBLEM_ABSENT = "absent"
+
+
+def volunteer_facts(volunteer, *, absent: bool = False) -> VolunteerFacts:
+    return VolunteerFacts(
+        excluded=volunteer.excluded,
+        opted_out=volunteer.opted_out,
+        availability=volunteer.availability,
+        roles_accepted=volunteer.roles_accepted,
+        trained=volunteer.trained,
+        home_path=volunteer_home_path(volunteer),
+        absent=absent,
+    )
+
+
+def eligibility_problems(
+    facts: VolunteerFacts,
+    *,
+    requires_training: bool,
+    role: str | None = None,
+    slot: int | None = None,
+    place_path: str | None = None,
+    has_substitute_slots: bool = False,
+    allow_absent: bool = False,
+) -> list[Problem]:
+    """Why a volunteer may not take a slot, in words for the coordinator (empty list: eligible).
+
+    The one eligibility rule: the solver's snapshot (with no role, slot or place: whether the
+    volunteer may take any slot at all), the candidate lists and the manual services call it.
+    `slot=None` asks about any slot: a half-day volunteer fits only where the election has
+    substitute slots.
     """
     problems = []
-    if volunteer.excluded:
-        problems.append(_("está excluido/a por coordinación"))
-    if volunteer.opted_out:
-        problems.append(_("se dio de baja"))
-    if volunteer.availability == Availability.UNAVAILABLE:
-        problems.append(_("no está disponible"))
-    elif slot == 0 and volunteer.availability in PARTIAL_AVAILABILITY:
-        problems.append(_("solo está disponible medio día; un puesto titular necesita todo el día"))
-    if not accepts_role(volunteer.roles_accepted, role):
+    if facts.excluded:
+        problems.append(Problem("excluded", _("está excluido/a por coordinación")))
+    if facts.opted_out:
+        problems.append(Problem("opted_out", _("se dio de baja")))
+    if facts.absent and not allow_absent:
+        problems.append(Problem(PROBLEM_ABSENT, _("fue marcado/a ausente hoy")))
+    if facts.availability == Availability.UNAVAILABLE:
+        problems.append(Problem("unavailable", _("no está disponible")))
+    elif facts.availability in PARTIAL_AVAILABILITY and (slot == 0 or (slot is None and not has_substitute_slots)):
         problems.append(
-            _("no acepta el rol de fiscal general") if role == "place" else _("no acepta el rol de fiscal de mesa")
+            Problem("half_day", _("solo está disponible medio día; un puesto titular necesita todo el día"))
         )
-    if election.requires_training and not volunteer.trained:
-        problems.append(_("no está capacitado/a y esta elección lo exige"))
-    if place is not None:
-        home = volunteer_home_path(volunteer)
-        if home and district_code(home) != district_code(place.area.path):
-            problems.append(_("es de otro distrito"))
+    if role is not None and not accepts_role(facts.roles_accepted, role):
+        problems.append(
+            Problem(
+                "role",
+                _("no acepta el rol de fiscal general") if role == "place" else _("no acepta el rol de fiscal de mesa"),
+            )
+        )
+    if requires_training and not facts.trained:
+        problems.append(Problem("training", _("no está capacitado/a y esta elección lo exige")))
+    if place_path is not None and facts.home_path and district_code(facts.home_path) != district_code(place_path):
+        problems.append(Problem("district", _("es de otro distrito")))
     return problems
 
 
@@ -142,30 +197,85 @@ def volunteer_home_path(volunteer) -> str | None:
     return None
 
 
-def pair_cost(*, volunteer, place) -> tuple[float, str]:
-    """Cost in metres and the reason, for one volunteer at one place (manual assignments, candidates)."""
-    if volunteer.votes_at_id and volunteer.votes_at_id == place.pk:
-        return 0.0, votes_here_phrase()
-    if None not in (volunteer.latitude, volunteer.longitude, place.latitude, place.longitude):
-        metres = float(great_circle_m(volunteer.latitude, volunteer.longitude, place.latitude, place.longitude))
-        return metres, distance_phrase(metres)
-    home = None
-    if volunteer.area_id:
-        home = volunteer.area
-    elif volunteer.votes_at_id:
-        home = volunteer.votes_at.area
-    if home is None:
-        return float(TREE_COST_M[-1]), _("sin datos de ubicación")
-    a, b = home.path.strip("/").split("/"), place.area.path.strip("/").split("/")
+# --- cost: the one rule ---------------------------------------------------------------------------
+
+# How a pair's cost was found (the reason is worded from it).
+KIND_VOTES, KIND_GEO, KIND_TREE, KIND_UNKNOWN = 0, 1, 2, 3
+_TREE_COSTS = np.array(TREE_COST_M, dtype=np.float64)
+
+
+def pair_cost_arrays(
+    *, votes_here: np.ndarray, geo_m: np.ndarray, levels_up: np.ndarray, home_known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cost in metres and its kind for many (volunteer, place) pairs at once: the one cost rule.
+
+    Where the volunteer votes costs nothing; otherwise the great-circle distance when both sides
+    have coordinates (`geo_m`, NaN when not); otherwise the distance in the area tree by how many
+    levels the lowest common area sits above the place (`levels_up`, -1 across districts: an
+    infinite cost); a volunteer with no known home costs the farthest tree distance. The solver
+    (vectorised over its candidates), the candidate lists and the manual services all call it.
+    """
+    votes_here = np.asarray(votes_here, dtype=bool)
+    geo_m = np.asarray(geo_m, dtype=np.float64)
+    levels_up = np.asarray(levels_up, dtype=np.int64)
+    home_known = np.asarray(home_known, dtype=bool)
+    cost = np.full(len(votes_here), np.inf)
+    kind = np.full(len(votes_here), KIND_TREE, dtype=np.int8)
+    tree = home_known & (levels_up >= 0)
+    cost[tree] = _TREE_COSTS[np.clip(levels_up[tree], 0, len(_TREE_COSTS) - 1)]
+    unknown = ~home_known
+    cost[unknown] = float(TREE_COST_M[-1])
+    kind[unknown] = KIND_UNKNOWN
+    geo = np.isfinite(geo_m)
+    cost[geo] = geo_m[geo]
+    kind[geo] = KIND_GEO
+    cost[votes_here] = 0.0
+    kind[votes_here] = KIND_VOTES
+    return cost, kind
+
+
+def cost_reason(kind: int, cost_m: float, *, lca_kind: str = "", lca_name: str = "") -> str:
+    """The reason shown beside a cost, in words (the engine, the candidate lists and manual assignments)."""
+    if kind == KIND_VOTES:
+        return votes_here_phrase()
+    if kind == KIND_GEO:
+        return distance_phrase(cost_m)
+    if kind == KIND_UNKNOWN:
+        return _("sin datos de ubicación")
+    if not math.isfinite(cost_m):
+        return _("es de otro distrito")
+    return area_phrase(lca_kind, lca_name) if lca_kind else _("misma zona")
+
+
+def levels_above(home_path: str | None, place_path: str) -> tuple[int, str | None]:
+    """(levels from the place's area up to the lowest common area, that area's path); (-1, None) across districts."""
+    if not home_path:
+        return -1, None
+    a, b = home_path.strip("/").split("/"), place_path.strip("/").split("/")
     common = 0
     while common < min(len(a), len(b)) and a[common] == b[common]:
         common += 1
     if common == 0:
-        return math.inf, _("es de otro distrito")
-    from backend.elections.models import Area
+        return -1, None
+    return len(b) - common, "/" + "/".join(b[:common]) + "/"
 
-    lca_path = "/" + "/".join(b[:common]) + "/"
-    lca = Area.objects.filter(election_id=place.election_id, path=lca_path).only("kind", "name").first()
-    levels_up = len(b) - common
-    phrase = area_phrase(lca.kind, lca.name) if lca else _("misma zona")
-    return float(tree_cost_m(levels_up)), phrase
+
+def pair_cost(*, volunteer, place) -> tuple[float, str]:
+    """Cost in metres and the reason, for one volunteer at one place (manual assignments, swaps)."""
+    home = volunteer_home_path(volunteer)
+    levels, lca_path = levels_above(home, place.area.path)
+    geo = np.nan
+    if None not in (volunteer.latitude, volunteer.longitude, place.latitude, place.longitude):
+        geo = float(great_circle_m(volunteer.latitude, volunteer.longitude, place.latitude, place.longitude))
+    cost, kind = pair_cost_arrays(
+        votes_here=np.array([bool(volunteer.votes_at_id) and volunteer.votes_at_id == place.pk]),
+        geo_m=np.array([geo]),
+        levels_up=np.array([levels]),
+        home_known=np.array([home is not None]),
+    )
+    lca_kind = lca_name = ""
+    if kind[0] == KIND_TREE and lca_path is not None:
+        lca = Area.objects.filter(election_id=place.election_id, path=lca_path).only("kind", "name").first()
+        if lca is not None:
+            lca_kind, lca_name = lca.kind, lca.name
+    return float(cost[0]), cost_reason(int(kind[0]), float(cost[0]), lca_kind=lca_kind, lca_name=lca_name)

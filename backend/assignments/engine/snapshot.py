@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
 from backend.elections.models import Area, Election, PollingPlace, Table
-from backend.volunteers.models import Availability, RolesAccepted, Volunteer
+from backend.volunteers.models import Availability, Volunteer
 
 from ..models import ACTIVE_STATUSES, Assignment, AssignmentStatus
-from .rules import PARTIAL_AVAILABILITY, slot_weight
+from .rules import VolunteerFacts, accepts_role, eligibility_problems, slot_weight
 
 ROLE_TABLE, ROLE_PLACE = 0, 1
 ROLE_NAMES = ("table", "place")
@@ -91,102 +90,207 @@ def _ancestors(parent: np.ndarray, depth: np.ndarray) -> np.ndarray:
     return anc
 
 
-def snapshot_load(*, election: Election, area: Area | None = None) -> Snapshot:
-    """Read the election's geography, slots, assignments and volunteers for one run of the engine."""
+@dataclass
+class _Areas:
+    rows: list[tuple]
+    index: dict[int, int]
+    ids: np.ndarray
+    parent: np.ndarray
+    depth: np.ndarray
+    anc: np.ndarray
+    priority: np.ndarray  # summed along the path
+
+
+def _load_areas(election: Election) -> _Areas:
     rows = list(
         Area.objects.filter(election=election)
         .order_by("depth", "id")
         .values_list("id", "parent_id", "depth", "kind", "name", "path", "code", "priority")
     )
-    area_index = {r[0]: i for i, r in enumerate(rows)}
-    area_id = np.array([r[0] for r in rows], dtype=np.int64)
-    area_parent = np.array([area_index.get(r[1], -1) if r[1] else -1 for r in rows], dtype=np.int64)
-    area_depth = np.array([r[2] for r in rows], dtype=np.int64)
-    area_anc = _ancestors(area_parent, area_depth)
+    index = {r[0]: i for i, r in enumerate(rows)}
+    parent = np.array([index.get(r[1], -1) if r[1] else -1 for r in rows], dtype=np.int64)
+    depth = np.array([r[2] for r in rows], dtype=np.int64)
+    anc = _ancestors(parent, depth)
     own_priority = np.array([r[7] for r in rows], dtype=np.int64)
     # Priorities add up along the path: sum over each area's ancestors.
-    area_prio = np.where(area_anc >= 0, own_priority[np.maximum(area_anc, 0)], 0).sum(axis=1) if rows else own_priority
-    scope_path = area.path if area is not None else ""
+    priority = np.where(anc >= 0, own_priority[np.maximum(anc, 0)], 0).sum(axis=1) if rows else own_priority
+    return _Areas(rows, index, np.array([r[0] for r in rows], dtype=np.int64), parent, depth, anc, priority)
 
+
+@dataclass
+class _Places:
+    index: dict[int, int]
+    ids: np.ndarray
+    area: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    priority: np.ndarray
+
+
+def _load_places(election: Election, areas: _Areas, scope_path: str) -> _Places:
     place_q = PollingPlace.objects.filter(election=election)
-    if area is not None:
+    if scope_path:
         place_q = place_q.filter(area__path__startswith=scope_path)
     prows = list(place_q.order_by("id").values_list("id", "area_id", "latitude", "longitude", "priority"))
-    place_index = {r[0]: i for i, r in enumerate(prows)}
-    place_id = np.array([r[0] for r in prows], dtype=np.int64)
-    place_area = np.array([area_index[r[1]] for r in prows], dtype=np.int64)
-    place_lat = np.array([np.nan if r[2] is None else r[2] for r in prows], dtype=np.float64)
-    place_lon = np.array([np.nan if r[3] is None else r[3] for r in prows], dtype=np.float64)
-    place_prio = np.array([r[4] for r in prows], dtype=np.int64) + (area_prio[place_area] if len(prows) else 0)
+    place_area = np.array([areas.index[r[1]] for r in prows], dtype=np.int64)
+    return _Places(
+        index={r[0]: i for i, r in enumerate(prows)},
+        ids=np.array([r[0] for r in prows], dtype=np.int64),
+        area=place_area,
+        lat=np.array([np.nan if r[2] is None else r[2] for r in prows], dtype=np.float64),
+        lon=np.array([np.nan if r[3] is None else r[3] for r in prows], dtype=np.float64),
+        priority=np.array([r[4] for r in prows], dtype=np.int64) + (areas.priority[place_area] if len(prows) else 0),
+    )
 
+
+@dataclass
+class _Slots:
+    place: np.ndarray
+    role: np.ndarray
+    table: np.ndarray
+    number: np.ndarray
+    no: np.ndarray
+    weight: np.ndarray
+    table_pos: dict[int, int]
+    n_table_slots: int
+    per_table: int
+    per_place: int
+
+    def index_of(self, places: _Places, role: str, place_pk: int, table_pk: int | None, slot: int) -> int:
+        """The slot index of an assignment's (role, place, table, slot); -1 outside the scope or capacity."""
+        if role == "table":
+            i = self.table_pos.get(table_pk) if table_pk is not None else None
+            return -1 if i is None or slot >= self.per_table else i * self.per_table + slot
+        j = places.index.get(place_pk)
+        return -1 if j is None or slot >= self.per_place else self.n_table_slots + j * self.per_place + slot
+
+
+def _load_slots(election: Election, places: _Places, scope_path: str) -> _Slots:
     table_q = Table.objects.filter(election=election)
-    if area is not None:
+    if scope_path:
         table_q = table_q.filter(place__area__path__startswith=scope_path)
     trows = list(table_q.order_by("place_id", "number").values_list("id", "place_id", "electors", "priority", "number"))
-
     per_table, per_place = election.table_watchers_per_table, election.place_watchers_per_place
-    # Table slots.
-    t_place = np.array([place_index[r[1]] for r in trows], dtype=np.int64)
+    n_places = len(places.ids)
+    t_place = np.array([places.index[r[1]] for r in trows], dtype=np.int64)
     t_id = np.array([r[0] for r in trows], dtype=np.int64)
-    t_number = np.array([r[4] for r in trows], dtype=np.int64)
-    t_prio = np.array([r[3] for r in trows], dtype=np.int64) + (place_prio[t_place] if len(trows) else 0)
-    t_electors = [r[2] for r in trows]
-    s_place = [np.repeat(t_place, per_table), np.repeat(np.arange(len(prows)), per_place)]
-    s_role = [np.full(len(trows) * per_table, ROLE_TABLE), np.full(len(prows) * per_place, ROLE_PLACE)]
-    s_table = [np.repeat(t_id, per_table), np.zeros(len(prows) * per_place, dtype=np.int64)]
-    s_number = [np.repeat(t_number, per_table), np.zeros(len(prows) * per_place, dtype=np.int64)]
-    s_no = [np.tile(np.arange(per_table), len(trows)), np.tile(np.arange(per_place), len(prows))]
+    t_prio = np.array([r[3] for r in trows], dtype=np.int64) + (places.priority[t_place] if len(trows) else 0)
     weights_t = [
-        slot_weight(priority=int(t_prio[i]), role="table", electors=t_electors[i], slot=s)
+        slot_weight(priority=int(t_prio[i]), role="table", electors=trows[i][2], slot=s)
         for i in range(len(trows))
         for s in range(per_table)
     ]
     weights_p = [
-        slot_weight(priority=int(place_prio[i]), role="place", electors=None, slot=s)
-        for i in range(len(prows))
+        slot_weight(priority=int(places.priority[i]), role="place", electors=None, slot=s)
+        for i in range(n_places)
         for s in range(per_place)
     ]
-    slot_place = np.concatenate(s_place).astype(np.int64)
-    slot_role = np.concatenate(s_role).astype(np.int8)
-    slot_table = np.concatenate(s_table).astype(np.int64)
-    slot_number = np.concatenate(s_number).astype(np.int64)
-    slot_no = np.concatenate(s_no).astype(np.int64)
-    weights = np.array(weights_t + weights_p, dtype=np.int64)
-    n_slots = len(slot_place)
-    n_table_slots = len(trows) * per_table
-    table_pos = {int(t): i for i, t in enumerate(t_id)}
+    return _Slots(
+        place=np.concatenate([np.repeat(t_place, per_table), np.repeat(np.arange(n_places), per_place)]).astype(
+            np.int64
+        ),
+        role=np.concatenate(
+            [np.full(len(trows) * per_table, ROLE_TABLE), np.full(n_places * per_place, ROLE_PLACE)]
+        ).astype(np.int8),
+        table=np.concatenate([np.repeat(t_id, per_table), np.zeros(n_places * per_place, dtype=np.int64)]).astype(
+            np.int64
+        ),
+        number=np.concatenate(
+            [np.repeat(np.array([r[4] for r in trows], dtype=np.int64), per_table), np.zeros(n_places * per_place)]
+        ).astype(np.int64),
+        no=np.concatenate([np.tile(np.arange(per_table), len(trows)), np.tile(np.arange(per_place), n_places)]).astype(
+            np.int64
+        ),
+        weight=np.array(weights_t + weights_p, dtype=np.int64),
+        table_pos={int(t): i for i, t in enumerate(t_id)},
+        n_table_slots=len(trows) * per_table,
+        per_table=per_table,
+        per_place=per_place,
+    )
 
-    def slot_of(role: str, place_pk: int, table_pk: int | None, slot: int) -> int:
-        if role == "table":
-            i = table_pos.get(table_pk) if table_pk is not None else None
-            return -1 if i is None or slot >= per_table else i * per_table + slot
-        i = place_index.get(place_pk)
-        return -1 if i is None or slot >= per_place else n_table_slots + i * per_place + slot
 
-    taken_fixed = np.zeros(n_slots, dtype=bool)
-    taken_before = np.zeros(n_slots, dtype=bool)
-    movable: dict[int, tuple[int, int, str, float]] = {}  # volunteer id -> (assignment id, slot, status, cost)
-    busy: set[int] = set()
-    fixed_count = 0
+@dataclass
+class _Holdings:
+    taken_fixed: np.ndarray
+    taken_before: np.ndarray
+    movable: dict[int, tuple[int, int, str, float]]  # volunteer id -> (assignment id, slot, status, cost)
+    busy: set[int]
+    unavailable_today: set[int]  # declined or marked absent in this election: not offered again
+    absent: set[int]
+    fixed_count: int
+
+
+def _load_holdings(election: Election, places: _Places, slots: _Slots) -> _Holdings:
+    n_slots = len(slots.place)
+    held = _Holdings(np.zeros(n_slots, dtype=bool), np.zeros(n_slots, dtype=bool), {}, set(), set(), set(), 0)
     for aid, vid, pid, tid, role, slot, status, locked, cost in Assignment.objects.filter(
         election=election, status__in=ACTIVE_STATUSES
     ).values_list("id", "volunteer_id", "place_id", "table_id", "role", "slot", "status", "locked", "cost"):
-        busy.add(vid)
-        s = slot_of(role, pid, tid, slot) if pid in place_index else -1
+        held.busy.add(vid)
+        s = slots.index_of(places, role, pid, tid, slot) if pid in places.index else -1
         if s >= 0:
-            taken_before[s] = True
+            held.taken_before[s] = True
         if s < 0 or locked or status in FIXED_STATUSES:
             if s >= 0:
-                taken_fixed[s] = True
-            fixed_count += 1
+                held.taken_fixed[s] = True
+            held.fixed_count += 1
             continue
-        movable[vid] = (aid, s, status, cost if cost is not None else np.nan)
+        held.movable[vid] = (aid, s, status, cost if cost is not None else np.nan)
+    for vid, status in Assignment.objects.filter(
+        election=election, status__in=(AssignmentStatus.DECLINED, AssignmentStatus.NO_SHOW)
+    ).values_list("volunteer_id", "status"):
+        (held.absent if status == AssignmentStatus.NO_SHOW else held.unavailable_today).add(vid)
+    return held
 
-    declined = set(
-        Assignment.objects.filter(election=election, status=AssignmentStatus.DECLINED).values_list(
-            "volunteer_id", flat=True
-        )
+
+def snapshot_load(*, election: Election, area: Area | None = None) -> Snapshot:
+    """Read the election's geography, slots, assignments and volunteers for one run of the engine."""
+    scope_path = area.path if area is not None else ""
+    areas = _load_areas(election)
+    places = _load_places(election, areas, scope_path)
+    slots = _load_slots(election, places, scope_path)
+    held = _load_holdings(election, places, slots)
+    vols = _load_volunteers(election, areas, places, slots, held, scope_path)
+    rows = areas.rows
+    return Snapshot(
+        election=election,
+        scope=area,
+        area_id=areas.ids,
+        area_parent=areas.parent,
+        area_depth=areas.depth,
+        area_kind=[r[3] for r in rows],
+        area_name=[r[4] for r in rows],
+        area_path=[r[5] for r in rows],
+        area_code=[r[6] for r in rows],
+        area_anc=areas.anc,
+        area_index=areas.index,
+        place_id=places.ids,
+        place_area=places.area,
+        place_lat=places.lat,
+        place_lon=places.lon,
+        place_index=places.index,
+        slot_place=slots.place,
+        slot_role=slots.role,
+        slot_table=slots.table,
+        slot_table_number=slots.number,
+        slot_no=slots.no,
+        slot_weight=slots.weight,
+        slot_taken_fixed=held.taken_fixed,
+        slot_taken_before=held.taken_before,
+        dropped=vols.pop("dropped"),
+        fixed_count=held.fixed_count + vols.pop("fixed_extra"),
+        **vols,
     )
+
+
+def _load_volunteers(
+    election: Election, areas: _Areas, places: _Places, slots: _Slots, held: _Holdings, scope_path: str
+) -> dict:
+    """The volunteers in play, as the Snapshot's `vol_*` arrays (plus `dropped` and `fixed_extra`).
+
+    Free volunteers whose home is in scope and who pass the one eligibility rule, and every holder
+    of a movable assignment (dropped, with their problems, when they no longer pass it).
+    """
     vq = Volunteer.objects.filter(Q(area__election=election) | Q(votes_at__election=election)).values_list(
         "id",
         "area_id",
@@ -200,9 +304,11 @@ def snapshot_load(*, election: Election, area: Area | None = None) -> Snapshot:
         "opted_out",
         "excluded",
     )
-    in_scope_area = np.array([p.startswith(scope_path) for p in (r[5] for r in rows)], dtype=bool)
-    per_slot_sub = per_table > 1 or per_place > 1
-    ids, areas, votes, lats, lons, tok, pok, full, cur, cur_a, cur_s, cur_c = ([] for _i in range(12))
+    area_path = [r[5] for r in areas.rows]
+    in_scope_area = np.array([p.startswith(scope_path) for p in area_path], dtype=bool)
+    has_substitutes = slots.per_table > 1 or slots.per_place > 1
+    requires_training = election.requires_training
+    ids, homes, votes, lats, lons, tok, pok, full, cur, cur_a, cur_s, cur_c = ([] for _i in range(12))
     dropped: list[tuple[int, int, list[str]]] = []
     seen: set[int] = set()
     for vid, area_pk, votes_pk, votes_area_pk, lat, lon, avail, roles, trained, opted_out, excluded in vq.iterator(
@@ -211,82 +317,61 @@ def snapshot_load(*, election: Election, area: Area | None = None) -> Snapshot:
         if vid in seen:
             continue
         seen.add(vid)
-        mine = movable.get(vid)
-        if mine is None and (vid in busy or vid in declined):
+        mine = held.movable.get(vid)
+        if mine is None and (vid in held.busy or vid in held.unavailable_today):
             continue
-        home = area_index.get(area_pk, -1) if area_pk else -1
+        home = areas.index.get(area_pk, -1) if area_pk else -1
         if home < 0 and votes_area_pk:
-            home = area_index.get(votes_area_pk, -1)
+            home = areas.index.get(votes_area_pk, -1)
         if mine is None and (home < 0 or not in_scope_area[home]):
             continue
-        problems = []
-        if excluded:
-            problems.append(_("está excluido/a por coordinación"))
-        if opted_out:
-            problems.append(_("se dio de baja"))
-        if avail == Availability.UNAVAILABLE or (avail in PARTIAL_AVAILABILITY and not per_slot_sub):
-            problems.append(_("no está disponible todo el día"))
-        if election.requires_training and not trained:
-            problems.append(_("no está capacitado/a y esta elección lo exige"))
+        facts = VolunteerFacts(
+            excluded,
+            opted_out,
+            avail,
+            roles,
+            trained,
+            area_path[home] if home >= 0 else None,
+            # Someone holding a proposal after being marked absent was put there by a coordinator.
+            absent=mine is None and vid in held.absent,
+        )
+        problems = eligibility_problems(
+            facts, requires_training=requires_training, has_substitute_slots=has_substitutes
+        )
         if problems:
             if mine is not None:
-                dropped.append((mine[0], vid, problems))
+                dropped.append((mine[0], vid, [p.text for p in problems]))
             continue
         ids.append(vid)
-        areas.append(home)
-        votes.append(place_index.get(votes_pk, -1) if votes_pk else -1)
+        homes.append(home)
+        votes.append(places.index.get(votes_pk, -1) if votes_pk else -1)
         lats.append(np.nan if lat is None else lat)
         lons.append(np.nan if lon is None else lon)
-        tok.append(roles in (RolesAccepted.ANY, RolesAccepted.TABLE))
-        pok.append(roles in (RolesAccepted.ANY, RolesAccepted.PLACE))
+        tok.append(accepts_role(roles, "table"))
+        pok.append(accepts_role(roles, "place"))
         full.append(avail == Availability.FULL_DAY)
         cur.append(mine[1] if mine else -1)
         cur_a.append(mine[0] if mine else 0)
         cur_s.append(mine[2] if mine else "")
         cur_c.append(mine[3] if mine else np.nan)
     # A movable assignment whose volunteer no longer belongs to the election's roster stays as it is.
-    fixed_count += sum(1 for vid in movable if vid not in seen)
-    for vid, (_aid, s, _status, _cost) in movable.items():
+    fixed_extra = sum(1 for vid in held.movable if vid not in seen)
+    for vid, (_aid, s, _status, _cost) in held.movable.items():
         if vid not in seen and s >= 0:
-            taken_fixed[s] = True
-
-    return Snapshot(
-        election=election,
-        scope=area,
-        area_id=area_id,
-        area_parent=area_parent,
-        area_depth=area_depth,
-        area_kind=[r[3] for r in rows],
-        area_name=[r[4] for r in rows],
-        area_path=[r[5] for r in rows],
-        area_code=[r[6] for r in rows],
-        area_anc=area_anc,
-        area_index=area_index,
-        place_id=place_id,
-        place_area=place_area,
-        place_lat=place_lat,
-        place_lon=place_lon,
-        place_index=place_index,
-        slot_place=slot_place,
-        slot_role=slot_role,
-        slot_table=slot_table,
-        slot_table_number=slot_number,
-        slot_no=slot_no,
-        slot_weight=weights,
-        slot_taken_fixed=taken_fixed,
-        slot_taken_before=taken_before,
-        vol_id=np.array(ids, dtype=np.int64),
-        vol_area=np.array(areas, dtype=np.int64),
-        vol_votes=np.array(votes, dtype=np.int64),
-        vol_lat=np.array(lats, dtype=np.float64),
-        vol_lon=np.array(lons, dtype=np.float64),
-        vol_table_ok=np.array(tok, dtype=bool),
-        vol_place_ok=np.array(pok, dtype=bool),
-        vol_full_day=np.array(full, dtype=bool),
-        vol_current_slot=np.array(cur, dtype=np.int64),
-        vol_current_assignment=np.array(cur_a, dtype=np.int64),
-        vol_current_status=cur_s,
-        vol_current_cost=np.array(cur_c, dtype=np.float64),
-        dropped=dropped,
-        fixed_count=fixed_count,
-    )
+            held.taken_fixed[s] = True
+    return {
+        "vol_id": np.array(ids, dtype=np.int64),
+        "vol_area": np.array(homes, dtype=np.int64),
+        "vol_votes": np.array(votes, dtype=np.int64),
+        "vol_lat": np.array(lats, dtype=np.float64),
+        "vol_lon": np.array(lons, dtype=np.float64),
+        "vol_table_ok": np.array(tok, dtype=bool),
+        "vol_place_ok": np.array(pok, dtype=bool),
+        "vol_full_day": np.array(full, dtype=bool),
+        "vol_current_slot": np.array(cur, dtype=np.int64),
+        "vol_current_assignment": np.array(cur_a, dtype=np.int64),
+        "vol_current_status": cur_s,
+        "vol_current_cost": np.array(cur_c, dtype=np.float64),
+        "dropped": dropped,
+        "fixed_extra": fixed_extra,
+    }
