@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint messages bench clean
+.PHONY: run test install install-dev lint lint-imports messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy backend api sms
+	$(BIN)/lint-imports
+
+# The layer contracts of pyproject.toml ([tool.importlinter]); CI runs them before the tests.
+lint-imports: install-dev
+	$(BIN)/lint-imports
 
 # Regenerate and compile translations (needs GNU gettext); the compiled .mo files are committed.
 messages: install-dev

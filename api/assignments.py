@@ -1,6 +1,6 @@
 """Assignments API: list, detail, manual operations, coverage, candidates and auto-assign.
 
-Thin adapters: parse, authorise through `backend.accounts.permissions`, call a service or a
+Thin adapters: parse, authorise through `backend.permissions`, call a service or a
 selector, render. A coordinator sees and changes only their subtree.
 """
 
@@ -14,12 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, require, role_of
 from backend.assignments import selectors, services
 from backend.assignments.models import Assignment, AssignmentRole, AssignmentStatus, EventSource
 from backend.assignments.tasks import auto_assign_start, auto_assign_status
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.permissions import Action, can, require, role_of
 from backend.volunteers.models import Volunteer
 
 SOURCE = EventSource.API
@@ -271,15 +271,15 @@ class ReplaceApi(APIView):
         request=InputSerializer, responses={201: AssignmentOutputSerializer}, operation_id="assignments_replace"
     )
     def post(self, request, pk: int):
-        from backend.console.services import late_watcher_replace
-
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         assignment = _assignment(pk)
         require(request.user, Action.CHANGE, assignment)
         volunteer = get_object_or_404(Volunteer, pk=data.validated_data["volunteer"])
         require(request.user, Action.VIEW, volunteer)
-        new = late_watcher_replace(assignment=assignment, volunteer=volunteer, actor=request.user, source=SOURCE)
+        new = services.late_watcher_replace(
+            assignment=assignment, volunteer=volunteer, actor=request.user, source=SOURCE
+        )
         return Response(_render(new), status=status.HTTP_201_CREATED)
 
 

@@ -1,6 +1,6 @@
 """Import endpoints: upload (dry run or apply), batch detail with progress, apply a preview, report download.
 
-Leads only (`backend.accounts.permissions.can_import`). Small files run inline and answer 201 with
+Leads only (`backend.permissions.can_import`). Small files run inline and answer 201 with
 the finished batch; large ones answer 202 with a pending batch whose progress the client polls.
 """
 
@@ -13,12 +13,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.permissions import can_import
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Election
 from backend.imports.models import ImportBatch, ImportKind
 from backend.imports.services import batch_apply, batch_create, batch_start, problem_rows
 from backend.imports.views import report_response
+from backend.permissions import can_import
 
 
 def _require_import(user) -> None:

@@ -1,7 +1,7 @@
 """Broadcast endpoints: preview, create, list, detail, approve, send, cancel. One operation per view; thin.
 
-Every rule (audience fixed at creation, approval, placeholders, lifecycle) is in sms.broadcasts;
-who may see or touch a broadcast comes from backend.accounts.permissions.
+Every rule (audience fixed at creation, approval, placeholders, lifecycle) is in backend.messaging.broadcasts;
+who may see or touch a broadcast comes from backend.permissions.
 """
 
 from django.shortcuts import get_object_or_404
@@ -11,10 +11,9 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.permissions import Action, require, visible
 from backend.core.money import money_format
 from backend.elections.models import Election
-from sms.broadcasts import (
+from backend.messaging.broadcasts import (
     broadcast_approve,
     broadcast_audience,
     broadcast_cancel,
@@ -25,7 +24,8 @@ from sms.broadcasts import (
     broadcast_preview,
     broadcast_send,
 )
-from sms.models import Broadcast
+from backend.messaging.models import Broadcast
+from backend.permissions import Action, require, visible
 
 
 class SegmentSerializer(serializers.Serializer):

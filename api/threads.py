@@ -8,7 +8,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.permissions import Action, require
+from backend.core.exceptions import PermissionDenied
+from backend.permissions import Action, require
 from backend.threads import selectors, services
 from backend.threads.models import MESSAGE_MAX_LENGTH, Message, Thread
 from backend.threads.payloads import message_payload, payload_for
@@ -204,8 +205,6 @@ class UnreadAnnouncementListApi(APIView):
 
     def get(self, request):
         if not (request.user.is_lead or request.user.is_coordinator):
-            from backend.core.exceptions import PermissionDenied
-
             raise PermissionDenied()
         rows = selectors.announcement_unread_list(user=request.user)
         return Response(self.OutputSerializer({"results": rows}).data)

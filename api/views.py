@@ -5,8 +5,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.permissions import role_of, scope_areas
 from backend.elections.models import Election
+from backend.permissions import role_of, scope_areas
 
 
 class MeApi(APIView):

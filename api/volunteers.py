@@ -1,6 +1,6 @@
 """Volunteers API: the search box, a person's data, and its edit (the console's volunteer pages).
 
-Thin adapters: parse, authorise through `backend.accounts.permissions`, call
+Thin adapters: parse, authorise through `backend.permissions`, call
 `backend.volunteers.selectors` or `services`, render. A coordinator reads and edits only the
 people of their subtree; a volunteer reads only their own record.
 """
@@ -11,8 +11,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.permissions import Action, require
 from backend.assignments.models import EventSource
+from backend.permissions import Action, require
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
 from backend.volunteers.selectors import volunteer_search
 from backend.volunteers.services import volunteer_update

@@ -47,6 +47,8 @@ ALLOWED_HOSTS = env.list(
     else ["127.0.0.1", "localhost", "testserver", "[::1]", _PUBLIC_HOST],
 )
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL] if PRODUCTION else [])
+# WebSocket handshakes are accepted from these origins (scheme, host and port) and from the page's own origin.
+WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[PUBLIC_BASE_URL, *CSRF_TRUSTED_ORIGINS])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
     "backend.volunteers",
     "backend.assignments",
     "backend.notices",
+    "backend.messaging",
     "backend.threads",
     "backend.imports",
     "backend.portal",
@@ -214,6 +217,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
@@ -234,7 +242,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"BroadcastStatusEnum": "sms.models.BroadcastStatus"},
+    "ENUM_NAME_OVERRIDES": {"BroadcastStatusEnum": "backend.messaging.models.BroadcastStatus"},
 }
 
 # --- Magic links (django-sesame) -------------------------------------------------------------
@@ -284,6 +292,12 @@ IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=50 * 1024 * 102
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=400 * 1024 * 1024)
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=200)
+# Budgets checked while the file is scanned, before a reader builds anything in memory: cells of the
+# used range, bytes of text in all cells (a shared string counts once per cell that shows it), and
+# characters in one cell (Excel's own limit is 32,767).
+IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=4_000_000)
+IMPORT_MAX_TEXT_BYTES = env.int("IMPORT_MAX_TEXT_BYTES", default=64 * 1024 * 1024)
+IMPORT_MAX_CELL_CHARS = env.int("IMPORT_MAX_CELL_CHARS", default=32_767)
 # Files with more rows than this run as a Celery task with progress; smaller ones run inline.
 IMPORT_ASYNC_ROW_THRESHOLD = env.int("IMPORT_ASYNC_ROW_THRESHOLD", default=5000)
 

@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.defaults import page_not_found, server_error
 
+from api.exceptions import api_not_found, api_server_error
 from backend.core.views import healthz
 
 urlpatterns = [
@@ -24,20 +26,12 @@ urlpatterns += [*console_auth_urls, path("", include("backend.console.urls"))]
 
 def handler404(request, exception):
     """JSON for API clients, the usual page for people."""
-    from django.views.defaults import page_not_found
-
-    from api.exceptions import api_not_found
-
     if request.path.startswith("/api/"):
         return api_not_found(request, exception)
     return page_not_found(request, exception)
 
 
 def handler500(request):
-    from django.views.defaults import server_error
-
-    from api.exceptions import api_server_error
-
     if request.path.startswith("/api/"):
         return api_server_error(request)
     return server_error(request)

@@ -285,7 +285,7 @@ def same_coverage_travel(election, greedy_row) -> None:
     import numpy as np
     from ortools.graph.python import min_cost_flow
 
-    from backend.assignments.engine import plan_build
+    from backend.assignments.engine.plan import plan_build
     from backend.assignments.models import Assignment
 
     Assignment.objects.filter(election=election).delete()

@@ -70,12 +70,12 @@ def main() -> None:
     lead, election, volunteers = _build(args.recipients)
 
     # 1. create (the audience is stored), send (marks it; the queueing task runs after commit), queue
-    import sms.broadcasts
-    from sms.broadcasts import broadcast_approve, broadcast_create, broadcast_queue, broadcast_send
+    import backend.messaging.broadcasts
+    from backend.messaging.broadcasts import broadcast_approve, broadcast_create, broadcast_queue, broadcast_send
 
     # The task and the drain are timed on their own below, not inside the send.
-    sms.broadcasts._queue_later = lambda broadcast_id: None
-    sms.broadcasts._start_drains = lambda broadcast_id: None
+    backend.messaging.broadcasts._queue_later = lambda broadcast_id: None
+    backend.messaging.broadcasts._start_drains = lambda broadcast_id: None
     body = "Fiscaliza: {nombre}, capacitacion el sabado en {escuela} ({direccion}), mesa {mesa}. Info: {link}"
     started = time.perf_counter()
     broadcast = broadcast_create(actor=lead, election=election, body=body, segment={})
@@ -87,7 +87,7 @@ def main() -> None:
     started = time.perf_counter()
     broadcast_queue(broadcast_id=broadcast.pk)
     queue_s = time.perf_counter() - started
-    from sms.models import OutboundMessage
+    from backend.messaging.models import OutboundMessage
 
     queued = OutboundMessage.objects.filter(broadcast=broadcast).count()
     sample = OutboundMessage.objects.filter(broadcast=broadcast).order_by("id").first()

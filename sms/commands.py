@@ -6,10 +6,8 @@ whole message: "no sé dónde queda" is a question for the thread, not a decline
 """
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy
 from rapidfuzz.distance import OSA
 
 from backend.assignments.errors import AssignmentErrorCode
@@ -18,43 +16,14 @@ from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
+from backend.messaging.encoding import transliterate
+from backend.messaging.models import Keyword, TemplateKind
+from backend.messaging.texts import render_kind, template_get
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteer_opt_in, volunteer_opt_out
 
-from .models import TemplateKind
 from .services import assignment_context, link_for_text
-from .texts import render_kind, template_get
-
-
-class Keyword(StrEnum):
-    INFO = "info"
-    YES = "yes"
-    NO = "no"
-    CHECK_IN = "check_in"
-    HELP = "help"
-    STOP = "stop"
-    START = "start"
-
-
-KEYWORD_LABELS = {
-    Keyword.INFO: gettext_lazy("MESA: pidió sus datos"),
-    Keyword.YES: gettext_lazy("SI: confirmó"),
-    Keyword.NO: gettext_lazy("NO: rechazó"),
-    Keyword.CHECK_IN: gettext_lazy("LLEGUE: dio el presente"),
-    Keyword.HELP: gettext_lazy("AYUDA"),
-    Keyword.STOP: gettext_lazy("BAJA: no quiere más SMS"),
-    Keyword.START: gettext_lazy("ALTA: vuelve a recibir SMS"),
-}
-
-
-def keyword_label(value: str) -> str:
-    """How a stored keyword reads for people ("yes" -> "SI: confirmó"); free text has none."""
-    try:
-        return str(KEYWORD_LABELS[Keyword(value)])
-    except ValueError:
-        return value
-
 
 WORDS: dict[str, Keyword] = {
     "mesa": Keyword.INFO,
@@ -155,8 +124,13 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
     if keyword == Keyword.HELP:
         return _text(TemplateKind.HELP)
     if keyword is None:
-        if assignment is not None and message_post_from_sms(volunteer=volunteer, body=body) is not None:
-            return _text(TemplateKind.THREAD_RECEIVED, volunteer, assignment)
+        if assignment is not None and body.strip():
+            try:
+                posted = message_post_from_sms(volunteer=volunteer, body=body)
+            except ApplicationError as exc:  # muted, or nothing left once cleaned: said in a short reply
+                return _error_reply(exc)
+            if posted is not None:
+                return _text(TemplateKind.THREAD_RECEIVED, volunteer, assignment)
         return _text(TemplateKind.HELP)
     if assignment is None:
         return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
@@ -175,7 +149,9 @@ def _volunteer_command(volunteer: Volunteer, keyword: Keyword | None, body: str)
     except ApplicationError as exc:
         if exc.code == AssignmentErrorCode.NOT_ELECTION_DAY:
             return _text(TemplateKind.NOT_ELECTION_DAY, volunteer, assignment)
-        from .encoding import transliterate
-
-        return transliterate(f"Fiscaliza: {exc.message}")[:160]
+        return _error_reply(exc)
     return _text(TemplateKind.HELP)
+
+
+def _error_reply(exc: ApplicationError) -> str:
+    return transliterate(f"Fiscaliza: {exc.message}")[:160]

@@ -5,9 +5,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.text import clean_text
+from backend.messaging.models import InboundMessage
 
 from .commands import inbound_command, volunteer_for_phone
-from .models import InboundMessage
+
+BODY_MAX_LENGTH = 1600
 
 
 def inbound_receive(*, params: dict) -> str:
@@ -19,6 +22,11 @@ def inbound_receive(*, params: dict) -> str:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sid:
         raise ApplicationError(_("Falta MessageSid."), code="missing_sid")
+    # Twilio joins long texts up to 1,600 characters; anything else it sends is kept, cleaned and bounded.
+    params = {
+        key: clean_text(value, max_length=BODY_MAX_LENGTH, multiline=True, truncate=True)
+        for key, value in params.items()
+    }
     from_number = params.get("From", "")
     volunteer = volunteer_for_phone(from_number)
     try:

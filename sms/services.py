@@ -6,35 +6,37 @@ transaction; sends are queued after commit.
 
 import logging
 import random
+import time
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Mod
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.services import magic_link_issue
 from backend.assignments.models import AssignmentRole, AssignmentStatus, EventSource
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_transition
 from backend.core.exceptions import ApplicationError
+from backend.core.jobs import task_queue
+from backend.messaging.models import STATUS_RANK, OutboundMessage, OutboundStatus, TemplateKind
+from backend.messaging.texts import DAY_NAMES, render_kind, template_get
 from backend.notices.models import Notice, NoticeKind
-from backend.portal.services import magic_link_issue
 from backend.volunteers.services import volunteer_opt_out
 
 from . import ratelimit
 from .backends import backend
 from .client import Accepted, SendError
-from .models import STATUS_RANK, OutboundMessage, OutboundStatus, TemplateKind
-from .texts import render_kind, template_get
 
 logger = logging.getLogger(__name__)
 
 # Twilio error codes that will never succeed on a retry.
 OPTED_OUT_CODE = 21610
 PERMANENT_CODES = {21610, 21211, 21614, 21408}
-DAY_NAMES = ["Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom"]
 
 # Twilio's message statuses mapped onto ours.
 TWILIO_TO_OURS = {
@@ -128,12 +130,7 @@ def outbound_queue(*, volunteer, kind: str, body: str, segments: int, encoding: 
 
 
 def _enqueue_send(message_id: int, countdown: float | None = None) -> None:
-    from .tasks import send_outbound
-
-    if countdown:
-        send_outbound.apply_async((message_id,), countdown=countdown)
-    else:
-        send_outbound.delay(message_id)
+    task_queue("sms.send_outbound", message_id, countdown=countdown or None)
 
 
 def notice_deliver(*, notice: Notice) -> OutboundMessage | None:
@@ -375,10 +372,6 @@ def outbound_drain(
     `shard=(k, n)`: only rows with id % n == k, so n drainers share a broadcast without colliding
     (the claim would keep them safe anyway; sharding keeps them from wasting turns).
     """
-    import time
-
-    from django.db.models.functions import Mod
-
     sent = 0
     while sent < limit and (deadline is None or time.monotonic() < deadline):
         now = timezone.now()

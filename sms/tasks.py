@@ -6,9 +6,10 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
+from backend.messaging import broadcasts
 from backend.notices.services import RELAY_PENDING_KEY
 
-from . import broadcasts, reminders, services
+from . import reminders, services
 
 
 @shared_task(name="sms.relay_notices", ignore_result=True)

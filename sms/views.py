@@ -12,12 +12,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import role_of
+from backend.messaging.models import InboundMessage, OutboundMessage
+from backend.permissions import role_of
 from backend.volunteers.models import Volunteer
 
 from .client import signature_compute, signature_valid, twiml_reply
 from .inbound import inbound_receive
-from .models import InboundMessage, OutboundMessage
 from .services import status_apply
 
 

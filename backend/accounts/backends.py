@@ -1,6 +1,6 @@
 """Role-based Django permissions: a lead holds every model permission, as a superuser does.
 
-Coordinators hold none; the admin and the API ask `backend.accounts.permissions` for them.
+Coordinators hold none; the admin and the API ask `backend.permissions` for them.
 """
 
 from django.contrib.auth.backends import BaseBackend

@@ -11,9 +11,9 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backend.accounts.permissions import Action, can
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
 from backend.core.exceptions import ApplicationError
+from backend.permissions import Action, can
 
 from . import services
 from .models import Assignment, AssignmentEvent, AssignmentStatus, EventSource

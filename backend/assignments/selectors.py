@@ -1,6 +1,6 @@
 """Reads on assignments: coverage per area, place and table, ranked candidates for a slot, lists.
 
-Every selector that takes `user` narrows its rows with `backend.accounts.permissions.visible`, so
+Every selector that takes `user` narrows its rows with `backend.permissions.visible`, so
 the console pages and the API can pass the request's user straight through.
 Coverage aggregates once per place (three grouped queries) and rolls up the area tree in Python
 by materialised path, so a whole province answers in a few tens of milliseconds.
@@ -15,8 +15,8 @@ import numpy as np
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from backend.accounts.permissions import visible
 from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.permissions import visible
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
 
 from .engine.rules import (
@@ -193,6 +193,51 @@ def coverage_by_area(*, user, election: Election, area: Area | None = None, max_
         node["state"] = coverage_state(slots=node["slots"], assigned=node["assigned"])
         node["state_label"] = labels[node["state"]]
     return out
+
+
+@dataclass
+class Coverage:
+    """Slot counts of one area or place, as the console's coverage pages add them up."""
+
+    slots: int = 0
+    assigned: int = 0
+    confirmed: int = 0
+    checked_in: int = 0
+
+    @property
+    def uncovered(self) -> int:
+        return max(self.slots - self.assigned, 0)
+
+    @property
+    def unconfirmed(self) -> int:
+        return max(self.assigned - self.confirmed, 0)
+
+    def add(self, other: Coverage) -> None:
+        self.slots += other.slots
+        self.assigned += other.assigned
+        self.confirmed += other.confirmed
+        self.checked_in += other.checked_in
+
+    @classmethod
+    def of(cls, row: dict) -> Coverage:
+        return cls(row["slots"], row["assigned"], row["confirmed"], row["checked_in"])
+
+
+def coverage_map_by_area(*, user, election: Election, areas: list[Area]) -> dict[int, Coverage]:
+    """Rolled-up coverage of each of `areas` (already checked visible) and their children, keyed by area id."""
+    result: dict[int, Coverage] = {}
+    for area in {a.pk: a for a in areas}.values():
+        if area.pk in result:
+            continue
+        # One call per subtree also answers for the children listed below it.
+        for row in coverage_by_area(user=user, election=election, area=area, max_depth=area.depth + 1):
+            result.setdefault(row["id"], Coverage.of(row))
+    return result
+
+
+def coverage_map_by_place(*, user, election: Election, area: Area) -> dict[int, Coverage]:
+    """Coverage of each visible place under `area`, keyed by place id."""
+    return {row["id"]: Coverage.of(row) for row in coverage_by_place(user=user, election=election, area=area)}
 
 
 def coverage_by_table(*, user, place: PollingPlace) -> dict:
@@ -407,4 +452,39 @@ def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent:
             )
         )
     out.sort(key=lambda c: (c.cost_m, not c.trained, c.name, c.volunteer_id))
+    return out
+
+
+PROPOSALS_PER_WATCHER = 2
+
+
+def late_watcher_proposals(*, user, late: list[Assignment]) -> list[tuple[Assignment, list[SlotCandidate]]]:
+    """Each late watcher with up to two replacements, never the same person for two of them.
+
+    Called by the election-day board. Late watchers of one place share the same nearby volunteers,
+    so the engine is asked once per place, role and slot, for enough people to give each of them
+    their own pair.
+    """
+    wanted: dict[tuple, int] = {}
+    for assignment in late:
+        key = (assignment.place_id, assignment.role, assignment.slot)
+        wanted[key] = wanted.get(key, 0) + PROPOSALS_PER_WATCHER
+    pools: dict[tuple, list[SlotCandidate]] = {}
+    taken: set[int] = set()
+    out = []
+    for assignment in late:
+        key = (assignment.place_id, assignment.role, assignment.slot)
+        if key not in pools:
+            pools[key] = candidates_for_slot(
+                user=user,
+                place=assignment.place,
+                role=assignment.role,
+                table=assignment.table,
+                slot=assignment.slot,
+                # Neighbouring places draw on the same people: room for those already handed out.
+                limit=wanted[key] + len(taken),
+            )
+        proposals = [c for c in pools[key] if c.volunteer_id not in taken][:PROPOSALS_PER_WATCHER]
+        taken.update(c.volunteer_id for c in proposals)
+        out.append((assignment, proposals))
     return out

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
+from backend.permissions import role_of
 from backend.threads.services import thread_post_system_notice
 from backend.volunteers.models import Volunteer
 
@@ -342,6 +342,36 @@ def assignment_check_in(*, assignment: Assignment, actor=None, source: str) -> A
     return assignment_transition(
         assignment=assignment, to_status=AssignmentStatus.CHECKED_IN, actor=actor, source=source
     )
+
+
+def late_watcher_replace(*, assignment: Assignment, volunteer, actor, source: str) -> Assignment:
+    """Election day: mark `assignment` absent (or cancel a never-answered proposal) and give its slot to `volunteer`.
+
+    Called by the election-day board's one-click replacement and the API's replace endpoint. One
+    transaction: the late watcher leaves the slot and the chosen volunteer takes it, or neither
+    happens. The new volunteer gets an assignment notice after commit, like any proposal; the late
+    one a cancellation if they had been told.
+    """
+    with transaction.atomic():
+        answered = assignment.status in {AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED}
+        late = assignment_transition(
+            assignment=assignment,
+            to_status=AssignmentStatus.NO_SHOW if answered else AssignmentStatus.CANCELLED,
+            actor=actor,
+            source=source,
+            reason=_("no se presentó a tiempo"),
+        )
+        return assignment_create(
+            volunteer=volunteer,
+            place=late.place,
+            table=late.table,
+            role=late.role,
+            slot=late.slot,
+            actor=actor,
+            source=source,
+            reason=_("reemplazo de %(name)s, que no se presentó") % {"name": late.volunteer.full_name},
+            replaces=late,
+        )
 
 
 def assignment_unassign(*, assignment: Assignment, actor=None, source: str, reason: str = "") -> Assignment:

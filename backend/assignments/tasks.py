@@ -14,6 +14,8 @@ from backend.accounts.models import User
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area, Election
 
+from .services import auto_assign, auto_assign_check_scope
+
 _KEY = "auto-assign:{run_id}"
 _TTL = 6 * 3600
 
@@ -33,8 +35,6 @@ def auto_assign_start(*, election: Election, area: Area | None, dry_run: bool, n
     """Queue a run after the current transaction commits; returns its id for polling.
 
     Refuses at once what the run would refuse (the whole election for anyone but a lead)."""
-    from .services import auto_assign_check_scope
-
     auto_assign_check_scope(actor=actor, area=area)
     run_id = uuid.uuid4().hex
     _store(
@@ -57,8 +57,6 @@ def auto_assign_start(*, election: Election, area: Area | None, dry_run: bool, n
 @shared_task(acks_late=False)
 def auto_assign_task(run_id: str, election_id: int, area_id: int | None, dry_run: bool, notify: bool, actor_id):
     """Run auto-assign; its progress and result go to the cache under the run id."""
-    from .services import auto_assign
-
     election = Election.objects.get(pk=election_id)
     area = Area.objects.get(pk=area_id) if area_id else None
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None

@@ -1,6 +1,6 @@
 """Who may use the console, and which election and areas a page is about.
 
-Pages ask the permission module (`backend.accounts.permissions`) for every object; this module
+Pages ask the permission module (`backend.permissions`) for every object; this module
 only turns its answers into the console's entry rule (leads and coordinators) and the user's
 starting points in the area tree.
 """
@@ -12,8 +12,8 @@ from django.db.models import QuerySet
 from django.shortcuts import render
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of, scope_areas
 from backend.elections.models import Area, Election
+from backend.permissions import role_of, scope_areas
 
 SESSION_ELECTION_KEY = "console_election_id"
 

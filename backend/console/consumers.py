@@ -3,10 +3,11 @@ filtered to the user's scope."""
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import permissions_forget, role_of, scope_areas
 from backend.core.live import board_group, user_group
+from backend.permissions import permissions_forget, role_of, scope_areas
 
 FORBIDDEN = 4403
 
@@ -39,6 +40,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        # The board only listens: any frame, well formed or not, gets the same answer (never a parse).
+        await self.send_json({"type": "error", "code": "read_only", "message": str(_("Este tablero solo recibe."))})
 
     async def disconnect(self, code):
         for group in self.groups_joined:

@@ -15,6 +15,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from backend.core.text import spreadsheet_cell
+
 from .models import ExportLog
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -22,10 +24,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def escape_cell(value):
-    """Text that would start a formula becomes literal text; other values pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """Text that would start a formula becomes literal text, without what xlsx cannot hold; other values pass."""
+    return spreadsheet_cell(value)
 
 
 def xlsx_bytes(*, title: str, header: Sequence[str], rows: Iterable[Sequence]) -> tuple[bytes, int]:

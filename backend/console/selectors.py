@@ -1,6 +1,6 @@
 """Reads the console needs beyond the domain selectors: volunteer search and history, accreditation
 rows, watchers late on election day. Every function takes the user and narrows with
-`backend.accounts.permissions.visible`.
+`backend.permissions.visible`.
 """
 
 import datetime
@@ -10,9 +10,9 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from backend.accounts.permissions import visible
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole, AssignmentStatus
 from backend.elections.models import Area, Election, PollingPlace
+from backend.permissions import visible
 from backend.volunteers.models import Volunteer
 
 

@@ -1,7 +1,7 @@
 """Admin building blocks shared by the domain apps: scoping by role and an area-subtree filter.
 
 Coordinators are staff users, but they hold no Django model permissions: what they may see and do
-in the admin comes from their role and scopes through `backend.accounts.permissions`, exactly as
+in the admin comes from their role and scopes through `backend.permissions`, exactly as
 in the API. Leads (and superusers) see everything.
 """
 
@@ -15,7 +15,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, role_of, visible
+from backend.elections.models import Area
+from backend.permissions import Action, can, role_of, visible
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -105,14 +106,10 @@ class AreaSubtreeFilter(admin.SimpleListFilter):
     max_depth = 1
 
     def lookups(self, request, model_admin):
-        from backend.elections.models import Area
-
         areas = visible(request.user, Area.objects.filter(depth__lte=self.max_depth)).order_by("election_id", "path")
         return [(str(area.pk), ("— " * area.depth) + area.name) for area in areas[:300]]
 
     def queryset(self, request, queryset):
-        from backend.elections.models import Area
-
         if not self.value() or not str(self.value()).isdigit():
             return queryset
         area = Area.objects.filter(pk=self.value()).first()

@@ -19,7 +19,7 @@ class ApplicationError(Exception):
 
 
 class PermissionDenied(ApplicationError):
-    """The acting user may not touch this object (see backend.accounts.permissions)."""
+    """The acting user may not touch this object (see backend.permissions)."""
 
     def __init__(self, message: Any = None, *, code: str = "permission_denied"):
         from django.utils.translation import gettext_lazy as _

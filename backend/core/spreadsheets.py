@@ -12,10 +12,11 @@ anything is read into memory.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.sheetscan import CHUNK, Budget, BudgetExceeded, scan_ods, scan_xls, scan_xlsx
 from backend.core.text import header_key
 
 HEADER_SCAN_ROWS = 30
@@ -58,6 +60,11 @@ class SpreadsheetError(StrEnum):
     BOMB = "compression_bomb"
     XML_ENTITIES = "xml_entities"
     TOO_MANY_ROWS = "too_many_rows"
+    TOO_MANY_CELLS = "too_many_cells"
+    TOO_MUCH_TEXT = "too_much_text"
+    CELL_TOO_LONG = "cell_too_long"
+    NUL_BYTES = "nul_bytes"
+    NO_DATA = "no_data_rows"
     UNREADABLE = "unreadable_spreadsheet"
 
 
@@ -65,21 +72,37 @@ def _limit(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
+def budget() -> Budget:
+    """The configured reading budgets (see backend.core.sheetscan)."""
+    return Budget(
+        max_rows=_limit("IMPORT_MAX_ROWS", 200_000),
+        max_cells=_limit("IMPORT_MAX_CELLS", 4_000_000),
+        max_text=_limit("IMPORT_MAX_TEXT_BYTES", 64 * 1024 * 1024),
+        max_cell_chars=_limit("IMPORT_MAX_CELL_CHARS", 32_767),
+    )
+
+
 @dataclass
 class Sheet:
-    """The first sheet of a file: `height` rows (header included), read lazily by `rows()`."""
+    """The first sheet of a file: `height` rows (header included), read lazily by `rows()`.
+
+    Every call to `rows()` reads the file again from its bytes, a row at a time for csv; cell
+    text is checked against the one-cell limit as it is read."""
 
     kind: str  # "xlsx", "xls", "ods" or "csv"
     height: int
-    _rows: object
+    _rows: Callable[[], Iterable[list]]
 
     def rows(self) -> Iterator[list]:
-        rows = self._rows
-        if isinstance(rows, list):
-            yield from rows
-            return
+        max_chars = budget().max_cell_chars
         try:
-            yield from rows.iter_rows()  # type: ignore[attr-defined]
+            for number, row in enumerate(self._rows(), start=1):
+                for value in row:
+                    if type(value) is str and len(value) > max_chars:
+                        raise _cell_too_long(number, max_chars)
+                yield row
+        except ApplicationError:
+            raise
         except Exception as exc:  # calamine raises its own error types for damaged sheet data
             raise ApplicationError(
                 _("No se pudo leer la planilla: el archivo está dañado."), code=SpreadsheetError.UNREADABLE
@@ -90,24 +113,79 @@ def _fail(message: str, code: SpreadsheetError, **extra) -> ApplicationError:
     return ApplicationError(message, code=code, extra=extra)
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
+def _cell_too_long(row: int, max_chars: int) -> ApplicationError:
+    where = _(" (fila %(row)s)") % {"row": row} if row else ""
+    return _fail(
+        _("Una celda%(where)s tiene más de %(max)s caracteres, el máximo permitido en una celda.")
+        % {"where": where, "max": f"{max_chars:,}".replace(",", ".")},
+        SpreadsheetError.CELL_TOO_LONG,
+        row=row or None,
+        max_chars=max_chars,
+    )
+
+
+def _over_budget(exc: BudgetExceeded, limits: Budget) -> ApplicationError:
+    if exc.what == "rows":
+        return _too_many_rows(limits.max_rows)
+    if exc.what == "cell":
+        return _cell_too_long(exc.row, limits.max_cell_chars)
+    if exc.what == "text":
+        return _fail(
+            _(
+                "La planilla tiene más de %(mb)s MB de texto en sus celdas, el máximo permitido. "
+                "Dividila en varios archivos."
+            )
+            % {"mb": limits.max_text // (1024 * 1024)},
+            SpreadsheetError.TOO_MUCH_TEXT,
+            max_text_bytes=limits.max_text,
+        )
+    return _fail(
+        _(
+            "La planilla ocupa más de %(max)s celdas (filas por columnas usadas), el máximo permitido. "
+            "Borrá las filas y columnas que sobran o dividila en varios archivos."
+        )
+        % {"max": f"{limits.max_cells:,}".replace(",", ".")},
+        SpreadsheetError.TOO_MANY_CELLS,
+        max_cells=limits.max_cells,
+    )
+
+
+def _encoding(data: bytes) -> str:
+    """utf-16 (with its BOM), utf-8 or cp1252, checked a megabyte at a time (never the whole text at once)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates: tuple[str, ...] = ("utf-16",)
+    else:
+        candidates = ("utf-8-sig", "cp1252")
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return data.decode(encoding)
+            for start in range(0, len(data), CHUNK):
+                text = decoder.decode(data[start : start + CHUNK], final=start + CHUNK >= len(data))
+                if "\x00" in text:
+                    raise _fail(
+                        _(
+                            "El archivo tiene caracteres nulos (NUL): no es un texto CSV válido. "
+                            "Exportalo de nuevo como CSV UTF-8."
+                        ),
+                        SpreadsheetError.NUL_BYTES,
+                    )
         except UnicodeDecodeError:
             continue
+        return encoding
     raise _fail(_("El archivo no es una planilla ni un texto CSV legible."), SpreadsheetError.NOT_A_SPREADSHEET)
 
 
 def _looks_like_text(data: bytes) -> bool:
     head = data[:4096]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
     return b"\x00" not in head and not any(head.startswith(m) for m in (ZIP_MAGIC, OLE_MAGIC, *OTHER_MAGIC))
 
 
 def _delimiter(text: str) -> str:
     """The delimiter that splits the first lines into the most consistent number of columns (csv.Sniffer
     guesses wrong when cells hold commas, as Spanish text and formulas do)."""
-    lines = [line for line in text[:65536].splitlines()[:30] if line.strip()]
+    lines = [line[:4096] for line in text[:65536].splitlines()[:30] if line.strip()]
     best, best_score = ",", (0, 0)
     for delimiter in (";", ",", "\t", "|"):
         widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
@@ -121,15 +199,47 @@ def _delimiter(text: str) -> str:
 
 
 def _csv_sheet(data: bytes) -> Sheet:
-    text = _decode(data)
-    delimiter = _delimiter(text)
-    max_rows = _limit("IMPORT_MAX_ROWS", 200_000)
-    rows = []
-    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
-        rows.append(row)
-        if len(rows) > max_rows + 1:
-            raise _too_many_rows(max_rows)
-    return Sheet("csv", len(rows), rows)
+    """Scan the whole csv once, a row at a time, against the budgets; rows() parses it again lazily."""
+    encoding = _encoding(data)
+    head = codecs.getincrementaldecoder(encoding)(errors="replace").decode(data[:65536])
+    delimiter = _delimiter(head)
+    limits = budget()
+    # Every delimiter starts a cell: refused before the csv module builds a row of millions of them.
+    raw = {"utf-8-sig": "utf-8", "utf-16": "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"}
+    if data.count(delimiter.encode(raw.get(encoding, encoding))) > limits.max_cells:
+        raise _over_budget(BudgetExceeded("cells"), limits)
+
+    def rows() -> Iterator[list]:
+        stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+        reader = csv.reader(stream, delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # The csv module's own limit (131,072 characters) is above ours: the same clear error.
+                if "field larger" in str(exc):
+                    raise _cell_too_long(reader.line_num, limits.max_cell_chars) from exc
+                raise _fail(
+                    _("No se pudo leer el CSV en la línea %(line)s: %(error)s")
+                    % {"line": reader.line_num, "error": exc},
+                    SpreadsheetError.UNREADABLE,
+                ) from exc
+            yield row
+
+    height = cells = 0
+    for row in rows():
+        height += 1
+        cells += len(row)
+        if height > limits.max_rows + 1:
+            raise _too_many_rows(limits.max_rows)
+        if cells > limits.max_cells:
+            raise _over_budget(BudgetExceeded("cells"), limits)
+        for value in row:
+            if len(value) > limits.max_cell_chars:
+                raise _cell_too_long(height, limits.max_cell_chars)
+    return Sheet("csv", height, rows)
 
 
 def _too_many_rows(max_rows: int) -> ApplicationError:
@@ -141,7 +251,7 @@ def _too_many_rows(max_rows: int) -> ApplicationError:
     )
 
 
-def _check_zip(data: bytes) -> str:
+def _check_zip(data: bytes, *, scan: bool = True) -> str:
     """Refuse damaged archives and bombs before calamine inflates anything; return 'xlsx' or 'ods'."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -200,6 +310,17 @@ def _check_zip(data: bytes) -> str:
         raise _fail(
             _("El archivo está incompleto o dañado. Volvé a exportarlo y subilo de nuevo."), SpreadsheetError.TRUNCATED
         )
+    limits = budget()
+    try:
+        if scan:
+            (scan_xlsx if kind == "xlsx" else scan_ods)(archive, limits)
+    except BudgetExceeded as exc:
+        raise _over_budget(exc, limits) from None
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError, SyntaxError) as exc:
+        raise _fail(
+            _("No se pudo leer la planilla: el archivo está dañado o no es una planilla válida."),
+            SpreadsheetError.UNREADABLE,
+        ) from exc
     return kind
 
 
@@ -226,11 +347,28 @@ def _workbook_sheet(data: bytes, kind: str) -> Sheet:
     max_rows = _limit("IMPORT_MAX_ROWS", 200_000)
     if height > max_rows + 1:
         raise _too_many_rows(max_rows)
-    return Sheet(kind, height, sheet)
+    return Sheet(kind, height, sheet.iter_rows)
 
 
-def open_sheet(data: bytes, *, filename: str = "") -> Sheet:
-    """Judge `data` by its content and open its first sheet, or raise a specific ApplicationError."""
+def open_sheet(data: bytes, *, filename: str = "", scanned: bool = False) -> Sheet:
+    """Judge `data` by its content and open its first sheet, or raise a specific ApplicationError.
+
+    A sheet needs a header and at least one row below it (two rows that are not blank). `scanned`
+    skips the budget scan of a workbook whose very bytes already passed it (a stored batch file)."""
+    sheet = _open_sheet(data, filename=filename, scanned=scanned)
+    filled = 0
+    for row in sheet.rows():
+        if any(cell not in (None, "") and not (isinstance(cell, str) and not cell.strip()) for cell in row):
+            filled += 1
+            if filled == 2:
+                return sheet
+    raise _fail(
+        _("La planilla no tiene filas de datos: solo encabezados, o nada. No se importó nada."),
+        SpreadsheetError.NO_DATA,
+    )
+
+
+def _open_sheet(data: bytes, *, filename: str, scanned: bool) -> Sheet:
     if not data.strip():
         raise _fail(_("El archivo está vacío."), SpreadsheetError.EMPTY)
     max_bytes = _limit("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)
@@ -241,7 +379,7 @@ def open_sheet(data: bytes, *, filename: str = "") -> Sheet:
         )
     suffix = Path(filename).suffix.lower()
     if data.startswith(ZIP_MAGIC):
-        return _workbook_sheet(data, _check_zip(data))
+        return _workbook_sheet(data, _check_zip(data, scan=not scanned))
     if data.startswith(OLE_MAGIC):
         # Excel stores a password-protected xlsx as an OLE container with an encrypted package.
         if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data:
@@ -249,6 +387,17 @@ def open_sheet(data: bytes, *, filename: str = "") -> Sheet:
                 _("La planilla está protegida con contraseña. Quitale la contraseña en Excel y subila de nuevo."),
                 SpreadsheetError.PASSWORD,
             )
+        limits = budget()
+        try:
+            if not scanned:
+                scan_xls(data, limits)
+        except BudgetExceeded as exc:
+            raise _over_budget(exc, limits) from None
+        except Exception as exc:  # olefile and the record walk fail in many ways on a damaged file
+            raise _fail(
+                _("No se pudo leer la planilla: el archivo está dañado o no es una planilla válida."),
+                SpreadsheetError.UNREADABLE,
+            ) from exc
         return _workbook_sheet(data, "xls")
     for magic, what in OTHER_MAGIC.items():
         if data.startswith(magic):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backend.accounts.permissions import visible
 from backend.core.text import fold
+from backend.permissions import visible
 
 from .models import Election, PollingPlace, Table
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +17,9 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from backend.core.spreadsheets import Header, HeaderError, find_header, match_headers  # noqa: F401 (re-exported)
-from backend.core.text import fold
+from backend.core.text import clean_text, fold
+
+CELL_TEXT_MAX = 32_767
 
 # Roster columns: field -> header keys (header_key: folded, no spaces, no punctuation).
 ROSTER_HEADERS: dict[str, tuple[str, ...]] = {
@@ -120,6 +123,9 @@ def text(value: object) -> str:
         value = value.strip()
         if not value or value[0] == "=":
             return ""
+        if not value.isprintable() or (not value.isascii() and not unicodedata.is_normalized("NFC", value)):
+            # NUL and other controls, odd normal forms: the one cleaning step (the reader bounded the length).
+            value = clean_text(value, max_length=len(value)).strip()
         if "  " in value or "\n" in value or "\t" in value or "\r" in value:
             value = " ".join(value.split())
         return value
@@ -131,7 +137,7 @@ def text(value: object) -> str:
         return str(int(value)) if value.is_integer() else str(value)
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
         return value.isoformat()
-    value = " ".join(str(value).split())
+    value = " ".join(clean_text(str(value), max_length=CELL_TEXT_MAX, truncate=True).split())
     return "" if is_formula(value) else value
 
 
@@ -207,8 +213,14 @@ _PLAIN_EMAIL = re.compile(
 )
 
 
+# RFC 6531 (SMTPUTF8): the local part is a dot-atom of ASCII atext or any non-ASCII character.
+_LOCAL_ATOM = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f])+"
+_UTF8_LOCAL = re.compile(rf"{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*")
+
+
 def clean_email(value: str) -> tuple[str, bool]:
-    """(email in lower case, valid?); an empty cell is ('', True)."""
+    """(email in lower case, valid?); an empty cell is ('', True). Accented local parts and domains are
+    accepted (RFC 6531; the domain must have a valid IDNA form)."""
     value = value.strip().strip("<>").strip()
     if value.lower().startswith("mailto:"):
         value = value[7:]
@@ -216,11 +228,15 @@ def clean_email(value: str) -> tuple[str, bool]:
         return "", True
     if _PLAIN_EMAIL.fullmatch(value):  # a strict subset of what Django accepts, ten times cheaper
         return value.lower(), True
-    try:
-        validate_email(value)
-    except ValidationError:
+    local, at, domain = value.rpartition("@")
+    if not at or not _UTF8_LOCAL.fullmatch(local) or len(local.encode()) > 64 or len(value.encode()) > 254:
         return "", False
-    return value.lower(), True
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+        validate_email(f"x@{ascii_domain}")
+    except (UnicodeError, ValidationError):
+        return "", False
+    return unicodedata.normalize("NFC", value).lower(), True
 
 
 _HOURS = re.compile(r"(\d{1,2})\s*(?:[:.h]\s*\d{0,2})?\s*(?:hs?|horas)?\s*(?:a|-|hasta)\s*(\d{1,2})")

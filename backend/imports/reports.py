@@ -16,6 +16,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from backend.core.spreadsheets import Sheet
+from backend.core.text import spreadsheet_cell
 
 from .models import ROW_STATUS_BY_CODE, ImportBatch, RowStatus
 
@@ -25,10 +26,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def escape_cell(value: object) -> object:
     """A value safe to put in a spreadsheet cell: text that could run as a formula gets a leading apostrophe."""
     if isinstance(value, str):
-        value = "".join(ch for ch in value if ch in "\t\r\n" or ord(ch) >= 32)  # control characters break xlsx
-        if value.startswith(FORMULA_PREFIXES):
-            return "'" + value
-        return value
+        return spreadsheet_cell(value)
     if value is None or isinstance(value, (int, float, bool, datetime.date, datetime.datetime, datetime.time)):
         return value
     return escape_cell(str(value))

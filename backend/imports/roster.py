@@ -467,17 +467,13 @@ def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
     insert_rows(meta.db_table, columns, [tuple(row.get(n, defaults[n]) for n in varying) + tail for row in rows])
 
 
-def roster_import(*, batch: ImportBatch, dry_run: bool, sheet: Sheet | None = None) -> ImportBatch:
-    """Import the roster in `batch` (called by `services.batch_run`, inline or from the Celery task).
+def roster_import(*, batch: ImportBatch, dry_run: bool, sheet: Sheet, finish_batch) -> ImportBatch:
+    """Import the roster `sheet` of `batch` (called by `services.batch_run`, inline or from the Celery task).
 
     A dry run writes only the batch and its rows. Applying writes volunteers, the batch and its rows
-    in one transaction: all accepted rows land or none.
+    in one transaction: all accepted rows land or none. `finish_batch` is the service that records
+    the outcome on the batch (the services own the batch; this module only reads and writes rows).
     """
-    from .services import finish_batch, open_batch_sheet
-
-    if sheet is None:
-        sheet = open_batch_sheet(batch)
-
     # A large roster allocates hundreds of thousands of small objects and no reference cycles:
     # the cyclic collector would walk them again and again (a third of the time at 100,000 rows).
     gc_was_enabled = gc.isenabled()

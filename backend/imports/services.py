@@ -15,18 +15,22 @@ from enum import StrEnum
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from backend.accounts.permissions import can_import
 from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError, PermissionDenied
-from backend.core.spreadsheets import Sheet, open_sheet
+from backend.core.jobs import task_queue
+from backend.core.spreadsheets import Sheet, SpreadsheetError, open_sheet
 from backend.elections.models import Election
 from backend.elections.stations import stations_import
+from backend.permissions import can_import
 
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
+from .reports import build_report
+from .roster import roster_import
 
 logger = logging.getLogger(__name__)
 FIRST_PROBLEMS = 20
@@ -92,11 +96,9 @@ def batch_start(*, batch: ImportBatch, dry_run: bool | None = None) -> ImportBat
     """Run the batch now when small, or queue the Celery task after commit when large."""
     dry_run = batch.dry_run if dry_run is None else dry_run
     if batch.total_rows > async_threshold():
-        from .tasks import run_batch
-
         ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.PENDING, rows_done=0)
         batch.status, batch.rows_done = BatchStatus.PENDING, 0
-        transaction.on_commit(lambda: run_batch.delay(batch.pk, dry_run))
+        transaction.on_commit(lambda: task_queue("imports.run_batch", batch.pk, dry_run))
         return batch
     return batch_run(batch=batch, dry_run=dry_run)
 
@@ -118,20 +120,20 @@ def open_batch_sheet(batch: ImportBatch) -> Sheet:
     """The first sheet of the batch's stored file (checked again: the file may have changed on disk)."""
     with batch.file.open("rb") as handle:
         data = handle.read()
-    return open_sheet(data, filename=batch.file_name)
+    # The same bytes passed the budget scan when the batch was created: a second scan would double its cost.
+    scanned = hashlib.sha256(data).hexdigest() == batch.file_hash
+    return open_sheet(data, filename=batch.file_name, scanned=scanned)
 
 
 def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
     """Read and import the batch's file (inline, or inside the Celery task). Bad files end as FAILED."""
-    from .roster import roster_import
-
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, rows_done=0)
     batch.status = BatchStatus.RUNNING
     try:
         with override(batch.language):
             sheet = open_batch_sheet(batch)
             if batch.kind == ImportKind.ROSTER:
-                return roster_import(batch=batch, sheet=sheet, dry_run=dry_run)
+                return roster_import(batch=batch, sheet=sheet, dry_run=dry_run, finish_batch=finish_batch)
             return _stations(batch=batch, sheet=sheet, dry_run=dry_run)
     except ApplicationError as exc:
         with override(batch.language):
@@ -180,6 +182,13 @@ def _stations(*, batch: ImportBatch, sheet: Sheet, dry_run: bool) -> ImportBatch
 def finish_batch(*, batch: ImportBatch, outcome, header_row: int, dry_run: bool) -> ImportBatch:
     """Save counts, per-row statuses and problem rows on the batch (inside the caller's transaction)."""
     statuses: dict[int, str] = outcome.statuses
+    if all(status == RowStatus.SKIPPED for status in statuses.values()):
+        # Only titles, a header and blank rows: an "applied" batch of nothing would read as a success.
+        raise ApplicationError(
+            _("La planilla no tiene filas de datos debajo de los encabezados (fila %(row)s). No se importó nada.")
+            % {"row": header_row},
+            code=SpreadsheetError.NO_DATA,
+        )
     counts = {status: 0 for status in RowStatus.values}
     for status in statuses.values():
         counts[status] += 1
@@ -254,8 +263,6 @@ def batch_summary(batch: ImportBatch, *, previous: ImportBatch | None = None) ->
 
 def problem_rows(batch: ImportBatch, limit: int = FIRST_PROBLEMS) -> list[ImportRow]:
     """Rejected, merged and warned rows in sheet order (updates alone are not problems)."""
-    from django.db.models import Q
-
     return list(
         batch.rows.filter(Q(status__in=[RowStatus.REJECTED, RowStatus.MERGED]) | Q(has_warning=True)).order_by(
             "row_number"
@@ -265,8 +272,6 @@ def problem_rows(batch: ImportBatch, limit: int = FIRST_PROBLEMS) -> list[Import
 
 def batch_report(*, batch: ImportBatch, actor=None) -> ImportBatch:
     """Write (once) and return the batch with its xlsx report: every row, its number, status and reason."""
-    from .reports import build_report
-
     if batch.report:
         return batch
     with override(batch.language):

@@ -5,13 +5,12 @@ from celery import shared_task
 from backend.core.exceptions import ApplicationError
 
 from .models import BatchStatus, ImportBatch
+from .services import batch_run
 
 
 @shared_task(name="imports.run_batch")
 def run_batch(batch_id: int, dry_run: bool) -> str:
     """Run (dry run or apply) one batch. Idempotent: an applied batch is left as it is."""
-    from .services import batch_run
-
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     if batch is None or batch.status == BatchStatus.APPLIED:
         return "skipped"

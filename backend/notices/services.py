@@ -8,11 +8,11 @@ lives with the SMS adapter; the domain reaches it by its Celery task name, never
 
 import logging
 
-from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
 
 from backend.core.bulk import bulk_insert
+from backend.core.jobs import task_queue
 
 from .models import Notice
 
@@ -62,13 +62,8 @@ def notices_delivery_schedule() -> None:
 def _relay_queue() -> None:
     if not cache.add(RELAY_PENDING_KEY, 1, timeout=300):
         return
-    task = current_app.tasks.get(RELAY_TASK)
-    if task is None:
-        # Tasks of the installed apps are registered when Celery imports them.
-        current_app.loader.import_default_modules()
-        task = current_app.tasks[RELAY_TASK]
     try:
-        task.delay()
+        task_queue(RELAY_TASK)
     except Exception:  # the broker is down: the notices are stored and beat's relay picks them up
         cache.delete(RELAY_PENDING_KEY)
         logger.exception("could not queue the notice relay")

@@ -7,15 +7,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from sesame.utils import get_user
 
-from backend.accounts.permissions import Action, can
+from backend.accounts.services import SCOPE
 from backend.assignments.models import EventSource
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
+from backend.permissions import Action, can
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteer_seen_on_web
 
 from .selectors import my_assignment_get
-from .services import SCOPE
 
 
 @require_GET

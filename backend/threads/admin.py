@@ -7,9 +7,9 @@ a change made here is audited and broadcast to the open pages like one made in t
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from backend.accounts.permissions import Action
 from backend.core.admin import ScopedAdmin, subtree_filter
 from backend.core.exceptions import ApplicationError
+from backend.permissions import Action
 
 from . import services
 from .models import AnnouncementDelivery, Message, Thread, ThreadModerationEvent, ThreadMute

@@ -6,3 +6,7 @@ class ThreadsConfig(AppConfig):
     name = "backend.threads"
     label = "threads"
     verbose_name = _("Hilos por establecimiento")
+
+    def ready(self):
+        # Registers the Celery tasks that the services queue by name (backend.core.jobs).
+        from . import tasks  # noqa: F401

@@ -43,6 +43,22 @@ CLOSE_NOT_MEMBER = 4403
 SENT_IDS_KEPT = 2048
 
 
+def _has_lone_surrogate(content) -> bool:
+    """Whether any key or string in a decoded frame holds a lone surrogate (walked without recursion)."""
+    pending = [content]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 class TokenBucket:
     """Per-connection rate limit: `rate` frames a second on average, bursts up to `burst`."""
 
@@ -172,8 +188,12 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             return
         try:
             content = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting fits in 8 KiB
             await self.error("bad_json", _("No se entendió el mensaje (JSON inválido)."))
+            return
+        if _has_lone_surrogate(content):
+            # "\ud800" escapes decode to text that cannot be stored nor sent back.
+            await self.error("invalid_characters", _("El mensaje tiene caracteres inválidos."))
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.error("bad_frame", _("Falta el tipo de mensaje."))

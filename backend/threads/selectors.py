@@ -10,7 +10,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, permissions_forget, role_of, visible
+from backend.assignments.models import ACTIVE_STATUSES
+from backend.elections.models import PollingPlace
+from backend.permissions import Action, can, permissions_forget, role_of, visible
+from backend.volunteers.models import Volunteer
 
 from .models import AnnouncementDelivery, Message, Thread, ThreadMute, ThreadReadState
 
@@ -37,8 +40,6 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
     it, leads (all through the permission module). Reads only: every place has its thread from
     the moment it is created.
     """
-    from backend.elections.models import PollingPlace
-
     place = PollingPlace.objects.select_related("area").filter(pk=place_id).first()
     if place is None:
         return None
@@ -102,9 +103,6 @@ def message_list_pinned(*, thread: Thread) -> list[Message]:
 
 def thread_volunteer_members(*, thread: Thread) -> QuerySet:
     """Volunteers with an active assignment at the thread's place."""
-    from backend.assignments.models import ACTIVE_STATUSES
-    from backend.volunteers.models import Volunteer
-
     return (
         Volunteer.objects.filter(assignments__place_id=thread.place_id, assignments__status__in=ACTIVE_STATUSES)
         .distinct()

@@ -17,12 +17,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.accounts.permissions import Action, require
+from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.core.exceptions import ApplicationError
+from backend.core.jobs import task_queue
 from backend.core.live import MEMBERSHIP_CHANGED, live_send, thread_group, volunteer_group
+from backend.core.text import clean_text
 from backend.elections.models import PollingPlace
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
+from backend.permissions import Action, require
+from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_seen_on_web
 
 from .errors import ThreadErrorCode
 from .models import (
@@ -37,6 +42,7 @@ from .models import (
     ThreadReadState,
 )
 from .payloads import message_payload
+from .selectors import thread_volunteer_members
 
 
 def thread_get_or_create(*, place) -> Thread:
@@ -59,7 +65,8 @@ def threads_create_for_places(*, election) -> int:
 
 
 def _clean_body(body: str) -> str:
-    body = (body or "").strip()
+    # Controls removed, NFC, lone surrogates refused: the length is checked below with its own message.
+    body = clean_text(body or "", max_length=10 * MESSAGE_MAX_LENGTH, multiline=True).strip()
     if not body:
         raise ApplicationError(_("El mensaje está vacío."), code=ThreadErrorCode.EMPTY_MESSAGE)
     if len(body) > MESSAGE_MAX_LENGTH:
@@ -116,8 +123,6 @@ def thread_post_system_notice(*, place, body: str) -> Message:
 
 
 def _volunteer_of_user(user):
-    from backend.volunteers.models import Volunteer
-
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return Volunteer.objects.filter(user=user).first()
@@ -160,8 +165,6 @@ def message_post_from_sms(*, volunteer, body: str):
     no active assignment (the caller then answers with help text). A muted volunteer gets an
     ApplicationError the SMS side renders as a short reply. Broadcast after commit, like the web.
     """
-    from backend.assignments.selectors import assignment_get_active_for_volunteer
-
     assignment = assignment_get_active_for_volunteer(volunteer=volunteer)
     if assignment is None:
         return None
@@ -263,8 +266,6 @@ def member_set_muted(*, actor, thread: Thread, muted: bool, volunteer=None, user
 def thread_mark_seen(*, user, now: datetime.datetime | None = None) -> None:
     """The person is on the web right now (a socket opened, a page was shown, an announcement reached
     their screen): announcements after this moment still go by SMS, earlier ones no longer do."""
-    from backend.volunteers.services import volunteer_seen_on_web
-
     volunteer_seen_on_web(user=user, now=now)
 
 
@@ -301,10 +302,8 @@ def thread_membership_changed(*, volunteer_id: int) -> None:
 
 
 def _schedule_announcement_sms(message_id: int) -> None:
-    from .tasks import announcement_sms_dispatch_task
-
     delay = int(settings.THREADS_ANNOUNCEMENT_SMS_DELAY.total_seconds())
-    announcement_sms_dispatch_task.apply_async(args=[message_id], countdown=delay)
+    task_queue("threads.announcement_sms_dispatch", message_id, countdown=delay)
 
 
 def announcement_sms_dispatch(*, message: Message, now: datetime.datetime | None = None) -> int:
@@ -315,8 +314,6 @@ def announcement_sms_dispatch(*, message: Message, now: datetime.datetime | None
     sweep; a run before that delay does nothing, so web readers get a chance first. Idempotent:
     `AnnouncementDelivery` is unique per (announcement, volunteer). Returns notices created.
     """
-    from .selectors import thread_volunteer_members
-
     now = now or timezone.now()
     if not message.announcement or message.hidden:
         return 0

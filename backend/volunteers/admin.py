@@ -8,10 +8,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import role_of
 from backend.assignments.models import Assignment
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
 from backend.core.exceptions import ApplicationError
+from backend.core.text import clean_text
+from backend.permissions import role_of
 
 from . import services
 from .models import Volunteer
@@ -32,7 +33,12 @@ class AssignmentInline(ReadOnlyInline):
 
 
 class VolunteerAdminForm(forms.ModelForm):
-    """Checks the changed values with the same rules `volunteer_update` applies (any phone notation)."""
+    """Checks the changed values with the same rules `volunteer_update` applies (any phone notation).
+
+    Names and free text typed here first get the same cleaning as imported cells (controls out, NFC).
+    """
+
+    LINES = {"notes"}
 
     class Meta:
         model = Volunteer
@@ -41,6 +47,10 @@ class VolunteerAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for name in ("first_name", "last_name", "address", "notes", "excluded_reason"):
+            value = cleaned.get(name)
+            if isinstance(value, str):
+                cleaned[name] = clean_text(value, max_length=len(value), multiline=name in self.LINES).strip()
         changes = {n: cleaned[n] for n in self.changed_data if n in services.EDITABLE_FIELDS and n in cleaned}
         try:
             values = services.volunteer_changes_clean(volunteer=self.instance, changes=changes)

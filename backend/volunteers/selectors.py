@@ -6,9 +6,9 @@ import re
 
 from django.db.models import Q, QuerySet
 
-from backend.accounts.permissions import visible
 from backend.core.phones import normalize_phone
 from backend.core.text import fold
+from backend.permissions import visible
 
 from .models import Volunteer, VolunteerEvent
 

@@ -12,6 +12,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.phones import PhoneIssue, normalize_phone
+from backend.core.text import clean_text
 
 from .models import Availability, RolesAccepted, Volunteer, VolunteerEvent, volunteer_search_key
 
@@ -88,6 +90,13 @@ def _clean_phone(raw: Any) -> str | None:
     return result.e164
 
 
+def _text(name: str, value: Any) -> str:
+    """Typed text (console, API, admin) gets the one cleaning step imported cells get: controls out, NFC."""
+    text = "" if value is None else str(value)
+    bound = getattr(Volunteer._meta.get_field(name), "max_length", None) or max(len(text), 1)
+    return clean_text(text, max_length=bound, multiline=name == "notes")
+
+
 def _clean(volunteer: Volunteer, changes: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for name, value in changes.items():
@@ -109,7 +118,7 @@ def _clean(volunteer: Volunteer, changes: dict[str, Any]) -> dict[str, Any]:
                     _("Ya hay otro fiscal con el DNI %(dni)s.") % {"dni": value}, code=VolunteerErrorCode.DNI_TAKEN
                 )
         elif name in {"first_name", "last_name"}:
-            value = " ".join(str(value or "").split())
+            value = " ".join(_text(name, value).split())
             if not value:
                 raise ApplicationError(
                     _("El nombre y el apellido no pueden quedar vacíos."), code=VolunteerErrorCode.NAME_REQUIRED
@@ -135,7 +144,7 @@ def _clean(volunteer: Volunteer, changes: dict[str, Any]) -> dict[str, Any]:
         elif name in {"trained", "excluded"}:
             value = bool(value)
         elif name in {"notes", "address", "excluded_reason"}:
-            value = str(value or "").strip()
+            value = _text(name, value).strip()
         cleaned[name] = value
     excluded = cleaned.get("excluded", volunteer.excluded)
     reason = cleaned.get("excluded_reason", volunteer.excluded_reason)
@@ -293,8 +302,6 @@ def volunteers_user_link_by_username(*, volunteer_ids: list[int], prefix: str) -
     Called by the portal when a broadcast mints links for many people at once; one UPDATE, because
     bulk_update is quadratic here.
     """
-    from django.contrib.auth import get_user_model
-
     Volunteer.objects.filter(pk__in=volunteer_ids, user__isnull=True).update(
         user_id=Subquery(
             get_user_model()

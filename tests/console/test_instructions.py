@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from backend.accounts.models import Role
-from sms.models import Broadcast, BroadcastStatus, OutboundMessage
+from backend.messaging.models import Broadcast, BroadcastStatus, OutboundMessage
 from tests.factories import UserFactory, VolunteerFactory
 
 

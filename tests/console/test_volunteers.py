@@ -140,7 +140,7 @@ def test_a_coordinator_cannot_edit_someone_outside_the_scope(client, geo, north_
 
 
 def test_profile_shows_sms_keywords_in_spanish(client, geo, north_coordinator, north_volunteer):
-    from sms.models import InboundMessage
+    from backend.messaging.models import InboundMessage
 
     InboundMessage.objects.create(
         sid="SM1", from_number=north_volunteer.phone, body="si", keyword="yes", volunteer=north_volunteer

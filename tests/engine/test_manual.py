@@ -157,7 +157,7 @@ def test_a_declined_volunteer_is_not_proposed_again_automatically(geo):
 
 def test_a_decline_is_told_to_the_place_coordinators_in_its_thread(geo, north_coordinator, south_coordinator):
     # given: a watcher at the north school and someone who votes there, free to replace them
-    from backend.accounts.permissions import visible
+    from backend.permissions import visible
     from backend.threads.models import Message
 
     leaving = VolunteerFactory(area=geo.north_town, first_name="Ana", last_name="Paz")

@@ -11,6 +11,8 @@ from django.utils import timezone
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
 from backend.assignments.services import assignment_create, assignment_set_locked
 from backend.imports.services import batch_create, batch_run
+from backend.messaging.broadcasts import broadcast_create
+from backend.messaging.models import MessageTemplate
 from backend.threads.services import (
     announcement_sms_dispatch,
     member_set_muted,
@@ -18,9 +20,7 @@ from backend.threads.services import (
     message_post_as,
     thread_get_or_create,
 )
-from sms.broadcasts import broadcast_create
 from sms.inbound import inbound_receive
-from sms.models import MessageTemplate
 from sms.services import notices_relay
 from tests.factories import VolunteerFactory
 

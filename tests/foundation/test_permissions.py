@@ -6,12 +6,12 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, require, visible
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
 from backend.assignments.services import assignment_create, assignment_transition
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.notices.models import Notice
+from backend.permissions import Action, can, require, visible
 from backend.threads.models import Message, Thread
 from backend.threads.services import message_post, thread_get_or_create
 from backend.volunteers.models import Volunteer

@@ -64,7 +64,7 @@ def _fresh_cache():
     """Rate-limit counters and relay flags live in the cache; ids repeat between tests."""
     from django.core.cache import cache
 
-    from sms.texts import templates_changed
+    from backend.messaging.texts import templates_changed
 
     cache.clear()
     templates_changed()

@@ -10,8 +10,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from backend.assignments.services import assignment_create
-from sms.broadcasts import broadcast_create
-from sms.models import Broadcast, BroadcastStatus, OutboundMessage
+from backend.messaging.broadcasts import broadcast_create
+from backend.messaging.models import Broadcast, BroadcastStatus, OutboundMessage
 from sms.tasks import queue_broadcast
 
 from ..factories import VolunteerFactory
@@ -41,7 +41,7 @@ def _admin(user, action: str, broadcast: Broadcast) -> str:
     client = Client()
     client.force_login(user)
     response = client.post(
-        reverse("admin:sms_broadcast_changelist"),
+        reverse("admin:messaging_broadcast_changelist"),
         {"action": action, "_selected_action": [broadcast.pk]},
         follow=True,
     )

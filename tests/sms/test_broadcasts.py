@@ -5,12 +5,12 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
-from backend.accounts.permissions import Action, can, visible
 from backend.assignments.models import Assignment, AssignmentRole
 from backend.assignments.services import assignment_create, assignment_unassign
+from backend.messaging.broadcasts import broadcast_create
+from backend.messaging.models import Broadcast, BroadcastStatus, OutboundMessage
+from backend.permissions import Action, can, visible
 from backend.volunteers.models import Volunteer
-from sms.broadcasts import broadcast_create
-from sms.models import Broadcast, BroadcastStatus, OutboundMessage
 from sms.services import outbound_send
 from sms.tasks import broadcasts_finish, drain_outbound, queue_broadcast
 

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from sms.encoding import segment_info, transliterate
+from backend.messaging.encoding import segment_info, transliterate
+from backend.messaging.texts import DEFAULT_TEXTS, render
 from sms.ratelimit import LocalBucket
-from sms.texts import DEFAULT_TEXTS, render
 
 
 @pytest.mark.parametrize(
@@ -98,8 +98,8 @@ def test_redis_bucket_is_shared_between_workers():
 
 @pytest.mark.django_db
 def test_an_edited_template_is_used_at_once():
-    from sms.models import MessageTemplate
-    from sms.texts import template_get
+    from backend.messaging.models import MessageTemplate
+    from backend.messaging.texts import template_get
 
     # given
     assert template_get("help")[0].startswith("Fiscaliza: responde MESA")

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from backend.assignments.models import AssignmentStatus
+from backend.messaging.models import InboundMessage
 from backend.threads.models import Message
 from sms.commands import Keyword, keyword_parse
-from sms.models import InboundMessage
 
 from ..factories import VolunteerFactory
 

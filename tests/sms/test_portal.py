@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 
 from backend.accounts.models import Role, User
+from backend.accounts.services import magic_link_issue, magic_links_bulk
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.assignments.services import assignment_create
 from backend.core.exceptions import ApplicationError
-from backend.portal.services import magic_link_issue, magic_links_bulk
 from backend.volunteers.models import Volunteer
 
 from ..factories import VolunteerFactory

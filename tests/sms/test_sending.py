@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.assignments.services import assignment_create
+from backend.messaging.models import OutboundMessage
 from backend.notices.models import Notice
-from sms.models import OutboundMessage
 from sms.services import notices_relay, outbound_queue, outbound_reconcile, outbound_send
 
 pytestmark = pytest.mark.django_db(transaction=False)

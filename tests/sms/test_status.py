@@ -2,7 +2,7 @@
 
 import pytest
 
-from sms.models import OutboundMessage
+from backend.messaging.models import OutboundMessage
 from sms.services import outbound_queue, outbound_send
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from sms.models import OutboundMessage
+from backend.messaging.models import OutboundMessage
 from sms.services import outbound_reconcile
 
 from ..factories import VolunteerFactory

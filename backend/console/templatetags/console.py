@@ -2,7 +2,10 @@
 
 from django import template
 
+from backend.assignments.models import AssignmentStatus
 from backend.console.access import is_console_user
+from backend.core.money import money_format
+from backend.permissions import can_import
 
 register = template.Library()
 
@@ -20,8 +23,6 @@ def get_item(mapping, key):
 @register.filter
 def may_import(user) -> bool:
     """Only leads import spreadsheets: the menu shows "Importar" to them alone."""
-    from backend.accounts.permissions import can_import
-
     return can_import(user)
 
 
@@ -40,8 +41,6 @@ def pct(part, whole) -> int:
 @register.filter
 def status_label(value) -> str:
     """An assignment status code as people read it ("confirmed" -> "Confirmada")."""
-    from backend.assignments.models import AssignmentStatus
-
     try:
         return str(AssignmentStatus(value).label)
     except ValueError:
@@ -51,6 +50,4 @@ def status_label(value) -> str:
 @register.filter
 def money(amount, currency=None) -> str:
     """An amount with its currency code in the active language's format: "ARS 1.234,56"."""
-    from backend.core.money import money_format
-
     return money_format(amount or 0, currency or None)

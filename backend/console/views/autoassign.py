@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, role_of
+from backend.assignments.services import auto_assign as auto_assign_run
 from backend.core.exceptions import ApplicationError
+from backend.permissions import Action, can, role_of
 
-from .. import domain
 from ..access import console_view, current_election, root_areas
 from .common import ancestors, area_from_query
 
@@ -36,7 +36,7 @@ def auto_assign(request):
     context = {"nav_active": "coverage", "election": election, "area": area, "crumbs": ancestors(area, request.user)}
     if request.method == "POST":
         try:
-            result = domain.auto_assign(
+            result = auto_assign_run(
                 election=election,
                 area=area,
                 dry_run=False,
@@ -60,7 +60,7 @@ def auto_assign(request):
         return redirect(reverse("console:coverage") + (f"?area={area.pk}" if area else ""))
     if request.GET.get("vista") == "previa":
         try:
-            context["result"] = domain.auto_assign(election=election, area=area, dry_run=True, actor=request.user)
+            context["result"] = auto_assign_run(election=election, area=area, dry_run=True, actor=request.user)
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
     return render(request, "console/auto_assign.html", context)

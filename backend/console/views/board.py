@@ -7,18 +7,21 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import Action, can
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
-from backend.assignments.selectors import coverage_state, state_label
+from backend.assignments import services as assignment_services
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
+from backend.assignments.selectors import candidates_for_slot, coverage_by_table, coverage_state, state_label
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
+from backend.permissions import Action, can
 from backend.volunteers.models import Volunteer
 from backend.volunteers.selectors import volunteer_search
 
-from .. import domain
 from ..access import console_view
 from ..selectors import volunteer_details
-from .common import ancestors, back_to, flash_error, get_visible
+from .common import ancestors, back_to, candidate_rows, flash_error, get_visible, thread_url
+
+# Every change made from the console is recorded as coming from the web.
+SOURCE = EventSource.WEB
 
 
 def _back(request, place_id: int):
@@ -51,7 +54,7 @@ def _flat_slots(slots: dict) -> list[dict]:
 @console_view
 def place(request, pk: int):
     place = get_visible(request, PollingPlace.objects.select_related("area", "election"), pk=pk)
-    slots = _flat_slots(domain.place_slots(user=request.user, place=place))
+    slots = _flat_slots(coverage_by_table(user=request.user, place=place))
     filled = sum(1 for s in slots if s["a"])
     state = coverage_state(slots=len(slots), assigned=filled)
     context = {
@@ -65,7 +68,7 @@ def place(request, pk: int):
         "state_label": state_label(state),
         "others": [s for s in slots if s["a"]],
         "can_change": can(request.user, Action.CHANGE, place),
-        "thread_url": domain.thread_url(place=place),
+        "thread_url": thread_url(place=place),
     }
     return render(request, "console/place.html", context)
 
@@ -100,7 +103,9 @@ def candidates(request, pk: int):
             for v in people
         ]
     else:
-        found = domain.candidates_for_slot(user=request.user, place=place, role=role, table=table, slot=slot)
+        found = candidate_rows(
+            candidates_for_slot(user=request.user, place=place, role=role, table=table, slot=slot, limit=8)
+        )
         people = list(
             Volunteer.objects.filter(pk__in=[c["volunteer_id"] for c in found]).select_related("area", "votes_at__area")
         )
@@ -133,7 +138,15 @@ def assign(request):
         return _back(request, place.pk)
     volunteer = get_visible(request, Volunteer.objects.all(), pk=request.POST.get("volunteer") or 0)
     try:
-        assignment = domain.assign(volunteer=volunteer, place=place, table=table, role=role, actor=request.user)
+        assignment = assignment_services.assignment_create(
+            volunteer=volunteer,
+            place=place,
+            table=table,
+            role=role,
+            actor=request.user,
+            source=SOURCE,
+            reason=_("asignación manual"),
+        )
     except ApplicationError as exc:
         flash_error(request, exc)
     else:
@@ -160,7 +173,12 @@ def _assignment(request, pk) -> Assignment:
 def unassign(request, pk: int):
     assignment = _assignment(request, pk)
     try:
-        domain.unassign(assignment=assignment, actor=request.user, reason=request.POST.get("reason", ""))
+        assignment_services.assignment_unassign(
+            assignment=assignment,
+            actor=request.user,
+            source=SOURCE,
+            reason=request.POST.get("reason", "") or _("quitada desde la consola"),
+        )
     except ApplicationError as exc:
         flash_error(request, exc)
     else:
@@ -174,7 +192,9 @@ def lock(request, pk: int):
     assignment = _assignment(request, pk)
     locked = request.POST.get("locked") == "1"
     try:
-        domain.set_locked(assignment=assignment, locked=locked, actor=request.user)
+        assignment_services.assignment_set_locked(
+            assignment=assignment, locked=locked, actor=request.user, source=SOURCE
+        )
     except ApplicationError as exc:
         flash_error(request, exc)
     else:
@@ -188,7 +208,7 @@ def swap(request, pk: int):
     assignment = _assignment(request, pk)
     other = _assignment(request, request.POST.get("other") or 0)
     try:
-        domain.swap(first=assignment, second=other, actor=request.user)
+        assignment_services.assignment_swap(first=assignment, second=other, actor=request.user, source=SOURCE)
     except ApplicationError as exc:
         flash_error(request, exc)
     else:
@@ -206,7 +226,7 @@ def check_in(request, pk: int):
     """A coordinator records that the watcher is at their place (e.g. confirmed by phone)."""
     assignment = _assignment(request, pk)
     try:
-        domain.check_in(assignment=assignment, actor=request.user)
+        assignment_services.assignment_check_in(assignment=assignment, actor=request.user, source=SOURCE)
     except ApplicationError as exc:
         flash_error(request, exc)
     else:

@@ -4,11 +4,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from backend.accounts.permissions import Action, can
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area
+from backend.permissions import Action, can
 
 
 def get_visible(request, queryset, action: Action = Action.VIEW, **lookup):
@@ -54,3 +55,29 @@ PAGE_SIZE = 50
 def page_of(request, items: list):
     """One page (?pagina=N) of a long list: a phone gets 50 cards, not a thousand."""
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get("pagina"))
+
+
+def _first_url(*names: str, args=None) -> str | None:
+    for name in names:
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def thread_url(*, place) -> str | None:
+    """The station thread page, one click from the board."""
+    return _first_url("threads:thread", "threads:page", "thread-page", args=[place.pk])
+
+
+def imports_url() -> str | None:
+    return _first_url("imports:upload", "imports:index", "imports:home", "imports")
+
+
+def candidate_rows(candidates) -> list[dict]:
+    """The engine's candidates (`SlotCandidate`) as the candidate lists render them, distance in km."""
+    return [
+        {"volunteer_id": c.volunteer_id, "name": c.name, "reason": c.reason, "cost_km": c.cost_m / 1000}
+        for c in candidates
+    ]

@@ -3,10 +3,10 @@
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from backend.accounts.permissions import Action, can, visible
+from backend.assignments.selectors import Coverage, coverage_map_by_area, coverage_map_by_place
 from backend.elections.models import PollingPlace
+from backend.permissions import Action, can, visible
 
-from .. import domain
 from ..access import console_view, current_election, root_areas
 from ..exports import export_log, xlsx_bytes, xlsx_response
 from ..models import ExportKind
@@ -32,8 +32,8 @@ def coverage(request):
     area = area_from_query(request, election)
     children = _children(request, election, area)
     shown = [area] if area is not None else children
-    coverage_map = domain.coverage_by_area(user=request.user, election=election, areas=[*shown, *children])
-    total = domain.Coverage()
+    coverage_map = coverage_map_by_area(user=request.user, election=election, areas=[*shown, *children])
+    total = Coverage()
     for a in shown:
         total.add(coverage_map[a.pk])
     active_filter = request.GET.get("ver", "")
@@ -43,8 +43,8 @@ def coverage(request):
     if area is not None:
         direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
         if direct.exists():
-            per_place = domain.coverage_by_place(user=request.user, election=election, area=area)
-            places = [(p, per_place.get(p.pk, domain.Coverage())) for p in direct]
+            per_place = coverage_map_by_place(user=request.user, election=election, area=area)
+            places = [(p, per_place.get(p.pk, Coverage())) for p in direct]
             # Worst first: the places with most uncovered slots lead the list.
             places = sorted(((p, cov) for p, cov in places if keep(cov)), key=lambda pc: (-pc[1].uncovered, pc[0].code))
     context = {
@@ -71,7 +71,7 @@ def coverage_export(request):
     tops = [area] if area is not None else root_areas(request.user, election)
     rows = []
     for top in tops:
-        per_place = domain.coverage_by_place(user=request.user, election=election, area=top)
+        per_place = coverage_map_by_place(user=request.user, election=election, area=top)
         places = visible(request.user, PollingPlace.objects.filter(pk__in=per_place)).select_related("area")
         for place in places.order_by("area__path", "code"):
             cov = per_place[place.pk]

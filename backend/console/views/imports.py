@@ -2,10 +2,10 @@
 
 from django.shortcuts import render
 
-from .. import domain
 from ..access import console_view
+from .common import imports_url
 
 
 @console_view
 def imports(request):
-    return render(request, "console/imports.html", {"nav_active": "imports", "upload_url": domain.imports_url()})
+    return render(request, "console/imports.html", {"nav_active": "imports", "upload_url": imports_url()})

@@ -3,7 +3,7 @@
 Segment (areas, roles, statuses, "only people with every value"), template text, then a preview
 (recipients, who lacks each {variable}, segments, cost, time, a sample) before anything is
 created; large sends wait for a lead's approval. Views parse, ask the permission module, call
-sms.broadcasts and render.
+backend.messaging.broadcasts and render.
 """
 
 from django.contrib import messages
@@ -12,13 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.permissions import Action, can
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import Area
-from sms import broadcasts
-from sms.models import Broadcast, BroadcastStatus
-from sms.texts import BROADCAST_VARS
+from backend.messaging import broadcasts
+from backend.messaging.models import Broadcast, BroadcastStatus
+from backend.messaging.texts import BROADCAST_VARS
+from backend.permissions import Action, can
 
 from ..access import console_view, current_election, root_areas
 

@@ -6,14 +6,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backend.accounts.permissions import Action, can
 from backend.core.exceptions import ApplicationError
 from backend.elections.selectors import place_search, table_search
+from backend.messaging.selectors import message_list_for_volunteer
+from backend.permissions import Action, can
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
 from backend.volunteers.selectors import volunteer_event_list, volunteer_search
 from backend.volunteers.services import volunteer_update
 
-from .. import domain
 from ..access import console_view, current_election
 from ..selectors import volunteer_assignments_with_events, volunteer_details
 from .common import get_visible
@@ -51,7 +51,7 @@ def volunteer(request, pk: int):
         "nav_active": "volunteers",
         "person": person,
         "assignments": volunteer_assignments_with_events(volunteer=person),
-        "messages_log": domain.volunteer_messages(volunteer=person),
+        "messages_log": message_list_for_volunteer(volunteer=person),
         "history": volunteer_event_list(volunteer=person)[:50],
         "can_edit": can(request.user, Action.CHANGE, person),
     }

@@ -19,6 +19,9 @@ from backend.core.exceptions import ApplicationError
 from .encoding import segment_info, transliterate
 from .models import MessageTemplate, TemplateKind
 
+# Weekday abbreviations without accents (GSM-7), Monday first, for {dia}.
+DAY_NAMES = ["Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom"]
+
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # Variables a coordinator may use in a broadcast; notices may also use the rest of CONTEXT_VARS.
 BROADCAST_VARS = ("nombre", "escuela", "direccion", "mesa", "link")

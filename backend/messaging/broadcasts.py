@@ -1,7 +1,7 @@
 """Instructions to many: preview, create (the audience is fixed then), approve, send, cancel, finish.
 
 Called by the API (api/sms.py), the console (backend/console/views/instructions.py), the admin
-actions (sms/admin.py) and the tasks (sms/tasks.py). Every rule lives here, so every door behaves
+actions (backend/messaging/admin.py) and the tasks (sms/tasks.py). Every rule lives here, so every door behaves
 the same:
 
 - The audience is computed once, at creation, from the creator's scope (the permission module's
@@ -31,13 +31,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backend.accounts.models import Role
-from backend.accounts.permissions import Action, can, role_of, visible
+from backend.accounts.services import magic_links_bulk
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
 from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.core.jobs import task_queue
 from backend.core.money import money_format
 from backend.elections.models import Area
-from backend.portal.services import magic_links_bulk
+from backend.permissions import Action, can, role_of, visible
 from backend.volunteers.models import Volunteer
 
 from .errors import SmsErrorCode
@@ -49,8 +50,7 @@ from .models import (
     OutboundStatus,
     TemplateKind,
 )
-from .services import DAY_NAMES
-from .texts import BROADCAST_VARS, PLACEHOLDER, render, template_validate
+from .texts import BROADCAST_VARS, DAY_NAMES, PLACEHOLDER, render, template_validate
 
 CHUNK = 2000
 SAMPLE = 200
@@ -529,9 +529,7 @@ def broadcast_send(*, actor, broadcast: Broadcast, confirm_recipients: int | Non
 
 
 def _queue_later(broadcast_id: int) -> None:
-    from .tasks import queue_broadcast
-
-    queue_broadcast.delay(broadcast_id)
+    task_queue("sms.queue_broadcast", broadcast_id)
 
 
 def broadcast_queue(*, broadcast_id: int) -> int:
@@ -585,11 +583,10 @@ def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
 
 
 def _start_drains(broadcast_id: int) -> None:
-    from .tasks import drain_outbound
-
+    """Hand the broadcast's queued rows to the SMS workers (the Twilio adapter's drain task)."""
     workers = max(1, int(settings.SMS_DRAIN_WORKERS))
     for k in range(workers):
-        drain_outbound.delay(broadcast_id, (k, workers))
+        task_queue("sms.drain_outbound", broadcast_id, (k, workers))
 
 
 # --- Cancel and finish ---------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ API views, web pages, WebSocket consumers and SMS commands all call `can()` for 
 `visible()` for a queryset. Roles: a lead sees everything; a coordinator sees the area subtrees of
 their scopes; a volunteer sees their own record, their own assignments, and the place (and its
 thread) of their active assignment.
+
+It sits above the models it reasons about and imports them plainly; `backend.accounts` keeps
+users, roles and scopes, and no model imports this module.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 
 from backend.accounts.models import Role
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent
+from backend.core.exceptions import PermissionDenied
+from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.messaging.models import Broadcast
+from backend.notices.models import Notice
+from backend.threads.models import AnnouncementDelivery, Message, Thread, ThreadModerationEvent, ThreadMute
+from backend.volunteers.models import Volunteer
 
 
 class Action(StrEnum):
@@ -30,22 +40,18 @@ class Action(StrEnum):
 
 
 # How to reach (the election id, the area path of the polling place) from each model, for scope filters.
-_AREA_PATH_LOOKUP = {
-    "elections.area": ("election_id", "path"),
-    "elections.pollingplace": ("election_id", "area__path"),
-    "elections.table": ("election_id", "place__area__path"),
-    "assignments.assignment": ("election_id", "place__area__path"),
-    "assignments.assignmentevent": ("assignment__election_id", "assignment__place__area__path"),
-    "threads.thread": ("election_id", "place__area__path"),
-    "threads.message": ("thread__election_id", "thread__place__area__path"),
-    "threads.threadmoderationevent": ("thread__election_id", "thread__place__area__path"),
-    "threads.threadmute": ("thread__election_id", "thread__place__area__path"),
-    "threads.announcementdelivery": ("message__thread__election_id", "message__thread__place__area__path"),
+_AREA_PATH_LOOKUP: dict[type[Model], tuple[str, str]] = {
+    Area: ("election_id", "path"),
+    PollingPlace: ("election_id", "area__path"),
+    Table: ("election_id", "place__area__path"),
+    Assignment: ("election_id", "place__area__path"),
+    AssignmentEvent: ("assignment__election_id", "assignment__place__area__path"),
+    Thread: ("election_id", "place__area__path"),
+    Message: ("thread__election_id", "thread__place__area__path"),
+    ThreadModerationEvent: ("thread__election_id", "thread__place__area__path"),
+    ThreadMute: ("thread__election_id", "thread__place__area__path"),
+    AnnouncementDelivery: ("message__thread__election_id", "message__thread__place__area__path"),
 }
-
-
-def _label(model: type[Model] | Model) -> str:
-    return model._meta.label_lower
 
 
 def role_of(user: Any) -> str | None:
@@ -76,29 +82,23 @@ def _in_scope(user: Any, election_id: int, path: str) -> bool:
     return any(election_id == e and path.startswith(p) for e, p in scope_areas(user))
 
 
-def _volunteer_of(user: Any):
-    from backend.volunteers.models import Volunteer
-
-    cached = getattr(user, "_fz_volunteer", False)
-    if cached is False:
-        cached = Volunteer.objects.filter(user=user).first()
-        user._fz_volunteer = cached
-    return cached
+def _volunteer_of(user: Any) -> Volunteer | None:
+    """The user's volunteer record, or None; cached on the user object."""
+    if not hasattr(user, "_fz_volunteer"):
+        user._fz_volunteer = Volunteer.objects.filter(user=user).first()
+    return user._fz_volunteer
 
 
-def _active_place_ids(volunteer) -> set[int]:
-    from backend.assignments.models import ACTIVE_STATUSES, Assignment
-
+def _active_place_ids(volunteer: Volunteer) -> set[int]:
     return set(
         Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES).values_list("place_id", flat=True)
     )
 
 
-def _place_of(obj: Any):
-    label = _label(obj)
-    if label == "elections.pollingplace":
+def _place_of(obj: Model) -> PollingPlace | None:
+    if isinstance(obj, PollingPlace):
         return obj
-    if label in {"elections.table", "assignments.assignment", "threads.thread"}:
+    if isinstance(obj, Table | Assignment | Thread):
         return obj.place
     return None
 
@@ -108,8 +108,6 @@ def _volunteer_in_scope(user: Any, volunteer: Any) -> bool:
         return True
     if volunteer.votes_at_id and _in_scope(user, volunteer.votes_at.election_id, volunteer.votes_at.area.path):
         return True
-    from backend.assignments.models import ACTIVE_STATUSES
-
     return any(
         _in_scope(user, a.election_id, a.place.area.path)
         for a in volunteer.assignments.filter(status__in=ACTIVE_STATUSES).select_related("place__area")
@@ -127,25 +125,23 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
     role = role_of(user)
     if role is None:
         return False
-    label = _label(obj)
-    target: Any = obj  # which attributes exist depends on `label`
     if role == Role.LEAD:
         return True
 
     if role == Role.COORDINATOR:
-        if label == "sms.broadcast":
+        if isinstance(obj, Broadcast):
             # A coordinator's own instructions: see, send, cancel; approval is a lead's.
-            return action in {Action.VIEW, Action.CHANGE} and target.created_by_id == user.pk
+            return action in {Action.VIEW, Action.CHANGE} and obj.created_by_id == user.pk
         if action in {Action.RESPOND, Action.APPROVE}:
             return False
-        if label == "volunteers.volunteer":
+        if isinstance(obj, Volunteer):
             return action in {Action.VIEW, Action.CHANGE} and _volunteer_in_scope(user, obj)
-        if label == "elections.area":
-            return action in {Action.VIEW, Action.CHANGE} and _in_scope(user, target.election_id, target.path)
+        if isinstance(obj, Area):
+            return action in {Action.VIEW, Action.CHANGE} and _in_scope(user, obj.election_id, obj.path)
         place = _place_of(obj)
         if place is None:
             return False
-        if action in {Action.POST, Action.MODERATE} and label != "threads.thread":
+        if action in {Action.POST, Action.MODERATE} and not isinstance(obj, Thread):
             return False
         return _in_scope(user, place.election_id, place.area.path)
 
@@ -153,14 +149,16 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
     volunteer = _volunteer_of(user)
     if volunteer is None:
         return False
-    if label == "volunteers.volunteer":
+    if isinstance(obj, Volunteer):
         return action == Action.VIEW and obj.pk == volunteer.pk
-    if label == "assignments.assignment":
-        return target.volunteer_id == volunteer.pk and action in {Action.VIEW, Action.RESPOND}
-    if label in {"elections.pollingplace", "elections.table"}:
-        return action == Action.VIEW and _place_of(obj).pk in _active_place_ids(volunteer)
-    if label == "threads.thread":
-        return action in {Action.VIEW, Action.POST} and target.place_id in _active_place_ids(volunteer)
+    if isinstance(obj, Assignment):
+        return obj.volunteer_id == volunteer.pk and action in {Action.VIEW, Action.RESPOND}
+    if isinstance(obj, PollingPlace):
+        return action == Action.VIEW and obj.pk in _active_place_ids(volunteer)
+    if isinstance(obj, Table):
+        return action == Action.VIEW and obj.place_id in _active_place_ids(volunteer)
+    if isinstance(obj, Thread):
+        return action in {Action.VIEW, Action.POST} and obj.place_id in _active_place_ids(volunteer)
     return False
 
 
@@ -175,15 +173,13 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
         return queryset.none()
     if role == Role.LEAD:
         return queryset
-    label = _label(queryset.model)
+    model = queryset.model
 
     if role == Role.COORDINATOR:
         scopes = scope_areas(user)
         if not scopes:
             return queryset.none()
-        if label == "volunteers.volunteer":
-            from backend.assignments.models import ACTIVE_STATUSES
-
+        if model is Volunteer:
             q = Q()
             for election_id, path in scopes:
                 q |= Q(area__election_id=election_id, area__path__startswith=path)
@@ -194,15 +190,13 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
                     assignments__place__area__path__startswith=path,
                 )
             return queryset.filter(q).distinct()
-        if label == "elections.election":
+        if model is Election:
             return queryset.filter(pk__in={election_id for election_id, _path in scopes})
-        if label == "sms.broadcast":
+        if model is Broadcast:
             return queryset.filter(created_by=user)
-        if label == "notices.notice":
-            from backend.volunteers.models import Volunteer
-
+        if model is Notice:
             return queryset.filter(volunteer__in=visible(user, Volunteer.objects.all()).values("pk"))
-        lookups = _AREA_PATH_LOOKUP.get(label)
+        lookups = _AREA_PATH_LOOKUP.get(model)
         if lookups is None:
             return queryset.none()
         election_lookup, path_lookup = lookups
@@ -214,27 +208,23 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
     volunteer = _volunteer_of(user)
     if volunteer is None:
         return queryset.none()
-    if label == "volunteers.volunteer":
+    if model is Volunteer:
         return queryset.filter(pk=volunteer.pk)
-    if label == "assignments.assignment":
-        return queryset.filter(volunteer=volunteer)
-    if label == "notices.notice":
+    if model is Assignment or model is Notice:
         return queryset.filter(volunteer=volunteer)
     place_ids = _active_place_ids(volunteer)
-    if label == "elections.pollingplace":
+    if model is PollingPlace:
         return queryset.filter(pk__in=place_ids)
-    if label in {"elections.table", "threads.thread"}:
+    if model is Table or model is Thread:
         return queryset.filter(place_id__in=place_ids)
-    if label == "threads.message":
+    if model is Message:
         return queryset.filter(thread__place_id__in=place_ids, hidden=False)
-    if label == "elections.election":
+    if model is Election:
         return queryset.filter(places__in=place_ids).distinct()
     return queryset.none()
 
 
 def require(user: Any, action: Action | str, obj: Model) -> None:
     """Raise PermissionDenied (an ApplicationError) unless `can(user, action, obj)`."""
-    from backend.core.exceptions import PermissionDenied
-
     if not can(user, action, obj):
         raise PermissionDenied()

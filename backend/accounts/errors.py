@@ -1,4 +1,4 @@
-"""Error codes raised by the portal services."""
+"""Error codes raised by the account services (volunteer logins and magic links)."""
 
 from enum import StrEnum
 

@@ -1,4 +1,10 @@
-"""What we sent and received by SMS, the broadcasts that produced it, and the editable texts."""
+"""What we sent and received by SMS, the broadcasts that produced it, and the editable texts.
+
+The messaging domain: `sms/` (the Twilio adapter) sends and receives these rows. The tables keep
+their first names (sms_*): the models moved here from the sms app without moving data.
+"""
+
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
@@ -30,7 +36,7 @@ class TemplateKind(models.TextChoices):
 
 
 class MessageTemplate(models.Model):
-    """An override of a default text (sms.texts.DEFAULT_TEXTS); coordinators edit them in the admin."""
+    """An override of a default text (backend.messaging.texts.DEFAULT_TEXTS); coordinators edit them in the admin."""
 
     kind = models.CharField(_("tipo"), max_length=32, choices=TemplateKind.choices, unique=True)
     body = models.TextField(_("texto"))
@@ -43,6 +49,7 @@ class MessageTemplate(models.Model):
     )
 
     class Meta:
+        db_table = "sms_messagetemplate"
         verbose_name = _("plantilla de SMS")
         verbose_name_plural = _("plantillas de SMS")
         ordering = ["kind"]
@@ -101,6 +108,7 @@ class Broadcast(models.Model):
     created_at = models.DateTimeField(_("creada"), auto_now_add=True)
 
     class Meta:
+        db_table = "sms_broadcast"
         verbose_name = _("envío masivo")
         verbose_name_plural = _("envíos masivos")
         ordering = ["-created_at"]
@@ -116,6 +124,7 @@ class BroadcastRecipient(models.Model):
     volunteer = models.ForeignKey("volunteers.Volunteer", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
+        db_table = "sms_broadcastrecipient"
         verbose_name = _("destinatario de envío masivo")
         verbose_name_plural = _("destinatarios de envíos masivos")
         constraints = [
@@ -171,6 +180,7 @@ class OutboundMessage(models.Model):
     updated_at = models.DateTimeField(_("actualizado"), auto_now=True)
 
     class Meta:
+        db_table = "sms_outboundmessage"
         verbose_name = _("SMS enviado")
         verbose_name_plural = _("SMS enviados")
         ordering = ["-id"]
@@ -185,6 +195,37 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.body[:40]}"
+
+
+class Keyword(StrEnum):
+    """What a volunteer's text means (sms/commands.py parses it); stored in `InboundMessage.keyword`."""
+
+    INFO = "info"
+    YES = "yes"
+    NO = "no"
+    CHECK_IN = "check_in"
+    HELP = "help"
+    STOP = "stop"
+    START = "start"
+
+
+KEYWORD_LABELS = {
+    Keyword.INFO: _("MESA: pidió sus datos"),
+    Keyword.YES: _("SI: confirmó"),
+    Keyword.NO: _("NO: rechazó"),
+    Keyword.CHECK_IN: _("LLEGUE: dio el presente"),
+    Keyword.HELP: _("AYUDA"),
+    Keyword.STOP: _("BAJA: no quiere más SMS"),
+    Keyword.START: _("ALTA: vuelve a recibir SMS"),
+}
+
+
+def keyword_label(value: str) -> str:
+    """How a stored `InboundMessage.keyword` reads for people ("yes" -> "SI: confirmó"); free text has none."""
+    try:
+        return str(KEYWORD_LABELS[Keyword(value)])
+    except ValueError:
+        return value
 
 
 class InboundMessage(models.Model):
@@ -204,6 +245,7 @@ class InboundMessage(models.Model):
     handled_at = models.DateTimeField(_("procesado"), null=True, blank=True)
 
     class Meta:
+        db_table = "sms_inboundmessage"
         verbose_name = _("SMS recibido")
         verbose_name_plural = _("SMS recibidos")
         ordering = ["-id"]

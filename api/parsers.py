@@ -1,0 +1,12 @@
+"""The JSON parser of the API: a body nested deeper than the parser can follow is a parse error (400)."""
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser as DRFJSONParser
+
+
+class JSONParser(DRFJSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:  # "[[[[...": a few kilobytes deeper than json's recursion limit
+            raise ParseError("JSON parse error - nested too deeply") from exc

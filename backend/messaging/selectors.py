@@ -1,0 +1,27 @@
+"""Reads of the messaging domain: what a volunteer was sent and sent back."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .models import InboundMessage, OutboundMessage, keyword_label
+
+
+@dataclass
+class MessageLine:
+    direction: str  # "out" or "in"
+    body: str
+    status: str
+    created_at: datetime
+
+
+def message_list_for_volunteer(*, volunteer, limit: int = 50) -> list[MessageLine]:
+    """SMS sent to and received from a volunteer, newest first."""
+    sent = [
+        MessageLine("out", m.body, m.get_status_display(), m.created_at)
+        for m in OutboundMessage.objects.filter(volunteer=volunteer).order_by("-created_at", "-id")[:limit]
+    ]
+    received = [
+        MessageLine("in", m.body, keyword_label(m.keyword), m.received_at)
+        for m in InboundMessage.objects.filter(volunteer=volunteer).order_by("-received_at", "-id")[:limit]
+    ]
+    return sorted(sent + received, key=lambda line: line.created_at, reverse=True)[:limit]
