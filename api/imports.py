@@ -6,6 +6,7 @@ the finished batch; large ones answer 202 with a pending batch whose progress th
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -92,9 +93,30 @@ class ImportUploadApi(APIView):
     class InputSerializer(serializers.Serializer):
         election = serializers.SlugRelatedField(slug_field="slug", queryset=Election.objects.all())
         kind = serializers.ChoiceField(choices=ImportKind.choices)
-        file = serializers.FileField()
+        file = serializers.FileField(required=False)
+        # A station list with its companion files (or one zip): repeat the `files` part.
+        files = serializers.ListField(child=serializers.FileField(), required=False, max_length=20)
         dry_run = serializers.BooleanField(default=True)
         default_area_code = serializers.CharField(required=False, allow_blank=True, default="")
+        mapping = serializers.JSONField(
+            binary=True,  # multipart sends it as a JSON string
+            required=False,
+            default=dict,
+            help_text='Columna -> campo (vacío para ignorarla), p. ej. {"Nro": "table_number"}',
+        )
+        all_or_nothing = serializers.BooleanField(default=False)
+
+        def validate_mapping(self, value):
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise serializers.ValidationError(_("El mapeo debe ser un objeto columna -> campo."))
+            return value
+
+        def validate(self, attrs):
+            uploads = ([attrs["file"]] if attrs.get("file") else []) + list(attrs.get("files") or [])
+            if not uploads:
+                raise serializers.ValidationError({"file": _("Subí al menos un archivo.")})
+            attrs["uploads"] = uploads
+            return attrs
 
     serializer_class = InputSerializer
 
@@ -108,16 +130,16 @@ class ImportUploadApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        upload = values["file"]
         batch = batch_create(
             actor=request.user,
             election=values["election"],
             kind=values["kind"],
-            file_name=upload.name,
-            data=upload.read(),
+            files=[(upload.name, upload.read()) for upload in values["uploads"]],
             dry_run=values["dry_run"],
             default_area_code=values["default_area_code"],
             language=get_language() or "es-ar",
+            mapping=values["mapping"],
+            all_or_nothing=values["all_or_nothing"],
         )
         batch = batch_start(batch=batch)
         code = status.HTTP_201_CREATED if batch.finished else status.HTTP_202_ACCEPTED

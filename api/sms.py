@@ -60,6 +60,11 @@ class PreviewOutputSerializer(serializers.Serializer):
     sample = serializers.CharField()
     missing = serializers.DictField(child=serializers.IntegerField())
     complete_recipients = serializers.IntegerField()
+    sampled = serializers.IntegerField(help_text="Texts rendered for the figures below.")
+    multi_segment = serializers.IntegerField(help_text="Of those, how many take more than one segment.")
+    multi_segment_places = serializers.ListField(
+        child=serializers.CharField(), help_text="Schools whose full name makes the text take two segments."
+    )
 
 
 class CountsSerializer(serializers.Serializer):

@@ -73,6 +73,7 @@ class ThreadMessagesApi(APIView):
             before=params.get("before"),
             after=params.get("after"),
             limit=params["limit"],
+            staff=member.sees_staff,
         )
         results = [payload_for(message_payload(m), moderator=member.moderator) for m in messages]
         # Older pages exist while pages come back full; after an `after` page, its first id is the cursor back.

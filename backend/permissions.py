@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 
 from backend.accounts.models import Role
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.messaging.models import Broadcast
@@ -218,7 +218,13 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
     if model is Table or model is Thread:
         return queryset.filter(place_id__in=place_ids)
     if model is Message:
-        return queryset.filter(thread__place_id__in=place_ids, hidden=False)
+        # Lines for the coordination (a decline names a person) reach only the place's fiscal general.
+        general_of = Assignment.objects.filter(
+            volunteer=volunteer, role=AssignmentRole.PLACE, status__in=ACTIVE_STATUSES
+        ).values("place_id")
+        return queryset.filter(thread__place_id__in=place_ids, hidden=False).filter(
+            Q(staff_only=False) | Q(thread__place_id__in=general_of)
+        )
     if model is Election:
         return queryset.filter(places__in=place_ids).distinct()
     return queryset.none()

@@ -247,6 +247,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Magic links (django-sesame) -------------------------------------------------------------
 SESAME_MAX_AGE = env.int("MAGIC_LINK_MAX_AGE", default=14 * 24 * 3600)
+# Seconds a sign-in link from an SMS stays valid (backend.accounts ShortLink); older /a/ tokens alike.
+MAGIC_LINK_MAX_AGE = SESAME_MAX_AGE
 SESAME_TOKEN_NAME = "t"
 
 # --- SMS ---------------------------------------------------------------------------------------
@@ -273,12 +275,26 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Every handler redacts links, phones, DNIs and emails (backend.core.logging); the web server's
+# own loggers are routed here too, so its access log goes through the same filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "backend.core.logging.RedactFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default configuration gives "django" a console handler of its own: replaced, so
+        # its request log ("Forbidden: /<path>") is redacted like every other line.
+        "django": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": False},
+        "django.channels.server": {"level": "WARNING"},
+        "uvicorn": {"handlers": ["console"], "propagate": False},
+        "uvicorn.error": {"handlers": [], "propagate": True},
+        "uvicorn.access": {"handlers": ["console"], "propagate": False},
+        "daphne": {"handlers": ["console"], "propagate": False},
+        "django.server": {"handlers": ["console"], "propagate": False},
+        "twilio": {"level": "WARNING"},
+    },
 }
 
 # --- Console (coordinators' pages) -------------------------------------------------------------
@@ -323,6 +339,9 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 # Twilio answers STOP/START/... itself (default opt-out handling): we act but do not reply twice.
 SMS_TWILIO_DEFAULT_OPT_OUT = env.bool("SMS_TWILIO_DEFAULT_OPT_OUT", default=True)
+# Photos sent by MMS: largest accepted, and how many of one message are kept.
+SMS_MEDIA_MAX_BYTES = env.int("SMS_MEDIA_MAX_BYTES", default=5 * 1024 * 1024)
+SMS_MEDIA_MAX_PER_MESSAGE = env.int("SMS_MEDIA_MAX_PER_MESSAGE", default=5)
 SMS_RATE_PER_SECOND = env.float("SMS_RATE_PER_SECOND", default=10.0)
 SMS_RATE_BURST = env.float("SMS_RATE_BURST", default=1.0)
 SMS_RATE_LIMIT_KEY = env.str("SMS_RATE_LIMIT_KEY", default="fiscaliza:sms:bucket")

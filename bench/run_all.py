@@ -12,9 +12,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ["import_roster.py", "--rows", "100000"],
+    ["import_stations.py"],
     ["assign.py"],
     ["assign.py", "--cordoba"],
     ["sms.py"],
+    ["texts_national.py"],
     ["threads.py"],
 ]
 

@@ -112,6 +112,64 @@ def message_find(*, to: str, body: str, sent_after) -> Accepted | None:
     return None
 
 
+class MediaError(Exception):
+    """A photo of an MMS that could not be fetched or is not acceptable; `message` says why, in Spanish."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# What a photo is, by its first bytes: the header Twilio (or a proxy) sends is not trusted alone.
+IMAGE_SIGNATURES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+
+
+def media_fetch(*, url: str, max_bytes: int) -> tuple[str, bytes]:
+    """(content type, bytes) of one MMS photo, fetched with the account's credentials.
+
+    Only URLs on Twilio's API host are fetched (a webhook's MediaUrl must never make us call
+    anywhere else); Twilio may redirect to its storage, which is followed. Refuses other types
+    than JPEG, PNG, GIF and WebP, and anything over `max_bytes`, without reading it whole.
+    """
+    from django.utils.translation import gettext as _
+
+    base = settings.TWILIO_API_BASE_URL.rstrip("/") + "/"
+    if not url.startswith(base):
+        raise MediaError(_("La foto no viene de Twilio."), code="media_foreign_url")
+    try:
+        response = requests.get(
+            url,
+            auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN),
+            timeout=float(settings.TWILIO_HTTP_TIMEOUT),
+            stream=True,
+        )
+    except requests.RequestException as exc:
+        raise MediaError(_("No se pudo descargar la foto."), code="media_unreachable") from exc
+    with response:
+        if response.status_code != 200:
+            raise MediaError(_("No se pudo descargar la foto."), code="media_unreachable")
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type not in IMAGE_SIGNATURES:
+            raise MediaError(_("Solo se guardan fotos (JPG, PNG, GIF o WebP)."), code="media_type")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise MediaError(_("La foto supera el tamaño máximo."), code="media_too_large")
+        data = bytearray()
+        for chunk in response.iter_content(64 * 1024):
+            data.extend(chunk)
+            if len(data) > max_bytes:
+                raise MediaError(_("La foto supera el tamaño máximo."), code="media_too_large")
+    if not bytes(data).startswith(IMAGE_SIGNATURES[content_type]):
+        raise MediaError(_("Solo se guardan fotos (JPG, PNG, GIF o WebP)."), code="media_type")
+    return content_type, bytes(data)
+
+
 def signature_valid(*, url: str, params: dict, signature: str) -> bool:
     """Twilio's X-Twilio-Signature check for a form-encoded webhook."""
     return bool(signature) and RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)

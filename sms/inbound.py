@@ -1,23 +1,40 @@
-"""Receiving texts: store first, then act once per MessageSid."""
+"""Receiving texts: store first, then act once per MessageSid; never lose one to an error.
 
+The row is written before anything else. Processing claims it with a conditional UPDATE, fetches
+any MMS photos (outside the transaction: it is network), then acts and records the reply in one
+transaction. An error rolls the action back and marks the row failed with the error, and the
+volunteer gets a short apology instead of a 500; a retry of the same SID by Twilio processes a
+failed row again (it changed nothing) and answers a processed one with its stored reply.
+"""
+
+import logging
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.text import clean_text
-from backend.messaging.models import InboundMessage
+from backend.messaging.models import InboundMessage, InboundStatus, TemplateKind
+from backend.messaging.texts import render_kind
 
+from .client import MediaError, media_fetch
 from .commands import inbound_command, volunteer_for_phone
 
+logger = logging.getLogger(__name__)
+
+# A row left in "processing" this long (its worker died) may be taken again by a retry.
+STALE_CLAIM = timedelta(minutes=2)
 BODY_MAX_LENGTH = 1600
 
 
 def inbound_receive(*, params: dict) -> str:
     """Store one inbound SMS and act on it; returns the reply text ("" for none).
 
-    Called by the signed webhook (and, through it, by the development page). The same
-    MessageSid again returns the stored reply and acts on nothing.
+    Called by the signed webhook (and, through it, by the development page).
     """
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sid:
@@ -35,16 +52,75 @@ def inbound_receive(*, params: dict) -> str:
                 sid=sid[:64],
                 from_number=from_number[:32],
                 to_number=params.get("To", "")[:32],
-                body=params.get("Body", ""),
+                body=params.get("Body", "") or "",
                 volunteer=volunteer,
                 params=params,
+                media_count=_media_count(params),
             )
     except IntegrityError:
-        return InboundMessage.objects.filter(sid=sid).values_list("reply", flat=True).first() or ""
-    with transaction.atomic():
-        # Only the first request for this SID acts, even if Twilio retried it concurrently.
-        if not InboundMessage.objects.filter(pk=message.pk, handled_at__isnull=True).update(handled_at=timezone.now()):
-            return ""
-        reply = inbound_command(volunteer=volunteer, body=message.body, params=params)
-        InboundMessage.objects.filter(pk=message.pk).update(keyword=reply.keyword, reply=reply.text)
-    return reply.text
+        message = InboundMessage.objects.get(sid=sid[:64])
+        if message.status == InboundStatus.PROCESSED:
+            return message.reply
+    return inbound_process(message_id=message.pk)
+
+
+def _media_count(params: dict) -> int:
+    value = str(params.get("NumMedia") or "0")
+    return min(int(value), 99) if value.isdigit() else 0
+
+
+def inbound_process(*, message_id: int) -> str:
+    """Process one stored inbound row, once. Returns the reply ("" when another request has it)."""
+    now = timezone.now()
+    claimable = InboundMessage.objects.filter(pk=message_id).filter(
+        status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED]
+    ) | InboundMessage.objects.filter(pk=message_id, status=InboundStatus.PROCESSING, claimed_at__lt=now - STALE_CLAIM)
+    # The claim: of two concurrent deliveries of one SID only one gets past here.
+    if not InboundMessage.objects.filter(pk__in=claimable.values("pk")).update(
+        status=InboundStatus.PROCESSING, claimed_at=now
+    ):
+        return ""
+    message = InboundMessage.objects.select_related("volunteer").get(pk=message_id)
+    InboundMessage.objects.filter(pk=message_id).update(attempts=message.attempts + 1)
+    try:
+        attachments, refused = _photos(message)
+        with transaction.atomic():
+            if refused and not attachments and not message.body.strip():
+                reply_text, label = render_kind(TemplateKind.MEDIA_REFUSED, {"texto": refused}).body, "media"
+            else:
+                reply = inbound_command(
+                    volunteer=message.volunteer, body=message.body, params=message.params, attachments=attachments
+                )
+                reply_text, label = reply.text, reply.keyword
+            InboundMessage.objects.filter(pk=message_id).update(
+                status=InboundStatus.PROCESSED,
+                handled_at=timezone.now(),
+                keyword=label[:16],
+                reply=reply_text,
+                error="",
+            )
+        return reply_text
+    except Exception as exc:
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        logger.error("inbound message %s failed: %s", message_id, type(exc).__name__)
+        opted_out = message.volunteer is not None and message.volunteer.opted_out
+        reply_text = "" if opted_out else render_kind(TemplateKind.INBOUND_FAILED, {}).body
+        InboundMessage.objects.filter(pk=message_id).update(
+            status=InboundStatus.FAILED, error=error[:2000], reply=reply_text
+        )
+        return reply_text
+
+
+def _photos(message: InboundMessage) -> tuple[list[tuple[str, bytes]], str]:
+    """The MMS photos of `message` (content type, bytes), and why any was refused ("" if none)."""
+    photos: list[tuple[str, bytes]] = []
+    refused = ""
+    for index in range(min(message.media_count, settings.SMS_MEDIA_MAX_PER_MESSAGE)):
+        url = str(message.params.get(f"MediaUrl{index}") or "")
+        if not url:
+            continue
+        try:
+            photos.append(media_fetch(url=url, max_bytes=settings.SMS_MEDIA_MAX_BYTES))
+        except MediaError as exc:
+            refused = exc.message
+    return photos, refused

@@ -141,6 +141,8 @@ def notice_deliver(*, notice: Notice) -> OutboundMessage | None:
     kind = _template_kind_for(notice)
     if kind not in TemplateKind.values:
         return None
+    if not volunteer.phone_verified:
+        return _verify_phone_queue(volunteer=volunteer, notice=notice)
     assignment = notice.assignment or assignment_get_active_for_volunteer(volunteer=volunteer)
     body, _translit = template_get(kind)
     context = assignment_context(volunteer=volunteer, assignment=assignment, link=link_for_text(volunteer, body))
@@ -152,6 +154,24 @@ def notice_deliver(*, notice: Notice) -> OutboundMessage | None:
     return outbound_queue(
         volunteer=volunteer,
         kind=kind,
+        body=rendered.body,
+        segments=rendered.segments,
+        encoding=rendered.encoding,
+        notice=notice,
+    )
+
+
+def _verify_phone_queue(*, volunteer, notice: Notice) -> OutboundMessage | None:
+    """A guessed number gets one question, no name, place or link: the person may be a stranger.
+
+    Their SI (sms.commands) verifies the number and answers with the assignment itself.
+    """
+    if OutboundMessage.objects.filter(volunteer=volunteer, kind=TemplateKind.VERIFY_PHONE).exists():
+        return None
+    rendered = render_kind(TemplateKind.VERIFY_PHONE, {})
+    return outbound_queue(
+        volunteer=volunteer,
+        kind=TemplateKind.VERIFY_PHONE,
         body=rendered.body,
         segments=rendered.segments,
         encoding=rendered.encoding,
@@ -288,6 +308,8 @@ def _after_sent(message_id: int) -> None:
     notice = message.notice
     if notice is None or notice.kind != NoticeKind.ASSIGNMENT or notice.assignment is None:
         return
+    if message.kind == TemplateKind.VERIFY_PHONE:
+        return  # the person has not been told the assignment yet, only asked who they are
     if notice.assignment.status == AssignmentStatus.PROPOSED:
         try:
             assignment_transition(

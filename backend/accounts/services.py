@@ -4,14 +4,15 @@ Scopes decide which places' threads and boards a coordinator may watch, so every
 coordinator's open sockets after commit (`membership.changed` on `threads.user.<id>`): they
 re-check and close what the new scope no longer covers.
 
-Magic links are a password-less way into "Mi asignación" for a volunteer: django-sesame v2 tokens
-(the user's primary key, a timestamp and a 128-bit keyed BLAKE2 signature). Nothing is stored: the
-signature is checked against the server's secret, so there is no token table to leak; tokens
-expire after SESAME_MAX_AGE and are bound to the volunteer's own user (created on demand, with no
-usable password).
+Magic links: a link is PUBLIC_BASE_URL + "/" + a random key of 22 base-62 characters (131 bits):
+a path of 23 characters, so the SMS keeps its room for the school's full name. Only the key's
+SHA-256 is stored (`ShortLink`), mapped to the volunteer's own user (created on demand, with no
+usable password); a link expires after MAGIC_LINK_MAX_AGE and a coordinator can revoke them all.
 """
 
-from types import SimpleNamespace
+import secrets
+import string
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -19,16 +20,16 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from sesame.utils import get_token
 
 from backend.accounts.models import Role, User
 from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError
 from backend.core.live import MEMBERSHIP_CHANGED, live_send, user_group
+from backend.permissions import Action, require
 from backend.volunteers.services import volunteer_user_link, volunteers_user_link_by_username
 
 from .errors import PortalErrorCode
-from .models import CoordinatorScope
+from .models import CoordinatorScope, ShortLink, link_key_hash
 
 SCOPE = "portal"
 
@@ -55,8 +56,28 @@ def volunteer_user_ensure(*, volunteer) -> User:
     return user
 
 
-def _link_for(user) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/a/{get_token(user, scope=SCOPE)}"
+KEY_ALPHABET = string.ascii_letters + string.digits
+KEY_LENGTH = 22  # 22 * log2(62) = 131 bits
+
+
+def link_key_new() -> str:
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def link_url(key: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/{key}"
+
+
+def _expiry():
+    return timezone.now() + timedelta(seconds=settings.MAGIC_LINK_MAX_AGE)
+
+
+def _link_for(*, volunteer_id: int, user_id: int) -> str:
+    key = link_key_new()
+    ShortLink.objects.create(
+        key_hash=link_key_hash(key), volunteer_id=volunteer_id, user_id=user_id, expires_at=_expiry()
+    )
+    return link_url(key)
 
 
 def magic_link_issue(*, volunteer) -> str:
@@ -77,20 +98,38 @@ def magic_link_issue(*, volunteer) -> str:
         raise ApplicationError(
             _("Se pidieron demasiados enlaces; probá de nuevo en una hora."), code=PortalErrorCode.LINK_RATE_LIMITED
         )
-    return _link_for(volunteer_user_ensure(volunteer=volunteer))
+    user = volunteer_user_ensure(volunteer=volunteer)
+    return _link_for(volunteer_id=volunteer.pk, user_id=user.pk)
+
+
+def magic_links_revoke(*, volunteer, actor) -> int:
+    """Revoke every link of `volunteer` and end the sessions they opened. Called by the console.
+
+    A coordinator whose scope covers the volunteer (or a lead) may do it: a phone was lost, a
+    link was forwarded. The user's unusable password is renewed, which changes the session hash
+    Django checks on each request, so browsers already signed in by a link are signed out.
+    """
+    require(actor, Action.CHANGE, volunteer)
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = ShortLink.objects.filter(volunteer=volunteer, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=actor
+        )
+        if volunteer.user_id is not None:
+            User.objects.filter(pk=volunteer.user_id).update(password=make_password(None))
+    return revoked
 
 
 def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
     """Links for many volunteers at once (broadcasts with {link}); missing users are bulk-created.
 
-    `volunteers` are rows with id, first_name, last_name, user_id and, when they have one, their
-    user's password hash as user__password (no model instances: a
-    national broadcast mints 100,000 links). Not rate-limited per person: a broadcast is already
-    gated by scope and, when large, by a lead's approval.
+    `volunteers` are rows with id, first_name, last_name and user_id (no model instances: a
+    national broadcast mints 100,000 links, one ShortLink row each, inserted in bulk). Not
+    rate-limited per person: a broadcast is already gated by scope and, when large, by a lead's
+    approval.
     """
     missing = [v for v in volunteers if v["user_id"] is None]
     user_ids = {v["id"]: v["user_id"] for v in volunteers}
-    passwords: dict[int, str] = {}
     if missing:
         with transaction.atomic():
             names = {v["id"]: f"fiscal-{v['id']}" for v in missing}
@@ -114,19 +153,25 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
                 created = dict(
                     User.objects.filter(username__in=[names[v["id"]] for v in fresh]).values_list("username", "pk")
                 )
-                passwords.update(dict.fromkeys(created.values(), password))
                 found.update(created)
             for volunteer_id, username in names.items():
                 user_ids[volunteer_id] = found[username]
             volunteers_user_link_by_username(volunteer_ids=list(names), prefix="fiscal-")
-    passwords.update({v["user_id"]: v["user__password"] for v in volunteers if v.get("user__password")})
-    unknown = [user_id for user_id in user_ids.values() if user_id not in passwords]
-    if unknown:
-        passwords.update(User.objects.filter(pk__in=unknown).values_list("pk", "password"))
-    return {
-        volunteer_id: _link_for(SimpleNamespace(pk=user_id, password=passwords[user_id]))
-        for volunteer_id, user_id in user_ids.items()
-    }
+    expires_at = _expiry()
+    keys = {volunteer_id: link_key_new() for volunteer_id in user_ids}
+    bulk_insert(
+        ShortLink,
+        [
+            {
+                "key_hash": link_key_hash(keys[volunteer_id]),
+                "volunteer_id": volunteer_id,
+                "user_id": user_id,
+                "expires_at": expires_at,
+            }
+            for volunteer_id, user_id in user_ids.items()
+        ],
+    )
+    return {volunteer_id: link_url(key) for volunteer_id, key in keys.items()}
 
 
 # --- Coordinator scopes ---------------------------------------------------------------------------

@@ -208,3 +208,63 @@ def normalize_digits(plus: bool, digits: str, default_area_code: str = "") -> Ph
             return with_area or PhoneResult(None, error=PhoneIssue.INVALID)
         return PhoneResult(with_area.e164, (PhoneIssue.DEFAULT_AREA_CODE, *with_area.warnings))
     return PhoneResult(None, error=PhoneIssue.INVALID)
+
+
+# --- Area codes by locality -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _area_codes_by_locality() -> dict[str, str]:
+    """Folded locality name -> Argentine area code, from the geographic data `phonenumbers` ships
+    ("54351": "Córdoba, Córdoba"; "542202": "González Catán/Virrey del Pino, Buenos Aires").
+
+    A prefix there may run past the area code ("543586" is Río Cuarto: area 358); the library
+    itself says how long the area code is. A name under several codes keeps the one of its
+    shortest prefix (the city, not a neighbourhood with its own code); a tie keeps none.
+    """
+    from phonenumbers.geodata import GEOCODE_DATA
+
+    from .text import fold
+
+    found: dict[str, dict[int, set[str]]] = {}
+    for prefix, names in GEOCODE_DATA.items():
+        if not prefix.startswith("54") or prefix.startswith("549"):
+            continue
+        national, length = _area_code_length(prefix[2:])
+        if not length:
+            continue
+        description = names.get("es") or names.get("en") or ""
+        place = description.rsplit(",", 1)[0] if "," in description else description
+        for locality in place.split("/"):
+            key = fold(locality.split("(")[0])
+            if key:
+                found.setdefault(key, {}).setdefault(len(prefix), set()).add(national[:length])
+    codes: dict[str, str] = {}
+    for key, by_length in found.items():
+        shortest = by_length[min(by_length)]
+        if len(shortest) == 1:
+            codes[key] = next(iter(shortest))
+    return codes
+
+
+def _area_code_length(prefix: str) -> tuple[str, int]:
+    """A valid 10-digit national number starting with `prefix`, and the length of its area code."""
+    for fill in "4567238910":
+        national = prefix.ljust(10, fill)[:10]
+        try:
+            number = phonenumbers.parse("+54" + national)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            length = phonenumbers.length_of_geographical_area_code(number)
+            if length:
+                return national, length
+    return prefix, 0
+
+
+def area_code_for_locality(name: str) -> str | None:
+    """The area code of an Argentine locality by its name ("Río Cuarto" -> "358"), or None when the
+    name is unknown or is shared by places with different codes."""
+    from .text import fold
+
+    return _area_codes_by_locality().get(fold(name))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -430,27 +431,24 @@ def read_rows(source: str | Path | BinaryIO | bytes, *, filename: str | None = N
 # --- headers -----------------------------------------------------------------------------------
 
 
+_DECORATION = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+
+
 def match_headers(row: list, headers: dict[str, tuple[str, ...]]) -> dict[str, int]:
     """field -> column index for the cells of `row` that name a known column.
 
-    Exact keys win; otherwise a header starting with a known key matches ("Celular (con código de
-    área)" -> phone). The first column that matches a field keeps it.
+    Whole keys only, never prefixes (a prefix took `mesa_desde` for the table and `Movilidad` for
+    a phone); a decoration in parentheses is dropped first ("Celular (con código de área)" ->
+    phone). The first column that matches a field keeps it.
     """
     exact = {key: field for field, keys in headers.items() for key in keys}
-    by_length = sorted(exact, key=len, reverse=True)
     columns: dict[str, int] = {}
-    keys = [header_key(cell) if isinstance(cell, str) else "" for cell in row]
-    for index, key in enumerate(keys):
-        field = exact.get(key)
+    for index, cell in enumerate(row):
+        if not isinstance(cell, str):
+            continue
+        field = exact.get(header_key(cell)) or exact.get(header_key(_DECORATION.sub(" ", cell)))
         if field and field not in columns:
             columns[field] = index
-    for index, key in enumerate(keys):
-        if not key or key in exact or index in columns.values():
-            continue
-        for known in by_length:
-            if len(known) >= 4 and key.startswith(known):
-                columns.setdefault(exact[known], index)
-                break
     return columns
 
 

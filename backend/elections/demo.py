@@ -1,4 +1,8 @@
-"""The demo election: the real Córdoba 2019 station list, generated volunteers, coordinators.
+"""The demo elections: the real Córdoba 2019 station list (the default) or the national 2019 list.
+
+Both come with generated volunteers and coordinators. The national one is the authority's list
+of the 2019 primaries as published (places with table ranges and the name files, zipped in
+`fixtures/national-2019.zip`): about 15,000 places and 101,461 tables.
 
 Deterministic (a fixed random seed) and idempotent: a second run finds everything in place and
 changes nothing.
@@ -6,6 +10,7 @@ changes nothing.
 
 import datetime
 import random
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +29,14 @@ from .stations import stations_import
 
 DEMO_SLUG = "demo-cordoba"
 DEMO_STATIONS = Path(settings.BASE_DIR) / "fixtures" / "cordoba-2019-mesas.xlsx"
+NATIONAL_SLUG = "demo-nacional"
+NATIONAL_STATIONS = Path(settings.BASE_DIR) / "fixtures" / "national-2019.zip"
+# username, role, first name, last name, area paths they coordinate (Capital Federal; Bahía Blanca)
+NATIONAL_USERS = [
+    ("responsable", Role.LEAD, "Laura", "Responsable", []),
+    ("coordinadora", Role.COORDINATOR, "Carla", "Coordinadora", ["/1/"]),
+    ("coordinador-interior", Role.COORDINATOR, "Diego", "Interior", ["/2/7/"]),
+]
 DEMO_PASSWORD = "fiscaliza-demo"
 DEMO_USERS = [
     # username, role, first name, last name, area codes (paths below the district) they coordinate
@@ -105,14 +118,40 @@ def demo_load(*, volunteers: int = 3000, assigned: int = 400, seed: int = 2019) 
     )
     stations = stations_import(election=election, rows=read_rows(DEMO_STATIONS))
     with transaction.atomic():
-        _demo_users(election)
+        _demo_users(election, DEMO_USERS)
         created = _demo_volunteers(election, count=volunteers, rng=random.Random(seed))
-        assignments = _demo_assignments(election, count=assigned)
+        assignments = _demo_assignments(election, count=assigned, path="/provincia-de-cordoba/capital/")
     return DemoResult(election, stations.changed, created, assignments)
 
 
-def _demo_users(election: Election) -> None:
-    for username, role, first, last, codes in DEMO_USERS:
+def national_files() -> list[tuple[str, list[list]]]:
+    """The national list's files (name, rows) from the zipped fixture."""
+    with zipfile.ZipFile(NATIONAL_STATIONS) as archive:
+        return [
+            (name, list(read_rows(archive.read(name), filename=name)))
+            for name in sorted(archive.namelist())
+            if name.endswith(".csv")
+        ]
+
+
+def demo_load_national(*, volunteers: int = 3000, assigned: int = 400, seed: int = 2019) -> DemoResult:
+    """Build (or find) the national demo election. Called by `manage.py load_demo --national`."""
+    election, _ = Election.objects.get_or_create(
+        slug=NATIONAL_SLUG,
+        defaults={"name": "Demo: nacional (PASO 2019)", "date": datetime.date(2027, 8, 8)},
+    )
+    stations = stations_import(election=election, files=national_files())
+    with transaction.atomic():
+        _demo_users(election, NATIONAL_USERS)
+        created = _demo_volunteers(
+            election, count=volunteers, rng=random.Random(seed), dni_base=40_000_000, phone_start=5491150000000
+        )
+        assignments = _demo_assignments(election, count=assigned, path="/1/")
+    return DemoResult(election, stations.changed, created, assignments)
+
+
+def _demo_users(election: Election, users) -> None:
+    for username, role, first, last, codes in users:
         user, created = User.objects.get_or_create(
             username=username,
             defaults={
@@ -128,11 +167,21 @@ def _demo_users(election: Election) -> None:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         for code in codes:
-            area = Area.objects.get(election=election, depth=1, code=code)
+            if code.startswith("/"):
+                area = Area.objects.get(election=election, path=code)
+            else:
+                area = Area.objects.get(election=election, depth=1, code=code)
             CoordinatorScope.objects.get_or_create(user=user, area=area)
 
 
-def _demo_volunteers(election: Election, *, count: int, rng: random.Random) -> int:
+def _demo_volunteers(
+    election: Election,
+    *,
+    count: int,
+    rng: random.Random,
+    dni_base: int = 20_000_000,
+    phone_start: int = 5493515000000,  # mobiles of Córdoba (351)
+) -> int:
     localities = list(Area.objects.filter(election=election, depth=2).order_by("path"))
     places_by_area: dict[int, list[int]] = {}
     for place_id, area_id in (
@@ -144,7 +193,7 @@ def _demo_volunteers(election: Election, *, count: int, rng: random.Random) -> i
     existing = set(Volunteer.objects.values_list("dni", flat=True))
     new = []
     for i in range(count):
-        dni = str(20_000_000 + i * 7919)
+        dni = str(dni_base + i * 7919)
         area = rng.choices(localities, weights=weights)[0]
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         votes_at = rng.choice(places_by_area[area.pk]) if rng.random() < 0.4 and places_by_area.get(area.pk) else None
@@ -158,7 +207,7 @@ def _demo_volunteers(election: Election, *, count: int, rng: random.Random) -> i
                 dni=dni,
                 first_name=first,
                 last_name=last,
-                phone=f"+549351{5000000 + i:07d}",
+                phone=f"+{phone_start + i}",
                 email=f"fiscal{i}@example.org",
                 area=area,
                 votes_at_id=votes_at,
@@ -171,15 +220,13 @@ def _demo_volunteers(election: Election, *, count: int, rng: random.Random) -> i
     return len(new)
 
 
-def _demo_assignments(election: Election, *, count: int) -> int:
-    """Assign volunteers who vote in Córdoba Capital to a free table of the place where they vote."""
+def _demo_assignments(election: Election, *, count: int, path: str) -> int:
+    """Assign volunteers who vote under `path` (a city) to a free table of the place where they vote."""
     if Assignment.objects.filter(election=election).exists():
         return 0
     made = 0
     voters = (
-        Volunteer.objects.filter(
-            votes_at__election=election, votes_at__area__path__startswith="/provincia-de-cordoba/capital/"
-        )
+        Volunteer.objects.filter(votes_at__election=election, votes_at__area__path__startswith=path)
         .exclude(roles_accepted=RolesAccepted.PLACE)
         # Only volunteers the assignment rules accept for a titular table slot.
         .filter(availability=Availability.FULL_DAY, opted_out=False, excluded=False)

@@ -91,6 +91,7 @@ class PollingPlace(TimeStampedModel):
     code = models.CharField(_("código oficial"), max_length=64)
     name = models.CharField(_("nombre"), max_length=255)
     address = models.CharField(_("dirección"), max_length=255, blank=True)
+    locality = models.CharField(_("localidad"), max_length=200, blank=True)
     latitude = models.FloatField(_("latitud"), null=True, blank=True)
     longitude = models.FloatField(_("longitud"), null=True, blank=True)
     priority = models.SmallIntegerField(_("prioridad"), default=0)
@@ -121,16 +122,26 @@ class PollingPlace(TimeStampedModel):
 
 
 class Table(models.Model):
-    """A voting table (mesa). Its number is unique within its district."""
+    """A voting table (mesa). Its number is unique within the area where numbering restarts.
+
+    That area (`district`) is the district in most of the country, but Buenos Aires numbers its
+    tables per section, so there it is the section. `code` is the authority's table code when the
+    list has one (it then identifies the table on re-import).
+    """
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="tables", verbose_name=_("elección"))
     place = models.ForeignKey(
         PollingPlace, on_delete=models.CASCADE, related_name="tables", verbose_name=_("establecimiento")
     )
     district = models.ForeignKey(
-        Area, on_delete=models.PROTECT, related_name="district_tables", verbose_name=_("distrito")
+        Area,
+        on_delete=models.PROTECT,
+        related_name="district_tables",
+        verbose_name=_("área de numeración"),
+        help_text=_("El distrito, o la sección donde la numeración vuelve a empezar (Buenos Aires)."),
     )
     number = models.PositiveIntegerField(_("número"))
+    code = models.CharField(_("código oficial"), max_length=64, blank=True)
     electors = models.PositiveIntegerField(_("electores"), null=True, blank=True)
     priority = models.SmallIntegerField(_("prioridad"), default=0)
 
@@ -141,6 +152,7 @@ class Table(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["election", "district", "number"], name="table_unique_number_in_district"),
             models.CheckConstraint(condition=Q(number__gte=1), name="table_number_positive"),
+            models.UniqueConstraint(fields=["election", "code"], condition=~Q(code=""), name="table_unique_code"),
         ]
 
     def __str__(self) -> str:

@@ -19,10 +19,10 @@ from django.utils.translation import get_language, gettext, override
 
 from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError
-from backend.core.phones import PhoneIssue, normalize_phone
+from backend.core.phones import PhoneIssue, area_code_for_locality, normalize_phone
 from backend.core.spreadsheets import Sheet
 from backend.elections.models import Area, PollingPlace
-from backend.volunteers.models import Volunteer, volunteer_search_key
+from backend.volunteers.models import PhoneRule, Volunteer, volunteer_search_key
 from backend.volunteers.services import volunteers_import_update
 
 from . import readers
@@ -45,6 +45,8 @@ FIELDS = (
     "roles_accepted",
     "trained",
     "notes",
+    "phone_verified",
+    "phone_rule",
 )
 
 
@@ -77,6 +79,8 @@ def field_labels() -> dict[str, str]:
         "roles_accepted": _("rol"),
         "trained": _("capacitado"),
         "notes": _("notas"),
+        "phone_verified": _("celular verificado"),
+        "phone_rule": _("cómo se completó el celular"),
     }
 
 
@@ -89,6 +93,17 @@ def phone_message(issue: PhoneIssue, area_code: str = "") -> str:
         PhoneIssue.NO_AREA_CODE: _("el celular no tiene código de área (usá --default-area-code o agregalo)"),
         PhoneIssue.NOT_MOBILE: _("el número no puede ser un celular"),
     }[issue]
+
+
+def phone_completed_message(rule: str, code: str, source: str) -> str:
+    """The report's line on a number completed with a guessed area code: which rule, which code."""
+    if rule == PhoneRule.LOCALITY:
+        text = _("el celular no tenía código de área: se usó %(code)s, el de su localidad «%(source)s»")
+    elif rule == PhoneRule.VOTES_AT:
+        text = _("el celular no tenía código de área: se usó %(code)s, el de donde vota («%(source)s»)")
+    else:
+        text = _("el celular no tenía código de área: se usó %(code)s, el código por defecto")
+    return (text + _("; queda sin verificar hasta que responda SI")) % {"code": code.lstrip("0"), "source": source}
 
 
 @dataclass
@@ -127,6 +142,7 @@ class RowReader:
         self.columns = columns
         self.default_area_code = default_area_code
         self.matcher: readers.PlaceMatcher | None = None
+        self._place_area_name: dict[int, str] = {}
         if "votes_at" in columns or "locality" in columns:
             places = [
                 readers.PlaceCandidate(pk, code, name, path)
@@ -134,8 +150,11 @@ class RowReader:
                     "pk", "code", "name", "area__path"
                 )
             ]
-            areas = Area.objects.filter(election=election).values_list("pk", "name", "path")
+            areas = list(Area.objects.filter(election=election).values_list("pk", "name", "path"))
             self.matcher = readers.PlaceMatcher(places, areas)
+            # For the area code of a number written without one: the name of a place's own area.
+            area_name = {path: name for _pk, name, path in areas}
+            self._place_area_name = {p.id: area_name.get(p.area_path, "") for p in places}
         self._locality_cache: dict[str, tuple[int, str] | None] = {}
 
     def cell(self, row: list, name: str) -> object:
@@ -172,15 +191,11 @@ class RowReader:
             return _("falta el nombre"), warnings
         values["first_name"], values["last_name"] = first[:120], last[:120]
 
-        phone = normalize_phone(self.cell(row, "phone"), default_area_code=self.default_area_code)
-        if phone.error:
-            shown = readers.text(self.cell(row, "phone"))
-            return f"{phone_message(phone.error, self.default_area_code)}: «{shown}»", warnings
-        if phone.e164:
-            values["phone"] = phone.e164
-        else:
-            warnings.append(_("sin celular"))
-        warnings.extend(phone_message(w, self.default_area_code) for w in phone.warnings)
+        if self.matcher is not None:
+            self._match_place(row, values, warnings)
+        rejected = self._phone(row, values, warnings)
+        if rejected:
+            return rejected, warnings
 
         raw_email = readers.text(self.cell(row, "email"))
         if raw_email:
@@ -215,9 +230,45 @@ class RowReader:
         if trained is not None:
             values["trained"] = trained
 
-        if self.matcher is not None:
-            self._match_place(row, values, warnings)
         return Candidate(number, dni, values, warnings)
+
+    def _phone(self, row: list, values: dict, warnings: list[str]) -> str:
+        """Store the phone in `values` (with how its area code was found); the rejection reason, or ""."""
+        raw = self.cell(row, "phone")
+        phone = normalize_phone(raw)
+        rule, code, source = PhoneRule.WRITTEN, "", ""
+        if phone.error == PhoneIssue.NO_AREA_CODE:
+            # The person's own locality first, then the place where they vote, then the default.
+            for rule, source in (
+                (PhoneRule.LOCALITY, readers.text(self.cell(row, "locality"))),
+                (PhoneRule.VOTES_AT, self._place_area_name.get(values.get("votes_at_id") or 0, "")),
+                (PhoneRule.DEFAULT, ""),
+            ):
+                code = (area_code_for_locality(source) if source else None) or ""
+                if rule == PhoneRule.DEFAULT:
+                    code = self.default_area_code or ""
+                if not code:
+                    continue
+                guess = normalize_phone(raw, default_area_code=code)
+                if guess.e164:
+                    phone = guess
+                    break
+        if phone.error:
+            shown = readers.text(raw)
+            return f"{phone_message(phone.error, self.default_area_code)}: «{shown}»"
+        if not phone.e164:
+            warnings.append(_("sin celular"))
+            return ""
+        values["phone"] = phone.e164
+        guessed = PhoneIssue.DEFAULT_AREA_CODE in phone.warnings
+        values["phone_rule"] = rule if guessed else PhoneRule.WRITTEN
+        values["phone_verified"] = not guessed
+        for issue in phone.warnings:
+            if issue == PhoneIssue.DEFAULT_AREA_CODE:
+                warnings.append(phone_completed_message(rule, code, source))
+            else:
+                warnings.append(phone_message(issue, self.default_area_code))
+        return ""
 
     def _match_place(self, row: list, values: dict, warnings: list[str]) -> None:
         assert self.matcher is not None
@@ -276,6 +327,10 @@ def read_roster(*, batch: ImportBatch, sheet: Sheet) -> tuple[list[Candidate], O
     rows = sheet.rows()
     header = readers.find_header(rows, readers.ROSTER_HEADERS, readers.ROSTER_REQUIRED)
     reader = RowReader(columns=header.columns, election=batch.election, default_area_code=batch.default_area_code)
+    # A column the importer cannot use is listed in the preview, never silently ignored.
+    used = set(header.columns.values())
+    unused = [readers.text(c) for i, c in enumerate(header.cells) if i not in used and readers.text(c)]
+    batch.details = {**(batch.details or {}), "unused_columns": unused}
     outcome = Outcome()
     for n in range(1, header.index + 2):
         outcome.statuses[n] = RowStatus.SKIPPED
@@ -373,6 +428,9 @@ def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Out
             outcome.set(candidate.row, RowStatus.NEW, "; ".join(candidate.warnings), warned)
         else:
             current = dict(zip(FIELDS, row[2:], strict=True))
+            if values.get("phone") == current["phone"] and current["phone_verified"]:
+                # The same number, already answered from: a guessed area code does not unverify it.
+                values = {**values, "phone_verified": True, "phone_rule": current["phone_rule"]}
             changes = [name for name, value in values.items() if current[name] != value]
             if changes:
                 changed_fields.update(changes)

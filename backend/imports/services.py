@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 
 from django.conf import settings
@@ -25,9 +26,11 @@ from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.core.jobs import task_queue
 from backend.core.spreadsheets import Sheet, SpreadsheetError, open_sheet
 from backend.elections.models import Election
-from backend.elections.stations import stations_import
+from backend.elections.station_columns import check_mapping
+from backend.elections.stations import stations_read, stations_write
 from backend.permissions import can_import
 
+from .bundle import bundle_files, is_bundle, open_bundle
 from .models import ROW_STATUS_CODES, BatchStatus, ImportBatch, ImportKind, ImportRow, RowStatus
 from .reports import build_report
 from .roster import roster_import
@@ -39,6 +42,8 @@ FIRST_PROBLEMS = 20
 class ImportErrorCode(StrEnum):
     BAD_KIND = "bad_import_kind"
     BAD_AREA_CODE = "bad_area_code"
+    BAD_MAPPING = "bad_mapping"
+    NOT_STATIONS = "bundle_only_for_stations"
     NOT_PREVIEWED = "batch_not_previewed"
     ALREADY_APPLIED = "already_applied"
     RUNNING = "batch_running"
@@ -53,15 +58,20 @@ def batch_create(
     actor,
     election: Election,
     kind: str,
-    file_name: str,
-    data: bytes,
+    file_name: str = "",
+    data: bytes = b"",
+    files: list[tuple[str, bytes]] | None = None,
     dry_run: bool = True,
     default_area_code: str = "",
     language: str = "es-ar",
+    mapping: dict[str, str] | None = None,
+    all_or_nothing: bool = False,
 ) -> ImportBatch:
     """Check the file (type, size, bombs, row limit), store it and record the batch. Writes nothing else.
 
-    `actor` is None for the management commands (run by an operator on the server).
+    `actor` is None for the management commands (run by an operator on the server). A station
+    list may come as several `files` (or one zip): they are stored together as one zip. `mapping`
+    (header -> field, "" to ignore) and `all_or_nothing` are kept on the batch for its runs.
     """
     if actor is not None and not can_import(actor):
         raise PermissionDenied(_("Solo los responsables pueden importar planillas."))
@@ -75,7 +85,23 @@ def batch_create(
             _("Código de área inválido: «%(code)s» (2 a 4 dígitos, p. ej. 351).") % {"code": default_area_code},
             code=ImportErrorCode.BAD_AREA_CODE,
         )
-    sheet = open_sheet(data, filename=file_name)  # raises before anything is stored
+    if files:
+        file_name, data = bundle_files(files)
+    mapping = {str(k): str(v) for k, v in (mapping or {}).items()}
+    try:
+        check_mapping(mapping)
+    except ValueError as exc:
+        raise ApplicationError(str(exc), code=ImportErrorCode.BAD_MAPPING) from exc
+    if kind == ImportKind.STATIONS:
+        sheets = open_bundle(data, filename=file_name)  # raises before anything is stored
+        height = max(sheet.height for _name, sheet in sheets)
+    else:
+        if is_bundle(data) and files:
+            raise ApplicationError(
+                _("Varios archivos juntos solo se aceptan para listas de establecimientos."),
+                code=ImportErrorCode.NOT_STATIONS,
+            )
+        height = open_sheet(data, filename=file_name).height  # raises before anything is stored
     batch = ImportBatch(
         kind=kind,
         election=election,
@@ -85,7 +111,8 @@ def batch_create(
         dry_run=dry_run,
         default_area_code=default_area_code,
         language=language,
-        total_rows=sheet.height,
+        total_rows=height,
+        details={"mapping": mapping, "all_or_nothing": all_or_nothing} if kind == ImportKind.STATIONS else {},
     )
     batch.file.save(file_name.rsplit("/", 1)[-1] or "planilla", ContentFile(data), save=False)
     batch.save()
@@ -116,33 +143,78 @@ def batch_apply(*, batch: ImportBatch, actor) -> ImportBatch:
     return batch_start(batch=batch, dry_run=False)
 
 
-def open_batch_sheet(batch: ImportBatch) -> Sheet:
-    """The first sheet of the batch's stored file (checked again: the file may have changed on disk)."""
+def _batch_data(batch: ImportBatch) -> bytes:
     with batch.file.open("rb") as handle:
-        data = handle.read()
+        return handle.read()
+
+
+def batch_remap(*, batch: ImportBatch, actor, mapping: dict[str, str]) -> ImportBatch:
+    """A new preview of a station batch's same files with columns chosen by hand (the preview page).
+
+    The hand mapping adds to the batch's earlier one. The caller starts it (`batch_start`).
+    """
+    if actor is not None and not can_import(actor):
+        raise PermissionDenied(_("Solo los responsables pueden importar planillas."))
+    if batch.kind != ImportKind.STATIONS:
+        raise ApplicationError(
+            _("Solo las listas de establecimientos admiten elegir columnas a mano."), code=ImportErrorCode.BAD_KIND
+        )
+    options = batch.details or {}
+    return batch_create(
+        actor=actor,
+        election=batch.election,
+        kind=batch.kind,
+        file_name=batch.file_name,
+        data=_batch_data(batch),
+        dry_run=True,
+        language=batch.language,
+        mapping={**(options.get("mapping") or {}), **mapping},
+        all_or_nothing=bool(options.get("all_or_nothing")),
+    )
+
+
+def open_batch_sheet(batch: ImportBatch) -> Sheet:
+    """The first sheet of the batch's stored file (checked again: the file may have changed on disk).
+
+    For a station list sent with companion files, the sheet of places and tables.
+    """
+    data = _batch_data(batch)
+    if batch.kind == ImportKind.STATIONS and is_bundle(data):
+        sheets = dict(open_bundle(data, filename=batch.file_name))
+        station = (batch.details or {}).get("station_file", "")
+        return sheets.get(station) or next(iter(sheets.values()))
     # The same bytes passed the budget scan when the batch was created: a second scan would double its cost.
     scanned = hashlib.sha256(data).hexdigest() == batch.file_hash
     return open_sheet(data, filename=batch.file_name, scanned=scanned)
 
 
-def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
-    """Read and import the batch's file (inline, or inside the Celery task). Bad files end as FAILED."""
+def batch_run(
+    *, batch: ImportBatch, dry_run: bool, on_progress: Callable[[int, int], None] | None = None
+) -> ImportBatch:
+    """Read and import the batch's file (inline, or inside the Celery task). Bad files end as FAILED.
+
+    `on_progress(rows done, total rows)` is called as a station list is read (the command's bar).
+    """
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, rows_done=0)
     batch.status = BatchStatus.RUNNING
     try:
         with override(batch.language):
-            sheet = open_batch_sheet(batch)
             if batch.kind == ImportKind.ROSTER:
-                return roster_import(batch=batch, sheet=sheet, dry_run=dry_run, finish_batch=finish_batch)
-            return _stations(batch=batch, sheet=sheet, dry_run=dry_run)
+                return roster_import(
+                    batch=batch, sheet=open_batch_sheet(batch), dry_run=dry_run, finish_batch=finish_batch
+                )
+            return _stations(batch=batch, dry_run=dry_run, on_progress=on_progress)
     except ApplicationError as exc:
         with override(batch.language):
             message = str(exc.message)
         if exc.code == ImportErrorCode.ALREADY_APPLIED:
             batch.refresh_from_db()
             raise
+        details = batch.details or {}
+        if "files" in exc.extra:  # the columns as read, so the lead can map them by hand
+            details = {**details, "files": exc.extra["files"]}
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.FAILED, error_code=exc.code, error_message=message, rows_done=0
+            status=BatchStatus.FAILED, error_code=exc.code, error_message=message, rows_done=0, details=details
         )
         batch.refresh_from_db()
         raise
@@ -157,25 +229,40 @@ def batch_run(*, batch: ImportBatch, dry_run: bool) -> ImportBatch:
         raise
 
 
-def _stations(*, batch: ImportBatch, sheet: Sheet, dry_run: bool) -> ImportBatch:
+def _stations(
+    *, batch: ImportBatch, dry_run: bool, on_progress: Callable[[int, int], None] | None = None
+) -> ImportBatch:
     total = batch.total_rows
+    sheets = open_bundle(_batch_data(batch), filename=batch.file_name)
+    options = batch.details or {}
 
     def progress(line: int) -> None:
         ImportBatch.objects.filter(pk=batch.pk).update(rows_done=min(line, total))
+        if on_progress:
+            on_progress(min(line, total), total)
 
+    # Read and check first, outside the transaction, so the progress saved above is seen by the page.
+    plan = stations_read(
+        election=batch.election,
+        files=[(name, sheet.rows()) for name, sheet in sheets],
+        mapping=options.get("mapping") or {},
+        all_or_nothing=bool(options.get("all_or_nothing")),
+        on_progress=progress,
+    )
     with transaction.atomic():
         if not dry_run:
             locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
             if locked.status == BatchStatus.APPLIED:
                 raise ApplicationError(_("Este lote ya fue aplicado."), code=ImportErrorCode.ALREADY_APPLIED)
-        result = stations_import(election=batch.election, rows=sheet.rows(), dry_run=dry_run, on_progress=progress)
+        result = stations_write(plan=plan, dry_run=dry_run)
         batch.details = {
-            "areas_created": result.areas_created,
-            "places_created": result.places_created,
-            "places_updated": result.places_updated,
-            "tables_created": result.tables_created,
-            "tables_updated": result.tables_updated,
+            "mapping": options.get("mapping") or {},
+            "all_or_nothing": bool(options.get("all_or_nothing")),
+            **result.details(),
         }
+        if result.aborted:
+            # The lead asked for all or nothing and some row was rejected: the batch is a preview.
+            dry_run = True
         return finish_batch(batch=batch, outcome=result, header_row=result.header_row, dry_run=dry_run)
 
 
@@ -256,6 +343,11 @@ def batch_summary(batch: ImportBatch, *, previous: ImportBatch | None = None) ->
             text = _("Importación aplicada: %(counts)s.") % {"counts": counts}
             if nothing:
                 text = _("Sin cambios: todo ya estaba importado (%(counts)s).") % {"counts": counts}
+        if (batch.details or {}).get("aborted"):
+            text = _("No se guardó nada: pediste todo o nada y hay %(rejected)s filas rechazadas (%(counts)s).") % {
+                "rejected": batch.rejected,
+                "counts": counts,
+            }
         if previous is not None:
             text += " " + _("Es el mismo archivo que el lote #%(id)s.") % {"id": previous.pk}
         return text

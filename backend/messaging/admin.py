@@ -1,6 +1,7 @@
 from collections.abc import Callable
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -9,11 +10,27 @@ from backend.core.exceptions import ApplicationError
 
 from . import broadcasts
 from .models import Broadcast, InboundMessage, MessageTemplate, OutboundMessage
+from .texts import template_preview_longest
 
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
-    list_display = ["kind", "body", "transliterate", "updated_at"]
+    list_display = ["kind", "body", "transliterate", "segments_longest", "updated_at"]
+    readonly_fields = ["preview_longest"]
+
+    @admin.display(description=_("segmentos con la escuela de nombre más largo"))
+    def segments_longest(self, obj: MessageTemplate) -> int:
+        return template_preview_longest(obj.body, translit=obj.transliterate).segments if obj.body else 0
+
+    @admin.display(description=_("así llega con la escuela de nombre más largo"))
+    def preview_longest(self, obj: MessageTemplate) -> str:
+        if not obj.body:
+            return "—"
+        rendered = template_preview_longest(obj.body, translit=obj.transliterate)
+        label = _("1 segmento") if rendered.segments == 1 else _("%(n)s segmentos") % {"n": rendered.segments}
+        return format_html(
+            "<strong>{}</strong> ({}, {})<br>{}", label, rendered.encoding, len(rendered.body), rendered.body
+        )
 
 
 @admin.register(OutboundMessage)

@@ -54,7 +54,7 @@ from .texts import BROADCAST_VARS, DAY_NAMES, PLACEHOLDER, render, template_vali
 
 CHUNK = 2000
 SAMPLE = 200
-ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id", "user__password")
+ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id")
 # Messages that have not reached a final status yet: while one is left, the broadcast is sending.
 NOT_FINAL = (OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.SENT)
 
@@ -70,6 +70,11 @@ class Preview:
     needs_approval: bool
     warnings: list[str] = field(default_factory=list)
     sample: str = ""
+    # Of the rendered sample: how many texts take more than one segment, and for which schools
+    # (a long name goes whole in two segments, never cut).
+    sampled: int = 0
+    multi_segment: int = 0
+    multi_segment_places: list[str] = field(default_factory=list)
     # {variable: recipients without a value for it}; only variables the text uses.
     missing: dict[str, int] = field(default_factory=dict)
     # Recipients with a value for every variable of the text: the audience once narrowed.
@@ -224,7 +229,10 @@ def broadcast_recipients(*, user, election, segment: dict, body: str = "") -> Qu
             for path in paths:
                 home |= Q(area__election=election, area__path__startswith=path)
         condition = home | Exists(assignments)
-    queryset = Volunteer.objects.filter(condition, phone__isnull=False, opted_out=False, excluded=False)
+    # Guessed numbers (unverified) get no instruction: it may carry a name, a place or a link.
+    queryset = Volunteer.objects.filter(
+        condition, phone__isnull=False, phone_verified=True, opted_out=False, excluded=False
+    )
     if segment["complete_only"]:
         queryset = queryset.filter(_complete_condition(election=election, body=body))
     return visible(user, queryset)
@@ -266,7 +274,7 @@ def _lacks_a_value(context: dict, used: list[str]) -> bool:
 
 def _example_link() -> str:
     # Same length as a real one, so the preview counts segments right without minting tokens.
-    return f"{settings.PUBLIC_BASE_URL}/a/{'x' * 32}"
+    return f"{settings.PUBLIC_BASE_URL}/{'x' * 22}"
 
 
 def _placeholder(name: str) -> str:
@@ -296,6 +304,7 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
     for context in contexts:
         context["link"] = _example_link()
     rendered = [render(body, c, translit=transliterate) for c in contexts]
+    multi = [(c.get("escuela") or "", r) for c, r in zip(contexts, rendered, strict=True) if r.segments > 1]
     if rendered:
         segments = max(r.segments for r in rendered)
         encoding = "UCS-2" if any(r.encoding == "UCS-2" for r in rendered) else "GSM-7"
@@ -343,6 +352,9 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
         needs_approval=count > settings.SMS_BROADCAST_APPROVAL_THRESHOLD,
         warnings=missing_warnings + warnings,
         sample=sample,
+        sampled=len(rendered),
+        multi_segment=len(multi),
+        multi_segment_places=sorted({place for place, _r in multi if place})[:5],
         missing=missing,
         complete_recipients=complete_count,
         missing_warnings=missing_warnings,

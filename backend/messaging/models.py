@@ -4,8 +4,6 @@ The messaging domain: `sms/` (the Twilio adapter) sends and receives these rows.
 their first names (sms_*): the models moved here from the sms app without moving data.
 """
 
-from enum import StrEnum
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -33,6 +31,10 @@ class TemplateKind(models.TextChoices):
     THREAD_RECEIVED = "thread_received", _("Mensaje al hilo recibido")
     NOT_ELECTION_DAY = "not_election_day", _("Presente fuera del día de la elección")
     UNKNOWN_NUMBER = "unknown_number", _("Número desconocido")
+    ASK_CONFIRM = "ask_confirm", _("Pregunta si confirma (respuesta dudosa)")
+    VERIFY_PHONE = "verify_phone", _("Verificación de un número completado")
+    MEDIA_REFUSED = "media_refused", _("Foto rechazada")
+    INBOUND_FAILED = "inbound_failed", _("Error al procesar un mensaje")
 
 
 class MessageTemplate(models.Model):
@@ -197,39 +199,42 @@ class OutboundMessage(models.Model):
         return f"{self.to}: {self.body[:40]}"
 
 
-class Keyword(StrEnum):
-    """What a volunteer's text means (sms/commands.py parses it); stored in `InboundMessage.keyword`."""
-
-    INFO = "info"
-    YES = "yes"
-    NO = "no"
-    CHECK_IN = "check_in"
-    HELP = "help"
-    STOP = "stop"
-    START = "start"
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", _("Recibido")
+    PROCESSING = "processing", _("Procesando")
+    PROCESSED = "processed", _("Procesado")
+    FAILED = "failed", _("Falló")
 
 
+# What a volunteer's text was understood as (`sms.replies.Intent`, stored in `InboundMessage.keyword`),
+# as people read it in the console's message history.
 KEYWORD_LABELS = {
-    Keyword.INFO: _("MESA: pidió sus datos"),
-    Keyword.YES: _("SI: confirmó"),
-    Keyword.NO: _("NO: rechazó"),
-    Keyword.CHECK_IN: _("LLEGUE: dio el presente"),
-    Keyword.HELP: _("AYUDA"),
-    Keyword.STOP: _("BAJA: no quiere más SMS"),
-    Keyword.START: _("ALTA: vuelve a recibir SMS"),
+    "info": _("MESA: pidió sus datos"),
+    "yes": _("SI: confirmó"),
+    "no": _("NO: rechazó"),
+    "check_in": _("LLEGUE: dio el presente"),
+    "help": _("AYUDA"),
+    "stop": _("BAJA: no quiere más SMS"),
+    "start": _("ALTA: vuelve a recibir SMS"),
+    "unclear": _("dudoso: se le preguntó si va"),
+    "text": _("mensaje"),
+    "empty": _("vacío"),
 }
 
 
 def keyword_label(value: str) -> str:
-    """How a stored `InboundMessage.keyword` reads for people ("yes" -> "SI: confirmó"); free text has none."""
-    try:
-        return str(KEYWORD_LABELS[Keyword(value)])
-    except ValueError:
-        return value
+    """How a stored `InboundMessage.keyword` reads for people ("yes" -> "SI: confirmó")."""
+    label = KEYWORD_LABELS.get(value)
+    return str(label) if label is not None else value
 
 
 class InboundMessage(models.Model):
-    """A text a phone sent us; stored before it is acted on, once per MessageSid."""
+    """A text a phone sent us; stored before it is acted on, once per MessageSid.
+
+    Every row ends processed or failed with its error: nothing a volunteer sends is lost, and a
+    failed one is processed again when Twilio retries the same SID (the failed attempt changed
+    nothing: it rolled back).
+    """
 
     sid = models.CharField(_("MessageSid"), max_length=64, unique=True)
     from_number = models.CharField(_("de"), max_length=32)
@@ -243,12 +248,18 @@ class InboundMessage(models.Model):
     params = models.JSONField(_("datos de Twilio"), default=dict, blank=True)
     received_at = models.DateTimeField(_("recibido"), auto_now_add=True)
     handled_at = models.DateTimeField(_("procesado"), null=True, blank=True)
+    status = models.CharField(_("estado"), max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
+    claimed_at = models.DateTimeField(_("tomado"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    media_count = models.PositiveSmallIntegerField(_("fotos"), default=0)
 
     class Meta:
         db_table = "sms_inboundmessage"
         verbose_name = _("SMS recibido")
         verbose_name_plural = _("SMS recibidos")
         ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "id"], name="sms_in_status")]
 
     def __str__(self) -> str:
         return f"{self.from_number}: {self.body[:40]}"

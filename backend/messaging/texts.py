@@ -1,8 +1,11 @@
 """The SMS texts: Spanish defaults per kind, editable overrides, rendering and one-segment fitting.
 
 Each default says who it is from, what to do and which keyword to answer, and fits one GSM-7
-segment (160 characters) with typical names and addresses. When a rendered text would need a
-second segment, the longest free-text fields (school, address, name) are shortened first.
+segment (160 characters) with typical names and addresses. Nothing is ever cut: a volunteer must
+find their school by the name the official list gives it. When a text would need a second
+segment, the field's usual abbreviations (ESC, COL, INST...) are applied to the school name; when
+even that does not reach one segment, the text goes whole, with the official name, in two.
+An empty field takes the separator before it along (no ", ." when a place has no address).
 """
 
 import re
@@ -15,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backend.core.exceptions import ApplicationError
+from backend.core.text import fold
 
 from .encoding import segment_info, transliterate
 from .models import MessageTemplate, TemplateKind
@@ -26,9 +30,25 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # Variables a coordinator may use in a broadcast; notices may also use the rest of CONTEXT_VARS.
 BROADCAST_VARS = ("nombre", "escuela", "direccion", "mesa", "link")
 CONTEXT_VARS = (*BROADCAST_VARS, "rol", "dia", "hora", "estado", "texto")
-# Shortened in this order when a text would not fit in one segment (the house number goes last).
-FIT_FIELDS = ("escuela", "nombre", "direccion")
-FIT_MIN = 12
+# The abbreviations of the field, applied to a school name only when they save a segment.
+SCHOOL_ABBREVIATIONS = (
+    ("ESCUELA", "ESC"),
+    ("COLEGIO", "COL"),
+    ("INSTITUTO", "INST"),
+    ("PROVINCIAL", "PROV"),
+    ("NACIONAL", "NAC"),
+    ("MUNICIPAL", "MUN"),
+    ("EDUCACION", "EDUC"),
+    ("TECNICA", "TEC"),
+    ("SECUNDARIA", "SEC"),
+    ("PRIMARIA", "PRIM"),
+    ("SUPERIOR", "SUP"),
+    ("CENTRO", "CTRO"),
+)
+_ABBREVIATION = {long: short for long, short in SCHOOL_ABBREVIATIONS}
+_WORD = re.compile(r"\w+")
+# Separators an empty field takes along: "en {escuela}, {direccion}." with no address is "en X."
+_SEPARATOR_BEFORE = re.compile(r"(?:\s*[,;:-]\s*|\s+)$")
 
 DEFAULT_TEXTS: dict[str, Any] = {
     TemplateKind.ASSIGNMENT: gettext_lazy(
@@ -76,6 +96,21 @@ DEFAULT_TEXTS: dict[str, Any] = {
     ),
     TemplateKind.UNKNOWN_NUMBER: gettext_lazy(
         "Fiscaliza: este número solo atiende a fiscales registrados. Si sos fiscal, hablá con tu coordinador."
+    ),
+    TemplateKind.ASK_CONFIRM: gettext_lazy(
+        "Fiscaliza: {nombre}, ¿confirmás que vas a {escuela} el {dia}? Responde SI o NO."
+    ),
+    # To a number completed with a guessed area code: no name, place or link until they answer.
+    TemplateKind.VERIFY_PHONE: gettext_lazy(
+        "Fiscaliza: ¿sos fiscal voluntario/a de las elecciones? Responde SI para recibir tu asignación. "
+        "Si no, ignorá este mensaje."
+    ),
+    TemplateKind.MEDIA_REFUSED: gettext_lazy(
+        "Fiscaliza: no pudimos guardar tu foto: {texto} Mandá una foto JPG o PNG más liviana."
+    ),
+    TemplateKind.INBOUND_FAILED: gettext_lazy(
+        "Fiscaliza: recibimos tu mensaje pero no pudimos procesarlo. Ya lo revisamos; si es urgente, "
+        "llamá a tu coordinador."
     ),
 }
 
@@ -139,60 +174,94 @@ def _prepare(value: str, translit: bool) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _compile(body: str, translit: bool) -> tuple[str, tuple[str, ...]]:
-    """The template as a str.format string (other braces escaped) and the variables it uses."""
+def _compile(body: str, translit: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The template split into literal parts around its variables: parts[i] comes before names[i]."""
     body = _prepare(body, translit)
+    parts: list[str] = []
     names: list[str] = []
-    parts = []
     last = 0
     for match in PLACEHOLDER.finditer(body):
-        parts.append(body[last : match.start()].replace("{", "{{").replace("}", "}}"))
-        parts.append("{" + match.group(1) + "}")
+        parts.append(body[last : match.start()])
         names.append(match.group(1))
         last = match.end()
-    parts.append(body[last:].replace("{", "{{").replace("}", "}}"))
-    return "".join(parts), tuple(dict.fromkeys(names))
+    parts.append(body[last:])
+    return tuple(parts), tuple(names)
 
 
 def _prepared(names: tuple[str, ...], context: dict, translit: bool) -> dict:
-    return {name: _prepare(str(context.get(name, "")), translit) for name in names}
+    return {name: _prepare(str(context.get(name, "")), translit) for name in dict.fromkeys(names)}
 
 
-def _shorten(value: str, keep: int) -> str:
-    cut = value[:keep]
-    if not value[keep : keep + 1].isspace() and cut.rfind(" ") >= FIT_MIN:
-        cut = cut[: cut.rindex(" ")]  # whole words only, when that still leaves enough
-    return cut.rstrip(" ,.;-")
+def _fill(parts: tuple[str, ...], names: tuple[str, ...], values: dict) -> str:
+    out: list[str] = []
+    for literal, name in zip(parts, names, strict=False):
+        value = values.get(name, "")
+        if value:
+            out.append(literal)
+            out.append(value)
+        else:
+            # The separator that introduced the missing value goes too.
+            out.append(_SEPARATOR_BEFORE.sub("", literal))
+    out.append(parts[-1])
+    return "".join(out).strip()
 
 
-def render(body: str, context: dict, *, translit: bool = True, fit: bool = True) -> Rendered:
-    """Fill `{variables}` from `context`; with `fit`, shorten long fields to stay in one segment.
+def school_abbreviate(name: str) -> str:
+    """The school name with the field's usual abbreviations ("ESCUELA NORMAL" -> "ESC NORMAL")."""
 
-    Fitting only happens when it reaches one segment; otherwise the full text goes in two.
-    """
+    def short(match: re.Match) -> str:
+        word = match.group(0)
+        abbreviation = _ABBREVIATION.get(fold(word).upper())
+        if abbreviation is None:
+            return word
+        return abbreviation if word.isupper() else abbreviation.capitalize()
+
+    return _WORD.sub(short, name)
+
+
+def render(body: str, context: dict, *, translit: bool = True) -> Rendered:
+    """Fill `{variables}` from `context`. Nothing is cut: an abbreviated school name is used only
+    when it brings the text to one segment; otherwise the whole text goes in two or more."""
     gsm7 = True if translit else None
-    template, names = _compile(body, translit)
+    parts, names = _compile(body, translit)
     values = _prepared(names, context, translit)
-    text = template.format_map(values).strip()
+    text = _fill(parts, names, values)
     info = segment_info(text, gsm7=gsm7)
-    if fit and info.segments > 1:
-        fitted_text, fitted_info = text, info
-        for field in FIT_FIELDS:
-            single = 160 if fitted_info.encoding == "GSM-7" else 70
-            excess = fitted_info.units - single
-            value = values.get(field, "")
-            if excess <= 0:
-                break
-            if "{" + field + "}" not in body or len(value) <= FIT_MIN:
-                continue
-            values[field] = _shorten(value, max(FIT_MIN, len(value) - excess))
-            fitted_text = template.format_map(values).strip()
-            fitted_info = segment_info(fitted_text, gsm7=gsm7)
-        if fitted_info.segments == 1:
-            text, info = fitted_text, fitted_info
+    if info.segments > 1 and values.get("escuela"):
+        short = dict(values, escuela=school_abbreviate(values["escuela"]))
+        if short["escuela"] != values["escuela"]:
+            short_text = _fill(parts, names, short)
+            short_info = segment_info(short_text, gsm7=gsm7)
+            if short_info.segments < info.segments:
+                text, info = short_text, short_info
     return Rendered(text, info.segments, info.encoding)
 
 
 def render_kind(kind: str, context: dict) -> Rendered:
     body, translit = template_get(kind)
+    return render(body, context, translit=translit)
+
+
+def template_preview_longest(body: str, *, translit: bool = True) -> Rendered:
+    """`body` as it renders for the polling place with the longest name (and its address), a long
+    first name and a real-length link: the template editor shows whether that takes two segments."""
+    from django.conf import settings
+    from django.db.models.functions import Length
+
+    from backend.elections.models import PollingPlace
+
+    place = PollingPlace.objects.order_by(Length("name").desc()).values("name", "address").first()
+    place = place or {"name": "ESCUELA PROVINCIAL NORMAL SUPERIOR N 3 DOMINGO FAUSTINO SARMIENTO", "address": ""}
+    context = {
+        "nombre": "Maximiliano",
+        "escuela": place["name"],
+        "direccion": place["address"],
+        "mesa": "1234",
+        "rol": "de mesa 1234",
+        "dia": "Dom 24/10",
+        "hora": "7:30",
+        "estado": "Notificada",
+        "texto": "",
+        "link": f"{settings.PUBLIC_BASE_URL}/{'x' * 22}",
+    }
     return render(body, context, translit=translit)

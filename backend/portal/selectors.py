@@ -5,6 +5,7 @@ from urllib.parse import quote_plus
 
 from django.utils import timezone
 
+from backend.accounts.models import ShortLink, link_key_hash
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 
@@ -52,3 +53,15 @@ def my_assignment_get(*, volunteer) -> MyAssignment | None:
         can_check_in=election_day and status in {AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED},
         is_election_day=election_day,
     )
+
+
+def short_link_user_get(*, key: str):
+    """The user a short link signs in, or None when the key is unknown, expired or revoked."""
+    row = (
+        ShortLink.objects.filter(key_hash=link_key_hash(key), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("user")
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        return None
+    return row.user

@@ -15,7 +15,7 @@ from backend.permissions import Action, can
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteer_seen_on_web
 
-from .selectors import my_assignment_get
+from .selectors import my_assignment_get, short_link_user_get
 
 
 @require_GET
@@ -25,6 +25,16 @@ def magic_link_open(request, token: str):
     if user is None:
         return render(request, "portal/link_invalid.html", status=403)
     login(request, user, backend="sesame.backends.ModelBackend")
+    return redirect("portal:mine")
+
+
+@require_GET
+def short_link_open(request, key: str):
+    """A link from an SMS: sign the volunteer in and go to their page (a GET changes nothing else)."""
+    user = short_link_user_get(key=key)
+    if user is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect("portal:mine")
 
 

@@ -88,10 +88,12 @@ def _still_member(user, thread_id):
 
 
 @database_sync_to_async
-def _page_after(thread_id, after, moderator):
+def _page_after(thread_id, after, moderator, staff):
     return [
         message_payload(m)
-        for m in selectors.message_list(thread=thread_id, moderator=moderator, after=after, limit=CATCH_UP_BATCH)
+        for m in selectors.message_list(
+            thread=thread_id, moderator=moderator, after=after, limit=CATCH_UP_BATCH, staff=staff
+        )
     ]
 
 
@@ -226,7 +228,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self.last_sent_id = max(self.last_sent_id, last_id)
         cursor = last_id
         while True:
-            page = await _page_after(self.member.thread_id, cursor, self.member.moderator)
+            page = await _page_after(self.member.thread_id, cursor, self.member.moderator, self.member.sees_staff)
             for payload in page:
                 await self._deliver(payload)
             if len(page) < CATCH_UP_BATCH:
@@ -276,6 +278,8 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         message_id = payload["id"]
         if message_id in self.sent_ids or (payload.get("hidden") and not self.member.moderator):
             return
+        if payload.get("staff_only") and not self.member.sees_staff:
+            return
         self.sent_ids.add(message_id)
         if len(self.sent_ids) > SENT_IDS_KEPT:
             self.sent_ids = set(sorted(self.sent_ids)[-SENT_IDS_KEPT // 2 :])
@@ -297,6 +301,8 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     async def message_updated(self, event):
         if self.member is None:
+            return
+        if event["message"].get("staff_only") and not self.member.sees_staff:
             return
         await self.send_json(
             {"type": "message.updated", "message": payload_for(event["message"], moderator=self.member.moderator)}

@@ -54,6 +54,10 @@ class Message(models.Model):
     announcement = models.BooleanField(_("anuncio"), default=False)
     pinned = models.BooleanField(_("fijado"), default=False)
     hidden = models.BooleanField(_("oculto"), default=False)
+    # Seen only by the place's coordinators (and leads) and its fiscal general: a decline names a person.
+    staff_only = models.BooleanField(_("solo coordinación"), default=False)
+    # Set with the attachments, so a page of messages needs no query per message to know.
+    has_attachments = models.BooleanField(_("tiene adjuntos"), default=False)
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
 
     class Meta:
@@ -202,3 +206,23 @@ class AnnouncementDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} → {self.volunteer}"
+
+
+class Attachment(models.Model):
+    """A photo attached to a thread message (an MMS from a volunteer's phone)."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("mensaje")
+    )
+    file = models.FileField(_("archivo"), upload_to="threads/%Y/%m/")
+    content_type = models.CharField(_("tipo"), max_length=32)
+    size = models.PositiveIntegerField(_("tamaño"))
+    created_at = models.DateTimeField(_("creado"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("adjunto")
+        verbose_name_plural = _("adjuntos")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return str(self.file.name)

@@ -1,5 +1,6 @@
 """The one JSON shape of a message, shared by the socket, the REST API and the page."""
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,13 @@ def message_payload(message: Message) -> dict:
         "announcement": message.announcement,
         "pinned": message.pinned,
         "hidden": message.hidden,
+        "staff_only": message.staff_only,
+        "attachments": [
+            {"id": a.pk, "url": reverse("threads:attachment", args=[a.pk]), "content_type": a.content_type}
+            for a in message.attachments.all()
+        ]
+        if message.has_attachments
+        else [],
         "created_at": message.created_at.isoformat(),
         # Local time of the election (the phone's clock or zone may be wrong).
         "time": timezone.localtime(message.created_at).strftime("%H:%M"),

@@ -31,6 +31,8 @@ class Membership:
     volunteer_id: int | None
     can_post: bool
     moderator: bool
+    # Sees the lines meant for the place's coordination (a decline): moderators and the fiscal general.
+    sees_staff: bool = False
 
 
 def thread_member_get(*, user, place_id: int) -> Membership | None:
@@ -54,6 +56,7 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
     thread.place = place
     # The permission module has just looked the volunteer up and keeps it on the user object.
     volunteer = getattr(user, "_fz_volunteer", None)
+    moderator = can(user, Action.MODERATE, thread)
     return Membership(
         thread_id=thread.pk,
         place_id=place.pk,
@@ -61,8 +64,17 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
         user_id=user.pk,
         volunteer_id=volunteer.pk if volunteer else None,
         can_post=can_post,
-        moderator=can(user, Action.MODERATE, thread),
+        moderator=moderator,
+        sees_staff=moderator or (volunteer is not None and _is_place_watcher(volunteer=volunteer, place=place)),
     )
+
+
+def _is_place_watcher(*, volunteer, place) -> bool:
+    from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+
+    return Assignment.objects.filter(
+        volunteer=volunteer, place=place, role=AssignmentRole.PLACE, status__in=ACTIVE_STATUSES
+    ).exists()
 
 
 def thread_is_member(*, user, thread_id: int) -> bool:
@@ -76,16 +88,25 @@ def thread_is_member(*, user, thread_id: int) -> bool:
 
 
 def message_list(
-    *, thread: Thread | int, moderator: bool, before: int | None = None, after: int | None = None, limit: int = 50
+    *,
+    thread: Thread | int,
+    moderator: bool,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+    staff: bool | None = None,
 ) -> list[Message]:
     """One page of a thread in id order: the newest `limit`, or those before / after a cursor id.
 
-    Hidden messages are left out for everyone but moderators.
+    Hidden messages are left out for everyone but moderators; lines for the coordination
+    (`staff_only`) for everyone but `staff` (moderators and the fiscal general; default: moderators).
     """
     limit = max(1, min(int(limit), HISTORY_PAGE_MAX))
     qs = Message.objects.filter(thread=thread).select_related("author_user", "author_volunteer")
     if not moderator:
         qs = qs.filter(hidden=False)
+    if not (moderator if staff is None else staff):
+        qs = qs.filter(staff_only=False)
     if after is not None:
         return list(qs.filter(id__gt=after).order_by("id")[:limit])
     if before is not None:
@@ -95,7 +116,7 @@ def message_list(
 
 def message_list_pinned(*, thread: Thread) -> list[Message]:
     return list(
-        Message.objects.filter(thread=thread, pinned=True, hidden=False)
+        Message.objects.filter(thread=thread, pinned=True, hidden=False, staff_only=False)
         .select_related("author_user", "author_volunteer")
         .order_by("-id")[:5]
     )

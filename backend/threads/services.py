@@ -13,6 +13,7 @@ import json
 from functools import partial
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +34,7 @@ from .errors import ThreadErrorCode
 from .models import (
     MESSAGE_MAX_LENGTH,
     AnnouncementDelivery,
+    Attachment,
     Message,
     MessageSource,
     ModerationKind,
@@ -86,14 +88,25 @@ def _broadcast(thread_id: int, event_type: str, payload: dict) -> None:
 
 
 def message_post(
-    *, thread: Thread, body: str, source: str, author_user=None, author_volunteer=None, announcement: bool = False
+    *,
+    thread: Thread,
+    body: str,
+    source: str,
+    author_user=None,
+    author_volunteer=None,
+    announcement: bool = False,
+    staff_only: bool = False,
+    attachments: list[tuple[str, bytes]] | None = None,
 ) -> Message:
     """Store a message in a station thread; broadcast `message.created` to `thread.<id>` after commit.
 
     The storing primitive: callers have already checked membership (`message_post_as` for people
     on the web, `message_post_from_sms` for SMS). An announcement also schedules its SMS copy for
-    members who have not seen it on the web (see `announcement_sms_dispatch`).
+    members who have not seen it on the web (see `announcement_sms_dispatch`). `attachments` are
+    (content type, bytes) photos stored with the message; a photo alone gets a short body.
     """
+    if attachments and not (body or "").strip():
+        body = _("(foto)")
     body = _clean_body(body)
     with transaction.atomic():
         # Posts to one thread take its row lock, so they commit in id order: a client that has seen
@@ -106,7 +119,17 @@ def message_post(
             author_user=author_user,
             author_volunteer=author_volunteer,
             announcement=announcement,
+            staff_only=staff_only,
+            has_attachments=bool(attachments),
         )
+        for index, (content_type, data) in enumerate(attachments or []):
+            extension = content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+            Attachment.objects.create(
+                message=message,
+                file=ContentFile(data, name=f"m{message.pk}-{index}.{extension}"),
+                content_type=content_type,
+                size=len(data),
+            )
         payload = message_payload(message)
         _broadcast(thread.pk, "message.created", payload)
         if announcement:
@@ -114,12 +137,16 @@ def message_post(
     return message
 
 
-def thread_post_system_notice(*, place, body: str) -> Message:
-    """A line from Fiscaliza itself (no author) in a place's thread: its coordinators and members see it live.
+def thread_post_system_notice(*, place, body: str, staff_only: bool = True) -> Message:
+    """A line from Fiscaliza itself (no author) in a place's thread, seen live by its coordinators.
 
-    Called by domain services that must tell the coordinators of a place something, such as a decline.
+    Called by domain services that must tell the coordinators of a place something, such as a
+    decline. By default only the coordination sees it (the place's coordinators, leads and its
+    fiscal general), never every volunteer of the school: such a line names a person.
     """
-    return message_post(thread=thread_get_or_create(place=place), body=body, source=MessageSource.WEB)
+    return message_post(
+        thread=thread_get_or_create(place=place), body=body, source=MessageSource.WEB, staff_only=staff_only
+    )
 
 
 def _volunteer_of_user(user):
@@ -158,7 +185,7 @@ def message_post_as(*, actor, thread: Thread, body: str, announcement: bool = Fa
     )
 
 
-def message_post_from_sms(*, volunteer, body: str):
+def message_post_from_sms(*, volunteer, body: str, attachments: list[tuple[str, bytes]] | None = None):
     """Free text from an assigned volunteer's phone goes to their station's thread.
 
     Called by the inbound SMS handler. Returns the stored message, or None when the volunteer has
@@ -171,7 +198,11 @@ def message_post_from_sms(*, volunteer, body: str):
     thread = thread_get_or_create(place=assignment.place)
     _refuse_if_muted(thread=thread, volunteer=volunteer)
     return message_post(
-        thread=thread, body=(body or "")[:MESSAGE_MAX_LENGTH], source=MessageSource.SMS, author_volunteer=volunteer
+        thread=thread,
+        body=(body or "")[:MESSAGE_MAX_LENGTH],
+        source=MessageSource.SMS,
+        author_volunteer=volunteer,
+        attachments=attachments,
     )
 
 

@@ -22,6 +22,15 @@ class RolesAccepted(models.TextChoices):
     PLACE = "place", _("Fiscal general")
 
 
+class PhoneRule(models.TextChoices):
+    """How a roster's phone number got its area code."""
+
+    WRITTEN = "", _("escrito completo")
+    LOCALITY = "locality", _("código de área de su localidad")
+    VOTES_AT = "votes_at", _("código de área de donde vota")
+    DEFAULT = "default", _("código de área por defecto")
+
+
 class Volunteer(TimeStampedModel):
     dni = models.CharField(_("DNI"), max_length=8, unique=True, help_text=_("7 u 8 dígitos, sin puntos."))
     first_name = models.CharField(_("nombre"), max_length=120)
@@ -33,6 +42,12 @@ class Volunteer(TimeStampedModel):
         null=True,
         blank=True,
         help_text=_("Formato E.164, p. ej. +5491145678901."),
+    )
+    # A number completed with a guessed area code may be a stranger's: until its owner answers
+    # SI from it, texts to it carry no name, place or link.
+    phone_verified = models.BooleanField(_("celular verificado"), default=True)
+    phone_rule = models.CharField(
+        _("cómo se completó el celular"), max_length=12, choices=PhoneRule.choices, default="", blank=True
     )
     email = models.EmailField(_("email"), blank=True)
     address = models.CharField(_("domicilio"), max_length=255, blank=True)

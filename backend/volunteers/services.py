@@ -1,4 +1,5 @@
-"""Every write of a volunteer's data: edits, SMS opt-out and opt-in, presence on the web, imports.
+"""Every write of a volunteer's data: edits, SMS opt-out and opt-in, a guessed phone verified or
+refused, presence on the web, imports.
 
 The console, the API, the admin, SMS keywords, the sending worker (a carrier's "unsubscribed"
 answer), the portal and the roster import all call these functions, so each change of a person's
@@ -25,7 +26,7 @@ from backend.core.exceptions import ApplicationError
 from backend.core.phones import PhoneIssue, normalize_phone
 from backend.core.text import clean_text
 
-from .models import Availability, RolesAccepted, Volunteer, VolunteerEvent, volunteer_search_key
+from .models import Availability, PhoneRule, RolesAccepted, Volunteer, VolunteerEvent, volunteer_search_key
 
 
 class VolunteerErrorCode(StrEnum):
@@ -154,6 +155,10 @@ def _clean(volunteer: Volunteer, changes: dict[str, Any]) -> dict[str, Any]:
         )
     if not excluded and "excluded" in cleaned:
         cleaned["excluded_reason"] = ""
+    if "phone" in cleaned and cleaned["phone"] != volunteer.phone:
+        # A number typed in full replaces one an import may have completed with a guessed area code.
+        cleaned["phone_verified"] = True
+        cleaned["phone_rule"] = PhoneRule.WRITTEN
     return cleaned
 
 
@@ -343,3 +348,40 @@ def volunteers_import_update(
         )
     Volunteer.objects.bulk_update(to_update, [*sorted(fields), "search_key", "updated_at"], batch_size=500)
     VolunteerEvent.objects.bulk_create(events, batch_size=2000)
+
+
+def volunteer_phone_verify(*, volunteer: Volunteer, source: str = "sms") -> Volunteer:
+    """The person answered SI from a number completed with a guessed area code: it is theirs.
+
+    Called by the inbound SMS handler; nothing else happens after commit (the reply carries the
+    assignment). Leaves an audit row when it changed something.
+    """
+    with transaction.atomic():
+        changed = Volunteer.objects.filter(pk=volunteer.pk, phone_verified=False).update(
+            phone_verified=True, updated_at=timezone.now()
+        )
+        if changed:
+            VolunteerEvent.objects.create(
+                volunteer_id=volunteer.pk,
+                kind=VolunteerEvent.Kind.UPDATED,
+                actor_id=volunteer.user_id,
+                source=source,
+                changes={"phone_verified": [False, True]},
+                reason=_("respondió SI desde el celular completado"),
+            )
+    volunteer.phone_verified = True
+    return volunteer
+
+
+def volunteer_phone_refuse(*, volunteer: Volunteer, source: str = "sms") -> Volunteer:
+    """Whoever holds a guessed number said it is not a volunteer's: nothing more is sent to it.
+
+    Called by the inbound SMS handler. The number stays unverified and the volunteer is opted out
+    (through `volunteer_opt_out`, audited), so no text reaches that stranger; the console lists them
+    for a coordinator to fix.
+    """
+    volunteer_opt_out(
+        volunteer_id=volunteer.pk, source=source, reason=_("quien tiene el celular completado dice que no es el fiscal")
+    )
+    volunteer.opted_out = True
+    return volunteer

@@ -15,6 +15,7 @@ from backend.assignments.models import Assignment, AssignmentEvent
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.notices.models import Notice
 from backend.volunteers.models import Volunteer
+from backend.volunteers.selectors import volunteer_search
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +79,25 @@ def test_load_demo_twice_changes_nothing():
     assert User.objects.filter(username="coordinadora", is_staff=True).exists()
     assert User.objects.get(username="coordinadora").check_password("fiscaliza-demo")
     # the demo's people are findable like any other (the issue's own example: volunteer 39)
-    from backend.volunteers.selectors import volunteer_search
-
     lead = User.objects.get(username="responsable")
     assert [v.phone for v in volunteer_search(user=lead, query="0351 15 500-0039")] == ["+5493515000039"]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_load_demo_national_builds_the_whole_2019_list_from_the_fixture_and_a_second_run_changes_nothing():
+    # given / when: the national list as published, zipped in fixtures/ (no ../shared at run time)
+    first = StringIO()
+    call_command("load_demo", "--national", "--volunteers", "100", "--assigned", "10", stdout=first)
+    after_first = _counts()
+    second = StringIO()
+    call_command("load_demo", "--national", "--volunteers", "100", "--assigned", "10", stdout=second)
+
+    # then: every table of every district, Buenos Aires included, and nothing changes the second time
+    election = Election.objects.get(slug="demo-nacional")
+    assert Table.objects.filter(election=election).count() == 101_461
+    assert Table.objects.filter(election=election, place__area__path__startswith="/2/").count() == 37_704
+    assert PollingPlace.objects.filter(election=election).count() == 14_887
+    assert _counts() == after_first
+    assert "(nothing changed)" in second.getvalue()
+    assert Area.objects.get(election=election, path="/2/7/").name == "BAHIA BLANCA"

@@ -136,3 +136,42 @@ def test_lead_imports_a_station_list_directly(lead):
     body = response.json()
     assert (body["status"], body["counts"]["new"], body["details"]["places_created"]) == ("applied", 2, 1)
     assert Table.objects.filter(election=election).count() == 2
+
+
+def test_lead_posts_the_national_files_together_with_a_mapping_and_gets_the_preview_with_columns(geo, lead):
+    # given: the real cut of the 2019 list and its companion files, one column renamed
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from backend.elections.models import Table
+
+    sample = Path(settings.BASE_DIR) / "fixtures" / "national-sample"
+    escuelas = (sample / "escuelas.csv").read_bytes().replace(b"escuela_nro", b"id_local", 1)
+    files = [SimpleUploadedFile("escuelas.csv", escuelas)] + [
+        SimpleUploadedFile(n, (sample / n).read_bytes()) for n in ("distritos.csv", "secciones.csv", "circuitos.csv")
+    ]
+    client = _client(lead)
+
+    # when
+    response = client.post(
+        "/api/imports/",
+        {
+            "election": geo.election.slug,
+            "kind": "stations",
+            "files": files,
+            "dry_run": "true",
+            "mapping": '{"id_local": "place_code"}',
+        },
+        format="multipart",
+    )
+
+    # then
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "previewed" and body["details"]["tables_created"] == 169
+    stations = next(f for f in body["details"]["files"] if f["role"] == "stations")
+    mapped = next(c for c in stations["columns"] if c["header"] == "id_local")
+    assert (mapped["field"], mapped["status"]) == ("place_code", "mapped")
+    assert body["details"]["tables_removed"] == 6  # the six tables of the test election are not in the file
+    assert Table.objects.filter(election=geo.election).count() == 6  # a preview writes nothing

@@ -55,3 +55,37 @@ def test_command_errors_are_clear(tmp_path):
         call_command("import_roster", str(bad), "--election", "cmd-2027")
     with pytest.raises(CommandError, match="No existe la elección"):
         call_command("import_roster", str(bad), "--election", "nope")
+
+
+def test_import_stations_takes_the_national_files_as_published_with_a_mapping_and_a_progress_bar(tmp_path, capsys):
+    # given: the real cut of the 2019 list, its name files, and a renamed column the lead maps by hand
+    from pathlib import Path
+
+    from django.conf import settings
+
+    sample = Path(settings.BASE_DIR) / "fixtures" / "national-sample"
+    ElectionFactory(slug="paso-2019")
+    escuelas = tmp_path / "escuelas.csv"
+    escuelas.write_text((sample / "escuelas.csv").read_text().replace("cant_mesas", "total_de_urnas", 1))
+    names = [str(sample / n) for n in ("distritos.csv", "secciones.csv", "circuitos.csv")]
+
+    # when
+    call_command(
+        "import_stations", str(escuelas), *names, "--election", "paso-2019", "--map", "total_de_urnas=table_count"
+    )
+
+    # then
+    captured = capsys.readouterr()
+    assert Table.objects.filter(election__slug="paso-2019").count() == 169
+    assert "mesas: 169 nuevas" in captured.out
+    assert "seccion_politica" in captured.out  # an unused column is listed
+    assert "Leyendo" in captured.err and "filas" in captured.err  # the progress bar
+
+
+def test_import_stations_refuses_a_mapping_to_an_unknown_field(tmp_path):
+    ElectionFactory(slug="cmd-2027")
+    path = tmp_path / "mesas.csv"
+    path.write_text("x\n1\n")
+
+    with pytest.raises(CommandError, match="Campo desconocido"):
+        call_command("import_stations", str(path), "--election", "cmd-2027", "--map", "Mesa=numero")

@@ -172,3 +172,18 @@ def test_fast_email_path_agrees_with_django(email):
         django_says = False
 
     assert readers.clean_email(email)[1] == django_says
+
+
+@pytest.mark.parametrize("header", ["Nº Documento", "N° DNI", "Nro. Doc.", "Nro de DNI", "DNI (sin puntos)"])
+def test_argentine_spellings_of_the_document_number_are_the_dni(header):
+    columns = readers.match_headers(["Apellido y Nombre", header, "Celular"], readers.ROSTER_HEADERS)
+
+    assert columns == {"full_name": 0, "dni": 1, "phone": 2}
+
+
+def test_a_header_that_only_starts_like_a_known_one_is_not_taken_for_it():
+    # "Movilidad" (has a car) starts with "movil" (a phone) and "Mesa desde" with "mesa": never by prefix.
+    columns = readers.match_headers(["DNI", "Movilidad", "Nombre", "Apellido"], readers.ROSTER_HEADERS)
+
+    assert "phone" not in columns
+    assert columns == {"dni": 0, "first_name": 2, "last_name": 3}

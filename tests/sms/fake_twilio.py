@@ -1,9 +1,11 @@
-"""A fake Twilio REST API on 127.0.0.1 for the real twilio client: Messages create, fetch, list.
+"""A fake Twilio REST API on 127.0.0.1 for the real twilio client: Messages create, fetch, list,
+and MMS media (served only with the account's credentials, as Twilio does with HTTP auth on).
 
 Tests script its answers per request (`script`), read what it received (`requests`) and make it
 hang to simulate slow or dying calls. Started and stopped by the test that needs it.
 """
 
+import base64
 import contextlib
 import json
 import socket
@@ -21,6 +23,9 @@ class FakeTwilio:
         self.messages: dict[str, dict] = {}  # accepted messages by SID
         self.script: list[tuple] = []  # ("ok",) ("error", http_status, code) ("hang", seconds)
         self.received = threading.Event()
+        self.media: dict[str, tuple[str, bytes]] = {}  # path -> (content type, bytes)
+        self.credentials: tuple[str, str] | None = None  # (account sid, auth token) media requires
+        self.media_requests: list[str | None] = []  # the Authorization header of each media GET
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +46,22 @@ class FakeTwilio:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _media(self, path: str):
+                header = self.headers.get("Authorization")
+                with fake.lock:
+                    fake.media_requests.append(header)
+                if fake.credentials is not None:
+                    expected = "Basic " + base64.b64encode(":".join(fake.credentials).encode()).decode()
+                    if header != expected:
+                        self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                        return
+                content_type, data = fake.media[path]
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
@@ -75,6 +96,9 @@ class FakeTwilio:
 
             def do_GET(self):
                 url = urlparse(self.path)
+                if url.path in fake.media:
+                    self._media(url.path)
+                    return
                 if url.path == "/_stats":  # for a benchmark running the fake in another process
                     with fake.lock:
                         per_to: dict = {}
@@ -108,6 +132,13 @@ class FakeTwilio:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def add_media(self, content_type: str, data: bytes) -> str:
+        """Serve `data` like an MMS attachment; returns its URL (on the fake's API host)."""
+        path = f"/2010-04-01/Accounts/AC0/Messages/MM{uuid.uuid4().hex}/Media/ME{uuid.uuid4().hex}"
+        with self.lock:
+            self.media[path] = (content_type, data)
+        return self.url + path
 
     def posts_to(self, to: str) -> list[dict]:
         with self.lock:

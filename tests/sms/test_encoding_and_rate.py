@@ -54,7 +54,7 @@ def test_every_default_text_fits_one_segment_with_typical_data():
         "hora": "7:30",
         "estado": "Notificada",
         "texto": "Traigan el DNI.",
-        "link": "https://fz.ar/a/" + "x" * 32,
+        "link": "https://fz.ar/" + "x" * 22,
     }
     for kind, body in DEFAULT_TEXTS.items():
         rendered = render(str(body), context)
@@ -62,13 +62,29 @@ def test_every_default_text_fits_one_segment_with_typical_data():
         assert rendered.segments == 1, (kind, len(rendered.body), rendered.body)
 
 
-def test_long_fields_are_shortened_only_when_that_reaches_one_segment():
-    body = "Fiscaliza: {nombre}, vas a {escuela}, {direccion}. Responde SI o NO."
-    long_place = {"nombre": "Ana", "escuela": "Escuela Normal Superior " * 4, "direccion": "Av. Colon 1234"}
-    fitted = render(body, long_place)
-    assert fitted.segments == 1 and fitted.body.endswith("Responde SI o NO.")
-    hopeless = render(body + " {link}", {**long_place, "link": "x" * 150})
-    assert hopeless.segments == 2 and "Escuela Normal Superior Escuela" in hopeless.body
+def test_a_school_name_is_abbreviated_only_when_that_saves_a_segment_and_never_cut():
+    body = "Fiscaliza: {nombre}, vas a {escuela}, {direccion}. Responde SI o NO. {link}"
+    short = {"nombre": "Ana", "escuela": "ESCUELA NORMAL SUPERIOR", "direccion": "Av. Colon 1234", "link": "x" * 20}
+    # fits as it is: the official name, untouched
+    assert "ESCUELA NORMAL SUPERIOR" in render(body, short).body
+    # one segment only with the field's abbreviations: they are used, and every word is kept
+    long = {**short, "escuela": "ESCUELA PROVINCIAL NORMAL SUPERIOR N 3 DOMINGO FAUSTINO SARMIENTO", "link": "x" * 44}
+    fitted = render(body, long)
+    assert fitted.segments == 1, len(fitted.body)
+    assert "ESC PROV NORMAL SUP N 3 DOMINGO FAUSTINO SARMIENTO" in fitted.body
+    # not even that fits: two segments with the official name whole, nothing cut
+    hopeless = render(body, {**long, "link": "x" * 120})
+    assert hopeless.segments == 2
+    assert "ESCUELA PROVINCIAL NORMAL SUPERIOR N 3 DOMINGO FAUSTINO SARMIENTO, Av. Colon 1234." in hopeless.body
+
+
+def test_a_missing_address_leaves_no_dangling_comma():
+    body = str(DEFAULT_TEXTS["assignment"])
+    context = {"nombre": "Ana", "rol": "de mesa 2425", "escuela": "ESC DR IGNACIO DUARTE QUIROS", "direccion": ""}
+    context |= {"dia": "Dom 24/10", "hora": "7:30", "link": "https://fz.ar/" + "x" * 22}
+    text = render(body, context).body
+    assert "ESC DR IGNACIO DUARTE QUIROS. Dom 24/10 7:30." in text
+    assert ", ." not in text and " ." not in text
 
 
 def test_local_bucket_spaces_reservations_at_the_rate():

@@ -1,11 +1,14 @@
 """Magic links and "Mi asignación": a GET never confirms; POST with CSRF does; bad links are refused."""
 
-import time
+import datetime
+import hashlib
+import math
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role, ShortLink, User
 from backend.accounts.services import magic_link_issue, magic_links_bulk
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.assignments.services import assignment_create
@@ -35,15 +38,24 @@ def volunteer_without_user(geo):
     return volunteer
 
 
-def test_link_creates_the_user_on_demand_and_carries_128_bits(volunteer_without_user):
+def test_link_is_short_carries_128_bits_and_only_its_hash_is_stored(volunteer_without_user, settings):
     link = magic_link_issue(volunteer=volunteer_without_user)
     volunteer_without_user.refresh_from_db()
     assert volunteer_without_user.user is not None
     assert volunteer_without_user.user.role == Role.VOLUNTEER
     assert not volunteer_without_user.user.has_usable_password()
-    token = link.rsplit("/", 1)[1]
-    # pk (4 bytes) + timestamp (4 bytes) + signature (16 bytes = 128 bits), base64url
-    assert len(token) >= 32
+    # the public base URL plus a path of at most 24 characters
+    assert link.startswith(settings.PUBLIC_BASE_URL + "/")
+    path = link[len(settings.PUBLIC_BASE_URL) :]
+    key = path[1:]
+    assert len(path) <= 24
+    # 22 characters of 62 possible: 22 * log2(62) = 131 bits
+    assert len(key) == 22 and key.isalnum() and 22 * math.log2(62) >= 128
+    # the key itself is nowhere in the database, only its SHA-256
+    row = ShortLink.objects.get(volunteer=volunteer_without_user)
+    assert row.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert not ShortLink.objects.filter(key_hash__contains=key).exists()
+    assert row.expires_at > timezone.now() + datetime.timedelta(days=13)
 
 
 def test_a_get_on_the_link_logs_in_but_never_confirms(client, volunteer_without_user):
@@ -97,7 +109,7 @@ def test_page_shows_the_place_watcher(client, geo, volunteer_without_user):
 def test_invalid_and_tampered_links_are_refused(client, volunteer_without_user):
     link = magic_link_issue(volunteer=volunteer_without_user)
     tampered = link[:-2] + ("AA" if not link.endswith("AA") else "BB")
-    for path in (_path(tampered), "/a/nonsense"):
+    for path in (_path(tampered), "/a/nonsense", "/" + "A" * 22):
         response = client.get(path)
         assert response.status_code == 403
         assert "venció" in response.content.decode()
@@ -106,9 +118,37 @@ def test_invalid_and_tampered_links_are_refused(client, volunteer_without_user):
 
 def test_expired_link_is_refused(client, volunteer_without_user, settings, monkeypatch):
     link = magic_link_issue(volunteer=volunteer_without_user)
-    later = time.time() + settings.SESAME_MAX_AGE + 60
-    monkeypatch.setattr("sesame.tokens_v2.time.time", lambda: later)
+    later = timezone.now() + datetime.timedelta(seconds=settings.MAGIC_LINK_MAX_AGE + 60)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: later)
     assert client.get(_path(link)).status_code == 403
+
+
+def test_a_coordinator_revokes_every_link_and_the_session_it_opened(
+    client, geo, volunteer_without_user, north_coordinator
+):
+    # given: two links, one of them already opened in a browser
+    first = magic_link_issue(volunteer=volunteer_without_user)
+    second = magic_link_issue(volunteer=volunteer_without_user)
+    assert client.get(_path(first)).status_code == 302
+    assert client.get("/mi/").status_code == 200
+    # when: the coordinator of the place revokes them from the console
+    staff = Client()
+    staff.force_login(north_coordinator)
+    response = staff.post(f"/consola/fiscales/{volunteer_without_user.pk}/revocar-enlaces/")
+    # then: neither link opens, and the open session is over
+    assert response.status_code == 302
+    assert ShortLink.objects.filter(volunteer=volunteer_without_user, revoked_at__isnull=True).count() == 0
+    assert Client().get(_path(second)).status_code == 403
+    assert client.get("/mi/").status_code in (302, 403)
+
+
+def test_a_coordinator_outside_the_scope_cannot_revoke(geo, volunteer_without_user, south_coordinator):
+    magic_link_issue(volunteer=volunteer_without_user)
+    staff = Client()
+    staff.force_login(south_coordinator)
+    response = staff.post(f"/consola/fiscales/{volunteer_without_user.pk}/revocar-enlaces/")
+    assert response.status_code == 404
+    assert ShortLink.objects.filter(volunteer=volunteer_without_user, revoked_at__isnull=True).count() == 1
 
 
 def test_staff_cannot_be_logged_in_by_a_volunteer_link(client, volunteer_without_user):

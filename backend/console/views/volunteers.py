@@ -5,7 +5,9 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
+from backend.accounts.services import magic_links_revoke
 from backend.core.exceptions import ApplicationError
 from backend.elections.selectors import place_search, table_search
 from backend.messaging.selectors import message_list_for_volunteer
@@ -99,3 +101,13 @@ def _field_of(code: str) -> str | None:
         "phone_taken": "phone",
         "exclusion_reason_required": "excluded_reason",
     }.get(code)
+
+
+@require_POST
+@console_view
+def volunteer_links_revoke(request, pk: int):
+    """Every sign-in link of the volunteer stops working, and the sessions they opened end."""
+    person = get_visible(request, Volunteer.objects.select_related("area", "votes_at"), Action.CHANGE, pk=pk)
+    revoked = magic_links_revoke(volunteer=person, actor=request.user)
+    messages.success(request, _("Se revocaron %(n)s enlaces de acceso.") % {"n": revoked})
+    return redirect("console:volunteer", pk=person.pk)

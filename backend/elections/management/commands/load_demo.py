@@ -2,18 +2,23 @@
 
 from django.core.management.base import BaseCommand
 
-from backend.elections.demo import DEMO_PASSWORD, demo_load
+from backend.elections.demo import DEMO_PASSWORD, demo_load, demo_load_national
 
 
 class Command(BaseCommand):
-    help = "Builds the demo election from fixtures/cordoba-2019-mesas.xlsx with generated volunteers."
+    help = (
+        "Builds the demo election from fixtures/cordoba-2019-mesas.xlsx with generated volunteers; "
+        "--national builds the national one from fixtures/national-2019.zip (the 2019 list as published)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--volunteers", type=int, default=3000)
         parser.add_argument("--assigned", type=int, default=400)
+        parser.add_argument("--national", action="store_true", help="the national 2019 list instead of Córdoba")
 
-    def handle(self, *args, volunteers, assigned, **options):
-        result = demo_load(volunteers=volunteers, assigned=assigned)
+    def handle(self, *args, volunteers, assigned, national, **options):
+        load = demo_load_national if national else demo_load
+        result = load(volunteers=volunteers, assigned=assigned)
         e = result.election
         self.stdout.write(
             f"Demo election '{e.slug}': {e.places.count()} places, {e.tables.count()} tables; "

@@ -43,6 +43,14 @@
     if (m.hidden) { meta.appendChild(el("span", "tag", t("hidden"))); }
     li.appendChild(meta);
     li.appendChild(el("div", "body", m.body));
+    (m.attachments || []).forEach(function (a) {
+      var img = document.createElement("img");
+      img.className = "photo";
+      img.src = a.url;
+      img.alt = "";
+      img.loading = "lazy";
+      li.appendChild(img);
+    });
     return li;
   }
 

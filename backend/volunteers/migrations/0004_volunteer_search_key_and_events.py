@@ -42,7 +42,7 @@ def trigram_index_drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("volunteers", "0002_volunteer_source_batch"),
+        ("volunteers", "0003_volunteer_phone_verified"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
