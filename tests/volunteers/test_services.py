@@ -4,8 +4,17 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from backend.core.exceptions import ApplicationError
+from backend.messaging.models import keyword_label
 from backend.volunteers.models import Volunteer, VolunteerEvent
-from backend.volunteers.services import volunteer_opt_in, volunteer_opt_out, volunteer_seen_on_web, volunteer_update
+from backend.volunteers.services import (
+    volunteer_opt_in,
+    volunteer_opt_out,
+    volunteer_phone_refuse,
+    volunteer_phone_verify,
+    volunteer_seen_on_web,
+    volunteer_update,
+)
+from sms.commands import inbound_command
 from tests.factories import VolunteerFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,8 +99,6 @@ def test_seen_on_web_is_presence_not_an_audited_change(north_volunteer):
 
 
 def test_the_baja_keyword_goes_through_the_service(north_volunteer):
-    from sms.commands import inbound_command
-
     inbound_command(volunteer=north_volunteer, body="BAJA")
     north_volunteer.refresh_from_db()
     assert north_volunteer.opted_out
@@ -116,3 +123,71 @@ def test_admin_edit_goes_through_the_service(client, north_volunteer):
     north_volunteer.refresh_from_db()
     assert north_volunteer.phone == "+5493515000039"
     assert VolunteerEvent.objects.get(volunteer=north_volunteer).source == "admin"
+
+
+def test_typed_text_gets_the_same_cleaning_as_imported_cells(north_volunteer, north_coordinator):
+    # when: names and notes pasted with control characters and decomposed accents
+    volunteer_update(
+        volunteer=north_volunteer,
+        actor=north_coordinator,
+        source="web",
+        last_name="Garci\u0301a\x00",
+        notes="llamar\x07 tarde\r\ndespués de las 9",
+    )
+    # then: controls out, NFC, lines kept in notes only
+    north_volunteer.refresh_from_db()
+    assert north_volunteer.last_name == "García"
+    assert north_volunteer.notes == "llamar tarde\ndespués de las 9"
+
+
+def test_a_phone_typed_in_full_replaces_a_guessed_one_as_verified(north_volunteer, north_coordinator):
+    # given: the roster completed the number with a guessed area code
+    Volunteer.objects.filter(pk=north_volunteer.pk).update(phone_verified=False, phone_rule="default")
+    north_volunteer.refresh_from_db()
+    # when: a coordinator types the right number
+    volunteer_update(volunteer=north_volunteer, actor=north_coordinator, source="web", phone="0351 15 500-0039")
+    # then
+    north_volunteer.refresh_from_db()
+    assert north_volunteer.phone_verified and north_volunteer.phone_rule == ""
+    assert VolunteerEvent.objects.get(volunteer=north_volunteer).changes["phone_verified"] == [False, True]
+
+
+def test_the_same_phone_sent_again_leaves_a_guessed_number_unverified(north_volunteer, north_coordinator):
+    Volunteer.objects.filter(pk=north_volunteer.pk).update(phone_verified=False, phone_rule="default")
+    north_volunteer.refresh_from_db()
+    volunteer_update(volunteer=north_volunteer, actor=north_coordinator, source="web", phone=north_volunteer.phone)
+    north_volunteer.refresh_from_db()
+    assert not north_volunteer.phone_verified
+    assert not VolunteerEvent.objects.exists()
+
+
+def test_a_guessed_phone_verified_or_refused_by_sms_is_audited(north_volunteer, geo):
+    # given: two numbers completed with a guessed area code
+    Volunteer.objects.filter(pk=north_volunteer.pk).update(phone_verified=False, phone_rule="default")
+    stranger = VolunteerFactory(area=geo.north_town, phone="+5493515000041", phone_verified=False)
+    # when: the owner of one says SI, whoever holds the other says NO
+    volunteer_phone_verify(volunteer=Volunteer.objects.get(pk=north_volunteer.pk))
+    volunteer_phone_refuse(volunteer=stranger)
+    # then
+    verified = VolunteerEvent.objects.get(volunteer=north_volunteer)
+    refused = VolunteerEvent.objects.get(volunteer=stranger)
+    assert verified.changes == {"phone_verified": [False, True]} and verified.source == "sms"
+    assert refused.kind == VolunteerEvent.Kind.OPTED_OUT and refused.source == "sms"
+    stranger.refresh_from_db()
+    assert stranger.opted_out and not stranger.phone_verified
+
+
+def test_the_alta_keyword_goes_through_the_service(north_volunteer):
+    volunteer_opt_out(volunteer_id=north_volunteer.pk, source="web")
+    inbound_command(volunteer=north_volunteer, body="ALTA")
+    north_volunteer.refresh_from_db()
+    assert not north_volunteer.opted_out
+    assert VolunteerEvent.objects.filter(volunteer=north_volunteer, kind=VolunteerEvent.Kind.OPTED_IN, source="sms")
+
+
+@pytest.mark.parametrize(
+    ("stored", "label"),
+    [("yes", "SI: confirmó"), ("unclear", "dudoso: se le preguntó si va"), ("text", "mensaje"), ("", "")],
+)
+def test_stored_intents_read_as_people_say_them(stored, label):
+    assert keyword_label(stored) == label
