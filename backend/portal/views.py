@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from sesame.utils import get_user
@@ -14,6 +13,7 @@ from backend.assignments.services import assignment_check_in, assignment_confirm
 from backend.core.exceptions import ApplicationError
 from backend.permissions import Action, can
 from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_seen_on_web
 
 from .selectors import my_assignment_get, short_link_user_get
 
@@ -49,7 +49,7 @@ def mine(request):
     volunteer = _volunteer_of(request)
     if volunteer is None:
         return render(request, "portal/link_invalid.html", status=403)
-    Volunteer.objects.filter(pk=volunteer.pk).update(last_seen_web_at=timezone.now())
+    volunteer_seen_on_web(volunteer_id=volunteer.pk)
     return render(request, "portal/mine.html", {"volunteer": volunteer, "mine": my_assignment_get(volunteer=volunteer)})
 
 
