@@ -22,17 +22,27 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The whole system in one command: the web server (HTTP + WebSocket) and a Celery worker with beat
+# (SMS sending and retries, the outbox relay, reminders, announcements by SMS). Without REDIS_URL
+# the worker takes its tasks from kombu's filesystem transport under var/broker/, so no server is
+# needed; both processes stop together. PORT sets the public address (links in SMS, signatures).
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo ""
-	@echo "  Fiscaliza: http://$(HOST):$(PORT)/"
-	@echo "  Admin:     http://$(HOST):$(PORT)/admin/"
+	@echo "  Fiscaliza: $(PUBLIC_BASE_URL)/"
+	@echo "  Admin:     $(PUBLIC_BASE_URL)/admin/"
 	@echo "  Coordinadora: usuario 'coordinadora', contraseña 'fiscaliza-demo'"
 	@echo "  Responsable (lead): usuario 'responsable', contraseña 'fiscaliza-demo'"
-	@echo "  SMS de desarrollo: http://$(HOST):$(PORT)/dev/sms/"
+	@echo "  SMS de desarrollo: $(PUBLIC_BASE_URL)/dev/sms/"
 	@echo ""
+	@if [ -z "$$REDIS_URL" ]; then export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-filesystem://}"; fi; \
+	export CELERY_TASK_ALWAYS_EAGER=false; \
+	$(BIN)/celery -A backend worker --beat --schedule var/celerybeat-schedule --pool threads --concurrency 3 \
+		--without-mingle --without-gossip --loglevel WARNING & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/uvicorn backend.asgi:application --host $(HOST) --port $(PORT) --log-level warning
 
 test: install-dev

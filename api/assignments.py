@@ -234,6 +234,55 @@ class DeclineApi(APIView):
         return Response({"declined": _render(declined), "replacement": _render(shown) if shown is not None else None})
 
 
+class _RespondApi(APIView):
+    """A coordinator in scope, or the volunteer for their own assignment."""
+
+    def _respond(self, request, pk: int, service) -> Response:
+        assignment = _assignment(pk)
+        if not (can(request.user, Action.CHANGE, assignment) or can(request.user, Action.RESPOND, assignment)):
+            raise PermissionDenied()
+        return Response(_render(service(assignment=assignment, actor=request.user, source=SOURCE)))
+
+
+class ConfirmApi(_RespondApi):
+    """POST: the volunteer will be there (what SI by SMS and the portal's button do)."""
+
+    @extend_schema(request=None, responses={200: AssignmentOutputSerializer}, operation_id="assignments_confirm")
+    def post(self, request, pk: int):
+        return self._respond(request, pk, services.assignment_confirm)
+
+
+class CheckInApi(_RespondApi):
+    """POST: the watcher arrived (what LLEGUE by SMS, the portal and the console's button do)."""
+
+    @extend_schema(request=None, responses={200: AssignmentOutputSerializer}, operation_id="assignments_check_in")
+    def post(self, request, pk: int):
+        return self._respond(request, pk, services.assignment_check_in)
+
+
+class ReplaceApi(APIView):
+    """POST {volunteer}: election day, the watcher did not arrive; they are marked absent (or their
+    untold proposal cancelled) and `volunteer` takes the slot, in one transaction (the board's *Reemplazar*)."""
+
+    class InputSerializer(serializers.Serializer):
+        volunteer = serializers.IntegerField()
+
+    @extend_schema(
+        request=InputSerializer, responses={201: AssignmentOutputSerializer}, operation_id="assignments_replace"
+    )
+    def post(self, request, pk: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = _assignment(pk)
+        require(request.user, Action.CHANGE, assignment)
+        volunteer = get_object_or_404(Volunteer, pk=data.validated_data["volunteer"])
+        require(request.user, Action.VIEW, volunteer)
+        new = services.late_watcher_replace(
+            assignment=assignment, volunteer=volunteer, actor=request.user, source=SOURCE
+        )
+        return Response(_render(new), status=status.HTTP_201_CREATED)
+
+
 class SwapApi(APIView):
     class InputSerializer(serializers.Serializer):
         first = serializers.IntegerField()

@@ -20,6 +20,9 @@ urlpatterns = [
     path("assignments/<int:pk>/lock/", assignments.LockApi.as_view(), name="api-assignment-lock"),
     path("assignments/<int:pk>/unlock/", assignments.UnlockApi.as_view(), name="api-assignment-unlock"),
     path("assignments/<int:pk>/decline/", assignments.DeclineApi.as_view(), name="api-assignment-decline"),
+    path("assignments/<int:pk>/confirm/", assignments.ConfirmApi.as_view(), name="api-assignment-confirm"),
+    path("assignments/<int:pk>/check-in/", assignments.CheckInApi.as_view(), name="api-assignment-check-in"),
+    path("assignments/<int:pk>/replace/", assignments.ReplaceApi.as_view(), name="api-assignment-replace"),
     path("assignments/candidates/", assignments.CandidatesApi.as_view(), name="api-assignment-candidates"),
     path("assignments/coverage/", assignments.CoverageAreaApi.as_view(), name="api-coverage-areas"),
     path("assignments/coverage/places/", assignments.CoveragePlaceApi.as_view(), name="api-coverage-places"),
@@ -50,6 +53,13 @@ urlpatterns += [
         threads_api.UnreadAnnouncementListApi.as_view(),
         name="api-thread-unread-announcements",
     ),
+]
+
+from . import volunteers as volunteers_api  # noqa: E402
+
+urlpatterns += [
+    path("volunteers/", volunteers_api.VolunteerListApi.as_view(), name="api-volunteer-list"),
+    path("volunteers/<int:pk>/", volunteers_api.VolunteerDetailApi.as_view(), name="api-volunteer-detail"),
 ]
 
 from . import sms as sms_api  # noqa: E402

@@ -9,7 +9,6 @@ thread; conversation goes to the volunteer's station thread, with any photo atta
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from rapidfuzz.distance import OSA
 
@@ -30,7 +29,12 @@ from backend.tableday.models import TableState
 from backend.tableday.services import table_report
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Volunteer
-from backend.volunteers.services import volunteer_phone_refuse, volunteer_phone_verify
+from backend.volunteers.services import (
+    volunteer_opt_in,
+    volunteer_opt_out,
+    volunteer_phone_refuse,
+    volunteer_phone_verify,
+)
 
 from .replies import Intent, reply_understand
 from .services import assignment_context, link_for_text
@@ -97,11 +101,11 @@ def inbound_command(
         return Reply(f"t_{table_keyword.state}", "" if volunteer.opted_out else reply)
 
     if intent == Intent.STOP:
-        Volunteer.objects.filter(pk=volunteer.pk).update(opted_out=True, updated_at=timezone.now())
+        volunteer_opt_out(volunteer_id=volunteer.pk, actor=volunteer.user, source="sms", reason=body[:255])
         silent = _twilio_already_answered(body, params)
         return Reply(label, "" if silent else _text(TemplateKind.OPT_OUT))
     if intent == Intent.START:
-        Volunteer.objects.filter(pk=volunteer.pk).update(opted_out=False, updated_at=timezone.now())
+        volunteer_opt_in(volunteer_id=volunteer.pk, actor=volunteer.user, source="sms", reason=body[:255])
         silent = _twilio_already_answered(body, params)
         return Reply(label, "" if silent else _text(TemplateKind.OPT_IN))
 

@@ -33,12 +33,11 @@ def _remind(*, assignments, which: str) -> int:
 
 
 def reminders_unconfirmed(*, today=None) -> int:
-    """Volunteers who have not confirmed, SMS_REMINDER_DAYS_BEFORE days before the election. Once each."""
+    """Volunteers who were told and have not confirmed, SMS_REMINDER_DAYS_BEFORE days before the
+    election. Once each. A proposal nobody was told of gets no reminder of something never said."""
     today = today or timezone.localdate()
     target = today + timedelta(days=settings.SMS_REMINDER_DAYS_BEFORE)
-    assignments = Assignment.objects.filter(
-        election__date=target, status__in=[AssignmentStatus.PROPOSED, AssignmentStatus.NOTIFIED]
-    )
+    assignments = Assignment.objects.filter(election__date=target, status=AssignmentStatus.NOTIFIED)
     return _remind(assignments=assignments, which="days_before")
 
 

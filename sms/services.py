@@ -26,7 +26,7 @@ from backend.core.jobs import task_queue
 from backend.messaging.models import STATUS_RANK, OutboundMessage, OutboundStatus, TemplateKind
 from backend.messaging.texts import DAY_NAMES, render_kind, template_get
 from backend.notices.models import Notice, NoticeKind
-from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_opt_out
 
 from . import ratelimit
 from .backends import backend
@@ -212,7 +212,9 @@ def _fail(message_id: int, *, error: str, code: int | None = None) -> None:
 
 def _mark_opted_out(volunteer_id: int | None) -> None:
     if volunteer_id:
-        Volunteer.objects.filter(pk=volunteer_id, opted_out=False).update(opted_out=True, updated_at=timezone.now())
+        volunteer_opt_out(
+            volunteer_id=volunteer_id, source="system", reason=_("el operador informa que el número se dio de baja")
+        )
 
 
 def outbound_send(*, message_id: int, checked: bool = False) -> str:

@@ -18,8 +18,6 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, OuterRef, Subquery, Value
-from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +26,7 @@ from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError
 from backend.core.live import MEMBERSHIP_CHANGED, live_send, user_group
 from backend.permissions import Action, require
-from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_user_link, volunteers_user_link_by_username
 
 from .errors import PortalErrorCode
 from .models import CoordinatorScope, ShortLink, link_key_hash
@@ -54,8 +52,7 @@ def volunteer_user_ensure(*, volunteer) -> User:
                 "password": make_password(None),
             },
         )
-        volunteer.user = user
-        volunteer.save(update_fields=["user", "updated_at"])
+        volunteer_user_link(volunteer=volunteer, user=user)
     return user
 
 
@@ -159,14 +156,7 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
                 found.update(created)
             for volunteer_id, username in names.items():
                 user_ids[volunteer_id] = found[username]
-            # One UPDATE joins each volunteer to the user named after it (bulk_update is quadratic here).
-            Volunteer.objects.filter(pk__in=list(names), user__isnull=True).update(
-                user_id=Subquery(
-                    User.objects.filter(
-                        username=Concat(Value("fiscal-"), Cast(OuterRef("pk"), output_field=CharField()))
-                    ).values("pk")[:1]
-                )
-            )
+            volunteers_user_link_by_username(volunteer_ids=list(names), prefix="fiscal-")
     expires_at = _expiry()
     keys = {volunteer_id: link_key_new() for volunteer_id in user_ids}
     bulk_insert(

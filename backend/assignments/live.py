@@ -8,7 +8,7 @@ from functools import partial
 from django.utils import timezone
 
 from backend.core.live import board_group, live_send
-from backend.elections.models import Area
+from backend.elections.models import Area, PollingPlace
 from backend.threads.services import thread_membership_changed
 
 from .models import Assignment
@@ -40,6 +40,19 @@ def board_check_in_event(assignment_id: int) -> dict:
 def assignment_checked_in_broadcast(*, assignment: Assignment) -> None:
     """Every open election-day board hears of a check-in, whatever door it came by, once committed."""
     live_send(board_group(assignment.election_id), partial(board_check_in_event, assignment.pk))
+
+
+def board_changed_event(place_id: int | None) -> dict:
+    """The board's `board.changed` event: the area path of the place whose slots changed ("" for many)."""
+    path = ""
+    if place_id is not None:
+        path = PollingPlace.objects.filter(pk=place_id).values_list("area__path", flat=True).first() or ""
+    return {"type": "board.changed", "path": path}
+
+
+def assignment_changed_broadcast(*, election_id: int, place_id: int | None) -> None:
+    """Open coverage pages and boards re-read their numbers after any change of a slot but a check-in."""
+    live_send(board_group(election_id), partial(board_changed_event, place_id))
 
 
 def assignments_membership_changed(*, volunteer_ids) -> None:

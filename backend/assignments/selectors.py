@@ -453,3 +453,38 @@ def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent:
         )
     out.sort(key=lambda c: (c.cost_m, not c.trained, c.name, c.volunteer_id))
     return out
+
+
+PROPOSALS_PER_WATCHER = 2
+
+
+def late_watcher_proposals(*, user, late: list[Assignment]) -> list[tuple[Assignment, list[SlotCandidate]]]:
+    """Each late watcher with up to two replacements, never the same person for two of them.
+
+    Called by the election-day board. Late watchers of one place share the same nearby volunteers,
+    so the engine is asked once per place, role and slot, for enough people to give each of them
+    their own pair.
+    """
+    wanted: dict[tuple, int] = {}
+    for assignment in late:
+        key = (assignment.place_id, assignment.role, assignment.slot)
+        wanted[key] = wanted.get(key, 0) + PROPOSALS_PER_WATCHER
+    pools: dict[tuple, list[SlotCandidate]] = {}
+    taken: set[int] = set()
+    out = []
+    for assignment in late:
+        key = (assignment.place_id, assignment.role, assignment.slot)
+        if key not in pools:
+            pools[key] = candidates_for_slot(
+                user=user,
+                place=assignment.place,
+                role=assignment.role,
+                table=assignment.table,
+                slot=assignment.slot,
+                # Neighbouring places draw on the same people: room for those already handed out.
+                limit=wanted[key] + len(taken),
+            )
+        proposals = [c for c in pools[key] if c.volunteer_id not in taken][:PROPOSALS_PER_WATCHER]
+        taken.update(c.volunteer_id for c in proposals)
+        out.append((assignment, proposals))
+    return out

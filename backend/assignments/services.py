@@ -22,7 +22,7 @@ from .engine import plan_build, plan_describe
 from .engine.rules import PROBLEM_ABSENT, Problem, eligibility_problems, pair_cost, volunteer_facts
 from .errors import AssignmentErrorCode
 from .events import event_record
-from .live import assignment_checked_in_broadcast, assignments_membership_changed
+from .live import assignment_changed_broadcast, assignment_checked_in_broadcast, assignments_membership_changed
 from .models import (
     ACTIVE_STATUSES,
     ALLOWED_TRANSITIONS,
@@ -154,6 +154,7 @@ def assignment_create(
             )
             if notify:
                 notice_create(volunteer=volunteer, kind=NoticeKind.ASSIGNMENT, assignment=assignment)
+            assignment_changed_broadcast(election_id=place.election_id, place_id=place.pk)
             assignments_membership_changed(volunteer_ids=[volunteer.pk])
     except IntegrityError as exc:
         # Two coordinators raced for the same slot or person: the database constraint decided.
@@ -201,6 +202,8 @@ def assignment_transition(
             notice_create(volunteer=locked_row.volunteer, kind=NoticeKind.CANCELLATION, assignment=locked_row)
         if to_status == AssignmentStatus.CHECKED_IN:
             assignment_checked_in_broadcast(assignment=locked_row)
+        else:
+            assignment_changed_broadcast(election_id=locked_row.election_id, place_id=locked_row.place_id)
         # Station threads: a volunteer who left the place loses its thread's open sockets.
         assignments_membership_changed(volunteer_ids=[locked_row.volunteer_id])
     return locked_row
@@ -341,6 +344,36 @@ def assignment_check_in(*, assignment: Assignment, actor=None, source: str) -> A
     )
 
 
+def late_watcher_replace(*, assignment: Assignment, volunteer, actor, source: str) -> Assignment:
+    """Election day: mark `assignment` absent (or cancel a never-answered proposal) and give its slot to `volunteer`.
+
+    Called by the election-day board's one-click replacement and the API's replace endpoint. One
+    transaction: the late watcher leaves the slot and the chosen volunteer takes it, or neither
+    happens. The new volunteer gets an assignment notice after commit, like any proposal; the late
+    one a cancellation if they had been told.
+    """
+    with transaction.atomic():
+        answered = assignment.status in {AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED}
+        late = assignment_transition(
+            assignment=assignment,
+            to_status=AssignmentStatus.NO_SHOW if answered else AssignmentStatus.CANCELLED,
+            actor=actor,
+            source=source,
+            reason=_("no se presentó a tiempo"),
+        )
+        return assignment_create(
+            volunteer=volunteer,
+            place=late.place,
+            table=late.table,
+            role=late.role,
+            slot=late.slot,
+            actor=actor,
+            source=source,
+            reason=_("reemplazo de %(name)s, que no se presentó") % {"name": late.volunteer.full_name},
+            replaces=late,
+        )
+
+
 def assignment_unassign(*, assignment: Assignment, actor=None, source: str, reason: str = "") -> Assignment:
     """A coordinator takes a volunteer off their slot (the assignment is cancelled; the slot is free).
 
@@ -456,6 +489,7 @@ def auto_assign(
         if on_progress:
             on_progress("write")
         plan_write(plan, actor=actor, source=source, notify=notify)
+        assignment_changed_broadcast(election_id=election.pk, place_id=None)
     plan_describe(plan)
     return plan.result
 

@@ -4,18 +4,16 @@ rows, watchers late on election day. Every function takes the user and narrows w
 """
 
 import datetime
-import re
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole, AssignmentStatus
 from backend.elections.models import Area, Election, PollingPlace
 from backend.permissions import visible
 from backend.volunteers.models import Volunteer
-
-_DIGITS = re.compile(r"\D+")
 
 
 def place_list_in_area(*, user, election: Election, area: Area) -> QuerySet[PollingPlace]:
@@ -24,18 +22,30 @@ def place_list_in_area(*, user, election: Election, area: Area) -> QuerySet[Poll
     )
 
 
-def volunteer_search(*, user, query: str, limit: int = 50) -> QuerySet[Volunteer]:
-    """Name (any words, accents optional), DNI or phone digits; only volunteers in the user's scope."""
-    qs = visible(user, Volunteer.objects.all())
-    query = (query or "").strip()
-    if query:
-        digits = _DIGITS.sub("", query)
-        if digits and len(digits) >= 4 and len(digits) * 2 >= len(query.replace(" ", "")):
-            qs = qs.filter(Q(dni__startswith=digits) | Q(phone__contains=digits))
-        else:
-            for word in query.split():
-                qs = qs.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
-    return qs.select_related("area", "votes_at").order_by("last_name", "first_name", "pk")[:limit]
+def volunteer_details(*, volunteers: list[Volunteer], election: Election | None, place=None) -> dict[int, dict]:
+    """What tells namesakes apart, per volunteer id: locality, the last digits of the DNI, whether
+    they vote at `place`, and their active assignment in `election` (so nobody assigned looks free)."""
+    active: dict[int, Assignment] = {}
+    if election is not None and volunteers:
+        rows = Assignment.objects.filter(
+            election=election, status__in=ACTIVE_STATUSES, volunteer_id__in=[v.pk for v in volunteers]
+        ).select_related("place", "table")
+        active = {a.volunteer_id: a for a in rows}
+
+    def locality(v: Volunteer) -> str:
+        if v.area is not None:
+            return v.area.name
+        return v.votes_at.area.name if v.votes_at is not None else ""
+
+    return {
+        v.pk: {
+            "locality": locality(v),
+            "dni_tail": v.dni[-3:],
+            "votes_here": place is not None and v.votes_at_id == place.pk,
+            "assignment": active.get(v.pk),
+        }
+        for v in volunteers
+    }
 
 
 def volunteer_assignments_with_events(*, volunteer: Volunteer) -> QuerySet[Assignment]:
@@ -75,18 +85,28 @@ def check_in_deadline(*, election: Election) -> datetime.datetime:
     return timezone.make_aware(start, timezone.get_default_timezone()) + grace
 
 
+TOLD = (AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED)
+
+
 def late_assignments(*, user, election: Election, area: Area | None = None, now=None) -> QuerySet[Assignment]:
-    """Active assignments not checked in once the deadline has passed (none before it), by place and table."""
+    """Watchers who were told and have not arrived by the check-in time plus grace, by place and table.
+
+    Only notified or confirmed assignments count: a proposal nobody was told of is not a missing
+    person. Each one's clock starts at the later of the check-in time and the moment they were
+    told (a replacement notified at 10:40 is late at 10:40 plus the grace, not at once). Empty
+    before the election's own deadline.
+    """
     now = now or timezone.now()
     if now < check_in_deadline(election=election):
         return Assignment.objects.none()
-    qs = visible(
-        user,
-        Assignment.objects.filter(
-            election=election,
-            status__in=[AssignmentStatus.PROPOSED, AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED],
-        ),
+    grace = datetime.timedelta(minutes=settings.CONSOLE_CHECK_IN_GRACE_MINUTES)
+    told_at = (
+        AssignmentEvent.objects.filter(assignment=OuterRef("pk"), to_status__in=TOLD)
+        .order_by("created_at", "id")
+        .values("created_at")[:1]
     )
+    qs = visible(user, Assignment.objects.filter(election=election, status__in=TOLD))
     if area is not None:
         qs = qs.filter(place__area__path__startswith=area.path)
+    qs = qs.annotate(told_at=Coalesce(Subquery(told_at), "status_changed_at")).filter(told_at__lte=now - grace)
     return qs.select_related("volunteer", "place", "table").order_by("place__code", "table__number", "slot")

@@ -21,6 +21,7 @@ console_patterns = [
     path("asignacion-automatica/", autoassign.auto_assign, name="auto_assign"),
     path("fiscales/", volunteers.volunteers, name="volunteers"),
     path("fiscales/<int:pk>/", volunteers.volunteer, name="volunteer"),
+    path("fiscales/<int:pk>/editar/", volunteers.volunteer_edit, name="volunteer_edit"),
     path("fiscales/<int:pk>/revocar-enlaces/", volunteers.volunteer_links_revoke, name="volunteer_links_revoke"),
     path("importar/", imports.imports, name="imports"),
     path("instrucciones/", instructions.instructions, name="instructions"),

@@ -22,6 +22,7 @@ from backend.assignments.models import Assignment, AssignmentRole
 from backend.assignments.services import assignment_create
 from backend.core.spreadsheets import read_rows
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
+from backend.volunteers.services import volunteers_create_many
 
 from .models import Area, Election, PollingPlace
 from .stations import stations_import
@@ -215,7 +216,7 @@ def _demo_volunteers(
                 trained=trained,
             )
         )
-    Volunteer.objects.bulk_create(new, batch_size=1000)
+    volunteers_create_many(volunteers=new)
     return len(new)
 
 

@@ -22,7 +22,8 @@ from backend.core.exceptions import ApplicationError
 from backend.core.phones import PhoneIssue, area_code_for_locality, normalize_phone
 from backend.core.spreadsheets import Sheet
 from backend.elections.models import Area, PollingPlace
-from backend.volunteers.models import PhoneRule, Volunteer
+from backend.volunteers.models import PhoneRule, Volunteer, volunteer_search_key
+from backend.volunteers.services import volunteers_import_update
 
 from . import readers
 from .models import BatchStatus, ImportBatch, RowStatus
@@ -400,7 +401,8 @@ def _reject(candidate: Candidate, outcome: Outcome, reason: str) -> None:
 def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Outcome):
     """Phase 2: compare with the database, one query per chunk of DNIs and of phones (never per row).
 
-    Returns (values of volunteers to create, volunteers to update, fields to update).
+    Returns (values of volunteers to create, {id: (current, changed values)} of volunteers to
+    update, fields to update).
     """
     labels = field_labels()
     existing, phone_owner = _existing(candidates)
@@ -432,7 +434,7 @@ def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Out
             changes = [name for name, value in values.items() if current[name] != value]
             if changes:
                 changed_fields.update(changes)
-                changes_by_pk[row[0]] = (current, {name: values[name] for name in changes})
+                changes_by_pk[row[0]] = ({"dni": row[1], **current}, {name: values[name] for name in changes})
                 shown = [labels[c] for c in changes if c != "votes_at_score"] or [labels["votes_at_score"]]
                 reason = _("cambió: %(fields)s") % {"fields": ", ".join(shown)}
                 outcome.set(candidate.row, RowStatus.UPDATED, "; ".join([reason, *candidate.warnings]), warned)
@@ -440,12 +442,7 @@ def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Out
                 outcome.set(candidate.row, RowStatus.UNCHANGED, "; ".join(candidate.warnings), warned)
         for merged_row in candidate.merged_rows:
             outcome.statuses[merged_row] = RowStatus.MERGED
-    now = timezone.now()
-    to_update = [
-        Volunteer(pk=pk, updated_at=now, **{f: new.get(f, current[f]) for f in changed_fields})
-        for pk, (current, new) in changes_by_pk.items()
-    ]
-    return to_create, to_update, changed_fields
+    return to_create, changes_by_pk, changed_fields
 
 
 def _existing(candidates: list[Candidate]) -> tuple[dict[str, tuple], dict[str, str]]:
@@ -494,7 +491,14 @@ def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
     if not rows:
         return
     meta = Volunteer._meta
-    varying = ["dni", *FIELDS]
+    varying = ["dni", *FIELDS, "search_key"]
+    for row in rows:
+        row["search_key"] = volunteer_search_key(
+            first_name=row.get("first_name", ""),
+            last_name=row.get("last_name", ""),
+            dni=row["dni"],
+            phone=row.get("phone"),
+        )
     now = timezone.now()
     defaults: dict[str, object] = {}
     constants: dict[str, object] = {}
@@ -575,8 +579,13 @@ def _roster_import(*, batch: ImportBatch, sheet: Sheet, dry_run: bool, finish_ba
                 to_create, to_update, fields = plan_roster(batch=batch, candidates=candidates, outcome=outcome)
                 clock.lap("plan")
                 insert_volunteers(to_create, batch_id=batch.pk)
-                if to_update:
-                    Volunteer.objects.bulk_update(to_update, [*sorted(fields), "updated_at"], batch_size=500)
+                volunteers_import_update(
+                    changes_by_pk=to_update,
+                    fields=fields,
+                    actor=batch.created_by,
+                    batch_id=batch.pk,
+                    now=timezone.now(),
+                )
                 clock.lap("write")
                 batch = finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=False)
             clock.lap("record+commit")

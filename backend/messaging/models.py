@@ -206,6 +206,28 @@ class InboundStatus(models.TextChoices):
     FAILED = "failed", _("Falló")
 
 
+# What a volunteer's text was understood as (`sms.replies.Intent`, stored in `InboundMessage.keyword`),
+# as people read it in the console's message history.
+KEYWORD_LABELS = {
+    "info": _("MESA: pidió sus datos"),
+    "yes": _("SI: confirmó"),
+    "no": _("NO: rechazó"),
+    "check_in": _("LLEGUE: dio el presente"),
+    "help": _("AYUDA"),
+    "stop": _("BAJA: no quiere más SMS"),
+    "start": _("ALTA: vuelve a recibir SMS"),
+    "unclear": _("dudoso: se le preguntó si va"),
+    "text": _("mensaje"),
+    "empty": _("vacío"),
+}
+
+
+def keyword_label(value: str) -> str:
+    """How a stored `InboundMessage.keyword` reads for people ("yes" -> "SI: confirmó")."""
+    label = KEYWORD_LABELS.get(value)
+    return str(label) if label is not None else value
+
+
 class InboundMessage(models.Model):
     """A text a phone sent us; stored before it is acted on, once per MessageSid.
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from .models import InboundMessage, OutboundMessage
+from .models import InboundMessage, OutboundMessage, keyword_label
 
 
 @dataclass
@@ -21,7 +21,7 @@ def message_list_for_volunteer(*, volunteer, limit: int = 50) -> list[MessageLin
         for m in OutboundMessage.objects.filter(volunteer=volunteer).order_by("-created_at", "-id")[:limit]
     ]
     received = [
-        MessageLine("in", m.body, m.keyword, m.received_at)
+        MessageLine("in", m.body, keyword_label(m.keyword), m.received_at)
         for m in InboundMessage.objects.filter(volunteer=volunteer).order_by("-received_at", "-id")[:limit]
     ]
     return sorted(sent + received, key=lambda line: line.created_at, reverse=True)[:limit]

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from sesame.utils import get_user
@@ -17,6 +16,7 @@ from backend.tableday.models import TableState
 from backend.tableday.selectors import table_next_state, table_status_get
 from backend.tableday.services import table_report
 from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_seen_on_web
 
 from .selectors import my_assignment_get, short_link_user_get
 
@@ -52,7 +52,7 @@ def mine(request):
     volunteer = _volunteer_of(request)
     if volunteer is None:
         return render(request, "portal/link_invalid.html", status=403)
-    Volunteer.objects.filter(pk=volunteer.pk).update(last_seen_web_at=timezone.now())
+    volunteer_seen_on_web(volunteer_id=volunteer.pk)
     mine_ = my_assignment_get(volunteer=volunteer)
     context = {"volunteer": volunteer, "mine": mine_}
     if mine_ is not None and mine_.assignment.table is not None:

@@ -28,6 +28,7 @@ from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 from backend.permissions import Action, require
 from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_seen_on_web
 
 from .errors import ThreadErrorCode
 from .models import (
@@ -296,9 +297,7 @@ def member_set_muted(*, actor, thread: Thread, muted: bool, volunteer=None, user
 def thread_mark_seen(*, user, now: datetime.datetime | None = None) -> None:
     """The person is on the web right now (a socket opened, a page was shown, an announcement reached
     their screen): announcements after this moment still go by SMS, earlier ones no longer do."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return
-    Volunteer.objects.filter(user=user).update(last_seen_web_at=now or timezone.now())
+    volunteer_seen_on_web(user=user, now=now)
 
 
 def thread_mark_read(*, user, thread: Thread, last_id: int, now: datetime.datetime | None = None) -> int:

@@ -10,9 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from backend.accounts.models import Role
 from backend.assignments.models import Assignment
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
+from backend.core.exceptions import ApplicationError
 from backend.core.text import clean_text
 from backend.permissions import role_of
 
+from . import services
 from .models import Volunteer
 
 _NON_DIGITS = re.compile(r"\D+")
@@ -31,17 +33,31 @@ class AssignmentInline(ReadOnlyInline):
 
 
 class VolunteerAdminForm(forms.ModelForm):
-    """Names and free text typed here get the same cleaning as imported cells (controls out, NFC)."""
+    """Checks the changed values with the same rules `volunteer_update` applies (any phone notation).
+
+    Names and free text typed here first get the same cleaning as imported cells (controls out, NFC).
+    """
 
     LINES = {"notes"}
 
+    class Meta:
+        model = Volunteer
+        # The admin's fieldsets choose what is shown; the form knows every editable field.
+        exclude: list[str] = []
+
     def clean(self):
-        data = super().clean()
+        cleaned = super().clean()
         for name in ("first_name", "last_name", "address", "notes", "excluded_reason"):
-            value = data.get(name)
+            value = cleaned.get(name)
             if isinstance(value, str):
-                data[name] = clean_text(value, max_length=len(value), multiline=name in self.LINES).strip()
-        return data
+                cleaned[name] = clean_text(value, max_length=len(value), multiline=name in self.LINES).strip()
+        changes = {n: cleaned[n] for n in self.changed_data if n in services.EDITABLE_FIELDS and n in cleaned}
+        try:
+            values = services.volunteer_changes_clean(volunteer=self.instance, changes=changes)
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+        cleaned.update({n: v for n, v in values.items() if n in cleaned})
+        return cleaned
 
 
 @admin.register(Volunteer)
@@ -70,6 +86,22 @@ class VolunteerAdmin(ScopedAdmin):
         (_("Estado"), {"fields": ("opted_out", "excluded", "excluded_reason", "user", "last_seen_web_at")}),
         (_("Fechas"), {"fields": ("created_at", "updated_at")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        """Every change goes through the volunteer services, so the admin leaves the same audit rows."""
+        if not change:
+            values = {n: getattr(obj, n) for n in form.cleaned_data if n not in {"dni", "id"} and hasattr(obj, n)}
+            created = services.volunteer_create(actor=request.user, source="admin", dni=obj.dni, **values)
+            obj.pk = created.pk
+            return
+        edits = {n: form.cleaned_data[n] for n in form.changed_data if n in services.EDITABLE_FIELDS}
+        if edits:
+            services.volunteer_update(volunteer=obj, actor=request.user, source="admin", **edits)
+        if "opted_out" in form.changed_data:
+            toggle = services.volunteer_opt_out if obj.opted_out else services.volunteer_opt_in
+            toggle(volunteer_id=obj.pk, actor=request.user, source="admin")
+        if "user" in form.changed_data:
+            services.volunteer_user_link(volunteer=Volunteer.objects.get(pk=obj.pk), user=obj.user)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

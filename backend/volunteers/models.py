@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from backend.core.models import TimeStampedModel
+from backend.core.text import fold
 
 
 class Availability(models.TextChoices):
@@ -99,6 +100,9 @@ class Volunteer(TimeStampedModel):
         related_name="volunteers_created",
         verbose_name=_("importado en"),
     )
+    # Names folded (lower case, no accents), DNI and phone digits: what the console's search box
+    # matches with LIKE '%word%'. On PostgreSQL a trigram GIN index serves those LIKEs.
+    search_key = models.TextField(_("clave de búsqueda"), blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("fiscal")
@@ -110,11 +114,64 @@ class Volunteer(TimeStampedModel):
                 condition=Q(phone__isnull=True) | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="volunteer_phone_e164"
             ),
         ]
+        # No b-tree on search_key: walking it in order to skip the sort reads most of the table
+        # for a rare name (measured: "kuhn" 420 ms against 160,000 rows); the trigram GIN answers.
         indexes = [models.Index(fields=["last_name", "first_name"], name="volunteer_name")]
 
     def __str__(self) -> str:
         return f"{self.last_name}, {self.first_name}"
 
+    def save(self, *args, **kwargs):
+        self.search_key = volunteer_search_key(
+            first_name=self.first_name, last_name=self.last_name, dni=self.dni, phone=self.phone
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"first_name", "last_name", "dni", "phone"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_key"}
+        super().save(*args, **kwargs)
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+def volunteer_search_key(*, first_name: str, last_name: str, dni: str, phone: str | None) -> str:
+    """'María José García' 30123456 +5493515000039 -> 'garcia maria jose 30123456 5493515000039'.
+
+    Last name first, so ordering by the key alone is ordering by name.
+    """
+    return " ".join(part for part in (fold(f"{last_name} {first_name}"), dni, (phone or "").lstrip("+")) if part)[:400]
+
+
+class VolunteerEvent(models.Model):
+    """One row per change of a volunteer's data: who, when, from which channel, old and new values."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Alta")
+        UPDATED = "updated", _("Datos modificados")
+        OPTED_OUT = "opted_out", _("Baja de SMS")
+        OPTED_IN = "opted_in", _("Alta de SMS")
+
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="events", verbose_name=_("fiscal"))
+    kind = models.CharField(_("tipo"), max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("quién"),
+    )
+    source = models.CharField(_("origen"), max_length=8)
+    # {"field": [old, new]}, values as stored (ids for foreign keys).
+    changes = models.JSONField(_("cambios"), default=dict, blank=True)
+    reason = models.CharField(_("motivo"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("cuándo"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("evento de fiscal")
+        verbose_name_plural = _("eventos de fiscal")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -125,8 +125,8 @@ def test_a_coordinator_runs_the_election_from_the_console(server, browser, phone
 
     # --- volunteers: search and profile ---------------------------------------------------------------
     page.get_by_role("link", name="Fiscales").first.click()
-    page.get_by_placeholder("Nombre, DNI o celular").fill(chosen.split()[0])
-    expect(page.locator("#results .node")).to_have_count(1)
+    page.get_by_placeholder("Nombre, DNI, celular, escuela o mesa").fill(chosen.split()[0])
+    expect(page.locator('#results [data-testid="results"] .node')).to_have_count(1)
     expect(page.locator("#results")).to_contain_text(chosen.split()[-1])
     expect(page.locator("#results")).not_to_contain_text("Kühn")
     shots(page, "11-volunteers")

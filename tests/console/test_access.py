@@ -102,3 +102,35 @@ def test_english_is_available(client, north_coordinator):
     assert 'lang="en"' in html
     assert "Uncovered" in html and "Log out" in html
     assert "Sin cubrir" not in html
+
+
+def test_menus_show_importar_only_to_leads(client, north_coordinator, lead):
+    client.force_login(north_coordinator)
+    as_coordinator = client.get(reverse("console:coverage")).content.decode()
+    client.force_login(lead)
+    as_lead = client.get(reverse("console:coverage")).content.decode()
+    assert ">Importar<" not in as_coordinator
+    assert ">Importar<" in as_lead
+
+
+@pytest.mark.parametrize(
+    ("backend", "debug", "who", "status"),
+    [
+        ("local", False, "lead", 200),
+        ("local", False, "coordinator", 404),
+        ("local", False, None, 404),
+        ("local", True, "coordinator", 200),
+        ("twilio", True, "lead", 404),
+        ("twilio", False, "lead", 404),
+    ],
+)
+def test_dev_sms_page_only_with_the_local_backend_and_for_leads(
+    client, settings, north_coordinator, lead, backend, debug, who, status
+):
+    settings.SMS_BACKEND = backend
+    settings.DEBUG = debug
+    if who:
+        client.force_login(lead if who == "lead" else north_coordinator)
+    assert client.get("/dev/sms/").status_code == status
+    posted = client.post("/dev/sms/", {"phone": "+5491140000000", "body": "SI"})
+    assert (posted.status_code == 404) == (status == 404)

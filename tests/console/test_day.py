@@ -17,10 +17,29 @@ from backend.console.routing import websocket_urlpatterns
 from tests.factories import VolunteerFactory
 
 
-def _assign(place, table, **kwargs):
-    return assignment_create(
+def _assign(place, table, *, told_hours_ago: float | None = 48, **kwargs):
+    """A table watcher; told (notified by SMS) `told_hours_ago` hours ago, or a bare proposal with None."""
+    assignment = assignment_create(
         volunteer=VolunteerFactory(**kwargs), place=place, table=table, role=AssignmentRole.TABLE, source="web"
     )
+    if told_hours_ago is not None:
+        _tell(assignment, hours_ago=told_hours_ago)
+    return assignment
+
+
+def _tell(assignment, *, hours_ago: float):
+    """Notify the watcher through the service, then move that event back to when it happened."""
+    from django.utils import timezone
+
+    from backend.assignments.models import AssignmentEvent, AssignmentStatus
+    from backend.assignments.services import assignment_transition
+
+    assignment_transition(assignment=assignment, to_status=AssignmentStatus.NOTIFIED, source="sms")
+    AssignmentEvent.objects.filter(assignment=assignment, to_status=AssignmentStatus.NOTIFIED).update(
+        created_at=timezone.now() - datetime.timedelta(hours=hours_ago)
+    )
+    assignment.refresh_from_db()
+    return assignment
 
 
 def test_board_counts_check_ins_in_scope(
@@ -57,6 +76,55 @@ def test_late_watchers_are_flagged_only_after_the_configured_time(client, geo, n
     assert before.context["flagged"] == []
     assert "se marcan las mesas" in before.content.decode()
     assert [a.volunteer.full_name for a, _proposals, _thread in after.context["flagged"]] == ["Leo Tarde"]
+
+
+def test_a_proposal_nobody_was_told_of_is_not_counted_late(client, geo, north_coordinator):
+    # given: the check-in time has passed; Leo was told two days ago, Nadia's proposal was never sent
+    geo.election.date = datetime.date.today() - datetime.timedelta(days=1)
+    geo.election.save()
+    _assign(geo.north_place, geo.north_tables[0], first_name="Leo", last_name="Tarde")
+    _assign(geo.north_place, geo.north_tables[1], first_name="Nadia", last_name="Sinaviso", told_hours_ago=None)
+    client.force_login(north_coordinator)
+    # when
+    response = client.get(reverse("console:election_day"))
+    # then: only the person who knew where to go is missing
+    assert [a.volunteer.full_name for a, _p, _t in response.context["flagged"]] == ["Leo Tarde"]
+    assert response.context["late_total"] == 1
+
+
+def test_a_replacement_is_late_only_once_its_own_grace_has_passed(client, geo, north_coordinator, settings):
+    # given: a replacement told 10 minutes ago, with 30 minutes of grace
+    settings.CONSOLE_CHECK_IN_GRACE_MINUTES = 30
+    geo.election.date = datetime.date.today() - datetime.timedelta(days=1)
+    geo.election.save()
+    fresh = _assign(geo.north_place, geo.north_tables[0], first_name="Rosa", last_name="Nueva", told_hours_ago=10 / 60)
+    client.force_login(north_coordinator)
+    # when
+    soon_after = client.get(reverse("console:election_day")).context["late_total"]
+    _tell_again = fresh.events.filter(to_status="notified")
+    from django.utils import timezone
+
+    _tell_again.update(created_at=timezone.now() - datetime.timedelta(minutes=31))
+    later = client.get(reverse("console:election_day")).context["late_total"]
+    # then
+    assert (soon_after, later) == (0, 1)
+
+
+def test_late_watchers_of_one_place_get_different_proposals(client, geo, north_coordinator):
+    # given: three late watchers in one place and six free volunteers nearby
+    geo.election.date = datetime.date.today() - datetime.timedelta(days=1)
+    geo.election.save()
+    for table in geo.north_tables:
+        _assign(geo.north_place, table, area=geo.north_town)
+    for i in range(6):
+        VolunteerFactory(area=geo.north_town, votes_at=geo.north_place, first_name=f"Libre{i}")
+    client.force_login(north_coordinator)
+    # when
+    flagged = client.get(reverse("console:election_day")).context["flagged"]
+    # then: each watcher has two proposals and nobody is proposed twice
+    proposed = [c["volunteer_id"] for _a, proposals, _t in flagged for c in proposals]
+    assert [len(p) for _a, p, _t in flagged] == [2, 2, 2]
+    assert len(set(proposed)) == len(proposed) == 6
 
 
 def test_late_watchers_of_other_areas_are_not_flagged(client, geo, north_coordinator):
@@ -102,6 +170,34 @@ def test_live_board_receives_check_ins_in_scope(geo, north_coordinator, election
     assert event["type"] == "check_in"
     assert (event["volunteer"], event["place_id"], event["table"]) == ("Rita Paz", geo.north_place.pk, 3)
     assert set(event["area_ids"]) == {geo.district.pk, geo.north.pk, geo.north_town.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_coverage_pages_hear_of_every_change_in_their_scope(geo, north_coordinator, south_coordinator):
+    # given: both coordinators have a page open
+    def assign_and_decline():
+        assignment = _assign(geo.north_place, geo.north_tables[2], told_hours_ago=None)
+        from backend.assignments.services import assignment_decline
+
+        assignment_decline(assignment=assignment, source="sms")
+
+    async def scenario():
+        north = _communicator(north_coordinator, geo.election.pk)
+        south = _communicator(south_coordinator, geo.election.pk)
+        await north.connect()
+        await south.connect()
+        await database_sync_to_async(assign_and_decline)()
+        first = await north.receive_json_from(timeout=5)
+        south_heard = not await south.receive_nothing(timeout=0.5)
+        await north.disconnect()
+        await south.disconnect()
+        return first, south_heard
+
+    # when
+    first, south_heard = async_to_sync(scenario)()
+    # then: the north's page re-reads itself; the south hears nothing of the north
+    assert first == {"type": "changed"}
+    assert south_heard is False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -155,15 +251,16 @@ def test_one_click_replacement_of_a_late_watcher(client, geo, north_coordinator)
     _late, proposals, _thread = page.context["flagged"][0]
     # when
     client.post(reverse("console:replace", args=[late.pk]), {"volunteer": proposals[0]["volunteer_id"]})
-    # then
+    # then: Leo, who had been told, is absent; Ana's proposal is not late before she is told
     late.refresh_from_db()
     new = Assignment.objects.get(table=geo.north_tables[0], status=AssignmentStatus.PROPOSED)
     assert proposals[0]["name"] == "Ana Cerca"
-    assert late.status == AssignmentStatus.CANCELLED
+    assert late.status == AssignmentStatus.NO_SHOW
     assert (new.volunteer.full_name, new.replaces) == ("Ana Cerca", late)
+    assert client.get(reverse("console:election_day")).context["late_total"] == 0
 
 
-def test_a_long_late_list_shows_the_first_ones_and_counts_the_rest(client, geo, north_coordinator):
+def test_every_late_watcher_is_reachable_page_by_page(client, geo, north_coordinator):
     # given: more late watchers than one phone page holds
     from backend.console.views import day
 
@@ -176,10 +273,34 @@ def test_a_long_late_list_shows_the_first_ones_and_counts_the_rest(client, geo, 
     client.force_login(north_coordinator)
     # when
     response = client.get(reverse("console:election_day"))
+    second = client.get(reverse("console:election_day"), {"tarde": 2})
+    # then: 20 on the first page, the other 4 on the second, none twice
+    first_ids = {a.pk for a, _p, _t in response.context["flagged"]}
+    second_ids = {a.pk for a, _p, _t in second.context["flagged"]}
+    assert len(first_ids) == day.FLAGGED_SHOWN and len(second_ids) == 4
+    assert response.context["late_total"] == 24 and not first_ids & second_ids
+    assert "tarde=2" in response.content.decode()
+
+
+def test_unread_announcements_show_on_the_board_with_phones_to_call(client, geo, north_coordinator, settings):
+    # given: an announcement 20 minutes old that Dora neither read on the web nor got by SMS
+    from django.utils import timezone
+
+    from backend.threads import services as threads
+    from backend.threads.models import Message
+
+    settings.THREADS_UNREAD_ESCALATION_AFTER = datetime.timedelta(minutes=15)
+    dora = _assign(geo.north_place, geo.north_tables[0], first_name="Dora", last_name="Sinleer").volunteer
+    thread = threads.thread_get_or_create(place=geo.north_place)
+    posted = threads.message_post_as(actor=north_coordinator, thread=thread, body="Cierre 18 h", announcement=True)
+    Message.objects.filter(pk=posted.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=20))
+    client.force_login(north_coordinator)
+    # when
+    response = client.get(reverse("console:election_day"))
     # then
-    assert len(response.context["flagged"]) == day.FLAGGED_SHOWN
-    assert response.context["late_total"] == 24
-    assert "Y 4 más" in response.content.decode()
+    html = response.content.decode()
+    assert [u.volunteer_name for u in response.context["unread"]] == ["Dora Sinleer"]
+    assert 'data-testid="unread-announcements"' in html and f'href="tel:{dora.phone}"' in html
 
 
 @pytest.mark.django_db(transaction=True)

@@ -83,3 +83,68 @@ def test_profile_outside_the_scope_is_not_found(client, geo, north_coordinator, 
     response = client.get(reverse("console:volunteer", args=[south_volunteer.pk]))
     # then
     assert response.status_code == 404
+
+
+def test_a_coordinator_fixes_a_phone_from_the_console_and_it_is_audited(
+    client, geo, north_coordinator, north_volunteer
+):
+    # given
+    from backend.volunteers.models import VolunteerEvent
+
+    client.force_login(north_coordinator)
+    url = reverse("console:volunteer_edit", args=[north_volunteer.pk])
+    form = {"phone": "0351 15 500-0039", "availability": "morning", "roles_accepted": "table", "notes": "solo mañana"}
+    # when
+    response = client.post(url, form)
+    # then
+    north_volunteer.refresh_from_db()
+    event = VolunteerEvent.objects.get(volunteer=north_volunteer)
+    assert response.status_code == 302
+    assert (north_volunteer.phone, north_volunteer.availability, north_volunteer.roles_accepted) == (
+        "+5493515000039",
+        "morning",
+        "table",
+    )
+    assert event.actor == north_coordinator and event.changes["phone"][1] == "+5493515000039"
+    assert "+5493515000039" in client.get(reverse("console:volunteer", args=[north_volunteer.pk])).content.decode()
+
+
+def test_a_bad_phone_is_shown_on_the_form_and_nothing_changes(client, geo, north_coordinator, north_volunteer):
+    client.force_login(north_coordinator)
+    before = north_volunteer.phone
+    response = client.post(
+        reverse("console:volunteer_edit", args=[north_volunteer.pk]),
+        {"phone": "15 500-0039", "availability": "full_day", "roles_accepted": "any", "notes": "x"},
+    )
+    north_volunteer.refresh_from_db()
+    assert response.status_code == 200 and "característica" in response.content.decode()
+    assert north_volunteer.phone == before and north_volunteer.notes == ""
+
+
+def test_exclusion_needs_a_reason(client, geo, north_coordinator, north_volunteer):
+    client.force_login(north_coordinator)
+    response = client.post(
+        reverse("console:volunteer_edit", args=[north_volunteer.pk]),
+        {"phone": north_volunteer.phone, "availability": "full_day", "roles_accepted": "any", "excluded": "on"},
+    )
+    north_volunteer.refresh_from_db()
+    assert "motivo" in response.content.decode() and not north_volunteer.excluded
+
+
+def test_a_coordinator_cannot_edit_someone_outside_the_scope(client, geo, north_coordinator, south_volunteer):
+    client.force_login(north_coordinator)
+    url = reverse("console:volunteer_edit", args=[south_volunteer.pk])
+    response = client.post(url, {"phone": "0351 15 500-0039", "availability": "full_day", "roles_accepted": "any"})
+    south_volunteer.refresh_from_db()
+    assert response.status_code == 404 and south_volunteer.phone != "+5493515000039"
+
+
+def test_profile_shows_sms_keywords_in_spanish(client, geo, north_coordinator, north_volunteer):
+    from backend.messaging.models import InboundMessage
+
+    InboundMessage.objects.create(
+        sid="SM1", from_number=north_volunteer.phone, body="si", keyword="yes", volunteer=north_volunteer
+    )
+    client.force_login(north_coordinator)
+    html = client.get(reverse("console:volunteer", args=[north_volunteer.pk])).content.decode()
+    assert "SI: confirmó" in html and "· yes" not in html

@@ -15,9 +15,8 @@ from backend.assignments.engine.candidates import pair_costs
 from backend.assignments.errors import AssignmentErrorCode
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentRole, AssignmentStatus
 from backend.assignments.selectors import candidates_for_slot
-from backend.assignments.services import assignment_create, assignment_transition, auto_assign
+from backend.assignments.services import assignment_create, assignment_transition, auto_assign, late_watcher_replace
 from backend.assignments.tasks import auto_assign_start, auto_assign_status
-from backend.console.services import late_watcher_replace
 from backend.core import live
 from backend.core.exceptions import ApplicationError
 from backend.messaging.models import OutboundMessage

@@ -15,6 +15,7 @@ from backend.assignments.models import Assignment, AssignmentEvent
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.notices.models import Notice
 from backend.volunteers.models import Volunteer
+from backend.volunteers.selectors import volunteer_search
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,6 +78,9 @@ def test_load_demo_twice_changes_nothing():
     assert after_first["Volunteer"] == 200 and 0 < after_first["Assignment"] <= 20
     assert User.objects.filter(username="coordinadora", is_staff=True).exists()
     assert User.objects.get(username="coordinadora").check_password("fiscaliza-demo")
+    # the demo's people are findable like any other (the issue's own example: volunteer 39)
+    lead = User.objects.get(username="responsable")
+    assert [v.phone for v in volunteer_search(user=lead, query="0351 15 500-0039")] == ["+5493515000039"]
 
 
 @pytest.mark.slow

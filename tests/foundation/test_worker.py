@@ -56,3 +56,42 @@ def test_the_worker_command_connects_to_the_broker():
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_without_redis_the_worker_takes_tasks_from_the_filesystem_broker(tmp_path):
+    # given: `make run`'s settings without Redis, a worker and a separate sender sharing one folder
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "TEST_DATABASE_NAME"}}
+    env.update(
+        CELERY_BROKER_URL="filesystem://",
+        CELERY_BROKER_FOLDER=str(tmp_path / "broker"),
+        CELERY_TASK_ALWAYS_EAGER="false",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    command = [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "solo", "--loglevel", "INFO"]
+    command += ["--without-mingle", "--without-gossip"]
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    send = (
+        "import django; django.setup(); from backend.celery import app; "
+        "print(app.conf.broker_url, app.conf.task_always_eager); app.send_task('celery.accumulate', args=[4242])"
+    )
+    try:
+        # when: another process (the web server's role) queues a task
+        sent = subprocess.run(
+            [sys.executable, "-c", send], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        # then: the worker runs it
+        assert sent.stdout.split() == ["filesystem://", "False"], sent.stderr
+        output = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = worker.stdout.readline() if worker.stdout else ""
+            output.append(line)
+            if "celery.accumulate" in line and "succeeded" in line:
+                break
+            if not line and worker.poll() is not None:
+                break
+        assert any("succeeded" in line and "4242" in line for line in output), "".join(output[-30:])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_assign_then_answer_si_on_the_dev_page_then_open_the_link(
-    client, geo, north_coordinator, north_volunteer, settings, django_capture_on_commit_callbacks
+    client, geo, north_coordinator, lead, north_volunteer, settings, django_capture_on_commit_callbacks
 ):
     # given: the development profile (local SMS backend)
     settings.SMS_BACKEND = "local"
@@ -31,8 +31,8 @@ def test_assign_then_answer_si_on_the_dev_page_then_open_the_link(
             format="json",
         )
     assert response.status_code == 201, response.content
-    # then: the text is on the development page
-    client.force_login(north_coordinator)
+    # then: the text is on the development page (a lead's page outside DEBUG)
+    client.force_login(lead)
     page = client.get("/dev/sms/").content.decode()
     assert north_volunteer.phone in page and "Escuela Norte" in page
     link = re.search(r"http://127\.0\.0\.1:8000(/[0-9A-Za-z]{22})\b", page).group(1)

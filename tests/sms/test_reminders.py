@@ -5,7 +5,8 @@ import datetime
 import pytest
 from django.conf import settings as django_settings
 
-from backend.assignments.services import assignment_confirm, assignment_create
+from backend.assignments.models import AssignmentStatus
+from backend.assignments.services import assignment_confirm, assignment_create, assignment_transition
 from backend.messaging.models import OutboundMessage
 from sms.reminders import reminders_eve, reminders_unconfirmed
 from sms.tasks import relay_notices
@@ -16,12 +17,21 @@ pytestmark = pytest.mark.django_db
 
 
 def test_reminders_go_once_to_the_right_people(geo, north_volunteer, settings):
-    # given: one confirmed and one unconfirmed watcher
+    # given: one confirmed watcher, one told but unconfirmed, and a proposal nobody was told of
     settings.SMS_BACKEND = "local"
     unconfirmed = assignment_create(
         volunteer=north_volunteer,
         place=geo.north_place,
         table=geo.north_tables[0],
+        role="table",
+        source="admin",
+        notify=False,
+    )
+    assignment_transition(assignment=unconfirmed, to_status=AssignmentStatus.NOTIFIED, source="sms")
+    never_told = assignment_create(
+        volunteer=VolunteerFactory(first_name="Nadia"),
+        place=geo.north_place,
+        table=geo.north_tables[2],
         role="table",
         source="admin",
         notify=False,
@@ -44,7 +54,7 @@ def test_reminders_go_once_to_the_right_people(geo, north_volunteer, settings):
     texts = {m.volunteer_id: m for m in OutboundMessage.objects.all()}
     assert texts[unconfirmed.volunteer_id].kind == "reminder" and "SI o NO" in texts[unconfirmed.volunteer_id].body
     assert texts[confirmed.volunteer_id].kind == "reminder_eve" and "LLEGUE" in texts[confirmed.volunteer_id].body
-    assert len(texts) == 2
+    assert len(texts) == 2 and never_told.volunteer_id not in texts
 
 
 def test_beat_schedule_names_the_reminder_tasks():

@@ -5,6 +5,7 @@ from django import template
 from backend.assignments.models import AssignmentStatus
 from backend.console.access import is_console_user
 from backend.core.money import money_format
+from backend.permissions import can_import
 
 register = template.Library()
 
@@ -12,6 +13,17 @@ register = template.Library()
 @register.filter
 def console_user(user) -> bool:
     return is_console_user(user)
+
+
+@register.filter
+def get_item(mapping, key):
+    return (mapping or {}).get(key)
+
+
+@register.filter
+def may_import(user) -> bool:
+    """Only leads import spreadsheets: the menu shows "Importar" to them alone."""
+    return can_import(user)
 
 
 @register.filter

@@ -14,9 +14,10 @@ from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
 from backend.permissions import Action, can
 from backend.volunteers.models import Volunteer
+from backend.volunteers.selectors import volunteer_search
 
 from ..access import console_view
-from ..selectors import volunteer_search
+from ..selectors import volunteer_details
 from .common import ancestors, back_to, candidate_rows, flash_error, get_visible, thread_url
 
 # Every change made from the console is recorded as coming from the web.
@@ -89,14 +90,29 @@ def candidates(request, pk: int):
     slot = int(slot) if slot.isdigit() else 0
     query = request.GET.get("q", "").strip()
     if query:
+        people = list(volunteer_search(user=request.user, query=query, limit=10))
+        details = volunteer_details(volunteers=people, election=place.election, place=place)
         found = [
-            {"volunteer_id": v.pk, "name": v.full_name, "reason": _("DNI %(dni)s") % {"dni": v.dni}, "cost_km": None}
-            for v in volunteer_search(user=request.user, query=query, limit=10)
+            {
+                "volunteer_id": v.pk,
+                "name": v.full_name,
+                "reason": _("vota aquí") if details[v.pk]["votes_here"] else "",
+                "cost_km": None,
+                **details[v.pk],
+            }
+            for v in people
         ]
     else:
         found = candidate_rows(
             candidates_for_slot(user=request.user, place=place, role=role, table=table, slot=slot, limit=8)
         )
+        people = list(
+            Volunteer.objects.filter(pk__in=[c["volunteer_id"] for c in found]).select_related("area", "votes_at__area")
+        )
+        # The engine lists only free people; the details still say where each one lives.
+        details = volunteer_details(volunteers=people, election=None, place=place)
+        for c in found:
+            c.update(details.get(c["volunteer_id"], {}))
     context = {
         "place": place,
         "table": table,

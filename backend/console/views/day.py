@@ -1,6 +1,7 @@
 """Election day: live check-ins per area and place, late watchers flagged with replacements."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,18 +12,19 @@ from backend.assignments.models import AssignmentStatus
 from backend.assignments.selectors import (
     Coverage,
     assignment_list_visible,
-    candidates_for_slot,
     coverage_map_by_area,
     coverage_map_by_place,
+    late_watcher_proposals,
 )
+from backend.assignments.services import late_watcher_replace
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace
 from backend.permissions import Action, visible
+from backend.threads.selectors import announcement_unread_list
 from backend.volunteers.models import Volunteer
 
 from ..access import console_view, current_election
 from ..selectors import check_in_deadline, late_assignments
-from ..services import late_watcher_replace
 from .board import SOURCE, _assignment
 from .common import (
     ancestors,
@@ -37,6 +39,7 @@ from .common import (
 from .coverage import _children
 
 FLAGGED_SHOWN = 20
+UNREAD_SHOWN = 30
 
 
 @console_view
@@ -64,26 +67,14 @@ def election_day(request):
             places.object_list = [(p, cov, thread_url(place=p)) for p, cov in places.object_list]
     now = timezone.now()
     late = late_assignments(user=request.user, election=election, area=area, now=now)
-    late_total = late.count()
-    flagged = []
-    # A phone page cannot hold thousands of cards: the first ones, with replacements; the rest by area.
-    proposals_by_slot: dict[tuple, list] = {}
-    for assignment in late[:FLAGGED_SHOWN]:
-        # Late watchers of one place share the same nearby volunteers: ask the engine once per place and role.
-        key = (assignment.place_id, assignment.role, assignment.slot)
-        if key not in proposals_by_slot:
-            proposals_by_slot[key] = candidate_rows(
-                candidates_for_slot(
-                    user=request.user,
-                    place=assignment.place,
-                    role=assignment.role,
-                    table=assignment.table,
-                    slot=assignment.slot,
-                    limit=2,
-                )
-            )
-        proposals = proposals_by_slot[key]
-        flagged.append((assignment, proposals, thread_url(place=assignment.place)))
+    # A phone page cannot hold thousands of cards: pages of 20 (?tarde=N), every one reachable.
+    late_page = Paginator(late, FLAGGED_SHOWN).get_page(request.GET.get("tarde"))
+    late_total = late_page.paginator.count
+    flagged = [
+        (assignment, candidate_rows(proposals), thread_url(place=assignment.place))
+        for assignment, proposals in late_watcher_proposals(user=request.user, late=list(late_page.object_list))
+    ]
+    unread = announcement_unread_list(user=request.user)
     recent = assignment_list_visible(
         user=request.user, election=election, area=area, status=AssignmentStatus.CHECKED_IN
     ).order_by("-status_changed_at")[:15]
@@ -99,8 +90,10 @@ def election_day(request):
         "deadline_passed": now >= check_in_deadline(election=election),
         "flagged": flagged,
         "late_total": late_total,
-        "late_hidden": max(late_total - len(flagged), 0),
+        "late_page": late_page,
         "recent": recent,
+        "unread": unread[:UNREAD_SHOWN],
+        "unread_total": len(unread),
     }
     return render(request, "console/day.html", context)
 

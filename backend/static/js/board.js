@@ -67,6 +67,15 @@
       .catch(function () {});
   }
 
+  // Any other change (a replacement, a notice, a decline) re-reads the page, at most every 2 s; and
+  // once a minute anyway, since a watcher becomes late by the clock alone.
+  var pending = null;
+  function soon() {
+    if (pending) return;
+    pending = setTimeout(function () { pending = null; catchUp(); }, 2000);
+  }
+  setInterval(catchUp, 60000);
+
   var everConnected = false;
 
   function connect() {
@@ -81,6 +90,7 @@
     ws.onmessage = function (msg) {
       var ev = JSON.parse(msg.data);
       if (ev.type === "check_in") onCheckIn(ev);
+      if (ev.type === "changed") soon();
     };
     ws.onclose = function (e) {
       dot.classList.remove("on");
