@@ -72,3 +72,18 @@ urlpatterns += [
     path("sms/broadcasts/<int:pk>/send/", sms_api.BroadcastSendApi.as_view(), name="api-broadcast-send"),
     path("sms/broadcasts/<int:pk>/cancel/", sms_api.BroadcastCancelApi.as_view(), name="api-broadcast-cancel"),
 ]
+
+from . import tables as tables_api  # noqa: E402
+
+urlpatterns += [
+    path("tables/<int:pk>/reports/", tables_api.TableTimelineApi.as_view(), name="api-table-timeline"),
+]
+
+from . import incidents as incidents_api  # noqa: E402
+
+urlpatterns += [
+    path("incidents/", incidents_api.IncidentListApi.as_view(), name="api-incident-list"),
+    path("incidents/<int:pk>/take/", incidents_api.IncidentTakeApi.as_view(), name="api-incident-take"),
+    path("incidents/<int:pk>/resolve/", incidents_api.IncidentResolveApi.as_view(), name="api-incident-resolve"),
+    path("incidents/<int:pk>/notes/", incidents_api.IncidentNoteApi.as_view(), name="api-incident-note"),
+]

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "backend.imports",
     "backend.portal",
     "backend.console",
+    "backend.tableday",
+    "backend.incidents",
     "api",
     "sms",
 ]
@@ -369,3 +371,8 @@ CELERY_BEAT_SCHEDULE.update(
         "sms-remind-eve": {"task": "sms.remind_eve", "schedule": crontab(hour=19, minute=0)},
     }
 )
+
+# --- Election day: incidents -----------------------------------------------------------------
+# A severe incident nobody took goes one area up the tree after this many minutes, and again after as many.
+INCIDENT_ESCALATION_MINUTES = env.int("INCIDENT_ESCALATION_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["incidents-escalate-due"] = {"task": "incidents.escalate_due", "schedule": 60.0}

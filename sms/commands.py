@@ -9,16 +9,24 @@ thread; conversation goes to the volunteer's station thread, with any photo atta
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from rapidfuzz.distance import OSA
 
 from backend.assignments.errors import AssignmentErrorCode
-from backend.assignments.models import EventSource
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
+from backend.elections.models import Table
+from backend.incidents.categories import categories_for, category_guess
+from backend.incidents.models import Incident
+from backend.incidents.services import incident_category_set, incident_report
 from backend.messaging.encoding import transliterate
 from backend.messaging.models import TemplateKind
 from backend.messaging.texts import render_kind, template_get
+from backend.tableday.models import TableState
+from backend.tableday.services import table_report
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import (
@@ -80,6 +88,17 @@ def inbound_command(
         if intent in {Intent.STOP, Intent.START} and _twilio_already_answered(body, params):
             return Reply(label, "")
         return Reply(label, _text(TemplateKind.UNKNOWN_NUMBER))
+
+    incident_text = incident_keyword_parse(body)
+    if incident_text is not None:
+        reply = _incident_command(volunteer, incident_text)
+        return Reply("incident", "" if volunteer.opted_out else reply)
+
+    table_keyword = table_keyword_parse(body)
+    # "ACTA" is one letter from "ALTA": an exact table keyword wins; a near one only when nothing else matched.
+    if table_keyword is not None and (table_keyword.exact or intent in {Intent.TEXT, Intent.UNCLEAR}):
+        reply = _table_command(volunteer, table_keyword)
+        return Reply(f"t_{table_keyword.state}", "" if volunteer.opted_out else reply)
 
     if intent == Intent.STOP:
         volunteer_opt_out(volunteer_id=volunteer.pk, actor=volunteer.user, source="sms", reason=body[:255])
@@ -154,3 +173,176 @@ def _volunteer_command(volunteer: Volunteer, intent: Intent, body: str, attachme
 
 def _error_reply(exc: ApplicationError) -> str:
     return transliterate(f"Fiscaliza: {exc.message}")[:160]
+
+
+# The table's timeline by SMS: "ABRIO", "CERRO 1234", "escrutada mesa 1234", "ACTA".
+TABLE_WORDS: dict[str, TableState] = {
+    "abrio": TableState.OPEN,
+    "abri": TableState.OPEN,
+    "abierta": TableState.OPEN,
+    "cerro": TableState.CLOSED,
+    "cerre": TableState.CLOSED,
+    "cerrada": TableState.CLOSED,
+    "escrutada": TableState.COUNTED,
+    "escrutinio": TableState.COUNTED,
+    "acta": TableState.SHEET_SENT,
+    "sinfiscal": TableState.NO_WATCHER,
+    "mefui": TableState.WATCHER_LEFT,
+}
+TABLE_PHRASES = {("acta", "enviada"): TableState.SHEET_SENT, ("sin", "fiscal"): TableState.NO_WATCHER}
+TABLE_SAYS = {
+    TableState.OPEN: "ABIERTA",
+    TableState.CLOSED: "CERRADA",
+    TableState.COUNTED: "ESCRUTADA",
+    TableState.SHEET_SENT: "ACTA ENVIADA",
+    TableState.WAITING: "EN ESPERA",
+}
+# What to type for each state, in the examples of the replies.
+TABLE_TYPE = {
+    TableState.OPEN: "ABRIO",
+    TableState.CLOSED: "CERRO",
+    TableState.COUNTED: "ESCRUTADA",
+    TableState.SHEET_SENT: "ACTA",
+    TableState.NO_WATCHER: "SIN FISCAL",
+    TableState.WATCHER_LEFT: "MEFUI",
+}
+_FILLERS = {"mesa", "la", "de", "n", "nro", "numero"}
+
+
+@dataclass(frozen=True)
+class TableKeyword:
+    state: TableState
+    number: int | None
+    exact: bool
+
+
+def table_keyword_parse(body: str) -> TableKeyword | None:
+    """A table report in `body` (keyword first, then at most a table number), or None."""
+    words = fold(body).split()
+    if not words:
+        return None
+    exact = True
+    if tuple(words[:2]) in TABLE_PHRASES:
+        state, rest = TABLE_PHRASES[(words[0], words[1])], words[2:]
+    elif words[0] in TABLE_WORDS:
+        state, rest = TABLE_WORDS[words[0]], words[1:]
+    else:
+        # One typo in a word of five letters or more: "ABRRIO", "CERRRO", "ESCRUTDA".
+        close = {TABLE_WORDS[k] for k in TABLE_WORDS if len(k) >= 5 and OSA.distance(words[0], k) <= 1}
+        if len(words[0]) < 5 or len(close) != 1:
+            return None
+        state, rest, exact = close.pop(), words[1:], False
+    rest = [w for w in rest if w not in _FILLERS]
+    if not rest:
+        return TableKeyword(state, None, exact)
+    if len(rest) == 1 and rest[0].isdigit():
+        return TableKeyword(state, int(rest[0]), exact)
+    return None  # more words than a table number: free text for the thread
+
+
+def _sms(text: str) -> str:
+    return transliterate(text)[:160]
+
+
+def _table_command(volunteer: Volunteer, parsed: TableKeyword) -> str:
+    assignments = list(
+        Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES)
+        .select_related("election", "table")
+        .order_by("-election__date", "id")
+    )
+    if not assignments:
+        return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
+    election_id = assignments[0].election_id
+    assignments = [a for a in assignments if a.election_id == election_id]
+    own = {a.table.number: a.table for a in assignments if a.role == AssignmentRole.TABLE and a.table is not None}
+    place_ids = [a.place_id for a in assignments if a.role == AssignmentRole.PLACE]
+    say = TABLE_SAYS.get(parsed.state, parsed.state.label.upper())
+    if parsed.number is None:
+        if len(own) != 1:
+            return _sms(
+                _("Fiscaliza: indicá el número de mesa, por ejemplo: %(word)s 1234")
+                % {"word": TABLE_TYPE[parsed.state]}
+            )
+        table = next(iter(own.values()))
+    elif parsed.number in own:
+        table = own[parsed.number]
+    else:
+        # The fiscal general reports for any table of their school.
+        found = Table.objects.filter(election_id=election_id, place_id__in=place_ids, number=parsed.number).first()
+        if found is None:
+            return _sms(_("Fiscaliza: la mesa %(number)s no es tuya. Revisá el número.") % {"number": parsed.number})
+        table = found
+    try:
+        result = table_report(table=table, state=parsed.state, actor=volunteer.user, channel=EventSource.SMS)
+    except ApplicationError as exc:
+        return _sms(f"Fiscaliza: {exc.message}")
+    now = TABLE_SAYS.get(TableState(result.state), result.state)
+    if parsed.state in {TableState.NO_WATCHER, TableState.WATCHER_LEFT}:
+        return _sms(_("Fiscaliza: recibido, mesa %(number)s %(state)s.") % {"number": table.number, "state": say})
+    return _sms(_("Fiscaliza: recibido, mesa %(number)s %(state)s. Gracias.") % {"number": table.number, "state": now})
+
+
+# Incidents by SMS: "PROBLEMA faltan boletas en la 1234"; "PROBLEMA 12 BOLETAS" confirms a category.
+INCIDENT_WORDS = {"problema", "incidente", "denuncia"}
+CONFIRM_WORDS = "BOLETAS, DEMORA, ENTRADA, PROPAGANDA, VOTO, CONTEO o VIOLENCIA"
+
+
+def incident_keyword_parse(body: str) -> str | None:
+    """The problem's own words after the keyword ("" when none), or None when it is no incident report."""
+    words = fold(body).split()
+    if not words:
+        return None
+    first = words[0]
+    if first not in INCIDENT_WORDS and not any(OSA.distance(first, k) <= 1 for k in INCIDENT_WORDS):
+        return None
+    # Keep the watcher's own text (accents and all) after the keyword.
+    return body.strip().split(None, 1)[1].strip() if len(body.strip().split(None, 1)) > 1 else ""
+
+
+def _incident_command(volunteer: Volunteer, text: str) -> str:
+    assignment = assignment_get_active_for_volunteer(volunteer=volunteer)
+    if assignment is None:
+        return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
+    if not text:
+        return _sms(
+            _("Fiscaliza: contá el problema después de la palabra, por ejemplo: PROBLEMA faltan boletas en la 1234")
+        )
+    words = fold(text).split()
+    if len(words) == 2 and words[0].isdigit():
+        pending = Incident.objects.filter(pk=int(words[0]), reporter=volunteer.user, category_confirmed=False).first()
+        if pending is not None:
+            guess = category_guess(words[1], categories_for(assignment.election))
+            if not guess.confident:
+                return _sms(
+                    _("Fiscaliza: no entendí la categoría. Respondé PROBLEMA %(id)s y %(words)s")
+                    % {"id": pending.pk, "words": CONFIRM_WORDS}
+                )
+            incident_category_set(
+                incident=pending, category=guess.category, actor=volunteer.user, channel=EventSource.SMS
+            )
+            return _sms(
+                _("Fiscaliza: problema #%(id)s anotado como %(category)s.")
+                % {"id": pending.pk, "category": guess.category.name}
+            )
+    table = assignment.table
+    numbers = [int(w) for w in words if w.isdigit()]
+    if numbers:
+        # A number that is a table of the school names the table; any other number is part of the story.
+        named = Table.objects.filter(place_id=assignment.place_id, number__in=numbers).first()
+        table = named or table
+    try:
+        incident = incident_report(
+            place=assignment.place, table=table, text=text, actor=volunteer.user, channel=EventSource.SMS
+        )
+    except ApplicationError as exc:
+        return _sms(f"Fiscaliza: {exc.message}")
+    where = _("mesa %(n)s") % {"n": table.number} if table is not None else _("tu escuela")
+    if not incident.category_confirmed:
+        return _sms(
+            _("Fiscaliza: problema #%(id)s recibido (%(where)s). ¿Qué pasó? Respondé PROBLEMA %(id)s y %(words)s")
+            % {"id": incident.pk, "where": where, "words": CONFIRM_WORDS}
+        )
+    return _sms(
+        _("Fiscaliza: problema #%(id)s recibido (%(category)s, %(where)s). Te avisamos cuando alguien lo tome.")
+        % {"id": incident.pk, "category": incident.category.name, "where": where}
+    )

@@ -62,6 +62,16 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json({**{k: v for k, v in event.items() if k != "type"}, "type": "check_in"})
 
+    async def table_report_created(self, event):
+        if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):
+            return
+        await self.send_json({**{k: v for k, v in event.items() if k != "type"}, "type": "table_report"})
+
+    async def incident_changed(self, event):
+        if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):
+            return
+        await self.send_json({**{k: v for k, v in event.items() if k != "type"}, "type": "incident"})
+
     async def board_changed(self, event):
         if self.paths is not None and event["path"] and not any(event["path"].startswith(p) for p in self.paths):
             return

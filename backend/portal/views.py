@@ -12,6 +12,9 @@ from backend.assignments.models import EventSource
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.permissions import Action, can
+from backend.tableday.models import TableState
+from backend.tableday.selectors import table_next_state, table_status_get
+from backend.tableday.services import table_report
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteer_seen_on_web
 
@@ -50,7 +53,15 @@ def mine(request):
     if volunteer is None:
         return render(request, "portal/link_invalid.html", status=403)
     volunteer_seen_on_web(volunteer_id=volunteer.pk)
-    return render(request, "portal/mine.html", {"volunteer": volunteer, "mine": my_assignment_get(volunteer=volunteer)})
+    mine_ = my_assignment_get(volunteer=volunteer)
+    context = {"volunteer": volunteer, "mine": mine_}
+    if mine_ is not None and mine_.assignment.table is not None:
+        status = table_status_get(table=mine_.assignment.table)
+        following = table_next_state(status.state)
+        context["table_state"] = TableState(status.state).label
+        context["next_state"] = following
+        context["next_label"] = TableState(following).label if following else ""
+    return render(request, "portal/mine.html", context)
 
 
 def _respond(request, service, success_message):
@@ -83,3 +94,29 @@ def decline(request):
 @require_POST
 def check_in(request):
     return _respond(request, assignment_check_in, _("Registramos tu llegada. ¡Buena jornada!"))
+
+
+@require_POST
+def table_report_next(request):
+    """The one big button: report the table's next state. The button names the state it reports, so a
+    double tap or a page left open reports the same state again, which changes nothing."""
+    volunteer = _volunteer_of(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    mine_ = my_assignment_get(volunteer=volunteer)
+    if mine_ is None or mine_.assignment.table is None or not can(request.user, Action.RESPOND, mine_.assignment):
+        messages.error(request, _("No tenés una mesa asignada."))
+        return redirect("portal:mine")
+    table = mine_.assignment.table
+    try:
+        result = table_report(
+            table=table, state=request.POST.get("state", ""), actor=request.user, channel=EventSource.WEB
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        label = TableState(result.state).label
+        messages.success(
+            request, _("Registramos: mesa %(number)s, %(state)s.") % {"number": table.number, "state": label}
+        )
+    return redirect("portal:mine")

@@ -1,0 +1,103 @@
+"""The table's timeline API: read a table's reports and state, report a state, correct one.
+
+Thin adapters: parse, authorise through the permission module, call `backend.tableday`, render.
+A watcher reports for their own table, the fiscal general for any table of their school, a
+coordinator for any table in scope; only a coordinator (or lead) corrects.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.models import Role
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
+from backend.core.exceptions import PermissionDenied
+from backend.elections.models import Table
+from backend.permissions import Action, can, role_of
+from backend.tableday.models import TableReport, TableState
+from backend.tableday.selectors import table_report_list, table_status_get
+from backend.tableday.services import table_report
+
+
+class TableReportOutputSerializer(serializers.ModelSerializer):
+    state_label = serializers.CharField(source="get_state_display")
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TableReport
+        fields = ["id", "state", "state_label", "channel", "correction", "note", "actor", "actor_name", "created_at"]
+
+    def get_actor_name(self, obj) -> str:
+        return obj.actor.get_full_name() or obj.actor.get_username() if obj.actor_id else ""
+
+
+class TimelineOutputSerializer(serializers.Serializer):
+    table = serializers.IntegerField()
+    number = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=TableState.choices)
+    watcher_absent = serializers.CharField(allow_blank=True)
+    changed = serializers.BooleanField()
+    reports = TableReportOutputSerializer(many=True)
+
+
+def _timeline(table: Table, changed: bool) -> dict:
+    status = table_status_get(table=table)
+    return TimelineOutputSerializer(
+        {
+            "table": table.pk,
+            "number": table.number,
+            "state": status.state,
+            "watcher_absent": status.watcher_absent,
+            "changed": changed,
+            "reports": table_report_list(table=table),
+        }
+    ).data
+
+
+def _may_report(user, table: Table) -> bool:
+    if can(user, Action.CHANGE, table):
+        return True
+    own = Assignment.objects.filter(
+        volunteer__user=user, election_id=table.election_id, status__in=ACTIVE_STATUSES, place_id=table.place_id
+    ).select_related("place__area")
+    return any(can(user, Action.RESPOND, a) and (a.role == AssignmentRole.PLACE or a.table_id == table.pk) for a in own)
+
+
+class TableTimelineApi(APIView):
+    """GET: the table's state and reports, oldest first. POST: report a state (or correct it)."""
+
+    class InputSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=TableState.choices)
+        correction = serializers.BooleanField(required=False, default=False)
+        note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+    @extend_schema(responses={200: TimelineOutputSerializer}, operation_id="tables_timeline")
+    def get(self, request, pk: int):
+        table = get_object_or_404(Table.objects.select_related("place__area"), pk=pk)
+        if not can(request.user, Action.VIEW, table):
+            raise PermissionDenied()
+        return Response(_timeline(table, changed=False))
+
+    @extend_schema(request=InputSerializer, responses={200: TimelineOutputSerializer}, operation_id="tables_report")
+    def post(self, request, pk: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        table = get_object_or_404(Table.objects.select_related("place__area"), pk=pk)
+        correction = data.validated_data["correction"]
+        if correction:
+            allowed = role_of(request.user) in {Role.LEAD, Role.COORDINATOR} and can(request.user, Action.CHANGE, table)
+        else:
+            allowed = _may_report(request.user, table)
+        if not allowed:
+            raise PermissionDenied()
+        result = table_report(
+            table=table,
+            state=data.validated_data["state"],
+            actor=request.user,
+            channel=EventSource.API,
+            correction=correction,
+            note=data.validated_data["note"],
+        )
+        return Response(_timeline(table, changed=result.changed))

@@ -1,0 +1,11 @@
+"""Error codes of incidents."""
+
+from enum import StrEnum
+
+
+class IncidentErrorCode(StrEnum):
+    EMPTY_TEXT = "incident_empty_text"
+    WRONG_CATEGORY = "incident_wrong_category"
+    TABLE_NOT_AT_PLACE = "incident_table_not_at_place"
+    RESOLVED = "incident_resolved"
+    EMPTY_NOTE = "incident_empty_note"

@@ -1,0 +1,54 @@
+"""The table's timeline on election day: append-only reports, the current state derived from them."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from backend.assignments.models import EventSource
+from backend.elections.models import Table
+
+
+class TableState(models.TextChoices):
+    WAITING = "waiting", _("En espera")
+    OPEN = "open", _("Abierta")
+    CLOSED = "closed", _("Cerrada")
+    COUNTED = "counted", _("Escrutada")
+    SHEET_SENT = "sheet_sent", _("Acta enviada")
+    NO_WATCHER = "no_watcher", _("Sin fiscal")
+    WATCHER_LEFT = "watcher_left", _("El fiscal se retiró")
+
+
+# The table's progress; a report never moves a table back along it (only a correction does).
+PROGRESS = [TableState.WAITING, TableState.OPEN, TableState.CLOSED, TableState.COUNTED, TableState.SHEET_SENT]
+RANK = {state: i for i, state in enumerate(PROGRESS)}
+# Whether someone watches the table; these do not move the progress.
+PRESENCE = {TableState.NO_WATCHER, TableState.WATCHER_LEFT}
+
+
+class TableReport(models.Model):
+    """One report about one table: who said what, from which channel, when. Never updated or deleted."""
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="reports", verbose_name=_("mesa"))
+    state = models.CharField(_("estado"), max_length=16, choices=TableState.choices)
+    channel = models.CharField(_("canal"), max_length=8, choices=EventSource.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("informado por"),
+    )
+    # A coordinator's correction may move the table back; it needs a reason, kept as the audit.
+    correction = models.BooleanField(_("corrección"), default=False)
+    note = models.CharField(_("nota"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("informado"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("informe de mesa")
+        verbose_name_plural = _("informes de mesa")
+        ordering = ["table_id", "id"]
+        indexes = [models.Index(fields=["table", "id"], name="tablereport_table_id")]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.state}"

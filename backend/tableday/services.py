@@ -1,0 +1,77 @@
+"""Writes of the table's timeline. Every door (SMS, the volunteer's page, the API) calls `table_report`."""
+
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from backend.core.exceptions import ApplicationError
+from backend.core.live import board_group, live_send
+from backend.core.text import clean_text
+from backend.elections.models import Table
+
+from .errors import TableReportErrorCode
+from .live import table_report_event_after_commit
+from .models import PRESENCE, RANK, TableReport, TableState
+from .selectors import table_report_list, table_status_from_reports
+
+
+@dataclass(frozen=True)
+class TableReportResult:
+    report: TableReport | None  # None: nothing new to record (a repeat or a late report)
+    state: str
+    watcher_absent: str
+
+    @property
+    def changed(self) -> bool:
+        return self.report is not None
+
+
+def table_report(
+    *, table: Table, state: str, actor=None, channel: str, correction: bool = False, note: str = ""
+) -> TableReportResult:
+    """Record what someone says about a table. Called by SMS keywords, the volunteer's page and the API.
+
+    A report of a state the table already reached or passed (a repeat, or an SMS that arrived late)
+    is accepted and records nothing: the table never moves back. A jump ahead (CERRO before ABRIO)
+    moves straight there. A correction (a coordinator's; the adapter authorises it) sets the state
+    outright and needs a reason. After commit, a new row goes to the live board.
+    """
+    try:
+        state = TableState(state)
+    except ValueError:
+        raise ApplicationError(
+            _("Estado de mesa desconocido: %(state)s.") % {"state": state}, code=TableReportErrorCode.UNKNOWN_STATE
+        ) from None
+    note = clean_text(note or "", max_length=300).strip()
+    if correction and not note:
+        raise ApplicationError(
+            _("Una corrección necesita un motivo."), code=TableReportErrorCode.CORRECTION_NEEDS_REASON
+        )
+    if correction and state in PRESENCE:
+        raise ApplicationError(
+            _("Solo se corrige el avance de la mesa (en espera, abierta, cerrada, escrutada, acta enviada)."),
+            code=TableReportErrorCode.CORRECTION_NEEDS_PROGRESS_STATE,
+        )
+    with transaction.atomic():
+        # Lock the table so that two reports of one table (a watcher's SMS and the fiscal general's
+        # web click) are folded one after the other and both see the other's row.
+        Table.objects.select_for_update().filter(pk=table.pk).first()
+        current = table_status_from_reports(table_report_list(table=table))
+        if not correction and _adds_nothing(state, current.state, current.watcher_absent):
+            return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
+        report = TableReport.objects.create(
+            table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
+        )
+        after = table_status_from_reports([*table_report_list(table=table)])
+        live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, after.state))
+    return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
+
+
+def _adds_nothing(state: str, current: str, absent: str) -> bool:
+    if state in PRESENCE:
+        return absent == state
+    if state == TableState.WAITING:
+        return True  # every table starts waiting; only a correction moves one back there
+    return RANK[TableState(state)] <= RANK[TableState(current)] and not absent
