@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -137,8 +138,6 @@ def media_fetch(*, url: str, max_bytes: int) -> tuple[str, bytes]:
     anywhere else); Twilio may redirect to its storage, which is followed. Refuses other types
     than JPEG, PNG, GIF and WebP, and anything over `max_bytes`, without reading it whole.
     """
-    from django.utils.translation import gettext as _
-
     base = settings.TWILIO_API_BASE_URL.rstrip("/") + "/"
     if not url.startswith(base):
         raise MediaError(_("La foto no viene de Twilio."), code="media_foreign_url")

@@ -25,6 +25,8 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from .text import fold
+
 _AR_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("AR")
 assert _AR_METADATA is not None, "phonenumbers ships Argentine metadata"
 _AR = _AR_METADATA
@@ -222,9 +224,7 @@ def _area_codes_by_locality() -> dict[str, str]:
     itself says how long the area code is. A name under several codes keeps the one of its
     shortest prefix (the city, not a neighbourhood with its own code); a tie keeps none.
     """
-    from phonenumbers.geodata import GEOCODE_DATA
-
-    from .text import fold
+    from phonenumbers.geodata import GEOCODE_DATA  # loaded on first use: it is large
 
     found: dict[str, dict[int, set[str]]] = {}
     for prefix, names in GEOCODE_DATA.items():
@@ -265,6 +265,4 @@ def _area_code_length(prefix: str) -> tuple[str, int]:
 def area_code_for_locality(name: str) -> str | None:
     """The area code of an Argentine locality by its name ("Río Cuarto" -> "358"), or None when the
     name is unknown or is shared by places with different codes."""
-    from .text import fold
-
     return _area_codes_by_locality().get(fold(name))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
+from backend.assignments.models import ACTIVE_STATUSES
 from backend.core.bulk import insert_rows
 from backend.threads.services import threads_create_for_places
 
@@ -234,8 +235,6 @@ def _level_kinds(result: StationImportResult) -> list[str]:
 
 def _removed(election: Election, seen: set[object], district_of: dict[int, str], result: StationImportResult) -> None:
     """Tables in the election that the file no longer lists, with the watchers assigned to them."""
-    from backend.assignments.models import ACTIVE_STATUSES
-
     active = Q(assignments__status__in=[s.value for s in ACTIVE_STATUSES])
     tables = (
         Table.objects.filter(election=election)

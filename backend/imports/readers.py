@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from backend.core.spreadsheets import Header, HeaderError, find_header, match_headers  # noqa: F401 (re-exported)
@@ -214,37 +212,6 @@ def split_full_name(value: str) -> tuple[str, str]:
     while last_start > 1 and words[last_start - 1].lower() in _NAME_PARTICLES:
         last_start -= 1
     return _nice(" ".join(words[:last_start])), _nice(" ".join(words[last_start:]))
-
-
-_PLAIN_EMAIL = re.compile(
-    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.IGNORECASE
-)
-
-
-# RFC 6531 (SMTPUTF8): the local part is a dot-atom of ASCII atext or any non-ASCII character.
-_LOCAL_ATOM = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f])+"
-_UTF8_LOCAL = re.compile(rf"{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*")
-
-
-def clean_email(value: str) -> tuple[str, bool]:
-    """(email in lower case, valid?); an empty cell is ('', True). Accented local parts and domains are
-    accepted (RFC 6531; the domain must have a valid IDNA form)."""
-    value = value.strip().strip("<>").strip()
-    if value.lower().startswith("mailto:"):
-        value = value[7:]
-    if not value:
-        return "", True
-    if _PLAIN_EMAIL.fullmatch(value):  # a strict subset of what Django accepts, ten times cheaper
-        return value.lower(), True
-    local, at, domain = value.rpartition("@")
-    if not at or not _UTF8_LOCAL.fullmatch(local) or len(local.encode()) > 64 or len(value.encode()) > 254:
-        return "", False
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-        validate_email(f"x@{ascii_domain}")
-    except (UnicodeError, ValidationError):
-        return "", False
-    return unicodedata.normalize("NFC", value).lower(), True
 
 
 _HOURS = re.compile(r"(\d{1,2})\s*(?:[:.h]\s*\d{0,2})?\s*(?:hs?|horas)?\s*(?:a|-|hasta)\s*(\d{1,2})")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import get_language, gettext
 
+from backend.core.emails import email_clean
 from backend.core.phones import PhoneIssue, area_code_for_locality, normalize_phone
 from backend.core.spreadsheets import Sheet
 from backend.elections.models import Area, PollingPlace
@@ -186,7 +187,7 @@ class RowReader:
 
         raw_email = readers.text(self.cell(row, "email"))
         if raw_email:
-            email, valid = readers.clean_email(raw_email)
+            email, valid = email_clean(raw_email)
             if valid:
                 values["email"] = email[:254]
             else:

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
+from django.db.models.functions import Length
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
+from backend.elections.models import PollingPlace
 
 from .encoding import segment_info, transliterate
 from .models import MessageTemplate, TemplateKind
@@ -245,11 +248,6 @@ def render_kind(kind: str, context: dict) -> Rendered:
 def template_preview_longest(body: str, *, translit: bool = True) -> Rendered:
     """`body` as it renders for the polling place with the longest name (and its address), a long
     first name and a real-length link: the template editor shows whether that takes two segments."""
-    from django.conf import settings
-    from django.db.models.functions import Length
-
-    from backend.elections.models import PollingPlace
-
     place = PollingPlace.objects.order_by(Length("name").desc()).values("name", "address").first()
     place = place or {"name": "ESCUELA PROVINCIAL NORMAL SUPERIOR N 3 DOMINGO FAUSTINO SARMIENTO", "address": ""}
     context = {

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from backend.elections.models import Table
 
-from .models import PRESENCE, RANK, TableReport, TableState
+from .models import PRESENCE, PROGRESS, RANK, TableReport, TableState
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,5 @@ def table_status_get(*, table: Table) -> TableStatus:
 
 def table_next_state(state: str) -> str | None:
     """The state the watcher's one big button reports next (None once the sheet is sent)."""
-    from .models import PROGRESS
-
     rank = RANK[TableState(state)]
     return PROGRESS[rank + 1].value if rank + 1 < len(PROGRESS) else None

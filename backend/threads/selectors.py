@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role
-from backend.assignments.models import ACTIVE_STATUSES
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
 from backend.elections.models import PollingPlace
 from backend.permissions import Action, can, permissions_forget, role_of, visible
 from backend.volunteers.models import Volunteer
@@ -70,8 +70,6 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
 
 
 def _is_place_watcher(*, volunteer, place) -> bool:
-    from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
-
     return Assignment.objects.filter(
         volunteer=volunteer, place=place, role=AssignmentRole.PLACE, status__in=ACTIVE_STATUSES
     ).exists()

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from backend.core.emails import validate_international_email
 from backend.core.models import TimeStampedModel
 from backend.core.text import fold
 
@@ -49,7 +50,8 @@ class Volunteer(TimeStampedModel):
     phone_rule = models.CharField(
         _("cómo se completó el celular"), max_length=12, choices=PhoneRule.choices, default="", blank=True
     )
-    email = models.EmailField(_("email"), blank=True)
+    # RFC 6531: an accented local part is a real address here (Django's EmailField refuses it).
+    email = models.CharField(_("email"), max_length=254, blank=True, validators=[validate_international_email])
     address = models.CharField(_("domicilio"), max_length=255, blank=True)
     latitude = models.FloatField(_("latitud"), null=True, blank=True)
     longitude = models.FloatField(_("longitud"), null=True, blank=True)

@@ -14,14 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.core.emails import email_clean
 from backend.core.exceptions import ApplicationError
 from backend.core.phones import PhoneIssue, normalize_phone
 from backend.core.text import clean_text
@@ -125,15 +124,12 @@ def _clean(volunteer: Volunteer, changes: dict[str, Any]) -> dict[str, Any]:
                     _("El nombre y el apellido no pueden quedar vacíos."), code=VolunteerErrorCode.NAME_REQUIRED
                 )
         elif name == "email":
-            value = str(value or "").strip()
-            if value:
-                try:
-                    validate_email(value)
-                except ValidationError:
-                    raise ApplicationError(
-                        _("«%(email)s» no es un email válido.") % {"email": value},
-                        code=VolunteerErrorCode.EMAIL_INVALID,
-                    ) from None
+            value, valid = email_clean(str(value or ""))
+            if not valid:
+                raise ApplicationError(
+                    _("«%(email)s» no es un email válido.") % {"email": changes[name]},
+                    code=VolunteerErrorCode.EMAIL_INVALID,
+                )
         elif name == "availability" and value not in Availability.values:
             raise ApplicationError(
                 _("Disponibilidad desconocida: «%(value)s».") % {"value": value}, code=VolunteerErrorCode.CHOICE_INVALID
