@@ -123,7 +123,11 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Lets parallel runs on one PostgreSQL server keep their test databases apart.
 if env.str("TEST_DATABASE_NAME", default=""):
-    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
+    test_name = env.str("TEST_DATABASE_NAME")
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and "/" not in test_name:
+        # On SQLite the name is a file: keep it in var/ (ignored by git), not in the working directory.
+        test_name = str(VAR_DIR / test_name)
+    DATABASES["default"]["TEST"] = {"NAME": test_name}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
