@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -22,33 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def fresh_database(tmp: Path) -> tuple[str, callable]:
-    """DATABASE_URL of an empty database and a function that drops it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        path = tmp / "bench.sqlite3"
-        return f"sqlite:///{path}", lambda: None
-    import psycopg
-
-    base, _, _name = url.rpartition("/")
-    name = "bench_import_roster"
-    admin = psycopg.connect(f"{base}/postgres", autocommit=True)
-    admin.execute(f"DROP DATABASE IF EXISTS {name}")
-    admin.execute(f"CREATE DATABASE {name}")
-
-    def drop() -> None:
-        from django.db import connections
-
-        connections.close_all()
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.close()
-
-    return f"{base}/{name}", drop
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.databases import fresh_database, peak_mb  # noqa: E402
 
 
 def main() -> None:
@@ -61,7 +34,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     roster = out / f"roster-{args.rows}-{args.seed}.xlsx"
     tmp = Path(tempfile.mkdtemp(prefix="fz-bench-"))
-    url, drop = fresh_database(tmp)
+    url, drop = fresh_database(tmp, name="bench_import_roster")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ["MEDIA_ROOT"] = str(tmp / "media")

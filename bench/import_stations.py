@@ -22,7 +22,6 @@ import argparse
 import csv
 import io
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -31,34 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.databases import fresh_database, peak_mb  # noqa: E402
+
 FIXTURE = ROOT / "fixtures" / "national-2019.zip"
-
-
-def fresh_database(tmp: Path):
-    """DATABASE_URL of an empty database and a function that drops it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return f"sqlite:///{tmp / 'bench.sqlite3'}", lambda: None
-    import psycopg
-
-    base, _, _name = url.rpartition("/")
-    name = "bench_import_stations"
-    admin = psycopg.connect(f"{base}/postgres", autocommit=True)
-    admin.execute(f"DROP DATABASE IF EXISTS {name}")
-    admin.execute(f"CREATE DATABASE {name}")
-
-    def drop() -> None:
-        from django.db import connections
-
-        connections.close_all()
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.close()
-
-    return f"{base}/{name}", drop
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def national_files(districts: set[str] | None, copies: int) -> list[tuple[str, bytes]]:
@@ -93,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="fz-bench-"))
-    url, drop = fresh_database(tmp)
+    url, drop = fresh_database(tmp, name="bench_import_stations")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ["MEDIA_ROOT"] = str(tmp / "media")
