@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "backend.console",
     "backend.tableday",
     "backend.incidents",
+    "backend.count",
     "api",
     "sms",
 ]
