@@ -1,5 +1,7 @@
 """Fixtures of the count: a ballot on the shared geography, a watcher whose table is counted."""
 
+import struct
+import zlib
 from dataclasses import dataclass
 
 import pytest
@@ -62,3 +64,14 @@ def north_data_entry(geo):
     user = UserFactory(username="carga-norte", role=Role.DATA_ENTRY)
     CoordinatorScopeFactory(user=user, area=geo.north)
     return user
+
+
+def png_bytes(width: int = 4, height: int = 3) -> bytes:
+    """A real (tiny, grey) PNG, written by hand: the project has no image library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
