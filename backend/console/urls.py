@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from .views import autoassign, board, coverage, day, exports, home, imports, instructions, volunteers
+from .views import autoassign, board, count, coverage, day, exports, home, imports, instructions, volunteers
 
 app_name = "console"
 
@@ -33,6 +33,11 @@ console_patterns = [
     path("instrucciones/<int:pk>/cancelar/", instructions.instruction_cancel, name="instruction_cancel"),
     path("dia/", day.election_day, name="election_day"),
     path("acreditacion.xlsx", exports.accreditation_export, name="accreditation_export"),
+    path("conteo/", count.quick_count_page, name="quick_count"),
+    path("conteo.xlsx", count.quick_count_export, name="quick_count_export"),
+    path("discrepancias/", count.discrepancies_page, name="discrepancies"),
+    path("carga-de-actas/", count.transcription_desk, name="transcription"),
+    path("carga-de-actas/<int:pk>/", count.transcription_post, name="transcription_post"),
 ]
 
 urlpatterns = [

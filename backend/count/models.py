@@ -80,6 +80,8 @@ class SheetStatus(models.TextChoices):
     CONFLICT = "conflict", _("Difiere de la anterior")
     PHOTO_ONLY = "photo_only", _("Solo foto: a transcribir")
     TRANSCRIBED = "transcribed", _("Transcripta")
+    # One person's typing of a photo; two matching entries from different people make the sheet.
+    ENTRY = "entry", _("Carga de transcripción")
 
 
 class ResultSheet(models.Model):

@@ -4,8 +4,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
 from backend.elections.models import Area, Election, Table
+from backend.permissions import role_of, scope_areas
 
 from .models import BallotList, Category, ResultSheet, SheetStatus, SheetVote
 
@@ -316,3 +317,52 @@ def sheet_forms_for_table(*, table: Table) -> list[SheetForm]:
         SheetForm(category=c, lists=ballot_list_for_table(table=table, category=c), latest=latest.get(c.pk))
         for c in category_list_for_table(table=table)
     ]
+
+
+def transcription_queue(*, user) -> QuerySet[ResultSheet]:
+    """Photo-only sheets in `user`'s scopes that `user` has neither sent nor typed yet; the ones
+    already typed once (waiting for a second or third person) first."""
+    queue = ResultSheet.objects.filter(status=SheetStatus.PHOTO_ONLY).exclude(actor=user)
+    queue = queue.exclude(
+        pk__in=ResultSheet.objects.filter(status=SheetStatus.ENTRY, actor=user).values("photo_sheet_id")
+    )
+    if role_of(user) != Role.LEAD:
+        q = Q(pk__in=[])
+        for election_id, path in scope_areas(user):
+            q |= Q(election_id=election_id, area_path__startswith=path)
+        queue = queue.filter(q)
+    return queue.annotate(typed=Count("entries", filter=Q(entries__status=SheetStatus.ENTRY))).order_by("-typed", "id")
+
+
+def transcription_next(*, user) -> ResultSheet | None:
+    return transcription_queue(user=user).select_related("table__place", "category").first()
+
+
+@dataclass
+class TypistStats:
+    user_id: int
+    name: str
+    entries: int
+    disagreements: int
+
+
+def transcription_stats(*, user) -> list[TypistStats]:
+    """Entries and disagreements per person at the desk (for leads and coordinators)."""
+    entries = ResultSheet.objects.filter(status=SheetStatus.ENTRY)
+    if role_of(user) != Role.LEAD:
+        q = Q(pk__in=[])
+        for election_id, path in scope_areas(user):
+            q |= Q(election_id=election_id, area_path__startswith=path)
+        entries = entries.filter(q)
+    per_person: dict[int, TypistStats] = {}
+    # Flags are JSON (no portable "contains" lookup); entries are few next to the sheets, so count here.
+    for actor_id, username, first, last, flags in entries.values_list(
+        "actor_id", "actor__username", "actor__first_name", "actor__last_name", "flags"
+    ):
+        stats = per_person.setdefault(
+            actor_id,
+            TypistStats(user_id=actor_id, name=f"{first} {last}".strip() or username, entries=0, disagreements=0),
+        )
+        stats.entries += 1
+        stats.disagreements += int(any(f.get("code") == "disagreed" for f in flags or []))
+    return sorted(per_person.values(), key=lambda s: (-s.entries, s.name))

@@ -297,3 +297,86 @@ def sheet_resolve(*, sheet: ResultSheet, actor, note: str) -> ResultSheet:
         SheetEvent.objects.create(sheet=sheet, kind=SheetEvent.Kind.RESOLVED, actor=actor, note=note.strip()[:300])
         live_send(board_group(sheet.election_id), partial(count_event_after_commit, sheet.pk))
     return sheet
+
+
+def _entry_figures(sheet: ResultSheet) -> dict:
+    return sheet.figures()
+
+
+def transcription_enter(*, photo_sheet: ResultSheet, figures: SheetFigures, actor) -> str:
+    """One person's typing of a photo-only sheet (the transcription desk; the adapter authorises).
+
+    Double entry: two entries from different people that match make the table's sheet (through
+    `sheet_submit`, so it is checked and compared like any other); the watcher's own typed sheet
+    of that table and category counts as one entry. A mismatch leaves the photo in the queue for a
+    third person. Returns what to tell the person.
+    """
+    table = Table.objects.select_related("place__area").get(pk=photo_sheet.table_id)
+    _validate(table=table, category=photo_sheet.category, figures=figures)
+    with transaction.atomic():
+        photo_sheet = ResultSheet.objects.select_for_update().get(pk=photo_sheet.pk)
+        if photo_sheet.status != SheetStatus.PHOTO_ONLY:
+            raise ApplicationError(_("Esta foto ya fue transcripta."), code=CountErrorCode.NOT_PENDING)
+        entries = list(ResultSheet.objects.filter(photo_sheet=photo_sheet, status=SheetStatus.ENTRY).order_by("id"))
+        if any(e.actor_id == getattr(actor, "pk", None) for e in entries):
+            raise ApplicationError(
+                _("Ya cargaste esta acta: la tiene que cargar otra persona."), code=CountErrorCode.SAME_PERSON
+            )
+        entry = ResultSheet.objects.create(
+            election_id=table.election_id,
+            table=table,
+            category=photo_sheet.category,
+            source=SheetSource.TRANSCRIPTION,
+            status=SheetStatus.ENTRY,
+            area_path=table.place.area.path,
+            votes={str(k): v for k, v in figures.votes.items() if v is not None},
+            actor=actor,
+            photo_sheet=photo_sheet,
+            **{name: getattr(figures, name) for name in TOTAL_FIELDS},
+        )
+        SheetEvent.objects.create(sheet=entry, kind=SheetEvent.Kind.RECEIVED, actor=actor, note="entry")
+        watcher_sheet = (
+            ResultSheet.objects.filter(
+                table=table,
+                category=photo_sheet.category,
+                official=False,
+                source__in=[SheetSource.WEB, SheetSource.SMS],
+            )
+            .exclude(status=SheetStatus.PHOTO_ONLY)
+            .order_by("-id")
+            .first()
+        )
+        others = [e for e in entries if e.actor_id != entry.actor_id]
+        if watcher_sheet is not None and watcher_sheet.actor_id != entry.actor_id:
+            others.append(watcher_sheet)
+        match = next((o for o in others if _entry_figures(o) == _entry_figures(entry)), None)
+        if match is None:
+            if entries:
+                return str(_("No coincide con la otra carga: la va a cargar una tercera persona."))
+            return str(_("Carga guardada: falta una segunda carga de otra persona."))
+        agreed = sheet_submit(
+            table=table,
+            category=photo_sheet.category,
+            figures=figures,
+            source=SheetSource.TRANSCRIPTION,
+            actor=actor,
+            photo_sheet=photo_sheet,
+        )
+        ResultSheet.objects.filter(pk=agreed.sheet.pk).update(
+            photo=photo_sheet.photo.name, photo_sha256=photo_sheet.photo_sha256
+        )
+        photo_sheet.status = SheetStatus.TRANSCRIBED
+        photo_sheet.save(update_fields=["status"])
+        disagreed = [e.pk for e in entries if _entry_figures(e) != _entry_figures(entry)]
+        ResultSheet.objects.filter(pk__in=disagreed).update(
+            flags=[{"code": "disagreed", "message": str(_("No coincidió con la carga acordada."))}]
+        )
+        SheetEvent.objects.create(
+            sheet=agreed.sheet, kind=SheetEvent.Kind.AGREED, actor=actor, note=f"entries {match.pk} {entry.pk}"
+        )
+    if agreed.accepted:
+        return str(_("Coincide con otra carga: el acta quedó aceptada."))
+    return str(
+        _("Coincide con otra carga, pero el acta tiene observaciones: %(r)s")
+        % {"r": " ".join(f.message for f in agreed.flags)}
+    )
