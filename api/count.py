@@ -150,7 +150,7 @@ def _quick_count_data(count) -> dict:
 
 
 class DiscrepancyListApi(APIView):
-    """Tables where our sheet and the official figure differ, ranked by votes at stake (?export=xlsx for the spreadsheet)."""
+    """Tables where our sheet and the official figure differ, ranked by votes at stake (?export=xlsx: spreadsheet)."""
 
     @extend_schema(operation_id="count_discrepancies")
     def get(self, request, election_id: int):
