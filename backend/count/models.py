@@ -186,3 +186,32 @@ class SheetEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sheet_id} {self.kind}"
+
+
+class CountTally(models.Model):
+    """Running sums of the current party sheets per category and place area: what the quick count reads.
+
+    One row per list (`list_id`) and one totals row (`list_id` 0) per category and area where
+    places hang; kept by the services whenever a sheet becomes or stops being current, so a
+    national quick count sums a few thousand rows instead of millions of votes.
+    """
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    area_path = models.CharField(max_length=600)
+    list_id = models.PositiveIntegerField()  # a BallotList id, or 0 for the totals row
+    votes = models.BigIntegerField(default=0)
+    tables = models.IntegerField(default=0)
+    electors = models.BigIntegerField(default=0)
+    voters = models.BigIntegerField(default=0)
+    blank = models.BigIntegerField(default=0)
+    null = models.BigIntegerField(default=0)
+    contested = models.BigIntegerField(default=0)
+    challenged = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category", "area_path", "list_id"], name="count_tally_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_id} {self.area_path} {self.list_id}"

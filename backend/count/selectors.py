@@ -2,13 +2,16 @@
 
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 
 from backend.accounts.models import Role, User
 from backend.elections.models import Area, Election, Table
 from backend.permissions import role_of, scope_areas
 
-from .models import BallotList, Category, ResultSheet, SheetStatus, SheetVote
+from .models import BallotList, Category, CountTally, ResultSheet, SheetStatus
+
+TABLE_TOTALS_TTL = 300  # seconds
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -84,42 +87,55 @@ class QuickCount:
     margin_over: str = ""
 
 
-def quick_count(*, election: Election, category: Category, area: Area | None = None) -> QuickCount:
-    """Live parallel count over the current party sheets of `category` in `area`'s subtree (all when None).
-
-    Three grouped queries on the indexed (category, official, current, area_path) prefix: list
-    votes, sheet totals, and the area's tables and electors.
-    """
-    path = area.path if area is not None else "/"
-    sheets = ResultSheet.objects.filter(category=category, official=False, current=True, area_path__startswith=path)
-    totals = sheets.aggregate(
-        reported=Count("id"),
-        electors=Sum("table__electors"),
-        voters=Sum("voters"),
-        blank=Sum("blank"),
-        null=Sum("null"),
-        contested=Sum("contested"),
-        challenged=Sum("challenged"),
-    )
-    per_list = dict(
-        SheetVote.objects.filter(
-            sheet__category=category, sheet__official=False, sheet__current=True, sheet__area_path__startswith=path
-        )
-        .values("ballot_list_id")
-        .annotate(total=Sum("votes"))
-        .values_list("ballot_list_id", "total")
-    )
+def _table_totals(election: Election, category: Category, path: str) -> tuple[int, int]:
+    """(tables, electors) where `category` is voted under `path`; cached: tables do not move on election night."""
+    key = f"count:tables:{election.pk}:{category.pk}:{path}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     tables = Table.objects.filter(election=election)
-    if area is not None:
+    if path != "/":
         tables = tables.filter(place__area__path__startswith=path)
-    if category.districts.exists():
-        district_paths = list(category.districts.values_list("path", flat=True))
+    district_paths = list(category.districts.values_list("path", flat=True))
+    if district_paths:
         q = Q()
         for district_path in district_paths:
             q |= Q(place__area__path__startswith=district_path)
         tables = tables.filter(q)
-    all_tables = tables.aggregate(n=Count("id"), electors=Sum("electors"))
-    lists = list(BallotList.objects.filter(category=category).order_by("position", "id"))
+    found = tables.aggregate(n=Count("id"), electors=Sum("electors"))
+    value = (int(found["n"] or 0), int(found["electors"] or 0))
+    cache.set(key, value, TABLE_TOTALS_TTL)
+    return value
+
+
+def quick_count(*, election: Election, category: Category, area: Area | None = None) -> QuickCount:
+    """Live parallel count of the current party sheets of `category` in `area`'s subtree (all when None).
+
+    Reads the running sums (CountTally, kept by the services per category and place area): one
+    grouped query over a few rows per area, whatever the number of tables.
+    """
+    path = area.path if area is not None else "/"
+    rows = CountTally.objects.filter(category=category)
+    if path != "/":
+        rows = rows.filter(area_path__startswith=path)
+    per_list: dict[int, int] = {}
+    totals = dict.fromkeys(("tables", "electors", "voters", "blank", "null", "contested", "challenged"), 0)
+    for list_id, votes, *sums in rows.values_list("list_id").annotate(
+        v=Sum("votes"),
+        t=Sum("tables"),
+        e=Sum("electors"),
+        vo=Sum("voters"),
+        b=Sum("blank"),
+        n=Sum("null"),
+        c=Sum("contested"),
+        ch=Sum("challenged"),
+    ):
+        if list_id:
+            per_list[list_id] = int(votes or 0)
+        else:
+            totals = dict(zip(totals, (int(x or 0) for x in sums), strict=True))
+    tables, electors = _table_totals(election, category, path)
+    lists = list(BallotList.objects.filter(category=category).select_related("district").order_by("position", "id"))
     if area is not None:
         paths = _ancestor_paths(path)
         lists = [
@@ -127,13 +143,13 @@ def quick_count(*, election: Election, category: Category, area: Area | None = N
             for bl in lists
             if bl.district_id is None or per_list.get(bl.pk) or _district_path(bl) in paths or _under(bl, path)
         ]
-    positives = sum(per_list.values()) or 0
+    positives = sum(per_list.values())
     tallies = [
         ListTally(
             list_id=bl.pk,
             name=bl.name,
             ours=bl.ours,
-            votes=int(per_list.get(bl.pk, 0)),
+            votes=per_list.get(bl.pk, 0),
             percent=round(100.0 * per_list.get(bl.pk, 0) / positives, 2) if positives else 0.0,
         )
         for bl in lists
@@ -142,23 +158,21 @@ def quick_count(*, election: Election, category: Category, area: Area | None = N
     ours = sum(t.votes for t in tallies if t.ours)
     rivals = [t for t in tallies if not t.ours]
     best = rivals[0] if rivals else None
-    electors = int(all_tables["electors"] or 0)
-    electors_reported = int(totals["electors"] or 0)
     return QuickCount(
         category_id=category.pk,
         category=category.name,
         area_id=area.pk if area is not None else None,
         area=area.name if area is not None else election.name,
-        tables=int(all_tables["n"] or 0),
-        tables_reported=int(totals["reported"] or 0),
+        tables=tables,
+        tables_reported=totals["tables"],
         electors=electors,
-        electors_reported=electors_reported,
-        electors_share=round(100.0 * electors_reported / electors, 2) if electors else 0.0,
-        voters=int(totals["voters"] or 0),
-        blank=int(totals["blank"] or 0),
-        null=int(totals["null"] or 0),
-        contested=int(totals["contested"] or 0),
-        challenged=int(totals["challenged"] or 0),
+        electors_reported=totals["electors"],
+        electors_share=round(100.0 * totals["electors"] / electors, 2) if electors else 0.0,
+        voters=totals["voters"],
+        blank=totals["blank"],
+        null=totals["null"],
+        contested=totals["contested"],
+        challenged=totals["challenged"],
         lists=tallies,
         ours_votes=ours,
         margin=ours - (best.votes if best else 0),

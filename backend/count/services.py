@@ -25,6 +25,7 @@ from .errors import CountErrorCode, SheetFlag
 from .live import count_event_after_commit
 from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
 from .selectors import ballot_list_for_table, category_list_for_table
+from .tallies import tally_apply
 
 TOTAL_FIELDS = ("blank", "null", "contested", "challenged", "voters")
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
@@ -235,6 +236,8 @@ def sheet_submit(
         SheetVote.objects.bulk_create(
             [SheetVote(sheet=sheet, ballot_list_id=k, votes=v) for k, v in figures.votes.items() if v is not None]
         )
+        if sheet.current:
+            tally_apply(sheet=sheet, electors=table.electors, sign=1)
         SheetEvent.objects.create(
             sheet=sheet, kind=SheetEvent.Kind.RECEIVED, actor=actor, note="; ".join(f.code for f in flags)[:300]
         )
@@ -288,12 +291,16 @@ def sheet_resolve(*, sheet: ResultSheet, actor, note: str) -> ResultSheet:
     if sheet.official or sheet.status == SheetStatus.PHOTO_ONLY or sheet.current:
         raise ApplicationError(_("No hay nada que resolver en esta acta."), code=CountErrorCode.NOTHING_TO_RESOLVE)
     with transaction.atomic():
-        Table.objects.select_for_update().filter(pk=sheet.table_id).first()
-        ResultSheet.objects.filter(
+        table = Table.objects.select_for_update().get(pk=sheet.table_id)
+        for previous in ResultSheet.objects.filter(
             table_id=sheet.table_id, category_id=sheet.category_id, official=False, current=True
-        ).update(current=False)
+        ):
+            previous.current = False
+            previous.save(update_fields=["current"])
+            tally_apply(sheet=previous, electors=table.electors, sign=-1)
         sheet.current = True
         sheet.save(update_fields=["current"])
+        tally_apply(sheet=sheet, electors=table.electors, sign=1)
         SheetEvent.objects.create(sheet=sheet, kind=SheetEvent.Kind.RESOLVED, actor=actor, note=note.strip()[:300])
         live_send(board_group(sheet.election_id), partial(count_event_after_commit, sheet.pk))
     return sheet

@@ -15,6 +15,7 @@ from backend.count.models import BallotList, Category, ResultSheet, SheetSource
 from backend.count.results_import import ballot_import, official_import_national, official_import_wide
 from backend.count.selectors import discrepancy_list, quick_count
 from backend.count.services import SheetFigures, sheet_submit
+from backend.count.tallies import tally_rebuild
 
 from ..factories import AreaFactory, ElectionFactory, PollingPlaceFactory, TableFactory
 
@@ -187,6 +188,9 @@ def test_quick_count_per_area(cordoba, lead):
     assert (top.name, top.votes, top.ours) == ("Hacemos por Córdoba", ours, True)
     assert count.margin == ours - cambia and count.margin_over == "Córdoba Cambia"
     assert round(sum(t.percent for t in count.lists)) == 100
+    # the running sums rebuilt from the sheets (after a bulk write) say the same
+    tally_rebuild(election_id=election.pk)
+    assert quick_count(election=election, category=governor) == count
 
 
 def test_discrepancies_ranked_by_votes_at_stake_with_the_export(cordoba, lead, tmp_path):

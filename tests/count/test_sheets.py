@@ -7,6 +7,7 @@ from backend.assignments.services import assignment_create
 from backend.core.exceptions import ApplicationError
 from backend.count.errors import CountErrorCode, SheetFlag
 from backend.count.models import ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
+from backend.count.selectors import quick_count
 from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
 from backend.notices.models import Notice, NoticeKind
 from backend.permissions import can_submit_sheet
@@ -141,6 +142,8 @@ def test_a_second_report_is_compared_and_never_overwrites(geo, ballot, watcher, 
     other.sheet.refresh_from_db()
     assert other.sheet.current and not first.current
     assert ResultSheet.objects.filter(table=table, category=ballot.governor).count() == 3
+    count = quick_count(election=geo.election, category=ballot.governor)
+    assert (count.tables_reported, count.ours_votes, count.voters) == (1, 90, 189)
     resolved = SheetEvent.objects.get(kind=SheetEvent.Kind.RESOLVED)
     assert (resolved.actor, resolved.note) == (north_coordinator, "La foto dice 90")
 
