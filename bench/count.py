@@ -67,6 +67,8 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "API_THROTTLE_USER": "10000000/min",  # one script token sends everything; throttling is not measured
         "SMS_BACKEND": "local",
+        # Under uvicorn every request runs in its own thread; persistent connections would pile up.
+        "DATABASE_CONN_MAX_AGE": "0",
         "MEDIA_ROOT": str(tmp / "media"),
     }
     os.environ.update(env)

@@ -57,7 +57,12 @@ class BallotList(models.Model):
         ordering = ["category_id", "position", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["category", "district", "name"], name="count_list_unique_name", nulls_distinct=False
+                fields=["category", "district", "name"],
+                condition=Q(district__isnull=False),
+                name="count_list_unique_name_in_district",
+            ),
+            models.UniqueConstraint(
+                fields=["category", "name"], condition=Q(district__isnull=True), name="count_list_unique_name"
             ),
         ]
 

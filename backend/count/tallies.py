@@ -61,7 +61,7 @@ def tally_rebuild(*, election_id: int) -> int:
         cursor.execute(
             f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
             "SELECT s.category_id, s.area_path, 0, 0, COUNT(*), COALESCE(SUM(t.electors), 0), "
-            "COALESCE(SUM(s.voters), 0), COALESCE(SUM(s.blank), 0), COALESCE(SUM(s.\"null\"), 0), "
+            'COALESCE(SUM(s.voters), 0), COALESCE(SUM(s.blank), 0), COALESCE(SUM(s."null"), 0), '
             "COALESCE(SUM(s.contested), 0), COALESCE(SUM(s.challenged), 0) "
             "FROM count_resultsheet s JOIN elections_table t ON t.id = s.table_id "
             "WHERE s.election_id = %s AND s.official = %s AND s.current = %s "
