@@ -13,9 +13,11 @@ The format (one category per message; words and numbers separated by spaces):
   sent from the same phone for that table and category: what is missing is asked field by field.
 
 Example: `ACTA 1234 GOB 4 5 0 6 65 12 69 0 29 1 17 0 B 6 N 9 R 5 I 0 V 228`.
+A photo of the sheet (an MMS) with `ACTA 1234 GOB` goes to the double-entry transcription desk.
 The reply says what was understood and what is missing or does not add up.
 """
 
+import io
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
@@ -25,7 +27,7 @@ from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
 from backend.count.models import Category, ResultSheet, SheetSource, SheetStatus
 from backend.count.selectors import ballot_list_for_table
-from backend.count.services import FIELD_LABELS, SheetFigures, sheet_submit
+from backend.count.services import FIELD_LABELS, SheetFigures, sheet_photo_submit, sheet_submit
 from backend.elections.models import Table
 from backend.messaging.encoding import transliterate
 from backend.permissions import can_submit_sheet
@@ -84,6 +86,44 @@ def sheet_sms_parse(body: str) -> SheetSms | None:
         parsed.totals[letter] = int(rest[index + 1])
         index += 2
     return parsed
+
+
+def sheet_photo_sms_parse(body: str) -> tuple[int | None, str] | None:
+    """(table number or None, category code) of "ACTA [mesa] <CAT>" sent with a photo (an MMS), else None."""
+    words = fold(body).split()
+    if not 2 <= len(words) <= 3 or words[0] != "acta" or words[-1].isdigit():
+        return None
+    if len(words) == 3 and not words[1].isdigit():
+        return None
+    return (int(words[1]) if len(words) == 3 else None), words[-1].upper()
+
+
+def sheet_photo_sms_command(*, volunteer: Volunteer, parsed: tuple[int | None, str], photos: list) -> str:
+    """An MMS photo of the sheet: stored for double-entry transcription."""
+    number, code = parsed
+    table = _table_for(volunteer, number)
+    if isinstance(table, str):
+        return _sms(table)
+    if not can_submit_sheet(volunteer.user, table):
+        return _sms(_("Fiscaliza: no podés cargar el acta de la mesa %(number)s.") % {"number": table.number})
+    category = Category.objects.filter(election_id=table.election_id, code__iexact=code).first()
+    if category is None:
+        codes = " ".join(Category.objects.filter(election_id=table.election_id).values_list("code", flat=True))
+        return _sms(_("Fiscaliza: no conozco la categoría %(code)s. Usá: %(codes)s") % {"code": code, "codes": codes})
+    try:
+        for _content_type, data in photos:
+            sheet_photo_submit(
+                table=table, category=category, photo=io.BytesIO(data), source=SheetSource.SMS, actor=volunteer.user
+            )
+    except ApplicationError as exc:
+        return _sms(f"Fiscaliza: {exc.message}")
+    return _sms(
+        _(
+            "Fiscaliza: recibimos la foto del acta de la mesa %(number)s (%(code)s). "
+            "La cargamos y te avisamos si falta algo."
+        )
+        % {"number": table.number, "code": category.code}
+    )
 
 
 def _glued(word: str) -> bool:

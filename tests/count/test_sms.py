@@ -9,7 +9,8 @@ from backend.count.models import ResultSheet, SheetStatus
 from backend.tableday.models import TableReport
 from sms.sheets import SheetSms, sheet_sms_parse
 
-from ..sms.conftest import signed_post  # noqa: F401 (the fixture)
+from ..sms.conftest import fake_twilio, signed_post, twilio_backend  # noqa: F401 (fixtures)
+from .conftest import png_bytes
 
 
 def _params(phone: str, body: str) -> dict:
@@ -102,3 +103,25 @@ def test_too_many_numbers_or_an_unknown_code_change_nothing(signed_post, geo, ba
     assert "no conozco la categoria DIP. Usa: GOB INT" in unknown
     assert "la mesa 2 no es tuya" in other
     assert not ResultSheet.objects.exists()
+
+
+def test_a_photo_of_the_sheet_by_mms_goes_to_transcription(
+    signed_post,  # noqa: F811
+    twilio_backend,  # noqa: F811
+    settings,
+    geo,
+    ballot,
+    verified,
+):
+    # given: the photo on the (fake) Twilio media server
+    twilio_backend.credentials = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    photo = png_bytes()
+    params = _params(verified.phone, "ACTA 1 GOB")
+    params.update(NumMedia="1", MediaUrl0=twilio_backend.add_media("image/png", photo), MediaContentType0="image/png")
+    # when
+    reply = _reply(signed_post("/sms/inbound/", params))
+    # then
+    sheet = ResultSheet.objects.get()
+    assert (sheet.status, sheet.category, sheet.actor) == (SheetStatus.PHOTO_ONLY, ballot.governor, verified.user)
+    assert sheet.photo.read() == photo
+    assert "recibimos la foto del acta de la mesa 1 (GOB)" in reply
