@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument(
         "--full-path", type=int, default=0, help="also drain N queued rows through outbound_drain and the fake Twilio"
     )
-    parser.add_argument("--full-path-scale", type=float, default=25.0, help="time scale of the --full-path drain")
+    parser.add_argument("--full-path-scale", type=float, default=10.0, help="time scale of the --full-path drain")
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL", "") if args.redis else ""
 

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from backend.core.exceptions import ApplicationError
@@ -174,12 +175,19 @@ def test_preview_time_is_the_pools_for_mixed_encodings_behind_the_queue(mixed_au
 
 
 @pytest.mark.django_db
-def test_the_console_preview_shows_the_pools_time(mixed_audience, lead, settings, client):
+def test_the_console_preview_shows_the_pools_time_and_the_refusal(mixed_audience, lead, settings, client):
+    # given: five simulated long codes, and a limit the UCS-2 text passes (4 segments at 5/s: 1 s)
     settings.SMS_SENDERS = "long_code*5"
-    preview = broadcast_preview(
-        user=lead, election=mixed_audience.election, body=MIXED_BODY, segment={}, transliterate=False
-    )
-    assert preview.pool == "5 long_code (5 segm/s)" and preview.estimated_seconds == 1
+    client.force_login(lead)
+    page = client.post(reverse("console:instruction_preview"), {"body": MIXED_BODY})
+    assert page.context["preview"].pool == "5 long_code (5 segm/s)"
+    assert "5 long_code (5 segm/s)" in page.content.decode()
+    # when the limit is shorter than the send
+    settings.SMS_QUEUE_MAX_HOURS = 0.5 / 3600
+    refused = client.post(reverse("console:instruction_preview"), {"body": MIXED_BODY})
+    # then the page says it would not fit and how to split it
+    assert refused.context["preview"].exceeds_queue_limit
+    assert "tandas" in refused.content.decode()
 
 
 @pytest.mark.django_db
