@@ -396,6 +396,15 @@ def outbound_reconcile(*, older_than_seconds: float | None = None) -> dict:
     return result
 
 
+def _lane_rows(sender: str) -> Q:
+    """The rows a drain of `sender` takes: its own, and for the pool's first lane also the rows whose
+    sender left the pool (a restart with another SMS_SENDERS) or predate it, so none is stranded."""
+    lanes = sender_pool().lanes
+    if sender != lanes[0].key:
+        return Q(sender=sender)
+    return Q(sender=sender) | ~Q(sender__in=[lane.key for lane in lanes])
+
+
 def outbound_drain(
     *,
     broadcast_id: int | None = None,
@@ -420,7 +429,7 @@ def outbound_drain(
         if broadcast_id is not None:
             queryset = queryset.filter(broadcast_id=broadcast_id)
         if sender is not None:
-            queryset = queryset.filter(sender=sender)
+            queryset = queryset.filter(_lane_rows(sender))
         if shard is not None and shard[1] > 1:
             queryset = queryset.alias(shard_key=Mod("id", shard[1])).filter(shard_key=shard[0])
         rows = list(queryset.order_by("id").values_list("id", "sender", "to", "segments")[: min(200, limit - sent)])

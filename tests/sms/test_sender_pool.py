@@ -134,6 +134,20 @@ def test_the_drain_sends_each_message_from_its_recipients_number(twilio_backend,
         assert {r["From"] for r in twilio_backend.posts_to(to)} == {pool.lane_for(to).from_number}
 
 
+@pytest.mark.django_db
+def test_rows_of_a_sender_that_left_the_pool_are_still_sent(twilio_backend, settings):
+    # given: rows queued for a number no longer in the pool, and rows from before the pool existed
+    settings.SMS_SENDERS = TWO_LONG_CODES
+    OutboundMessage.objects.create(to="+5491150000001", body="a", kind="instruction", sender="+5493519999999")
+    OutboundMessage.objects.create(to="+5491150000002", body="b", kind="instruction", sender="")
+    # when: the drains of the pool's numbers run
+    for lane in sender_pool().lanes:
+        outbound_drain(sender=lane.key)
+    # then: both left, from the number the pool gives their recipients now
+    assert not OutboundMessage.objects.filter(status="queued").exists()
+    assert {r["From"] for r in twilio_backend.requests} <= {"+5493510000001", "+5493510000002"}
+
+
 # --- The preview's time and the 10-hour rule -----------------------------------------------------
 
 
