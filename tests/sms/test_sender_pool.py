@@ -217,6 +217,14 @@ def test_a_send_past_twilios_queue_is_refused_with_waves_that_fit(mixed_audience
     assert preview.exceeds_queue_limit and any("tandas" in w for w in preview.warnings)
     assert refused.value.code == "queue_limit"
     assert refused.value.extra == {"estimated_seconds": 4, "limit_seconds": 3, "waves": 2, "wave_recipients": 2}
+    # the API's create says the same, with the figures
+    response = _api(lead).post(
+        "/api/sms/broadcasts/",
+        {"election": election.pk, "body": MIXED_BODY, "transliterate": False},
+        format="json",
+    )
+    assert response.status_code == 400 and response.json()["code"] == "queue_limit"
+    assert response.json()["detail"]["waves"] == 2 and "2 tandas" in response.json()["message"]
     # transliterated, the same people fit: 3 segments in 3 s
     assert broadcast_create(actor=lead, election=election, body=MIXED_BODY, segment={}).recipient_count == 3
 
