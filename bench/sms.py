@@ -205,8 +205,12 @@ def _pool_drain(args, *, redis_url: str, fake_url: str) -> None:
     from django.conf import settings
 
     from backend.messaging.broadcasts import broadcast_queue_time
+    from backend.messaging.models import OutboundMessage
     from backend.messaging.senders import sender_pool
     from sms import ratelimit
+
+    # The earlier sections leave rows queued; the preview would count them ahead of this drain.
+    OutboundMessage.objects.filter(status__in=["queued", "sending"]).update(status="cancelled")
 
     settings.SMS_SENDERS = _pool_numbers(args.pool_senders)
     settings.SMS_PACE_TIME_SCALE = args.time_scale
