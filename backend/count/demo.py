@@ -65,7 +65,9 @@ def election_night_play(*, election: Election, seed: int = 2019, errors: int = 6
     rng = random.Random(seed)
     by_key = {(r["id_ubicacion"].rsplit(".", 1)[0], int(r["mesa"])): r for r in rows}
     watchers = list(
-        Assignment.objects.filter(election=election, role=AssignmentRole.TABLE, status__in=ACTIVE_STATUSES)
+        Assignment.objects.filter(
+            election=election, role=AssignmentRole.TABLE, status__in=ACTIVE_STATUSES, table__isnull=False
+        )
         .select_related("table__place__area", "volunteer__user")
         .order_by("table__number")
     )
@@ -73,6 +75,7 @@ def election_night_play(*, election: Election, seed: int = 2019, errors: int = 6
     sent = flagged = 0
     for index, assignment in enumerate(watchers):
         table = assignment.table
+        assert table is not None  # filtered above
         row = by_key.get((table.place.code, table.number))
         if row is None:
             continue
@@ -96,7 +99,7 @@ def election_night_play(*, election: Election, seed: int = 2019, errors: int = 6
         sent += 1
         flagged += int(not result.accepted)
     # The official file: the real one, with our votes moved to the rival at a few watched tables.
-    watched = [a.table for a in watchers if (a.table.place.code, a.table.number) in by_key]
+    watched = [t for t in (a.table for a in watchers) if t is not None and (t.place.code, t.number) in by_key]
     moved_tables = rng.sample(watched, min(changed, len(watched)))
     moved = {(t.place.code, t.number): rng.randint(3, 25) for t in moved_tables}
     out = io.StringIO()
