@@ -126,7 +126,7 @@ def test_election_night(server, browser, shots, tmp_path):
     picture = tmp_path / "acta.png"
     picture.write_bytes(png_bytes(40, 30))
     form.locator('input[type="file"]').set_input_files(str(picture))
-    form.get_by_role("button").click()
+    form.get_by_role("button", name="Enviar acta de GOB").click()
     expect(watcher.get_by_text("Acta de GOB recibida")).to_be_visible(timeout=15000)
     shots(watcher, "count-watcher-sheet")
 
@@ -145,7 +145,7 @@ def test_election_night(server, browser, shots, tmp_path):
         entry.locator(f'input[name="list_{seeded["rival"]}"]').fill("50")
         for name, value in (("blank", "3"), ("null", "1"), ("contested", "0"), ("challenged", "0"), ("voters", "124")):
             entry.locator(f'input[name="{name}"]').fill(value)
-        entry.get_by_role("button").click()
+        entry.get_by_role("button", name="Guardar y seguir").click()
         expect(desk.get_by_test_id("desk-empty")).to_be_visible()
         desk.context.close()
     expect(coordinator.get_by_test_id("tables-reported")).to_have_text("2", timeout=15000)
