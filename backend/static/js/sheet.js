@@ -60,7 +60,14 @@
         data.set("photo", photo, photo.name || "acta.jpg");
         return fetch(form.action, { method: "POST", body: data, credentials: "same-origin" });
       }).then(function (response) {
-        location.href = response.url || location.href;
+        // The redirect was followed already and its page carries the one-time message: show that
+        // page (fetching it again would lose the message).
+        return response.text().then(function (html) {
+          history.replaceState(null, "", response.url || location.href);
+          document.open();
+          document.write(html);
+          document.close();
+        });
       }, function () { form.submit(); });
     });
   });
