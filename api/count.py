@@ -6,6 +6,7 @@ Thin adapters: parse, authorise through backend.permissions, call backend.count,
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -133,7 +134,7 @@ def _scoped_area(request, election: Election) -> Area | None:
 class QuickCountApi(APIView):
     """The live parallel count of one category (?category=code) in an area (?area=id; all for leads)."""
 
-    @extend_schema(operation_id="count_quick_count")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="count_quick_count")
     def get(self, request, election_id: int):
         election = get_object_or_404(Election, pk=election_id)
         area = _scoped_area(request, election)
@@ -152,7 +153,7 @@ def _quick_count_data(count) -> dict:
 class DiscrepancyListApi(APIView):
     """Tables where our sheet and the official figure differ, ranked by votes at stake (?export=xlsx: spreadsheet)."""
 
-    @extend_schema(operation_id="count_discrepancies")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="count_discrepancies")
     def get(self, request, election_id: int):
         election = get_object_or_404(Election, pk=election_id)
         area = _scoped_area(request, election)
@@ -200,7 +201,7 @@ class OfficialImportApi(APIView):
         category = serializers.CharField(required=False, allow_blank=True, default="")
         create_missing = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(request=InputSerializer, operation_id="count_official_import")
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT}, operation_id="count_official_import")
     def post(self, request, election_id: int):
         if not can_import(request.user):
             raise PermissionDenied()

@@ -71,6 +71,8 @@ def main() -> None:
         "DATABASE_CONN_MAX_AGE": "0",
         # The national long CSV has ~6 million rows (113k tables x 4 categories x 14): above the upload budget.
         "IMPORT_MAX_ROWS": "20000000",
+        "IMPORT_MAX_FILE_BYTES": str(2 * 1024**3),
+        "IMPORT_MAX_UNCOMPRESSED_BYTES": str(2 * 1024**3),
         "IMPORT_MAX_CELLS": "200000000",
         "IMPORT_MAX_TEXT_BYTES": str(2 * 1024**3),
         "MEDIA_ROOT": str(tmp / "media"),
