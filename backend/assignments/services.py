@@ -170,7 +170,7 @@ def assignment_create(
 
 
 # An assignment that ends this way takes its printed credential with it (the QR reads "revocada").
-_ENDS_CREDENTIAL = {
+_ENDS_CREDENTIAL: dict[str, str] = {
     AssignmentStatus.DECLINED: RevokeReason.DECLINED,
     AssignmentStatus.CANCELLED: RevokeReason.CANCELLED,
     AssignmentStatus.NO_SHOW: RevokeReason.NO_SHOW,

@@ -123,7 +123,7 @@ def _wording_values(*, setup: CredentialSetup, credential: Credential, chain: li
         "dni": dni_display(volunteer.dni),
         "establecimiento": place.name,
         "direccion": ", ".join(p for p in (place.address, place.locality) if p),
-        "mesa": str(credential.table.number) if credential.table_id else "",
+        "mesa": str(credential.table.number) if credential.table is not None else "",
         "distrito": by_kind.get("distrito", chain[0].name if chain else ""),
         "seccion": by_kind.get("sección", by_kind.get("seccion", by_kind.get("departamento", ""))),
         "circuito": by_kind.get("circuito", ""),
@@ -142,7 +142,7 @@ def credential_views(*, credentials: list[Credential], setup: CredentialSetup) -
     views = []
     for credential in credentials:
         chain = chains.get(credential.place.area.path, [])
-        is_table = credential.table_id is not None
+        is_table = credential.table is not None
         template = setup.table_wording if is_table else setup.place_wording
         volunteer = credential.assignment.volunteer
         revoked_note = ""
@@ -166,7 +166,7 @@ def credential_views(*, credentials: list[Credential], setup: CredentialSetup) -
                 areas=_area_line(chain),
                 place_name=credential.place.name,
                 place_address=", ".join(p for p in (credential.place.address, credential.place.locality) if p),
-                table_number=credential.table.number if is_table else None,
+                table_number=credential.table.number if credential.table is not None else None,
                 full_name=f"{volunteer.first_name} {volunteer.last_name}".strip(),
                 dni=dni_display(volunteer.dni),
                 wording=wording_render(template, _wording_values(setup=setup, credential=credential, chain=chain)),
@@ -182,7 +182,7 @@ def credentials_with_relations() -> QuerySet[Credential]:
 
 def print_order(credential: Credential) -> tuple:
     """A school's credentials as its tables run: the fiscal general first, then table by table."""
-    table_number = credential.table.number if credential.table_id else -1
+    table_number = credential.table.number if credential.table is not None else -1
     return (credential.place.code, table_number, credential.assignment.slot)
 
 
@@ -228,7 +228,7 @@ def credential_verify(*, token: str) -> Verification | None:
         first_name=volunteer.first_name.split(" ")[0] if volunteer.first_name else "",
         dni_tail=volunteer.dni[-3:],
         place_name=credential.place.name,
-        table_number=credential.table.number if credential.table_id else None,
+        table_number=credential.table.number if credential.table is not None else None,
     )
 
 
@@ -275,7 +275,7 @@ def accreditation_status_rows(*, user, election: Election, area: Area | None = N
                 place_code=a.place.code,
                 place_name=a.place.name,
                 address=a.place.address,
-                table=a.table.number if a.table_id else None,
+                table=a.table.number if a.table is not None else None,
                 role=str(AssignmentRole(a.role).label),
                 status=str(AssignmentStatus(a.status).label),
                 credential=str(cred),

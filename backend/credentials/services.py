@@ -98,10 +98,10 @@ def signature_normalise(raw: bytes) -> bytes:
         raise ApplicationError(
             _("No se pudo leer la imagen de la firma: subí un PNG o JPEG."), code=CredentialErrorCode.SIGNATURE_INVALID
         ) from exc
-    image = image.convert("RGBA")
-    image.thumbnail((SIGNATURE_MAX_SIDE, SIGNATURE_MAX_SIDE))
+    rgba = image.convert("RGBA")
+    rgba.thumbnail((SIGNATURE_MAX_SIDE, SIGNATURE_MAX_SIDE))
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    rgba.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
