@@ -3,18 +3,21 @@
 Fonts: Bitstream Vera Sans, the TrueType font reportlab ships (reportlab/fonts, with its licence),
 embedded and subset in every file, so ñ and accents print the same on any machine. QR codes come
 from reportlab's own encoder with a fixed mask pattern (any of the eight is valid; scoring all
-eight costs six times as much) and are drawn as one vector path, a rectangle per run of modules.
+eight costs six times as much) and are drawn as one vector fill, a rectangle per run of modules,
+written as PDF operators in module units (reportlab's per-number formatting was a third of the time).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import reportlab
+import reportlab.rl_config
 from django.utils.translation import gettext as _
-from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
+from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel, QRUtil
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader, simpleSplit
@@ -23,6 +26,11 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from .selectors import AccreditationRow, CredentialView, Signatory
+
+# Binary streams: ASCII85 makes files a quarter larger and, in pure Python, costs a tenth of the time.
+reportlab.rl_config.useA85 = 0
+# The Reed-Solomon generator depends only on the block's length: computed once per length, not per code.
+QRUtil.getErrorCorrectPolynomial = staticmethod(functools.cache(QRUtil.getErrorCorrectPolynomial))
 
 FONT_DIR = Path(reportlab.__file__).resolve().parent / "fonts"
 FONT = "FiscalizaSans"
@@ -56,7 +64,7 @@ def _draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None
     modules = qr_modules(text)
     count = len(modules) + 8  # four modules of quiet zone on each side
     unit = size / count
-    path = canvas.beginPath()
+    runs = []
     for r, row in enumerate(modules):
         c = 0
         while c < len(row):
@@ -64,11 +72,15 @@ def _draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None
                 start = c
                 while c < len(row) and row[c]:
                     c += 1
-                path.rect(x + (start + 4) * unit, y + size - (r + 5) * unit, (c - start) * unit, unit)
+                runs.append(f"{start} {r} {c - start} 1 re")
             else:
                 c += 1
+    canvas.saveState()
     canvas.setFillColor(black)
-    canvas.drawPath(path, stroke=0, fill=1)
+    # Module units, y downwards from the code's top-left corner inside the quiet zone.
+    canvas.transform(unit, 0, 0, -unit, x + 4 * unit, y + size - 4 * unit)
+    canvas.addLiteral(" ".join(runs) + " f")
+    canvas.restoreState()
 
 
 def _lines(text: str, font: str, size: float, width: float) -> list[str]:
