@@ -369,3 +369,23 @@ def test_printing_twice_issues_one_credential(geo, lead, watchers):
     assignment_credential_pdf(assignment=table_1, actor=lead)
     assert Credential.objects.filter(assignment=table_1).count() == 1
     assert table_1.status == AssignmentStatus.PROPOSED
+
+
+def test_the_fast_reed_solomon_remainder_equals_reportlabs():
+    import random
+
+    from reportlab.graphics.barcode.qrencoder import QRPolynomial, QRUtil
+
+    from backend.credentials.documents import REPORTLAB_POLYNOMIAL_MOD, _polynomial_mod
+
+    rng = random.Random(18)
+    for _ in range(500):
+        generator = QRUtil.getErrorCorrectPolynomial(rng.choice([7, 10, 13, 16, 18, 22, 26, 28]))
+        data = [rng.randrange(1, 256)] + [rng.randrange(256) for _ in range(rng.randrange(0, 60))]
+        raw = QRPolynomial(data, generator.getLength() - 1)
+        width = generator.getLength() - 1
+
+        def tail(poly, width=width):
+            return [poly.get(i) if i >= 0 else 0 for i in range(poly.getLength() - width, poly.getLength())]
+
+        assert tail(_polynomial_mod(raw, generator)) == tail(REPORTLAB_POLYNOMIAL_MOD(raw, generator))
