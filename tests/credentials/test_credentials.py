@@ -299,8 +299,19 @@ def _batch_files_in_tmp(settings, tmp_path):
     settings.CREDENTIALS_DIR = tmp_path / "credentials"
 
 
+@pytest.fixture
+def eager_celery():
+    """The batch task runs inline even when REDIS_URL configures a real broker."""
+    from backend.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
+
+
 def test_zip_of_an_area_built_by_the_task_with_progress(
-    client, geo, lead, setup, watchers, south_volunteer, django_capture_on_commit_callbacks
+    client, geo, lead, setup, watchers, south_volunteer, django_capture_on_commit_callbacks, eager_celery
 ):
     assignment_create(
         volunteer=south_volunteer, place=geo.south_place, table=geo.south_tables[0], role="table", source="web"
@@ -325,7 +336,14 @@ def test_zip_of_an_area_built_by_the_task_with_progress(
 
 
 def test_a_coordinators_batch_covers_only_their_area_and_others_cannot_download_it(
-    client, geo, north_coordinator, south_coordinator, watchers, south_volunteer, django_capture_on_commit_callbacks
+    client,
+    geo,
+    north_coordinator,
+    south_coordinator,
+    watchers,
+    south_volunteer,
+    django_capture_on_commit_callbacks,
+    eager_celery,
 ):
     assignment_create(
         volunteer=south_volunteer, place=geo.south_place, table=geo.south_tables[0], role="table", source="web"
