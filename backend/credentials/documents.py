@@ -178,7 +178,11 @@ def _draw_credential(
         canvas.drawCentredString(left + width / 2, y - 5, view.verify_url)
         y -= 8
 
-    # The signatory's block at the bottom right; the issue date and code at the bottom left.
+    if not view.valid:
+        y -= 4
+        line(view.revoked_note, FONT_BOLD, 10, RED)
+
+    # The signatory's block at the bottom right; the watcher's signature, the issue date and code at the left.
     sign_width = 170.0
     sign_x = left + width - margin - sign_width
     sign_line_y = bottom + margin + 22
@@ -205,18 +209,19 @@ def _draw_credential(
             sign_line_y - 19,
             _("Apoderado/a — DNI %(dni)s") % {"dni": signatory.dni},
         )
+    footer_x = left + margin
+    if not narrow:
+        canvas.line(footer_x, sign_line_y, footer_x + sign_width, sign_line_y)
+        canvas.setFont(FONT, 8)
+        canvas.drawCentredString(footer_x + sign_width / 2, sign_line_y - 10, _("Firma del fiscal"))
     canvas.setFont(FONT, 7)
     canvas.setFillColor(GREY)
-    footer_x = left + margin
-    canvas.drawString(footer_x, bottom + margin + 6, _("Emitida el %(date)s") % {"date": view.issued})
-    canvas.drawString(footer_x, bottom + margin - 3, _("Código %(token)s") % {"token": view.token})
+    lowest = bottom + margin - 12 if not narrow else bottom + margin - 3
+    canvas.drawString(footer_x, lowest + 9, _("Emitida el %(date)s") % {"date": view.issued})
+    canvas.drawString(footer_x, lowest, _("Código %(token)s") % {"token": view.token})
 
     if not view.valid:
         canvas.saveState()
-        canvas.setFillColor(RED)
-        canvas.setFont(FONT_BOLD, 10)
-        for i, part in enumerate(_lines(view.revoked_note, FONT_BOLD, 10, width - 2 * margin)):
-            canvas.drawString(left + margin, bottom + margin + 42 + 12 * (1 - i), part)
         canvas.translate(left + width / 2, bottom + height / 2)
         canvas.rotate(28)
         canvas.setFillColor(Color(0.78, 0.1, 0.1, alpha=0.35))
