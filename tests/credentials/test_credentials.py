@@ -2,6 +2,7 @@
 the verification page, the setup's checks, permissions, the zip batch and the accreditation list."""
 
 import io
+import random
 import zipfile
 
 import numpy as np
@@ -11,6 +12,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
+from reportlab.graphics.barcode.qrencoder import QRPolynomial, QRUtil
 
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.assignments.services import (
@@ -20,7 +22,9 @@ from backend.assignments.services import (
     assignment_unassign,
     late_watcher_replace,
 )
+from backend.celery import app
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.credentials.documents import REPORTLAB_POLYNOMIAL_MOD, _polynomial_mod
 from backend.credentials.models import BatchState, Credential, CredentialBatch
 from backend.credentials.services import (
     assignment_credential_pdf,
@@ -302,8 +306,6 @@ def _batch_files_in_tmp(settings, tmp_path):
 @pytest.fixture
 def eager_celery():
     """The batch task runs inline even when REDIS_URL configures a real broker."""
-    from backend.celery import app
-
     before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.update(task_always_eager=True, task_eager_propagates=True)
     yield
@@ -390,12 +392,6 @@ def test_printing_twice_issues_one_credential(geo, lead, watchers):
 
 
 def test_the_fast_reed_solomon_remainder_equals_reportlabs():
-    import random
-
-    from reportlab.graphics.barcode.qrencoder import QRPolynomial, QRUtil
-
-    from backend.credentials.documents import REPORTLAB_POLYNOMIAL_MOD, _polynomial_mod
-
     rng = random.Random(18)
     for _ in range(500):
         generator = QRUtil.getErrorCorrectPolynomial(rng.choice([7, 10, 13, 16, 18, 22, 26, 28]))
