@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "backend.console",
     "backend.tableday",
     "backend.incidents",
+    "backend.credentials",
     "api",
     "sms",
 ]
@@ -157,6 +158,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Zips of schools' credentials built by the Celery worker; the web process serves them to whoever asked.
+CREDENTIALS_DIR = Path(env.str("CREDENTIALS_DIR", default=str(VAR_DIR / "credentials")))
 STATICFILES_DIRS = [BASE_DIR / "backend" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

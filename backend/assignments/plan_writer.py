@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 
 from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError
+from backend.credentials.models import RevokeReason
+from backend.credentials.services import credentials_revoke
 from backend.notices.models import Notice, NoticeKind
 from backend.notices.services import notice_build, notices_create
 
@@ -97,6 +99,7 @@ def _write_cancels(cancels: list[Change], rows: dict, batch: _Batch) -> None:
         Assignment.objects.filter(pk__in=chunk).update(
             status=AssignmentStatus.CANCELLED, status_changed_at=batch.now, updated_at=batch.now
         )
+        credentials_revoke(assignment_ids=chunk, reason=RevokeReason.CANCELLED)
     for c in cancels:
         aid = _known(c.assignment_id)
         status, vid = rows[aid]
@@ -125,6 +128,7 @@ def _write_moves(moves: list[Change], rows: dict, batch: _Batch) -> None:
     Assignment.objects.bulk_update(
         moved_rows, ["place_id", "table_id", "role", "slot", "reason", "cost", "updated_at"], batch_size=500
     )
+    credentials_revoke(assignment_ids=[_known(c.assignment_id) for c in moves], reason=RevokeReason.MOVED)
     for c in moves:
         aid = _known(c.assignment_id)
         status, vid = rows[aid]

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from .views import autoassign, board, coverage, day, exports, home, imports, instructions, volunteers
+from .views import autoassign, board, coverage, credentials, day, exports, home, imports, instructions, volunteers
 
 app_name = "console"
 
@@ -33,6 +33,14 @@ console_patterns = [
     path("instrucciones/<int:pk>/cancelar/", instructions.instruction_cancel, name="instruction_cancel"),
     path("dia/", day.election_day, name="election_day"),
     path("acreditacion.xlsx", exports.accreditation_export, name="accreditation_export"),
+    path("credenciales/", credentials.credentials_home, name="credentials"),
+    path("credenciales/establecimiento/<int:pk>.pdf", credentials.place_pdf, name="credentials_place_pdf"),
+    path("credenciales/asignacion/<int:pk>.pdf", credentials.assignment_pdf, name="credentials_assignment_pdf"),
+    path("credenciales/lotes/", credentials.batch_start, name="credentials_batch_start"),
+    path("credenciales/lotes/<int:pk>/", credentials.batch, name="credentials_batch"),
+    path("credenciales/lotes/<int:pk>.zip", credentials.batch_download, name="credentials_batch_download"),
+    path("credenciales/acreditacion.xlsx", credentials.accreditation_xlsx, name="credentials_accreditation_xlsx"),
+    path("credenciales/acreditacion.pdf", credentials.accreditation_pdf_view, name="credentials_accreditation_pdf"),
 ]
 
 urlpatterns = [

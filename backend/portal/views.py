@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -11,6 +12,7 @@ from backend.accounts.services import SCOPE
 from backend.assignments.models import EventSource
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
+from backend.credentials.services import assignment_credential_pdf
 from backend.permissions import Action, can
 from backend.tableday.models import TableState
 from backend.tableday.selectors import table_next_state, table_status_get
@@ -120,3 +122,25 @@ def table_report_next(request):
             request, _("Registramos: mesa %(number)s, %(state)s.") % {"number": table.number, "state": label}
         )
     return redirect("portal:mine")
+
+
+@require_GET
+def credential_pdf(request):
+    """The watcher's own credential, A4 or phone-sized (?formato=telefono), to print or show at the door."""
+    volunteer = _volunteer_of(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    mine_ = my_assignment_get(volunteer=volunteer)
+    if mine_ is None:
+        messages.error(request, _("No tenés una asignación activa."))
+        return redirect("portal:mine")
+    layout = "phone" if request.GET.get("formato") == "telefono" else "a4"
+    try:
+        content, _pages = assignment_credential_pdf(assignment=mine_.assignment, actor=request.user, layout=layout)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("portal:mine")
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="credencial-{volunteer.dni}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response

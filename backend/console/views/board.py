@@ -64,6 +64,7 @@ def place(request, pk: int):
         "crumbs": [*ancestors(place.area, request.user), place.area],
         "slots": slots,
         "open_count": len(slots) - filled,
+        "filled": filled,
         "state": state,
         "state_label": state_label(state),
         "others": [s for s in slots if s["a"]],
