@@ -9,6 +9,7 @@ that need the new ids read them back by a key they wrote.
 
 import datetime
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from operator import itemgetter
 
 from django.db import connections, models
@@ -34,12 +35,16 @@ _PLAIN = {
 def insert_rows(
     table: str, columns: Sequence[str], rows: Iterable[tuple], *, using: str = "default", batch_size: int = 5000
 ) -> None:
-    """Bulk INSERT of database-ready tuples into `table`'s `columns`."""
+    """Bulk INSERT of database-ready tuples into `table`'s `columns`.
+
+    `rows` may be a generator: it is consumed a chunk at a time, so the caller never needs every
+    row built at once."""
     connection = connections[using]
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
-    rows = list(rows)
-    if not rows:
+    rows = iter(rows)
+    first = list(islice(rows, batch_size))
+    if not first:
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -50,12 +55,17 @@ def insert_rows(
                 connection.wrap_database_errors,
                 cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
             ):
+                write_row = copy.write_row
+                for row in first:
+                    write_row(row)
                 for row in rows:
-                    copy.write_row(row)
+                    write_row(row)
             return
         sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(table), names, ", ".join(["%s"] * len(columns)))
-        for start in range(0, len(rows), batch_size):
-            cursor.executemany(sql, rows[start : start + batch_size])
+        chunk = first
+        while chunk:
+            cursor.executemany(sql, chunk)
+            chunk = list(islice(rows, batch_size))
 
 
 def bulk_insert(
