@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -177,7 +179,8 @@ def insert_candidates(people: Iterable[tuple[str, dict]], *, batch_id: int | Non
     column_of = {f.attname: f.column for f in meta.concrete_fields if f.column is not None}
     columns = [column_of[name] for name in ["dni", *VARYING, "search_key", *constants]]
     tail = tuple(constants.values())
-    field_defaults = [(name, defaults[name]) for name in VARYING]
+    field_defaults = {name: defaults[name] for name in VARYING}
+    varying_of = itemgetter(*VARYING)  # one C-level lookup of every field, defaults under the row's values
     # Names repeat across a roster: each distinct (last name, first name) is folded once.
     folded_names: dict[tuple[str, str], str] = {}
 
@@ -190,13 +193,14 @@ def insert_candidates(people: Iterable[tuple[str, dict]], *, batch_id: int | Non
                 name = folded_names[(last, first)] = fold(f"{last} {first}")
             phone = get("phone")
             search_key = " ".join(part for part in (name, dni, (phone or "").lstrip("+")) if part)[:400]
-            yield (dni, *[get(field_name, default) for field_name, default in field_defaults], search_key, *tail)
+            yield (dni, *varying_of({**field_defaults, **values}), search_key, *tail)
 
     insert_rows(meta.db_table, columns, database_rows())
 
 
-def roster_import(*, batch: ImportBatch, dry_run: bool, sheet: Sheet, finish_batch) -> ImportBatch:
-    """Import the roster `sheet` of `batch` (called by `services.batch_run`, inline or from the Celery task).
+def roster_import(*, batch: ImportBatch, dry_run: bool, open_sheet: Callable[[], Sheet], finish_batch) -> ImportBatch:
+    """Import the roster sheet of `batch`, opened by `open_sheet` (called by `services.batch_run`, inline
+    or from the Celery task).
 
     A dry run writes only the batch and its rows. Applying writes volunteers, the batch and its rows
     in one transaction: all accepted rows land or none. `finish_batch` is the service that records
@@ -211,8 +215,9 @@ def roster_import(*, batch: ImportBatch, dry_run: bool, sheet: Sheet, finish_bat
         clock = _Clock()
         with override(batch.language):
             texts = Texts()
+            sheet = open_sheet()
             candidates, outcome, header_row = read_roster(batch=batch, sheet=sheet, texts=texts)
-            del sheet  # the workbook's cells, held by the reader since the file was opened
+            del sheet  # every cell of the workbook: freed before the database work starts
             clock.lap("read")
             return _roster_write(
                 batch=batch,
@@ -243,7 +248,8 @@ class _Clock:
         self.last, self.last_cpu = now, cpu
 
     def __str__(self) -> str:
-        return ", ".join(f"{name} {seconds:.2f} s (cpu {cpu:.2f} s)" for name, seconds, cpu in self.laps)
+        laps = ", ".join(f"{name} {seconds:.2f} s (cpu {cpu:.2f} s)" for name, seconds, cpu in self.laps)
+        return f"{laps}; peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB"
 
 
 def _roster_write(

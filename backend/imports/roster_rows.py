@@ -142,8 +142,9 @@ class Candidate:
     row: int
     dni: str
     values: dict
-    warnings: list[str]
-    merged_rows: list[int] = field(default_factory=list)
+    # Most people have no warning and no duplicate: the shared empty tuple, not two lists each.
+    warnings: list[str] | tuple[()] = ()
+    merged_rows: list[int] | tuple[()] = ()
 
 
 @dataclass
@@ -284,7 +285,7 @@ class RowReader:
             if trained is not None:
                 values["trained"] = trained
 
-        return Candidate(number, dni, values, warnings)
+        return Candidate(number, dni, values, warnings or ())
 
     def _phone(self, row: list, width: int, values: dict, warnings: list[str]) -> str:
         """Store the phone in `values` (with how its area code was found); the rejection reason, or ""."""
@@ -387,7 +388,10 @@ def _merge(base: Candidate, other: Candidate) -> list[str]:
                 base.values["votes_at_score"] = other.values.get("votes_at_score")
         elif base.values[name] != value:
             conflicts.append(name)
-    base.merged_rows.append(other.row)
+    if base.merged_rows:
+        base.merged_rows.append(other.row)  # type: ignore[union-attr]  # a list once it has a row
+    else:
+        base.merged_rows = [other.row]
     return conflicts
 
 
