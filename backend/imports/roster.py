@@ -21,6 +21,7 @@ from django.utils.translation import override
 
 from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError
+from backend.core.memory import release_freed_memory
 from backend.core.spreadsheets import Sheet
 from backend.core.text import fold
 from backend.volunteers.models import Volunteer
@@ -218,6 +219,7 @@ def roster_import(*, batch: ImportBatch, dry_run: bool, open_sheet: Callable[[],
             sheet = open_sheet()
             candidates, outcome, header_row = read_roster(batch=batch, sheet=sheet, texts=texts)
             del sheet  # every cell of the workbook: freed before the database work starts
+            release_freed_memory()
             clock.lap("read")
             return _roster_write(
                 batch=batch,
