@@ -172,7 +172,7 @@ def insert_candidates(people: Iterable[tuple[str, dict]], *, batch_id: int | Non
         else:
             value = model_field.get_default()
         prepared = model_field.get_db_prep_save(value, connection)
-        if name in VARYING or name == "search_key":
+        if name in VARYING or name in ("dni", "search_key"):
             defaults[name] = prepared
         else:
             constants[name] = prepared
