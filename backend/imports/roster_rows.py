@@ -6,7 +6,7 @@ but the batch's progress.
 import logging
 from dataclasses import dataclass, field
 
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
 from backend.core.emails import email_clean
 from backend.core.phones import PhoneIssue, area_code_for_locality, normalize_phone
@@ -50,7 +50,6 @@ class Texts:
     sentences cost more than all the rest of the row's text work."""
 
     def __init__(self) -> None:
-        self.language = get_language()
         self.labels = field_labels()
         self.formulas = _("se ignoraron fórmulas en: %(cols)s")
         self.no_dni = _("falta el DNI")
