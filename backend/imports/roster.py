@@ -113,7 +113,7 @@ def _compare_existing(candidates: list[Candidate]) -> tuple[dict[str, tuple[int,
     100,000 IN parameters costs more than streaming the whole table.
     """
     by_dni = {c.dni: c for c in candidates}
-    phones = {c.values["phone"] for c in candidates if "phone" in c.values}
+    phones = {phone for c in candidates if (phone := c.phone)}
     compared: dict[str, tuple[int, dict, dict]] = {}
     phone_owner: dict[str, str] = {}
     if len(candidates) > QUERY_CHUNK:
