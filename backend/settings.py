@@ -379,4 +379,6 @@ CELERY_BEAT_SCHEDULE.update(
 # --- Election day: incidents -----------------------------------------------------------------
 # A severe incident nobody took goes one area up the tree after this many minutes, and again after as many.
 INCIDENT_ESCALATION_MINUTES = env.int("INCIDENT_ESCALATION_MINUTES", default=15)
+# The day board flags the places with a table that has not reported opening by this local time (HH:MM).
+TABLEDAY_OPEN_DEADLINE = env.str("TABLEDAY_OPEN_DEADLINE", default="08:30")
 CELERY_BEAT_SCHEDULE["incidents-escalate-due"] = {"task": "incidents.escalate_due", "schedule": 60.0}

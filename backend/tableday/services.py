@@ -13,7 +13,7 @@ from backend.elections.models import Table
 
 from .errors import TableReportErrorCode
 from .live import table_report_event_after_commit
-from .models import PRESENCE, RANK, TableReport, TableState
+from .models import PRESENCE, RANK, STEP_TIME_FIELD, TableDay, TableReport, TableState
 from .selectors import table_report_list, table_status_from_reports
 
 
@@ -65,6 +65,7 @@ def table_report(
             table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
         )
         after = table_status_from_reports([*table_report_list(table=table)])
+        _day_save(table, after.state, after.watcher_absent, report.created_at)
         live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
@@ -75,3 +76,29 @@ def _adds_nothing(state: str, current: str, absent: str) -> bool:
     if state == TableState.WAITING:
         return True  # every table starts waiting; only a correction moves one back there
     return RANK[TableState(state)] <= RANK[TableState(current)] and not absent
+
+
+def _day_save(table: Table, state: str, absent: str, at) -> None:
+    """Keep the table's current-state row in step with its reports (same transaction, same lock)."""
+    day = TableDay.objects.filter(table=table).first() or TableDay(table=table)
+    day.state, day.watcher_absent = state, absent
+    rank = RANK[TableState(state)]
+    for step, field in STEP_TIME_FIELD.items():
+        if RANK[step] > rank:
+            setattr(day, field, None)  # a correction moved the table back: that step is not reached
+        elif RANK[step] == rank and getattr(day, field) is None:
+            setattr(day, field, at)
+    day.save()
+
+
+def table_day_rebuild(*, table: Table) -> TableDay:
+    """Rebuild the current-state row of a table from its reports (a repair; the reports are the truth)."""
+    with transaction.atomic():
+        Table.objects.select_for_update().filter(pk=table.pk).first()
+        TableDay.objects.filter(table=table).delete()
+        day = TableDay(table=table)
+        reports = list(table_report_list(table=table))
+        for i in range(1, len(reports) + 1):
+            status = table_status_from_reports(reports[:i])
+            _day_save(table, status.state, status.watcher_absent, reports[i - 1].created_at)
+        return TableDay.objects.filter(table=table).first() or day
