@@ -10,13 +10,16 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import CoordinatorScope, Role
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
 from backend.core.text import clean_text
 from backend.elections.models import Area, PollingPlace, Table
+from backend.messaging.staff import staff_sms_queue
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 from backend.volunteers.models import Volunteer
@@ -48,6 +51,45 @@ def _tell_reporter(incident: Incident, text: str) -> None:
     volunteer = Volunteer.objects.filter(user_id=incident.reporter_id).first() if incident.reporter_id else None
     if volunteer is not None:
         notice_create(volunteer=volunteer, kind=NoticeKind.INSTRUCTION, payload={"text": text, "incident": incident.pk})
+
+
+def _area_chain(area: Area) -> list[Area]:
+    """`area` and every area above it, nearest first (one query: paths are materialised)."""
+    codes = [c for c in area.path.split("/") if c]
+    paths = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+    return list(Area.objects.filter(election_id=area.election_id, path__in=paths).order_by("-depth"))
+
+
+def incident_coordinators(incident: Incident, level: int) -> list:
+    """Who handles a severe incident at escalation `level`: the active coordinators whose scope is the
+    area `level` steps above the place's area; when nobody holds that area, the nearest area above
+    that someone holds."""
+    chain = _area_chain(incident.place.area)
+    by_area: dict[int, list] = {}
+    for scope in CoordinatorScope.objects.filter(
+        area__in=chain, user__is_active=True, user__role=Role.COORDINATOR
+    ).select_related("user"):
+        by_area.setdefault(scope.area_id, []).append(scope.user)
+    for area in chain[level:]:
+        if by_area.get(area.pk):
+            return sorted(by_area[area.pk], key=lambda u: u.pk)
+    return []
+
+
+def _alert_coordinators(incident: Incident, level: int) -> int:
+    """An SMS to each coordinator who handles the severe incident at `level`, through the outbox."""
+    link = settings.PUBLIC_BASE_URL + reverse("console:incident_board")
+    head = _("ESCALADO nivel %(level)s, nadie lo tomó:") % {"level": level} if level else _("GRAVE:")
+    text = _("%(head)s #%(id)s %(category)s en %(place)s, %(where)s: %(text)s. Tomalo en %(link)s") % {
+        "head": head,
+        "id": incident.pk,
+        "category": incident.category.name,
+        "place": incident.place.name,
+        "where": _where(incident),
+        "text": incident.text[:120],
+        "link": link,
+    }
+    return sum(1 for user in incident_coordinators(incident, level) if staff_sms_queue(user=user, text=text))
 
 
 def _where(incident: Incident) -> str:
@@ -102,6 +144,8 @@ def incident_report(
             reporter=actor,
         )
         _event(incident, IncidentEvent.Kind.CREATED, actor=actor, channel=channel, to_value=category.code, text=text)
+        if incident.severity == Severity.HIGH:
+            _alert_coordinators(incident, 0)
         _after_commit(incident, "created")
     return incident
 
@@ -208,7 +252,11 @@ def incidents_escalate_due(*, now: datetime.datetime | None = None) -> int:
     moved = 0
     for incident_id in due.values_list("pk", flat=True):
         with transaction.atomic():
-            row = Incident.objects.select_for_update(of=("self",)).select_related("place__area").get(pk=incident_id)
+            row = (
+                Incident.objects.select_for_update(of=("self",))
+                .select_related("place__area", "table", "category")
+                .get(pk=incident_id)
+            )
             if row.status != IncidentStatus.OPEN or (row.escalated_at and row.escalated_at > cutoff):
                 continue  # taken or escalated meanwhile
             depth = row.place.area.depth
@@ -227,6 +275,7 @@ def incidents_escalate_due(*, now: datetime.datetime | None = None) -> int:
                 to_value=row.escalation_level,
                 text=target.name if target else "",
             )
+            _alert_coordinators(row, row.escalation_level)
             _after_commit(row, "escalated")
             moved += 1
     return moved
