@@ -38,6 +38,7 @@ console_patterns = [
     path("dia/mesas/<int:pk>/corregir/", tableday.day_table_correct, name="day_table_correct"),
     path("dia/incidentes/", tableday.incident_board, name="incident_board"),
     path("dia/incidentes.xlsx", tableday.incident_export, name="incident_export"),
+    path("dia/incidentes/fotos/<int:pk>/", tableday.incident_photo, name="incident_photo"),
     path("dia/incidentes/<int:pk>/tomar/", tableday.incident_take, name="incident_take"),
     path("dia/incidentes/<int:pk>/resolver/", tableday.incident_resolve, name="incident_resolve"),
     path("dia/incidentes/<int:pk>/nota/", tableday.incident_note, name="incident_note"),

@@ -40,7 +40,7 @@ def incident_board_list(
             severity_rank=_case("severity", rank_severity),
         )
         .order_by("status_rank", "severity_rank", "-id")
-        .prefetch_related(Prefetch("events", queryset=history))
+        .prefetch_related(Prefetch("events", queryset=history), "photos")
     )
 
 

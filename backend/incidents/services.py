@@ -6,9 +6,11 @@ takes the incident and when it is resolved.
 """
 
 import datetime
+import hashlib
 from functools import partial
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +29,48 @@ from backend.volunteers.models import Volunteer
 from .categories import categories_for, category_guess
 from .errors import IncidentErrorCode
 from .live import incident_event_after_commit
-from .models import Incident, IncidentCategory, IncidentEvent, IncidentStatus, Severity
+from .models import Incident, IncidentCategory, IncidentEvent, IncidentPhoto, IncidentStatus, Severity
+
+# What a photo's first bytes must be for its type: a file is stored only when it is the image it claims.
+IMAGE_SIGNATURES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+
+
+def incident_photos_check(photos: list[tuple[str, bytes]]) -> None:
+    """Refuse, with a clear reason, anything that is not a JPEG, PNG, GIF or WebP photo under the size limit."""
+    if len(photos) > settings.SMS_MEDIA_MAX_PER_MESSAGE:
+        raise ApplicationError(
+            _("Hasta %(n)s fotos por incidente.") % {"n": settings.SMS_MEDIA_MAX_PER_MESSAGE},
+            code=IncidentErrorCode.PHOTO_TOO_MANY,
+        )
+    for content_type, data in photos:
+        if content_type not in IMAGE_SIGNATURES or not data.startswith(IMAGE_SIGNATURES[content_type]):
+            raise ApplicationError(
+                _("Solo se guardan fotos (JPG, PNG, GIF o WebP)."), code=IncidentErrorCode.PHOTO_TYPE
+            )
+        if len(data) > settings.SMS_MEDIA_MAX_BYTES:
+            raise ApplicationError(
+                _("La foto supera el tamaño máximo (%(mb)s MB).") % {"mb": settings.SMS_MEDIA_MAX_BYTES // 2**20},
+                code=IncidentErrorCode.PHOTO_TOO_LARGE,
+            )
+
+
+def _photos_store(incident: Incident, photos: list[tuple[str, bytes]], *, actor, channel: str) -> None:
+    for content_type, data in photos:
+        digest = hashlib.sha256(data).hexdigest()
+        extension = content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+        photo = IncidentPhoto.objects.create(
+            incident=incident,
+            file=ContentFile(data, name=f"i{incident.pk}-{digest[:16]}.{extension}"),
+            content_type=content_type,
+            size=len(data),
+            sha256=digest,
+        )
+        _event(incident, IncidentEvent.Kind.PHOTO, actor=actor, channel=channel, to_value=photo.pk, text=digest)
 
 
 def _event(incident: Incident, kind: str, *, actor, channel: str, from_value="", to_value="", text="") -> IncidentEvent:
@@ -107,14 +150,20 @@ def incident_report(
     table: Table | None = None,
     category: IncidentCategory | None = None,
     severity: str | None = None,
+    photos: list[tuple[str, bytes]] | None = None,
 ) -> Incident:
     """A problem at a place or table. Called by SMS PROBLEMA, the web form and the API.
 
     Without a category, it is guessed from the words; a weak guess is stored unconfirmed (the
-    reporter is asked to confirm it). The severity defaults to the category's.
+    reporter is asked to confirm it). The severity defaults to the category's. `photos` are
+    (content type, bytes): an MMS's or an upload's, stored with their SHA-256.
     """
+    photos = photos or []
+    incident_photos_check(photos)
     # Controls removed, NFC; an SMS that already arrived is kept, cut to the stored length.
     text = clean_text(text or "", max_length=2000, multiline=True, truncate=True).strip()
+    if not text and photos:
+        text = _("(foto)")
     if not text:
         raise ApplicationError(_("Contá qué pasó."), code=IncidentErrorCode.EMPTY_TEXT)
     if table is not None and table.place_id != place.pk:
@@ -144,6 +193,7 @@ def incident_report(
             reporter=actor,
         )
         _event(incident, IncidentEvent.Kind.CREATED, actor=actor, channel=channel, to_value=category.code, text=text)
+        _photos_store(incident, photos, actor=actor, channel=channel)
         if incident.severity == Severity.HIGH:
             _alert_coordinators(incident, 0)
         _after_commit(incident, "created")

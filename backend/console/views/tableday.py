@@ -5,7 +5,8 @@ incident board (take, resolve, notes). Parse, authorise, call the tableday and i
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +16,7 @@ from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRo
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
 from backend.incidents import services as incident_services
-from backend.incidents.models import Incident, IncidentStatus, Severity
+from backend.incidents.models import Incident, IncidentPhoto, IncidentStatus, Severity
 from backend.incidents.selectors import incident_board_list, incident_counts, incident_counts_by_place
 from backend.permissions import Action, visible
 from backend.tableday.models import PROGRESS, TableState
@@ -320,4 +321,16 @@ def incident_export(request):
 
 
 def incident_photo_urls(incident: Incident) -> list[str]:
-    return []
+    return [reverse("console:incident_photo", args=[photo.pk]) for photo in incident.photos.all()]
+
+
+@console_view
+def incident_photo(request, pk: int):
+    """One incident photo, to whoever may see the incident's place (404 otherwise, never which)."""
+    photo = get_object_or_404(IncidentPhoto.objects.select_related("incident__place__area"), pk=pk)
+    get_visible(request, PollingPlace.objects.select_related("area"), pk=photo.incident.place_id)
+    response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
+    response["Content-Disposition"] = f'inline; filename="{(photo.file.name or "").rsplit("/", 1)[-1]}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
