@@ -1,15 +1,21 @@
 """Writes of the table's timeline. Every door (SMS, the volunteer's page, the API) calls `table_report`."""
 
+import re
 from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+from backend.assignments.services import assignment_check_in, assignment_create
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
 from backend.core.text import clean_text
 from backend.elections.models import Table
+from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_create
 
 from .errors import TableReportErrorCode
 from .live import table_report_event_after_commit
@@ -102,3 +108,50 @@ def table_day_rebuild(*, table: Table) -> TableDay:
             status = table_status_from_reports(reports[:i])
             _day_save(table, status.state, status.watcher_absent, reports[i - 1].created_at)
         return TableDay.objects.filter(table=table).first() or day
+
+
+def walk_in_watcher_record(
+    *, general: Assignment, table: Table, first_name: str, last_name: str, dni: str, phone: str, actor, channel: str
+) -> Assignment:
+    """The fiscal general's "tengo fiscal": a person who came to the school watches an uncovered table.
+
+    Finds the volunteer by DNI or creates them (`volunteer_create`), assigns them to the table
+    (`assignment_create`, the same eligibility and free-slot rules as the console) and, on election
+    day, records them present. All or nothing: a refusal leaves no half-made volunteer.
+    """
+    if general.role != AssignmentRole.PLACE or general.status not in ACTIVE_STATUSES:
+        raise ApplicationError(_("Solo el fiscal general de la escuela registra fiscales."), code="walk_in_not_general")
+    if table.place_id != general.place_id:
+        raise ApplicationError(_("Esa mesa no es de tu escuela."), code="walk_in_other_place")
+    dni = re.sub(r"[.\s-]", "", dni or "")
+    if not re.fullmatch(r"\d{7,8}", dni):
+        raise ApplicationError(_("El DNI tiene 7 u 8 dígitos, sin puntos."), code="walk_in_dni")
+    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
+    if not first_name or not last_name:
+        raise ApplicationError(_("Falta el nombre o el apellido."), code="walk_in_name")
+    place = table.place
+    with transaction.atomic():
+        volunteer = Volunteer.objects.filter(dni=dni).first()
+        if volunteer is None:
+            volunteer = volunteer_create(
+                actor=actor,
+                source=channel,
+                dni=dni,
+                first_name=first_name,
+                last_name=last_name,
+                phone=phone,
+                area=place.area,
+            )
+        assignment = assignment_create(
+            volunteer=volunteer,
+            place=place,
+            table=table,
+            role=AssignmentRole.TABLE,
+            actor=actor,
+            source=channel,
+            reason=_("Llegó a la escuela; lo registró el fiscal general."),
+            notify=False,
+        )
+        if timezone.localdate() == place.election.date:
+            assignment = assignment_check_in(assignment=assignment, actor=actor, source=channel)
+    return assignment
