@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -103,8 +102,10 @@ def main() -> None:
 
     connections.close_all()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-        + ["--log-level", "warning", "--no-access-log"],
+        [
+            *[sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1"],
+            *["--port", str(port), "--log-level", "warning", "--no-access-log"],
+        ],
         cwd=ROOT,
         env={**os.environ},
     )
@@ -237,9 +238,8 @@ class Board:
 
 def _run(args, built: dict, port: int) -> None:
     import requests
-    from twilio.request_validator import RequestValidator
-
     from django.conf import settings
+    from twilio.request_validator import RequestValidator
 
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):

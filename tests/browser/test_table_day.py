@@ -36,8 +36,11 @@ town = Area.objects.create(election=election, parent=district, kind="localidad",
 place = PollingPlace.objects.create(election=election, area=town, code="V-1", name="Escuela Rivadavia")
 tables = [Table.objects.create(election=election, place=place, district=district, number=n) for n in (21, 22, 23)]
 CoordinatorScope.objects.create(user=User.objects.get(username="coordinadora"), area=district)
-watcher = Volunteer.objects.create(first_name="Marta", last_name="Luna", dni="27000111", phone="+5493535000201", area=town)
-general = Volunteer.objects.create(first_name="Hugo", last_name="Paz", dni="27000222", phone="+5493535000202", area=town)
+def person(first, last, dni, phone):
+    return Volunteer.objects.create(first_name=first, last_name=last, dni=dni, phone=phone, area=town)
+
+watcher = person("Marta", "Luna", "27000111", "+5493535000201")
+general = person("Hugo", "Paz", "27000222", "+5493535000202")
 assignment_create(volunteer=watcher, place=place, table=tables[0], role="table", source="web", notify=False)
 assignment_create(volunteer=general, place=place, role="place", source="web", notify=False)
 result = {
