@@ -22,16 +22,21 @@ class TableStatus:
 def table_status_from_reports(reports) -> TableStatus:
     """Fold reports (oldest first) into the current state: the furthest progress reached since the
     last correction; a correction sets the state outright."""
-    state = TableState.WAITING.value
-    absent = ""
+    status = TableStatus(state=TableState.WAITING.value, watcher_absent="")
     for report in reports:
-        if report.state in PRESENCE:
-            absent = report.state
-            continue
-        if report.correction or RANK[TableState(report.state)] > RANK[TableState(state)]:
-            state = report.state
-        if report.state != TableState.WAITING:
-            absent = ""  # someone reported progress from the table: it is watched again
+        status = table_status_step(status, report.state, correction=report.correction)
+    return status
+
+
+def table_status_step(status: TableStatus, reported: str, *, correction: bool = False) -> TableStatus:
+    """The state after one more report (the fold's step: the service applies it to the stored state)."""
+    if reported in PRESENCE:
+        return TableStatus(state=status.state, watcher_absent=reported)
+    state = status.state
+    if correction or RANK[TableState(reported)] > RANK[TableState(state)]:
+        state = reported
+    # Someone reported progress from the table: it is watched again.
+    absent = "" if reported != TableState.WAITING else status.watcher_absent
     return TableStatus(state=state, watcher_absent=absent)
 
 

@@ -20,7 +20,7 @@ from backend.volunteers.services import volunteer_create
 from .errors import TableReportErrorCode
 from .live import table_report_event_after_commit
 from .models import PRESENCE, RANK, STEP_TIME_FIELD, TableDay, TableReport, TableState
-from .selectors import table_report_list, table_status_from_reports
+from .selectors import TableStatus, table_report_list, table_status_from_reports, table_status_step
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,20 @@ def table_report(
         # Lock the table so that two reports of one table (a watcher's SMS and the fiscal general's
         # web click) are folded one after the other and both see the other's row.
         Table.objects.select_for_update().filter(pk=table.pk).first()
-        current = table_status_from_reports(table_report_list(table=table))
+        # The stored current state (kept under this same lock); folded from the reports only for a
+        # table whose row is missing (reports from before the row existed).
+        day = TableDay.objects.filter(table=table).first()
+        if day is not None:
+            current = TableStatus(state=day.state, watcher_absent=day.watcher_absent)
+        else:
+            current = table_status_from_reports(table_report_list(table=table))
         if not correction and _adds_nothing(state, current.state, current.watcher_absent):
             return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
         report = TableReport.objects.create(
             table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
         )
-        after = table_status_from_reports([*table_report_list(table=table)])
-        _day_save(table, after.state, after.watcher_absent, report.created_at)
+        after = table_status_step(current, state, correction=correction)
+        _day_save(table, after.state, after.watcher_absent, report.created_at, day=day)
         live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
@@ -84,9 +90,9 @@ def _adds_nothing(state: str, current: str, absent: str) -> bool:
     return RANK[TableState(state)] <= RANK[TableState(current)] and not absent
 
 
-def _day_save(table: Table, state: str, absent: str, at) -> None:
+def _day_save(table: Table, state: str, absent: str, at, day: TableDay | None = None) -> None:
     """Keep the table's current-state row in step with its reports (same transaction, same lock)."""
-    day = TableDay.objects.filter(table=table).first() or TableDay(table=table)
+    day = day or TableDay.objects.filter(table=table).first() or TableDay(table=table)
     day.state, day.watcher_absent = state, absent
     rank = RANK[TableState(state)]
     for step, field in STEP_TIME_FIELD.items():
