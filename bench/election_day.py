@@ -85,6 +85,8 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "API_THROTTLE_USER": "100000/min",
         "MEDIA_ROOT": str(tmp / "media"),
+        # Under ASGI each request runs in a thread of its own: persistent connections would pile up.
+        "DATABASE_CONN_MAX_AGE": "0",
     }
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")

@@ -18,6 +18,7 @@ BENCHMARKS = [
     ["sms.py"],
     ["texts_national.py"],
     ["threads.py"],
+    ["election_day.py"],
 ]
 
 
