@@ -4,6 +4,37 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+PROGRESS = ["waiting", "open", "closed", "counted", "sheet_sent"]
+RANK = {state: i for i, state in enumerate(PROGRESS)}
+PRESENCE = {"no_watcher", "watcher_left"}
+STEP_TIME_FIELD = {"open": "opened_at", "closed": "closed_at", "counted": "counted_at", "sheet_sent": "sheet_sent_at"}
+
+
+def backfill(apps, schema_editor):
+    """A current-state row for every table that already has reports (the same fold as the service)."""
+    TableReport = apps.get_model("tableday", "TableReport")
+    TableDay = apps.get_model("tableday", "TableDay")
+    days = {}
+    for report in TableReport.objects.order_by("table_id", "id").iterator(chunk_size=5000):
+        day = days.get(report.table_id)
+        if day is None:
+            day = days[report.table_id] = TableDay(table_id=report.table_id, state="waiting", watcher_absent="")
+        if report.state in PRESENCE:
+            day.watcher_absent = report.state
+            continue
+        if report.correction or RANK[report.state] > RANK[day.state]:
+            day.state = report.state
+        if report.state != "waiting":
+            day.watcher_absent = ""
+        rank = RANK[day.state]
+        for step, field in STEP_TIME_FIELD.items():
+            if RANK[step] > rank:
+                setattr(day, field, None)
+            elif RANK[step] == rank and getattr(day, field) is None:
+                setattr(day, field, report.created_at)
+    TableDay.objects.bulk_create(days.values(), batch_size=5000)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -30,4 +61,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['state'], name='tableday_state')],
             },
         ),
+        migrations.RunPython(backfill, migrations.RunPython.noop),
     ]
