@@ -13,6 +13,7 @@ from backend.core.text import clean_text
 
 from .encoding import segment_info
 from .models import OutboundMessage, TemplateKind
+from .senders import sender_pool
 
 STAFF_SMS_MAX = 480  # three segments at most: an alert, not a letter
 
@@ -33,6 +34,7 @@ def staff_sms_queue(*, user, text: str) -> OutboundMessage | None:
         kind=TemplateKind.STAFF_ALERT,
         segments=info.segments,
         encoding=info.encoding,
+        sender=sender_pool().lane_for(phone).key,
     )
     transaction.on_commit(lambda: task_queue("sms.send_outbound", message.pk))
     return message

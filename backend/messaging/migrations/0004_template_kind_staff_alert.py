@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0002_inbound_status_and_texts'),
+        ('messaging', '0003_sender_pool'),
     ]
 
     operations = [
