@@ -19,6 +19,7 @@ BENCHMARKS = [
     ["texts_national.py"],
     ["threads.py"],
     ["credentials.py"],
+    ["election_day.py"],
 ]
 
 
