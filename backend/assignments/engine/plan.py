@@ -16,7 +16,7 @@ from backend.elections.models import Area, Election
 from .candidates import Candidates, candidates_build
 from .changes import changes_list
 from .result import CHANGES_LISTED, AutoAssignResult, Change, changes_describe, result_summarise
-from .rules import COST_UNIT_M, KIND_TREE, STAY_BONUS_M, cost_reason
+from .rules import COST_UNIT_M, KIND_GEO, KIND_TREE, STAY_BONUS_M, cost_reason
 from .snapshot import Snapshot, snapshot_load
 from .solver import FlowProblem, FlowSolution, solve_flow, solve_greedy
 
@@ -119,16 +119,38 @@ def _match(snap: Snapshot, problem: FlowProblem, solution: FlowSolution, free: n
 
 
 def _phrase_cache(snap: Snapshot):
+    """`cost_reason`, remembered: per lowest common area, and per distance as worded (10 m under a
+    kilometre, 100 m above), so a national plan translates a few thousand phrases, not one per person."""
     area_cache: dict[int, str] = {}
+    distance_cache: dict[int | str, str] = {}
+    other_cache: dict[tuple[int, bool], str] = {}
 
     def phrase(kind: int, cost: float, lca: int) -> str:
+        if kind == KIND_GEO:
+            # The same rounding as `rules.distance_phrase`.
+            key: int | str = round(cost / 10.0) if cost < 1000 else f"{cost / 1000:.1f}"
+            if key not in distance_cache:
+                distance_cache[key] = cost_reason(kind, cost)
+            return distance_cache[key]
         if kind != KIND_TREE or lca < 0:
-            return cost_reason(kind, cost)
+            # Where they vote, no location known, or another district: one phrase each.
+            other = (kind, bool(np.isfinite(cost)))
+            if other not in other_cache:
+                other_cache[other] = cost_reason(kind, cost)
+            return other_cache[other]
         if lca not in area_cache:
             area_cache[lca] = cost_reason(kind, cost, lca_kind=snap.area_kind[lca], lca_name=snap.area_name[lca])
         return area_cache[lca]
 
     return phrase
+
+
+def problem_build(snap: Snapshot, *, k: int = 10) -> tuple[Candidates, FlowProblem, np.ndarray, np.ndarray]:
+    """The candidates and the flow problem of a snapshot (also what `bench/assign.py` hands to a bare
+    solver for its floor): candidates, problem, candidate index of each arc, and the free slots."""
+    cands = candidates_build(snap, k=k)
+    problem, arc_cand, free = _problem(snap, cands)
+    return cands, problem, arc_cand, free
 
 
 def plan_build(
@@ -146,8 +168,7 @@ def plan_build(
     timings["load"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     progress("candidates")
-    cands = candidates_build(snap, k=k)
-    problem, arc_cand, free = _problem(snap, cands)
+    cands, problem, arc_cand, free = problem_build(snap, k=k)
     timings["candidates"] = time.perf_counter() - t1
     progress("solve")
     solution = solve_flow(problem) if method == "flow" else solve_greedy(problem)
