@@ -358,6 +358,7 @@ def run_national(*, greedy: bool) -> None:
     mine = written_plan(election)
     tm = flow.timings
     names = (("load", "snapshot read"), ("candidates", "candidate generation"), ("solve", "solve"))
+    names += (("solve_ortools", "  of which inside OR-Tools"),)
     names += (("plan", "plan (slots, reasons, changes)"), ("write", "write"))
     print(
         f"\n== national: {flow.slots:,} slots, {flow.volunteers:,} volunteers in play, "
@@ -365,7 +366,8 @@ def run_national(*, greedy: bool) -> None:
     )
     print(f"  {'phase':<32} {'wall':>7}   {'CPU':>7}")
     for key, label in names:
-        print(f"  {label:<32} {tm.get(key, 0.0):7.2f} s {cpu_of.get(key, 0.0):7.2f} s")
+        cpu_text = f"{cpu_of[key]:7.2f} s" if key in cpu_of else ""
+        print(f"  {label:<32} {tm.get(key, 0.0):7.2f} s {cpu_text}")
     print(
         f"  {'end to end (auto_assign)':<32} {total:7.2f} s {total_cpu:7.2f} s "
         f"(target <= {TARGETS['national']['end_to_end']:.0f} s on a quiet machine)"

@@ -179,6 +179,7 @@ def plan_build(
     solution = solve_flow(problem) if method == "flow" else solve_greedy(problem)
     progress("plan")
     timings["solve"] = solution.seconds
+    timings["solve_ortools"] = solution.library_seconds
     t2 = time.perf_counter()
     final = _match(snap, problem, solution, free)
     # Cost and reason of each final pair, from the candidate it used.
