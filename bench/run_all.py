@@ -13,7 +13,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ["import_roster.py", "--rows", "100000"],
     ["import_stations.py"],
-    ["assign.py"],
+    ["assign.py", "--national"],
     ["assign.py", "--cordoba"],
     ["sms.py"],
     ["texts_national.py"],

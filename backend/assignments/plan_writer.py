@@ -1,6 +1,6 @@
 """Writing an auto-assign plan: the engine computed it, this service writes it in one transaction.
 
-Rows go through the one bulk writer (`backend.core.bulk`), audit rows through `event_build` and
+Rows go through the one bulk writer (`backend.core.bulk`), audit rows through `event_row` and
 notices through `notice_build`/`notices_create`, the same constructors a manual assignment uses, so
 delivery is scheduled after commit whatever the size of the plan.
 """
@@ -25,7 +25,7 @@ from backend.notices.services import notice_build, notices_create
 
 from .engine import Change, Plan
 from .errors import AssignmentErrorCode
-from .events import event_build
+from .events import event_row
 from .live import assignments_membership_changed
 from .models import Assignment, AssignmentEvent, AssignmentStatus, EventSource
 
@@ -58,13 +58,13 @@ class _Batch:
     actor: Any
     source: str
     now: datetime.datetime
-    events: list[AssignmentEvent] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
     def event(self, assignment_id: int, kind: str, from_status: str, to_status: str, reason: str) -> None:
         self.events.append(
-            event_build(
-                assignment=Assignment(pk=assignment_id),
+            event_row(
+                assignment_id=assignment_id,
                 kind=kind,
                 actor=self.actor,
                 source=self.source,
