@@ -2,8 +2,9 @@
 
 Every selector that takes `user` narrows its rows with `backend.permissions.visible`, so
 the console pages and the API can pass the request's user straight through.
-Coverage aggregates once per place (three grouped queries) and rolls up the area tree in Python
-by materialised path, so a whole province answers in a few tens of milliseconds.
+Coverage counts per area in three grouped queries (the database adds up the places, tables and
+assignments; the rows are the areas that hold places) and rolls up the area tree in Python by
+materialised path, so the whole country answers in a few queries whatever its number of districts.
 """
 
 from __future__ import annotations
@@ -79,12 +80,17 @@ def assignment_list_visible(
 # --- coverage ------------------------------------------------------------------------------------
 
 
-def _place_counts(*, user, election: Election, area: Area | None) -> dict[int, dict]:
-    """Per visible place: slots, assigned, confirmed, checked in; three grouped queries in total."""
+def _place_counts(*, user, election: Election, area: Area | None, direct: bool = False) -> dict[int, dict]:
+    """Per visible place (under `area`, or right in it when `direct`): slots, assigned, confirmed,
+    checked in; three grouped queries in total."""
     places = PollingPlace.objects.filter(election=election)
     tables = Table.objects.filter(election=election)
     assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
-    if area is not None:
+    if area is not None and direct:
+        places = places.filter(area=area)
+        tables = tables.filter(place__area=area)
+        assignments = assignments.filter(place__area=area)
+    elif area is not None:
         places = places.filter(area__path__startswith=area.path)
         tables = tables.filter(place__area__path__startswith=area.path)
         assignments = assignments.filter(place__area__path__startswith=area.path)
@@ -134,24 +140,80 @@ def coverage_by_place(*, user, election: Election, area: Area | None = None) -> 
     return rows
 
 
+_COUNTS = ("places", "tables", "slots", "assigned", "confirmed", "checked_in")
+
+
+def _area_counts(*, user, election: Election, paths: list[str]) -> dict[str, dict]:
+    """Per area that holds visible places (under one of `paths`, or anywhere when empty), keyed by
+    its path: places, tables, slots, assigned, confirmed, checked in. Three grouped queries however
+    many areas and places there are; the rows are the areas with places, not the places."""
+
+    def under(queryset, area_lookup: str):
+        scope = Q()
+        for path in paths:
+            scope |= Q(**{f"{area_lookup}__path__startswith": path})
+        return visible(user, queryset.filter(scope))
+
+    places = under(PollingPlace.objects.filter(election=election), "area")
+    tables = under(Table.objects.filter(election=election), "place__area")
+    assignments = under(Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES), "place__area")
+    counts: dict[str, dict] = {}
+    for path, n in places.values("area__path").annotate(n=Count("id")).values_list("area__path", "n"):
+        counts[path] = dict.fromkeys(_COUNTS, 0)
+        counts[path]["places"] = n
+        counts[path]["slots"] = n * election.place_watchers_per_place
+    for path, n in tables.values("place__area__path").annotate(n=Count("id")).values_list("place__area__path", "n"):
+        counts[path]["tables"] = n
+        counts[path]["slots"] += n * election.table_watchers_per_table
+    for path, status, n in (
+        assignments.values("place__area__path", "status")
+        .annotate(n=Count("id"))
+        .values_list("place__area__path", "status", "n")
+    ):
+        row = counts[path]
+        row["assigned"] += n
+        if status in CONFIRMED_STATUSES:
+            row["confirmed"] += n
+        if status == AssignmentStatus.CHECKED_IN:
+            row["checked_in"] += n
+    return counts
+
+
+def _roll_up(counts: dict[str, dict], wanted_paths) -> dict[str, dict]:
+    """The counts of each wanted area: the sum over the areas below it (every prefix of a path is an ancestor)."""
+    totals = {path: dict.fromkeys(_COUNTS, 0) for path in wanted_paths}
+    for path, row in counts.items():
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            total = totals.get("/" + "/".join(parts[:i]) + "/")
+            if total is not None:
+                for key in _COUNTS:
+                    total[key] += row[key]
+    return totals
+
+
+def _top_paths(paths) -> list[str]:
+    """The paths not inside another one of them: a subtree's filter covers its descendants."""
+    ordered = sorted(set(paths))
+    return [p for p in ordered if not any(p != q and p.startswith(q) for q in ordered)]
+
+
 def coverage_by_area(*, user, election: Election, area: Area | None = None, max_depth: int | None = None) -> list[dict]:
     """The area tree (flat, ordered by path; `depth` and `parent_id` rebuild it) with counts rolled up.
 
     Only areas the user may see are listed: a coordinator gets their subtrees, whose numbers add up
-    the places below them.
+    the places below them. Four queries at any size: the areas, and three grouped counts per area.
     """
-    counts = _place_counts(user=user, election=election, area=area)
     areas = Area.objects.filter(election=election)
     if area is not None:
         areas = areas.filter(path__startswith=area.path)
     if max_depth is not None:
         areas = areas.filter(depth__lte=max_depth)
     nodes = {}
-    by_path = {}
     for pk, parent_id, code, name, kind, path, depth in visible(user, areas).values_list(
         "pk", "parent_id", "code", "name", "kind", "path", "depth"
     ):
-        node = {
+        nodes[path] = {
             "id": pk,
             "parent_id": parent_id,
             "code": code,
@@ -159,34 +221,10 @@ def coverage_by_area(*, user, election: Election, area: Area | None = None, max_
             "kind": kind,
             "path": path,
             "depth": depth,
-            "places": 0,
-            "tables": 0,
-            "slots": 0,
-            "assigned": 0,
-            "confirmed": 0,
-            "checked_in": 0,
         }
-        nodes[pk] = node
-        by_path[path] = node
-    # Ancestors of each place's area, resolved once per area: every prefix of its path.
-    area_paths = dict(Area.objects.filter(pk__in={r["area_id"] for r in counts.values()}).values_list("pk", "path"))
-    chains: dict[int, list[dict]] = {}
-    for area_id, path in area_paths.items():
-        parts = path.strip("/").split("/")
-        chain = []
-        for i in range(1, len(parts) + 1):
-            ancestor = by_path.get("/" + "/".join(parts[:i]) + "/")
-            if ancestor is not None:
-                chain.append(ancestor)
-        chains[area_id] = chain
-    for row in counts.values():
-        for node in chains.get(row["area_id"], ()):
-            node["places"] += 1
-            node["tables"] += row["tables"]
-            node["slots"] += row["slots"]
-            node["assigned"] += row["assigned"]
-            node["confirmed"] += row["confirmed"]
-            node["checked_in"] += row["checked_in"]
+    counts = _area_counts(user=user, election=election, paths=[area.path] if area is not None else [])
+    for path, total in _roll_up(counts, nodes).items():
+        nodes[path].update(total)
     out = sorted(nodes.values(), key=lambda n: n["path"])
     labels = {state: state_label(state) for state in _STATE_LABELS}
     for node in out:
@@ -224,20 +262,22 @@ class Coverage:
 
 
 def coverage_map_by_area(*, user, election: Election, areas: list[Area]) -> dict[int, Coverage]:
-    """Rolled-up coverage of each of `areas` (already checked visible) and their children, keyed by area id."""
-    result: dict[int, Coverage] = {}
-    for area in {a.pk: a for a in areas}.values():
-        if area.pk in result:
-            continue
-        # One call per subtree also answers for the children listed below it.
-        for row in coverage_by_area(user=user, election=election, area=area, max_depth=area.depth + 1):
-            result.setdefault(row["id"], Coverage.of(row))
-    return result
+    """Rolled-up coverage of each of `areas` (already checked visible), keyed by area id.
+
+    Three grouped queries for all of them together, however many districts or places they hold.
+    """
+    if not areas:
+        return {}
+    counts = _area_counts(user=user, election=election, paths=_top_paths(a.path for a in areas))
+    totals = _roll_up(counts, {a.path for a in areas})
+    return {a.pk: Coverage.of(totals[a.path]) for a in areas}
 
 
-def coverage_map_by_place(*, user, election: Election, area: Area) -> dict[int, Coverage]:
-    """Coverage of each visible place under `area`, keyed by place id."""
-    return {row["id"]: Coverage.of(row) for row in coverage_by_place(user=user, election=election, area=area)}
+def coverage_map_by_place(*, user, election: Election, area: Area | None, direct: bool = False) -> dict[int, Coverage]:
+    """Coverage of each visible place under `area` (the whole election when None; only the places
+    right in `area` when `direct`), keyed by place id. Three grouped queries."""
+    counts = _place_counts(user=user, election=election, area=area, direct=direct)
+    return {pk: Coverage.of(row) for pk, row in counts.items()}
 
 
 def coverage_by_table(*, user, place: PollingPlace) -> dict:
