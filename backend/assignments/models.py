@@ -126,7 +126,11 @@ class Assignment(models.Model):
             ),
             models.CheckConstraint(condition=Q(status__in=AssignmentStatus.values), name="assignment_status_valid"),
         ]
-        indexes = [models.Index(fields=["election", "status"], name="assignment_election_status")]
+        indexes = [
+            models.Index(fields=["election", "status"], name="assignment_election_status"),
+            # Coverage counts active assignments per place and status from this index alone.
+            models.Index(fields=["election", "status", "place"], name="assignment_coverage"),
+        ]
 
     def __str__(self) -> str:
         where = f"{self.place.name} / {self.table}" if self.table_id else self.place.name

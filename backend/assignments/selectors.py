@@ -144,33 +144,39 @@ _COUNTS = ("places", "tables", "slots", "assigned", "confirmed", "checked_in")
 
 
 def _area_counts(*, user, election: Election, paths: list[str]) -> dict[str, dict]:
-    """Per area that holds visible places (under one of `paths`, or anywhere when empty), keyed by
-    its path: places, tables, slots, assigned, confirmed, checked in. Three grouped queries however
-    many areas and places there are; the rows are the areas with places, not the places."""
-
-    def under(queryset, area_lookup: str):
-        scope = Q()
-        for path in paths:
-            scope |= Q(**{f"{area_lookup}__path__startswith": path})
-        return visible(user, queryset.filter(scope))
-
-    places = under(PollingPlace.objects.filter(election=election), "area")
-    tables = under(Table.objects.filter(election=election), "place__area")
-    assignments = under(Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES), "place__area")
+    """Per area that holds visible places (under `paths[0]` when there is exactly one path; with
+    several, everywhere, as only the wanted areas are summed later), keyed by its path: places,
+    tables, slots, assigned, confirmed, checked in. Four queries however many areas and places
+    there are, grouped by the place's area id (an integer, served by covering indexes); the rows
+    are the areas that hold places, not the places."""
+    places = PollingPlace.objects.filter(election=election)
+    tables = Table.objects.filter(election=election)
+    assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
+    areas = Area.objects.filter(election=election)
+    if len(paths) == 1:
+        places = places.filter(area__path__startswith=paths[0])
+        tables = tables.filter(place__area__path__startswith=paths[0])
+        assignments = assignments.filter(place__area__path__startswith=paths[0])
+        areas = areas.filter(path__startswith=paths[0])
+    path_of = dict(areas.values_list("pk", "path"))
     counts: dict[str, dict] = {}
-    for path, n in places.values("area__path").annotate(n=Count("id")).values_list("area__path", "n"):
-        counts[path] = dict.fromkeys(_COUNTS, 0)
-        counts[path]["places"] = n
-        counts[path]["slots"] = n * election.place_watchers_per_place
-    for path, n in tables.values("place__area__path").annotate(n=Count("id")).values_list("place__area__path", "n"):
-        counts[path]["tables"] = n
-        counts[path]["slots"] += n * election.table_watchers_per_table
-    for path, status, n in (
-        assignments.values("place__area__path", "status")
-        .annotate(n=Count("id"))
-        .values_list("place__area__path", "status", "n")
+    for area_id, n in visible(user, places).values("area_id").annotate(n=Count("id")).values_list("area_id", "n"):
+        row = counts[path_of[area_id]] = dict.fromkeys(_COUNTS, 0)
+        row["places"] = n
+        row["slots"] = n * election.place_watchers_per_place
+    for area_id, n in (
+        visible(user, tables).values("place__area_id").annotate(n=Count("id")).values_list("place__area_id", "n")
     ):
-        row = counts[path]
+        row = counts[path_of[area_id]]
+        row["tables"] = n
+        row["slots"] += n * election.table_watchers_per_table
+    for area_id, status, n in (
+        visible(user, assignments)
+        .values("place__area_id", "status")
+        .annotate(n=Count("id"))
+        .values_list("place__area_id", "status", "n")
+    ):
+        row = counts[path_of[area_id]]
         row["assigned"] += n
         if status in CONFIRMED_STATUSES:
             row["confirmed"] += n
