@@ -356,7 +356,7 @@ _NEAR_M = 30_000
 _DEG_LAT_M = 111_000
 
 
-def _free_volunteers_in_district(*, place: PollingPlace, role: str, slot: int, include_absent: bool):
+def _free_volunteers_in_district(*, place: PollingPlace, role: str | None, slot: int | None, include_absent: bool):
     """A narrowing query (the district, not busy, the plain flags of the eligibility rule) so the one
     rule in `eligibility_problems` runs over a few hundred rows instead of the whole roster."""
     election = place.election
@@ -369,7 +369,10 @@ def _free_volunteers_in_district(*, place: PollingPlace, role: str, slot: int, i
     # No ORDER BY: the candidates are ranked in Python, and the name order made SQLite walk the
     # whole roster by name (9 s at 140,000 volunteers).
     qs = Volunteer.objects.filter(home_in_district).filter(excluded=False, opted_out=False).order_by()
-    qs = qs.exclude(availability=Availability.UNAVAILABLE).filter(roles_accepted__in=[RolesAccepted.ANY, role])
+    qs = qs.exclude(availability=Availability.UNAVAILABLE)
+    # Without a role or slot (several slots at once), `_rank` applies the rest of the rule per slot.
+    if role is not None:
+        qs = qs.filter(roles_accepted__in=[RolesAccepted.ANY, role])
     if slot == 0:
         qs = qs.exclude(availability__in=PARTIAL_AVAILABILITY)
     if election.requires_training:
@@ -421,9 +424,10 @@ def candidates_for_slot(
             latitude__range=(place.latitude - dlat, place.latitude + dlat),
             longitude__range=(place.longitude - dlon, place.longitude + dlon),
         )
-    ranked = _rank(place, role, slot, list(qs.filter(near).values_list(*_CANDIDATE_FIELDS)), include_absent)
+    rows = list(qs.filter(near).values_list(*_CANDIDATE_FIELDS))
+    ranked = _rank(place, role, slot, rows, include_absent, limit=limit)
     if len(ranked) < limit or (ranked and ranked[min(limit, len(ranked)) - 1].cost_m > _NEAR_M):
-        ranked = _rank(place, role, slot, list(qs.values_list(*_CANDIDATE_FIELDS)), include_absent)
+        ranked = _rank(place, role, slot, list(qs.values_list(*_CANDIDATE_FIELDS)), include_absent, limit=limit)
     return ranked[:limit]
 
 
@@ -444,7 +448,11 @@ _CANDIDATE_FIELDS = (
 )
 
 
-def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent: bool) -> list[SlotCandidate]:
+def _rank(
+    place: PollingPlace, role: str, slot: int, rows: list, include_absent: bool, limit: int | None = None
+) -> list[SlotCandidate]:
+    """The eligible among `rows`, cheapest first; with `limit`, only the best `limit` (their reasons
+    are worded only for them: a district of thousands ranked for two proposals)."""
     election = place.election
     place_path = place.area.path
     lineage = {
@@ -482,16 +490,21 @@ def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent:
         levels_up=np.array(levels, dtype=np.int64),
         home_known=np.array([bool(r[9] or r[10]) for r in kept], dtype=bool),
     )
+    order = []
+    for i, (pk, first, last, *_rest) in enumerate(kept):
+        if np.isfinite(cost[i]):
+            name = f"{first} {last}".strip()
+            order.append((round(float(cost[i]), 1), not kept[i][6], name, pk, i))
+    order.sort()
     out = []
-    for i, (pk, first, last, _lat, _lon, votes_at_id, trained, availability, roles, *_rest) in enumerate(kept):
-        if not np.isfinite(cost[i]):
-            continue
+    for cost_m, _untrained, name, pk, i in order[:limit]:
+        _pk, _first, _last, _lat, _lon, votes_at_id, trained, availability, roles, *_rest = kept[i]
         lca_kind, lca_name = lineage.get(lcas[i] or "", ("", ""))
         out.append(
             SlotCandidate(
                 volunteer_id=pk,
-                name=f"{first} {last}".strip(),
-                cost_m=round(float(cost[i]), 1),
+                name=name,
+                cost_m=cost_m,
                 reason=cost_reason(int(kind[i]), float(cost[i]), lca_kind=lca_kind, lca_name=lca_name),
                 votes_here=votes_at_id == place.pk,
                 trained=trained,
@@ -499,7 +512,6 @@ def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent:
                 roles_accepted=roles,
             )
         )
-    out.sort(key=lambda c: (c.cost_m, not c.trained, c.name, c.volunteer_id))
     return out
 
 
@@ -518,20 +530,25 @@ def late_watcher_proposals(*, user, late: list[Assignment]) -> list[tuple[Assign
         key = (assignment.place_id, assignment.role, assignment.slot)
         wanted[key] = wanted.get(key, 0) + PROPOSALS_PER_WATCHER
     pools: dict[tuple, list[SlotCandidate]] = {}
+    # The free people of a district are read once for all its late watchers (a page of 20 late
+    # watchers in 20 places read the same district 40 times); `_rank` applies the one rule per slot
+    # and ranks the whole district, as `candidates_for_slot` does when its near set falls short.
+    district_rows: dict[str, list] = {}
     taken: set[int] = set()
     out = []
     for assignment in late:
         key = (assignment.place_id, assignment.role, assignment.slot)
         if key not in pools:
-            pools[key] = candidates_for_slot(
-                user=user,
-                place=assignment.place,
-                role=assignment.role,
-                table=assignment.table,
-                slot=assignment.slot,
-                # Neighbouring places draw on the same people: room for those already handed out.
-                limit=wanted[key] + len(taken),
-            )
+            place = assignment.place
+            rows_key = (district_code(place.area.path), assignment.role, assignment.slot)
+            if rows_key not in district_rows:
+                qs = _free_volunteers_in_district(
+                    place=place, role=assignment.role, slot=assignment.slot, include_absent=False
+                )
+                district_rows[rows_key] = list(visible(user, qs).values_list(*_CANDIDATE_FIELDS))
+            # Neighbouring places draw on the same people: room for those already handed out.
+            limit = wanted[key] + len(taken)
+            pools[key] = _rank(place, assignment.role, assignment.slot, district_rows[rows_key], False, limit=limit)
         proposals = [c for c in pools[key] if c.volunteer_id not in taken][:PROPOSALS_PER_WATCHER]
         taken.update(c.volunteer_id for c in proposals)
         out.append((assignment, proposals))

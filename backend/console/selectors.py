@@ -114,4 +114,6 @@ def late_assignments(*, user, election: Election, area: Area | None = None, now=
     qs = qs.annotate(told_at=Coalesce(Subquery(told_at), "status_changed_at")).filter(
         Q(status_changed_at__lte=cutoff) | Q(told_at__lte=cutoff)
     )
-    return qs.select_related("volunteer", "place", "table").order_by("place__code", "table__number", "slot")
+    return qs.select_related("volunteer", "place__area", "place__election", "table").order_by(
+        "place__code", "table__number", "slot"
+    )
