@@ -533,7 +533,7 @@ def late_watcher_proposals(*, user, late: list[Assignment]) -> list[tuple[Assign
     # The free people of a district are read once for all its late watchers (a page of 20 late
     # watchers in 20 places read the same district 40 times); `_rank` applies the one rule per slot
     # and ranks the whole district, as `candidates_for_slot` does when its near set falls short.
-    district_rows: dict[str, list] = {}
+    district_rows: dict[tuple, list] = {}
     taken: set[int] = set()
     out = []
     for assignment in late:
