@@ -5,6 +5,7 @@ import zlib
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 
 from backend.accounts.models import Role
 from backend.assignments.models import AssignmentRole, EventSource
@@ -75,3 +76,12 @@ def png_bytes(width: int = 4, height: int = 3) -> bytes:
     raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Magic-link rate limits and cached table totals live in the cache, and ids repeat between
+    tests: leave it empty for the next test (of any directory)."""
+    cache.clear()
+    yield
+    cache.clear()
