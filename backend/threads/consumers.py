@@ -20,8 +20,10 @@ Server -> client:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from dataclasses import dataclass, field
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -31,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.live import thread_group, user_group, volunteer_group
+from backend.core.sockets import HandshakeSafeMixin
 
 from . import selectors, services
 from .models import Thread
@@ -87,14 +90,71 @@ def _still_member(user, thread_id):
     return selectors.thread_is_member(user=user, thread_id=thread_id)
 
 
+PageKey = tuple[int, int, bool, bool]  # thread id, after id, moderator, sees staff lines
+
+
+@dataclass
+class _PageLoad:
+    task: asyncio.Future | None = None
+    started: float | None = None  # time.monotonic() when the query began, set in the database thread
+    created: float = field(default_factory=time.monotonic)
+    loop: asyncio.AbstractEventLoop | None = None
+
+
 @database_sync_to_async
-def _page_after(thread_id, after, moderator, staff):
+def _page_after(load: _PageLoad, key: PageKey) -> list[dict]:
+    load.started = time.monotonic()
+    thread_id, after, moderator, staff = key
     return [
         message_payload(m)
         for m in selectors.message_list(
             thread=thread_id, moderator=moderator, after=after, limit=CATCH_UP_BATCH, staff=staff
         )
     ]
+
+
+class SharedPages:
+    """Catch-up pages shared by the sockets of this process: one query per thread, cursor and view.
+
+    When a thread's sockets reconnect together (a storm, a server restart) they ask for the same
+    page; one query answers all of them. A socket may share a query only if it began after the
+    socket joined the thread's group: whatever that query could not see was stored after the
+    socket joined, so it arrives live (and ids deduplicate the overlap). A query not yet started
+    qualifies; a finished one is kept a few seconds for the sockets that joined before it began.
+    """
+
+    KEEP_S = 5.0
+
+    def __init__(self) -> None:
+        self.loads: dict[PageKey, _PageLoad] = {}
+        self.purged = time.monotonic()
+
+    async def page_after(self, key: PageKey, joined_at: float) -> list[dict]:
+        load = self.loads.get(key)
+        loop = asyncio.get_running_loop()
+        if load is None or load.loop is not loop or (load.started is not None and load.started < joined_at):
+            self._purge()
+            load = _PageLoad(loop=loop)
+            load.task = asyncio.ensure_future(_page_after(load, key))
+            load.task.add_done_callback(lambda task, key=key, load=load: self._forget_failed(key, load, task))
+            self.loads[key] = load
+        # Shielded: a socket that goes away while waiting does not cancel the others' query.
+        return await asyncio.shield(load.task)
+
+    def _forget_failed(self, key: PageKey, load: _PageLoad, task: asyncio.Future) -> None:
+        if (task.cancelled() or task.exception() is not None) and self.loads.get(key) is load:
+            del self.loads[key]
+
+    def _purge(self) -> None:
+        now = time.monotonic()
+        if now - self.purged < 1.0:
+            return
+        self.purged = now
+        for key in [k for k, load in self.loads.items() if load.task.done() and now - load.created > self.KEEP_S]:
+            del self.loads[key]
+
+
+shared_pages = SharedPages()
 
 
 @database_sync_to_async
@@ -114,7 +174,7 @@ def _seen(user):
     services.thread_mark_seen(user=user)
 
 
-class ThreadConsumer(AsyncWebsocketConsumer):
+class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
     groups: list[str] = []
 
     async def dispatch(self, message):
@@ -154,6 +214,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         ]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        self.joined_at = time.monotonic()
         await self.accept()
         await self.send_json(
             {
@@ -228,7 +289,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self.last_sent_id = max(self.last_sent_id, last_id)
         cursor = last_id
         while True:
-            page = await _page_after(self.member.thread_id, cursor, self.member.moderator, self.member.sees_staff)
+            page = await shared_pages.page_after(
+                (self.member.thread_id, cursor, self.member.moderator, self.member.sees_staff), self.joined_at
+            )
             for payload in page:
                 await self._deliver(payload)
             if len(page) < CATCH_UP_BATCH:
