@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -36,8 +37,11 @@ from backend.core.live import thread_group, user_group, volunteer_group
 from backend.core.sockets import HandshakeSafeMixin
 
 from . import selectors, services
+from .fanout import fanout_for
 from .models import Thread
 from .payloads import message_payload, payload_for
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 8 * 1024
 CATCH_UP_BATCH = 200
@@ -190,6 +194,7 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
     async def connect(self):
         self.member = None
         self.joined: list[str] = []
+        self.delivering = asyncio.Lock()
         # Live events wait here until the catch-up after `hello` is sent; then they are deduplicated by id.
         self.buffer: list[dict] | None = []
         self.sent_ids: set[int] = set()
@@ -208,10 +213,14 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         self.member = member
         # Join before catching up: anything stored from now on arrives live (buffered), anything
         # earlier comes from the database; ids deduplicate the overlap.
-        self.joined = [
-            thread_group(member.thread_id),
-            volunteer_group(member.volunteer_id) if member.volunteer_id else user_group(member.user_id),
-        ]
+        # The thread's events come through this process's fan-out (one group subscription per
+        # thread, not per socket); the person's own group (membership changes) through the layer.
+        self.outbox = asyncio.Queue()
+        self.drainer = asyncio.ensure_future(self._drain_outbox())
+        self.fanout = fanout_for(self.channel_layer)
+        self.thread_group = thread_group(member.thread_id)
+        await self.fanout.join(self.thread_group, self)
+        self.joined = [volunteer_group(member.volunteer_id) if member.volunteer_id else user_group(member.user_id)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.joined_at = time.monotonic()
@@ -227,8 +236,24 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code):
+        if self.member is None:
+            return
+        self.drainer.cancel()
+        await self.fanout.leave(self.thread_group, self)
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _drain_outbox(self) -> None:
+        """The thread's events for this socket, in order; never while a catch-up is being sent."""
+        while True:
+            event = await self.outbox.get()
+            try:
+                async with self.delivering:
+                    await self.dispatch(event)
+            except OSError:  # uvicorn's ClientDisconnected: the disconnect that follows cleans up
+                return
+            except Exception:
+                logger.exception("thread event %s not delivered", event.get("type"))
 
     # --- frames from the client ---------------------------------------------------------------
 
@@ -286,6 +311,10 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
             # A second hello would replay history twice on this connection: refused.
             await self.error("bad_frame", _("La conexión ya está al día."))
             return
+        async with self.delivering:
+            await self._catch_up(last_id)
+
+    async def _catch_up(self, last_id: int) -> None:
         self.last_sent_id = max(self.last_sent_id, last_id)
         cursor = last_id
         while True:
@@ -311,16 +340,23 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         if not self.posts.take():
             await self.error("rate_limited", _("Demasiados mensajes seguidos: esperá un momento."))
             return
-        try:
-            message_id = await _post(
-                self.scope["user"], self.member.thread_id, body, content.get("announcement") is True
-            )
-        except ApplicationError as exc:
-            await self.send_json(
-                {"type": "error", "code": exc.code, "message": str(exc.message), "client_id": content.get("client_id")}
-            )
-            return
-        await self.send_json({"type": "ack", "client_id": content.get("client_id"), "id": message_id})
+        # Held while posting: the author gets the ack before their own message comes back live.
+        async with self.delivering:
+            try:
+                message_id = await _post(
+                    self.scope["user"], self.member.thread_id, body, content.get("announcement") is True
+                )
+            except ApplicationError as exc:
+                await self.send_json(
+                    {
+                        "type": "error",
+                        "code": exc.code,
+                        "message": str(exc.message),
+                        "client_id": content.get("client_id"),
+                    }
+                )
+                return
+            await self.send_json({"type": "ack", "client_id": content.get("client_id"), "id": message_id})
 
     async def on_read(self, content):
         last_id = self._int(content.get("last_id"))
