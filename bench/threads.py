@@ -45,6 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5"
 STORM_LIMIT_S = 30
 CONNECT_CPU_TARGET_MS = 2.0
+# The uvicorn options of the production commands (README, docker-compose.yml): small JSON frames
+# compressed once per socket cost more CPU than they save; a storm of reconnects needs the backlog.
+PRODUCTION_OPTIONS = ["--ws-per-message-deflate", "false", "--backlog", "4096"]
 # A line of a server's stderr that counts as a server error.
 SERVER_ERROR = re.compile(r"Traceback|Error|Exception|exception")
 
@@ -100,6 +103,7 @@ class Client:
 
     async def open(self, semaphore: asyncio.Semaphore) -> None:
         from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake
 
         async with semaphore:
             self.caught_up = asyncio.Event()
@@ -116,7 +120,7 @@ class Client:
                         compression=None,
                     )
                     break
-                except (OSError, TimeoutError) as exc:
+                except (OSError, TimeoutError, InvalidHandshake) as exc:  # an overloaded server may drop a handshake
                     self.failed = repr(exc)
                     if attempt == 4:
                         return
@@ -455,6 +459,7 @@ def start_servers(
                     "warning",
                     "--timeout-graceful-shutdown",
                     "2",
+                    *PRODUCTION_OPTIONS,
                     *uvicorn_args,
                 ],
                 env=env,

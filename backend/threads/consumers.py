@@ -25,6 +25,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -99,7 +100,7 @@ PageKey = tuple[int, int, bool, bool]  # thread id, after id, moderator, sees st
 
 @dataclass
 class _PageLoad:
-    task: asyncio.Future | None = None
+    task: asyncio.Future = field(init=False)
     started: float | None = None  # time.monotonic() when the query began, set in the database thread
     created: float = field(default_factory=time.monotonic)
     loop: asyncio.AbstractEventLoop | None = None
@@ -140,7 +141,7 @@ class SharedPages:
             self._purge()
             load = _PageLoad(loop=loop)
             load.task = asyncio.ensure_future(_page_after(load, key))
-            load.task.add_done_callback(lambda task, key=key, load=load: self._forget_failed(key, load, task))
+            load.task.add_done_callback(partial(self._forget_failed, key, load))
             self.loads[key] = load
         # Shielded: a socket that goes away while waiting does not cancel the others' query.
         return await asyncio.shield(load.task)
@@ -257,8 +258,8 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
 
     # --- frames from the client ---------------------------------------------------------------
 
-    async def send_json(self, content: dict) -> None:
-        await self.send(text_data=json.dumps(content, ensure_ascii=False))
+    async def send_json(self, content: dict, close: bool = False) -> None:
+        await self.send(text_data=json.dumps(content, ensure_ascii=False), close=close)
 
     async def error(self, code: str, message) -> None:
         await self.send_json({"type": "error", "code": code, "message": str(message)})
@@ -326,7 +327,7 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
             if len(page) < CATCH_UP_BATCH:
                 break
             cursor = page[-1]["id"]
-        buffered, self.buffer = self.buffer, None
+        buffered, self.buffer = self.buffer or [], None
         for payload in sorted(buffered, key=lambda p: p["id"]):
             if payload["id"] > last_id:  # the client already holds everything up to last_id
                 await self._deliver(payload)

@@ -46,7 +46,7 @@ class ThreadFanout:
 
     async def leave(self, group: str, listener: Listener) -> None:
         listeners = self.listeners.get(group)
-        if listeners is None or listener not in listeners:
+        if self.channel is None or listeners is None or listener not in listeners:
             return
         listeners.discard(listener)
         if not listeners:
