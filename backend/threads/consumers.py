@@ -367,7 +367,9 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         await _read(self.scope["user"], self.member.thread_id, last_id)
 
     async def on_ping(self, content):
-        await self.send_json({"type": "pong"})
+        # After whatever event is being delivered: a pong tells the client it has been handled.
+        async with self.delivering:
+            await self.send_json({"type": "pong"})
 
     # --- events from the channel layer --------------------------------------------------------
 
