@@ -54,8 +54,19 @@ class PreviewOutputSerializer(serializers.Serializer):
     estimated_cost = serializers.DecimalField(max_digits=12, decimal_places=4)
     currency = serializers.CharField()
     estimated_cost_display = serializers.CharField()
-    estimated_seconds = serializers.IntegerField()
+    estimated_seconds = serializers.IntegerField(
+        help_text="Until the last segment leaves the sender pool, behind the segments already queued."
+    )
     needs_approval = serializers.BooleanField()
+    total_segments = serializers.IntegerField(help_text="Every message's segments added up.")
+    queued_ahead_segments = serializers.IntegerField(help_text="Segments already queued, sent first.")
+    pool_capacity = serializers.FloatField(help_text="Segments per second of the whole sender pool.")
+    pool = serializers.CharField(help_text="The sender pool in a line: types, count, segments per second.")
+    exceeds_queue_limit = serializers.BooleanField(
+        help_text="Would take longer than Twilio keeps a message queued (SMS_QUEUE_MAX_HOURS): create refuses it."
+    )
+    waves = serializers.IntegerField(help_text="Sends of at most wave_recipients people it would fit in.")
+    wave_recipients = serializers.IntegerField()
     warnings = serializers.ListField(child=serializers.CharField())
     sample = serializers.CharField()
     missing = serializers.DictField(child=serializers.IntegerField())

@@ -15,6 +15,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from backend.messaging.senders import PoolError, pool_parse
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -348,7 +350,20 @@ SMS_TWILIO_DEFAULT_OPT_OUT = env.bool("SMS_TWILIO_DEFAULT_OPT_OUT", default=True
 # Photos sent by MMS: largest accepted, and how many of one message are kept.
 SMS_MEDIA_MAX_BYTES = env.int("SMS_MEDIA_MAX_BYTES", default=5 * 1024 * 1024)
 SMS_MEDIA_MAX_PER_MESSAGE = env.int("SMS_MEDIA_MAX_PER_MESSAGE", default=5)
-SMS_RATE_PER_SECOND = env.float("SMS_RATE_PER_SECOND", default=10.0)
+# The numbers SMS leave from, their types and segments per second (backend/messaging/senders.py):
+# "+5493510000001:long_code,+18005550100:toll_free", or "long_code*5" with a Messaging Service.
+SMS_SENDERS = env.str("SMS_SENDERS", default="")
+try:
+    _sms_pool = pool_parse(
+        SMS_SENDERS, service_sid=TWILIO_MESSAGING_SERVICE_SID, from_number=TWILIO_FROM, backend=SMS_BACKEND
+    )
+except PoolError as _pool_error:
+    raise ImproperlyConfigured(f"SMS sender pool: {_pool_error}") from None
+# Pace sends at each sender's segments/second (off only in tests that do not measure time).
+SMS_PACING = env.bool("SMS_PACING", default=True)
+# Benchmarks only: every sender's rate times this, so a 11-hour drain can be measured in a minute.
+SMS_PACE_TIME_SCALE = env.float("SMS_PACE_TIME_SCALE", default=1.0)
+# Segments a sender may send at once above its rate.
 SMS_RATE_BURST = env.float("SMS_RATE_BURST", default=1.0)
 SMS_RATE_LIMIT_KEY = env.str("SMS_RATE_LIMIT_KEY", default="fiscaliza:sms:bucket")
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)

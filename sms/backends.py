@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from backend.messaging.senders import Lane
+
 from . import client
 from .client import Accepted
 
@@ -14,7 +16,7 @@ class LocalBackend:
 
     name = "local"
 
-    def send(self, message) -> Accepted:
+    def send(self, message, *, lane: Lane | None = None) -> Accepted:
         return Accepted(sid=f"SMlocal{uuid.uuid4().hex[:25]}", status="delivered")
 
     def lookup(self, message) -> Accepted | None:
@@ -24,9 +26,12 @@ class LocalBackend:
 class TwilioBackend:
     name = "twilio"
 
-    def send(self, message) -> Accepted:
+    def send(self, message, *, lane: Lane | None = None) -> Accepted:
         callback = f"{settings.PUBLIC_BASE_URL}/sms/status/?m={message.pk}"
-        return client.message_create(to=message.to, body=message.body, status_callback=callback)
+        from_number = lane.from_number if lane is not None else None
+        return client.message_create(
+            to=message.to, body=message.body, status_callback=callback, from_number=from_number
+        )
 
     def lookup(self, message) -> Accepted | None:
         if message.sid:

@@ -69,9 +69,12 @@ class Accepted:
     status: str
 
 
-def message_create(*, to: str, body: str, status_callback: str | None) -> Accepted:
+def message_create(*, to: str, body: str, status_callback: str | None, from_number: str | None = None) -> Accepted:
+    """Hand one message to Twilio, from `from_number` (a number of the pool) or else the Messaging Service."""
     kwargs: dict = {"to": to, "body": body}
-    if settings.TWILIO_MESSAGING_SERVICE_SID:
+    if from_number:
+        kwargs["from_"] = from_number
+    elif settings.TWILIO_MESSAGING_SERVICE_SID:
         kwargs["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
     else:
         kwargs["from_"] = settings.TWILIO_FROM

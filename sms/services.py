@@ -24,6 +24,7 @@ from backend.assignments.services import assignment_transition
 from backend.core.exceptions import ApplicationError
 from backend.core.jobs import task_queue
 from backend.messaging.models import STATUS_RANK, OutboundMessage, OutboundStatus, TemplateKind
+from backend.messaging.senders import Lane, sender_pool
 from backend.messaging.texts import DAY_NAMES, render_kind, template_get
 from backend.notices.models import Notice, NoticeKind
 from backend.volunteers.services import volunteer_opt_out
@@ -124,6 +125,7 @@ def outbound_queue(*, volunteer, kind: str, body: str, segments: int, encoding: 
         notice=notice,
         segments=segments,
         encoding=encoding,
+        sender=sender_pool().lane_for(volunteer.phone or "").key,
     )
     transaction.on_commit(lambda: _enqueue_send(message.pk))
     return message
@@ -217,20 +219,32 @@ def _mark_opted_out(volunteer_id: int | None) -> None:
         )
 
 
-def outbound_send(*, message_id: int, checked: bool = False) -> str:
+def message_lane(*, sender: str, to: str) -> Lane:
+    """The lane a message leaves from: the one fixed at queueing, or the recipient's if the pool changed since."""
+    pool = sender_pool()
+    return pool.lane(sender) or pool.lane_for(to)
+
+
+def outbound_send(*, message_id: int, checked: tuple[str, str, int] | None = None) -> str:
     """Send one queued message at most once. Called by the send task and the drain loop.
 
     Returns what happened: "sent", "skipped" (not queued, or another worker claimed it), "retry",
     "failed" or "unknown" (the request may have reached Twilio; reconciliation looks it up).
-    `checked`: the caller just read the row as queued (the drain), so the pre-check is skipped.
+    `checked`: the caller just read the row as queued (the drain) with its (sender, to, segments),
+    so the pre-check is skipped.
     """
     now = timezone.now()
     due = Q(pk=message_id, status=OutboundStatus.QUEUED) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
     # Cheap pre-check, so a duplicate task does not spend a rate-limit token.
-    if not checked and not OutboundMessage.objects.filter(due).exists():
-        return "skipped"
+    if checked is None:
+        checked = OutboundMessage.objects.filter(due).values_list("sender", "to", "segments").first()
+        if checked is None:
+            return "skipped"
+    sender, to, segments = checked
+    lane = message_lane(sender=sender, to=to)
     if settings.SMS_BACKEND != "local":  # the provider's pace; nothing leaves the machine locally
-        ratelimit.acquire()
+        # The lane's segments, not messages: a two-segment text takes two seconds of a long code.
+        ratelimit.acquire(lane=lane, segments=segments)
     now = timezone.now()
     # The claim: only one worker moves the row from queued to sending; only that one calls Twilio.
     claimed = OutboundMessage.objects.filter(due).update(
@@ -243,7 +257,7 @@ def outbound_send(*, message_id: int, checked: bool = False) -> str:
         _fail(message_id, error=_("El fiscal se dio de baja de los SMS."))
         return "failed"
     try:
-        accepted = backend().send(message)
+        accepted = backend().send(message, lane=lane)
     except SendError as err:
         return _send_failed(message, err)
     # Usual case in one UPDATE: still ours, in `sending`, no SID yet (no callback overtook us).
@@ -382,15 +396,27 @@ def outbound_reconcile(*, older_than_seconds: float | None = None) -> dict:
     return result
 
 
+def _lane_rows(sender: str) -> Q:
+    """The rows a drain of `sender` takes: its own, and for the pool's first lane also the rows whose
+    sender left the pool (a restart with another SMS_SENDERS) or predate it, so none is stranded."""
+    lanes = sender_pool().lanes
+    if sender != lanes[0].key:
+        return Q(sender=sender)
+    return Q(sender=sender) | ~Q(sender__in=[lane.key for lane in lanes])
+
+
 def outbound_drain(
     *,
     broadcast_id: int | None = None,
     limit: int = 1000,
     deadline: float | None = None,
     shard: tuple[int, int] | None = None,
+    sender: str | None = None,
 ) -> int:
     """Send queued messages in id order until none is left, `limit` is reached or `deadline` passes.
 
+    `sender`: only the rows of one lane of the pool, so a drainer waits only for its own number's
+    bucket (drainers of several numbers would block each other behind a slow one).
     `shard=(k, n)`: only rows with id % n == k, so n drainers share a broadcast without colliding
     (the claim would keep them safe anyway; sharding keeps them from wasting turns).
     """
@@ -402,14 +428,16 @@ def outbound_drain(
         )
         if broadcast_id is not None:
             queryset = queryset.filter(broadcast_id=broadcast_id)
+        if sender is not None:
+            queryset = queryset.filter(_lane_rows(sender))
         if shard is not None and shard[1] > 1:
             queryset = queryset.alias(shard_key=Mod("id", shard[1])).filter(shard_key=shard[0])
-        ids = list(queryset.order_by("id").values_list("id", flat=True)[: min(200, limit - sent)])
-        if not ids:
+        rows = list(queryset.order_by("id").values_list("id", "sender", "to", "segments")[: min(200, limit - sent)])
+        if not rows:
             break
-        for message_id in ids:
+        for message_id, sender_key, to, segments in rows:
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            if outbound_send(message_id=message_id, checked=True) != "skipped":
+            if outbound_send(message_id=message_id, checked=(sender_key, to, segments)) != "skipped":
                 sent += 1
     return sent

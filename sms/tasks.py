@@ -25,15 +25,18 @@ def send_outbound(message_id: int) -> str:
 
 
 @shared_task(name="sms.drain_outbound", ignore_result=True)
-def drain_outbound(broadcast_id: int | None = None, shard: tuple[int, int] | None = None) -> int:
-    """Send queued messages until the time budget is spent, then hand over to a fresh task."""
+def drain_outbound(
+    broadcast_id: int | None = None, shard: tuple[int, int] | None = None, sender: str | None = None
+) -> int:
+    """Send queued messages (of one sender of the pool, if given) until the time budget is spent, then
+    hand over to a fresh task."""
     deadline = time.monotonic() + float(settings.CELERY_TASK_SOFT_TIME_LIMIT) * 0.75
     # JSON turns the tuple into a list.
     part = (int(shard[0]), int(shard[1])) if shard else None
-    sent = services.outbound_drain(broadcast_id=broadcast_id, limit=10**9, deadline=deadline, shard=part)
+    sent = services.outbound_drain(broadcast_id=broadcast_id, limit=10**9, deadline=deadline, shard=part, sender=sender)
     # Out of time with work left: a fresh task carries on (retries wait in their own tasks).
     if time.monotonic() >= deadline and broadcasts.broadcast_has_queued(broadcast_id=broadcast_id):
-        drain_outbound.delay(broadcast_id, shard)
+        drain_outbound.delay(broadcast_id, shard, sender)
     elif broadcast_id is not None:
         broadcasts.broadcast_finish(broadcast_id=broadcast_id)
     return sent

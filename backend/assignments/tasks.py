@@ -4,6 +4,7 @@ The API starts a run with `auto_assign_start` and polls `auto_assign_status`; in
 Celery runs eagerly, so the run is finished when `auto_assign_start` returns.
 """
 
+import re
 import uuid
 
 from celery import shared_task
@@ -18,10 +19,14 @@ from .services import auto_assign, auto_assign_check_scope
 
 _KEY = "auto-assign:{run_id}"
 _TTL = 6 * 3600
+# Run ids are uuid4().hex; anything else in the URL is not a run (and must not become a cache key).
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def auto_assign_status(run_id: str) -> dict | None:
     """{"state": queued|running|done|failed, "step": ..., "result": {...} | None, "error": ...} or None."""
+    if not _RUN_ID.fullmatch(run_id):
+        return None
     return cache.get(_KEY.format(run_id=run_id))
 
 

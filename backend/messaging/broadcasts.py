@@ -50,6 +50,8 @@ from .models import (
     OutboundStatus,
     TemplateKind,
 )
+from .selectors import queued_segments
+from .senders import sender_pool
 from .texts import BROADCAST_VARS, DAY_NAMES, PLACEHOLDER, render, template_validate
 
 CHUNK = 2000
@@ -60,14 +62,112 @@ NOT_FINAL = (OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.SENT)
 
 
 @dataclass
+class QueueTime:
+    """How long a send takes through the sender pool, behind what is already queued, against Twilio's limit.
+
+    Twilio drops what waits in its queue more than SMS_QUEUE_MAX_HOURS (10 h): a send whose last
+    segment would leave later is refused; it fits in `waves` sends of `wave_recipients` people.
+    """
+
+    segments: int  # of this send
+    ahead: int  # segments already queued, sent first
+    capacity: float  # segments per second of the whole pool
+    pool: str  # "5 long_code (5 segm/s)"
+    limit_seconds: int
+    recipients: int
+
+    @property
+    def seconds(self) -> int:
+        """Until this send's last segment leaves."""
+        return math.ceil((self.ahead + self.segments) / self.capacity)
+
+    @property
+    def fits(self) -> bool:
+        return self.seconds <= self.limit_seconds
+
+    @property
+    def wave_recipients(self) -> int:
+        """About the most people one send can reach within the limit, with an empty queue."""
+        per_person = self.segments / self.recipients if self.recipients else 1.0
+        return max(1, math.floor(self.capacity * self.limit_seconds / max(per_person, 1.0)))
+
+    @property
+    def waves(self) -> int:
+        return max(1, math.ceil(self.recipients / self.wave_recipients))
+
+    def refusal(self) -> str:
+        hours = self.seconds / 3600
+        values = {
+            "hours": hours,
+            "pool": self.pool,
+            "max": f"{self.limit_seconds / 3600:g}",
+            "waves": self.waves,
+            "size": self.wave_recipients,
+        }
+        if self.ahead and self.ahead / self.capacity > self.limit_seconds:
+            return (
+                _(
+                    "Con lo que ya está en cola, los remitentes (%(pool)s) tardarían %(hours).1f h en mandarlo: "
+                    "más que las %(max)s h que Twilio mantiene un mensaje en cola. Esperá a que baje la cola."
+                )
+                % values
+            )
+        return (
+            _(
+                "Los remitentes (%(pool)s) tardarían %(hours).1f h en mandarlo: más que las %(max)s h que "
+                "Twilio mantiene un mensaje en cola, así que muchos no llegarían. Partilo en %(waves)s tandas "
+                "de hasta %(size)s destinatarios (por zona o por rol), una cada %(max)s h, o acortá el texto."
+            )
+            % values
+        )
+
+
+def broadcast_queue_time(*, segments: int, recipients: int) -> QueueTime:
+    """The one rule on sending time, used by the preview, create, approval and send."""
+    pool = sender_pool()
+    return QueueTime(
+        segments=segments,
+        ahead=queued_segments(),
+        capacity=pool.capacity,
+        pool=pool.describe(),
+        limit_seconds=int(float(settings.SMS_QUEUE_MAX_HOURS) * 3600),
+        recipients=recipients,
+    )
+
+
+def _require_fits_queue(queue_time: QueueTime) -> None:
+    if not queue_time.fits:
+        raise ApplicationError(
+            queue_time.refusal(),
+            code=SmsErrorCode.QUEUE_LIMIT,
+            extra={
+                "estimated_seconds": queue_time.seconds,
+                "limit_seconds": queue_time.limit_seconds,
+                "waves": queue_time.waves,
+                "wave_recipients": queue_time.wave_recipients,
+            },
+        )
+
+
+@dataclass
 class Preview:
     recipients: int
     segments_per_message: int
     encoding: str
     estimated_cost: Decimal
     currency: str
+    # Until the last segment leaves the sender pool, behind what is already queued.
     estimated_seconds: int
     needs_approval: bool
+    # Every message's segments (the sample's mean times the audience when it is larger than the sample).
+    total_segments: int = 0
+    queued_ahead_segments: int = 0
+    pool_capacity: float = 0.0
+    pool: str = ""
+    # Past Twilio's queue limit: create refuses; `waves` sends of `wave_recipients` people would fit.
+    exceeds_queue_limit: bool = False
+    waves: int = 1
+    wave_recipients: int = 0
     warnings: list[str] = field(default_factory=list)
     sample: str = ""
     # Of the rendered sample: how many texts take more than one segment, and for which schools
@@ -309,15 +409,17 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
         segments = max(r.segments for r in rendered)
         encoding = "UCS-2" if any(r.encoding == "UCS-2" for r in rendered) else "GSM-7"
         sample = rendered[0].body
+        # Mixed encodings and lengths: the sample's own mix, exact when it is the whole audience.
+        total_segments = math.ceil(sum(r.segments for r in rendered) * count / len(rendered))
     else:
         plain = render(body, {"link": _example_link()}, translit=transliterate)
         segments, encoding = plain.segments, plain.encoding
+        total_segments = segments * count
         # A text whose variables nobody can fill has no honest sample.
         sample = "" if conditions else plain.body
     currency = settings.SMS_CURRENCY
     cost = (Decimal(str(settings.SMS_COST_PER_SEGMENT)) * count * segments).quantize(Decimal("0.0001"))
-    rate = max(float(settings.SMS_RATE_PER_SECOND), 0.001)
-    seconds = math.ceil(count * segments / rate)
+    queue_time = broadcast_queue_time(segments=total_segments, recipients=count)
     missing_warnings = []
     for name, lacking in missing.items():
         if lacking:
@@ -330,14 +432,8 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
                 % {"n": lacking, "total": count, "var": _placeholder(name)}
             )
     warnings = []
-    if seconds > settings.SMS_QUEUE_MAX_HOURS * 3600:
-        warnings.append(
-            _(
-                "A %(rate)s segmentos por segundo, el envío tardaría %(hours).1f h: más que las ~%(max)s h que Twilio "
-                "mantiene en cola. Partilo o acortá el texto."
-            )
-            % {"rate": settings.SMS_RATE_PER_SECOND, "hours": seconds / 3600, "max": settings.SMS_QUEUE_MAX_HOURS}
-        )
+    if not queue_time.fits:
+        warnings.append(queue_time.refusal())
     if encoding == "UCS-2":
         warnings.append(_("El texto tiene caracteres fuera de GSM-7: cada SMS lleva 70 caracteres, no 160."))
     if count == 0:
@@ -348,8 +444,15 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
         encoding=encoding,
         estimated_cost=cost,
         currency=currency,
-        estimated_seconds=seconds,
+        estimated_seconds=queue_time.seconds,
         needs_approval=count > settings.SMS_BROADCAST_APPROVAL_THRESHOLD,
+        total_segments=total_segments,
+        queued_ahead_segments=queue_time.ahead,
+        pool_capacity=queue_time.capacity,
+        pool=queue_time.pool,
+        exceeds_queue_limit=not queue_time.fits,
+        waves=queue_time.waves,
+        wave_recipients=queue_time.wave_recipients,
         warnings=missing_warnings + warnings,
         sample=sample,
         sampled=len(rendered),
@@ -418,6 +521,7 @@ def broadcast_create(*, actor, election, body: str, segment: dict, transliterate
             raise ApplicationError(_("No hay destinatarios en ese segmento."), code=SmsErrorCode.NO_RECIPIENTS)
         if preview.has_missing:
             raise _missing_error(preview)
+        _require_fits_queue(broadcast_queue_time(segments=preview.total_segments, recipients=preview.recipients))
         broadcast = Broadcast.objects.create(
             election=election,
             created_by=actor,
@@ -427,6 +531,7 @@ def broadcast_create(*, actor, election, body: str, segment: dict, transliterate
             status=BroadcastStatus.PENDING_APPROVAL if preview.needs_approval else BroadcastStatus.DRAFT,
             recipient_count=len(ids),
             segments_per_message=preview.segments_per_message,
+            segments_total=preview.total_segments,
             estimated_cost=preview.estimated_cost,
             currency=preview.currency,
         )
@@ -488,6 +593,8 @@ def broadcast_approve(*, actor, broadcast: Broadcast) -> Broadcast:
         row = _lock(broadcast)
         if row.status != BroadcastStatus.PENDING_APPROVAL:
             raise ApplicationError(_("Este envío no espera aprobación."), code=SmsErrorCode.ALREADY_SENT)
+        # The queue may have grown since creation: the same rule as the preview, now.
+        _require_fits_queue(_stored_queue_time(row))
         row.status = BroadcastStatus.APPROVED
         row.approved_by = actor
         row.approved_at = timezone.now()
@@ -510,6 +617,7 @@ def broadcast_send(*, actor, broadcast: Broadcast, confirm_recipients: int | Non
             raise ApplicationError(_("Un responsable tiene que aprobar este envío."), code=SmsErrorCode.NEEDS_APPROVAL)
         if row.status not in {BroadcastStatus.DRAFT, BroadcastStatus.APPROVED}:
             raise ApplicationError(_("Este envío ya salió."), code=SmsErrorCode.ALREADY_SENT)
+        _require_fits_queue(_stored_queue_time(row))
         audience = broadcast_audience(broadcast=row)
         if audience.reachable == 0:
             raise ApplicationError(
@@ -540,6 +648,11 @@ def broadcast_send(*, actor, broadcast: Broadcast, confirm_recipients: int | Non
     return row
 
 
+def _stored_queue_time(broadcast: Broadcast) -> QueueTime:
+    segments = broadcast.segments_total or broadcast.recipient_count * broadcast.segments_per_message
+    return broadcast_queue_time(segments=segments, recipients=broadcast.recipient_count)
+
+
 def _queue_later(broadcast_id: int) -> None:
     task_queue("sms.queue_broadcast", broadcast_id)
 
@@ -566,6 +679,7 @@ def broadcast_queue(*, broadcast_id: int) -> int:
 def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
     with_links = "{link}" in broadcast.body
     used = _used_variables(broadcast.body)
+    pool = sender_pool()
     total = 0
     # One read of the recipients (5 small columns): re-running the query per chunk makes SQLite
     # re-plan joins and sorts on every chunk.
@@ -587,6 +701,8 @@ def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
                     "broadcast_id": broadcast.pk,
                     "segments": rendered.segments,
                     "encoding": rendered.encoding,
+                    # Each recipient always hears from the same number of the pool.
+                    "sender": pool.lane_for(volunteer["phone"]).key,
                 }
             )
         bulk_insert(OutboundMessage, messages)
@@ -595,10 +711,16 @@ def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
 
 
 def _start_drains(broadcast_id: int) -> None:
-    """Hand the broadcast's queued rows to the SMS workers (the Twilio adapter's drain task)."""
-    workers = max(1, int(settings.SMS_DRAIN_WORKERS))
-    for k in range(workers):
-        task_queue("sms.drain_outbound", broadcast_id, (k, workers))
+    """Hand the broadcast's queued rows to the SMS workers (the Twilio adapter's drain task).
+
+    One drain per lane of the sender pool (more when SMS_DRAIN_WORKERS exceeds the lanes), so no
+    drain waits for a number's bucket while another number is idle.
+    """
+    lanes = sender_pool().lanes
+    per_lane = max(1, int(settings.SMS_DRAIN_WORKERS) // len(lanes))
+    for lane in lanes:
+        for k in range(per_lane):
+            task_queue("sms.drain_outbound", broadcast_id, (k, per_lane), lane.key)
 
 
 # --- Cancel and finish ---------------------------------------------------------------------------------

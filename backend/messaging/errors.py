@@ -15,3 +15,5 @@ class SmsErrorCode(StrEnum):
     MISSING_VALUES = "missing_values"
     # People left the audience since it was fixed; the send must be confirmed with the new count.
     AUDIENCE_CHANGED = "audience_changed"
+    # The send would take longer than Twilio keeps a message queued (SMS_QUEUE_MAX_HOURS).
+    QUEUE_LIMIT = "queue_limit"

@@ -89,6 +89,8 @@ class Broadcast(models.Model):
     )
     recipient_count = models.PositiveIntegerField(_("destinatarios"), default=0)
     segments_per_message = models.PositiveSmallIntegerField(_("segmentos por mensaje"), default=1)
+    # Every message's segments added up (mixed encodings and lengths); 0 on rows older than it.
+    segments_total = models.PositiveIntegerField(_("segmentos en total"), default=0)
     estimated_cost = models.DecimalField(_("costo estimado"), max_digits=12, decimal_places=4, default=0)
     currency = models.CharField(_("moneda"), max_length=3, default="ARS")
     approved_by = models.ForeignKey(
@@ -173,6 +175,8 @@ class OutboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
     segments = models.PositiveSmallIntegerField(_("segmentos"), default=1)
     encoding = models.CharField(_("codificación"), max_length=8, default="GSM-7")
+    # The lane of the sender pool it leaves from (a number, or the Messaging Service), fixed at queueing.
+    sender = models.CharField(_("remitente"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("tomado por un worker"), null=True, blank=True)
     # A retry waits for its backoff: nothing sends the row before this time.

@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from .models import InboundMessage, OutboundMessage, keyword_label
+from django.db.models import Sum
+
+from .models import InboundMessage, OutboundMessage, OutboundStatus, keyword_label
 
 
 @dataclass
@@ -25,3 +27,9 @@ def message_list_for_volunteer(*, volunteer, limit: int = 50) -> list[MessageLin
         for m in InboundMessage.objects.filter(volunteer=volunteer).order_by("-received_at", "-id")[:limit]
     ]
     return sorted(sent + received, key=lambda line: line.created_at, reverse=True)[:limit]
+
+
+def queued_segments() -> int:
+    """Segments waiting to leave the sender pool (queued, or being handed to Twilio)."""
+    waiting = OutboundMessage.objects.filter(status__in=(OutboundStatus.QUEUED, OutboundStatus.SENDING))
+    return int(waiting.aggregate(n=Sum("segments"))["n"] or 0)

@@ -209,3 +209,11 @@ def test_auto_assign_permissions(geo, north_coordinator, eager_celery):
     assert mine.status_code == 200
     assert mine.json()["result"]["slots"] == 4
     assert api.get("/api/assignments/auto/unknown/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_auto_assign_status_of_a_malformed_run_id_is_not_found_without_touching_the_cache(lead, recwarn):
+    api = client_for(lead)
+    long_id = "x" * 300 + " with spaces"
+    assert api.get(f"/api/assignments/auto/{long_id}/").status_code == 404
+    assert not [w for w in recwarn if w.category.__name__ == "CacheKeyWarning"]

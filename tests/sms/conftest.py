@@ -23,7 +23,7 @@ def twilio_backend(settings, fake_twilio):
     settings.TWILIO_FROM = "+15005550006"
     settings.TWILIO_MESSAGING_SERVICE_SID = ""
     settings.TWILIO_HTTP_TIMEOUT = 2.0
-    settings.SMS_RATE_PER_SECOND = 0  # the rate limiter has its own tests
+    settings.SMS_PACING = False  # the rate limiter has its own tests
     settings.SMS_RETRY_BACKOFF = 1.0
     return fake_twilio
 

@@ -62,6 +62,7 @@ def test_assignment_notice_becomes_one_sms_sent_through_twilio(
 
 def test_messaging_service_sid_is_used_when_configured(north_volunteer, twilio_backend, settings):
     settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "1" * 32
+    settings.SMS_SENDERS = "long_code*3"  # the service's numbers: Twilio picks one
     message = _queued(north_volunteer)
     assert outbound_send(message_id=message.pk) == "sent"
     post = twilio_backend.requests[0]
@@ -173,8 +174,8 @@ def test_worker_dying_after_twilio_accepted_never_sends_twice(north_volunteer, t
 
     real_send = TwilioBackend.send
 
-    def send_then_die(self, message):
-        real_send(self, message)  # Twilio accepted it...
+    def send_then_die(self, message, **kwargs):
+        real_send(self, message, **kwargs)  # Twilio accepted it...
         raise SystemExit("worker killed")  # ...and the process died before writing anything
 
     monkeypatch.setattr(TwilioBackend, "send", send_then_die)

@@ -44,7 +44,7 @@ def worker(transactional_db, twilio_backend):
         "TWILIO_API_BASE_URL": twilio_backend.url,
         "TWILIO_FROM": "+15005550006",
         "TWILIO_HTTP_TIMEOUT": "60",
-        "SMS_RATE_PER_SECOND": "50",
+        "SMS_SENDERS": "+15005550006:long_code:50",  # one number paced at 50 segments/s
         "SMS_RATE_LIMIT_KEY": f"{queue}:bucket",
     }
     process = subprocess.Popen(
