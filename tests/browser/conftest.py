@@ -157,7 +157,7 @@ def shots():
 def run_django(server: Server, code: str):
     """Run `code` (which sets `result`) in a Django shell on the server's database; returns `result`."""
     script = "import json, django; django.setup()\n" + code + "\nprint(json.dumps(result))"
-    out = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=server.env, check=True, capture_output=True, text=True
-    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=server.env, capture_output=True, text=True)
+    # Show the shell's own traceback, not only its exit status.
+    assert out.returncode == 0, f"the Django shell failed:\n{out.stderr[-4000:]}"
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SETUP = """
 from backend.accounts.models import CoordinatorScope, Role, User
 from backend.accounts.services import magic_link_issue
-from backend.assignments.services import assignment_create
+from backend.assignments.models import ACTIVE_STATUSES, Assignment
+from backend.assignments.services import assignment_create, assignment_unassign
 from backend.count.models import BallotList, Category
 from backend.count.services import sheet_photo_submit
 from backend.elections.models import Area, Election, Table
@@ -33,11 +34,14 @@ rival = BallotList.objects.create(category=governor, name="Juntos por el Cambio"
 table1 = Table.objects.get(election=election, number=1)
 table2 = Table.objects.get(election=election, number=2)
 table3 = Table.objects.get(election=election, number=3)
+# The browser tests share one server: free these tables of watchers an earlier test assigned.
+for taken in Assignment.objects.filter(table__in=(table1, table2, table3), status__in=ACTIVE_STATUSES):
+    assignment_unassign(assignment=taken, source="admin", reason="browser test of election night")
 people = []
 for number, table in ((1, table1), (2, table2), (3, table3)):
     user = User.objects.create_user(f"fiscal-acta-{number}", role=Role.VOLUNTEER)
     volunteer = Volunteer.objects.create(
-        dni=f"4000000{number}", first_name="Fiscal", last_name=str(number), phone=f"+5493515550{number:03d}",
+        dni=f"4000000{number}", first_name="Fiscal", last_name=str(number), phone=f"+5493514440{number:03d}",
         user=user, phone_verified=True,
     )
     assignment_create(volunteer=volunteer, place=table.place, table=table, role="table", source="admin", notify=False)
