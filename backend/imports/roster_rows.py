@@ -35,6 +35,7 @@ FIELDS = (
     "notes",
     "phone_verified",
     "phone_rule",
+    "channel",
 )
 
 
@@ -69,6 +70,7 @@ def field_labels() -> dict[str, str]:
         "notes": _("notas"),
         "phone_verified": _("celular verificado"),
         "phone_rule": _("cómo se completó el celular"),
+        "channel": _("canal"),
     }
 
 
@@ -214,6 +216,15 @@ class RowReader:
                 values["roles_accepted"] = role
             else:
                 warnings.append(_("rol no reconocido: «%(text)s»") % {"text": role_text})
+        channel_text = readers.text(self.cell(row, "channel"))
+        if channel_text:
+            channel = readers.parse_channel(channel_text)
+            if channel:
+                values["channel"] = channel
+            else:
+                warnings.append(
+                    _("canal no reconocido: «%(text)s» (WhatsApp, SMS o automático)") % {"text": channel_text}
+                )
         trained = readers.parse_bool(self.cell(row, "trained"))
         if trained is not None:
             values["trained"] = trained

@@ -11,6 +11,7 @@ urlpatterns = [
     path("mi/no-puedo/", views.decline, name="decline"),
     path("mi/llegue/", views.check_in, name="check_in"),
     path("mi/mesa/", views.table_report_next, name="table_report"),
+    path("mi/canal/", views.channel_set, name="channel"),
     # Short links from SMS: 22 base-62 characters at the root (see backend.accounts.services).
     re_path(r"^(?P<key>[0-9A-Za-z]{22})$", views.short_link_open, name="short_link"),
 ]
