@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.assignments.models import Assignment, AssignmentStatus
+from backend.messaging.broadcasts import broadcast_preview
 from backend.messaging.channels import templates_parse
 from backend.messaging.models import InboundMessage, OutboundMessage
 from backend.threads.models import Attachment, Message
@@ -273,3 +274,15 @@ def _sms(phone: str, body: str) -> dict:
         "To": "+15005550006",
         "Body": body,
     }
+
+
+def test_broadcast_preview_counts_and_costs_per_channel(geo, lead, north_volunteer, south_volunteer, settings):
+    settings.SMS_BACKEND = "local"
+    settings.SMS_COST_PER_SEGMENT = "0.0500"
+    settings.WHATSAPP_COST_PER_MESSAGE = "0.0300"
+    settings.WHATSAPP_TEMPLATES = {"instruction": {"sid": INSTRUCTION_SID, "variables": ["texto"]}}
+    volunteer_update(volunteer=north_volunteer, actor=None, source="web", channel="whatsapp")
+    preview = broadcast_preview(user=lead, election=geo.election, body="Fiscaliza: traigan DNI", segment={})
+    assert (preview.recipients, preview.sms_recipients, preview.whatsapp_recipients) == (2, 1, 1)
+    assert (str(preview.sms_cost), str(preview.whatsapp_cost)) == ("0.0500", "0.0300")
+    assert preview.estimated_cost == preview.sms_cost + preview.whatsapp_cost

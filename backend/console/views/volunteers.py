@@ -74,12 +74,19 @@ class VolunteerEditForm(forms.Form):
     channel = forms.ChoiceField(
         label=gettext_lazy("Canal"),
         choices=Channel.choices,
+        required=False,
         help_text=gettext_lazy("Automático: WhatsApp si ya nos escribió por WhatsApp; si no, SMS."),
     )
     trained = forms.BooleanField(label=gettext_lazy("Capacitado"), required=False)
     excluded = forms.BooleanField(label=gettext_lazy("Excluido por coordinación"), required=False)
     excluded_reason = forms.CharField(label=gettext_lazy("Motivo de exclusión"), required=False, max_length=255)
     notes = forms.CharField(label=gettext_lazy("Notas"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("channel"):  # a form without the field leaves the channel as it is
+            cleaned.pop("channel", None)
+        return cleaned
 
 
 @console_view
