@@ -286,3 +286,20 @@ def test_broadcast_preview_counts_and_costs_per_channel(geo, lead, north_volunte
     assert (preview.recipients, preview.sms_recipients, preview.whatsapp_recipients) == (2, 1, 1)
     assert (str(preview.sms_cost), str(preview.whatsapp_cost)) == ("0.0500", "0.0300")
     assert preview.estimated_cost == preview.sms_cost + preview.whatsapp_cost
+
+
+def test_a_whatsapp_send_twilio_refuses_goes_by_sms_at_once(
+    north_volunteer, whatsapp, django_capture_on_commit_callbacks
+):
+    volunteer_update(volunteer=north_volunteer, actor=None, source="web", channel="whatsapp")
+    whatsapp.script.append(("error", 400, 63003))  # not a WhatsApp number
+    message = outbound_queue(
+        volunteer=north_volunteer, kind="instruction", body="F: hola", segments=1, encoding="GSM-7"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbound_send(message_id=message.pk) == "failed"
+    message.refresh_from_db()
+    assert message.status == "failed" and message.fallback.status == "sent"
+    assert [p["To"] for p in whatsapp.requests] == [f"whatsapp:{north_volunteer.phone}", north_volunteer.phone]
+    north_volunteer.refresh_from_db()
+    assert not north_volunteer.opted_out
