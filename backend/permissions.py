@@ -20,8 +20,10 @@ from backend.accounts.models import Role
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.incidents.models import Incident, IncidentEvent
 from backend.messaging.models import Broadcast
 from backend.notices.models import Notice
+from backend.tableday.models import TableDay, TableReport
 from backend.threads.models import AnnouncementDelivery, Message, Thread, ThreadModerationEvent, ThreadMute
 from backend.volunteers.models import Volunteer
 
@@ -51,6 +53,10 @@ _AREA_PATH_LOOKUP: dict[type[Model], tuple[str, str]] = {
     ThreadModerationEvent: ("thread__election_id", "thread__place__area__path"),
     ThreadMute: ("thread__election_id", "thread__place__area__path"),
     AnnouncementDelivery: ("message__thread__election_id", "message__thread__place__area__path"),
+    TableReport: ("table__election_id", "table__place__area__path"),
+    TableDay: ("table__election_id", "table__place__area__path"),
+    Incident: ("election_id", "place__area__path"),
+    IncidentEvent: ("incident__election_id", "incident__place__area__path"),
 }
 
 
@@ -98,7 +104,7 @@ def _active_place_ids(volunteer: Volunteer) -> set[int]:
 def _place_of(obj: Model) -> PollingPlace | None:
     if isinstance(obj, PollingPlace):
         return obj
-    if isinstance(obj, Table | Assignment | Thread):
+    if isinstance(obj, Table | Assignment | Thread | Incident):
         return obj.place
     return None
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "backend.console",
     "backend.tableday",
     "backend.incidents",
+    "backend.credentials",
     "api",
     "sms",
 ]
@@ -118,8 +119,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'f
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     # WAL and a busy timeout let the ASGI server, Celery eager tasks and the tests share one file.
+    # IMMEDIATE: a transaction takes the write lock when it starts, so two that read then write
+    # (a table report, an SMS) wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -158,6 +165,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Zips of schools' credentials built by the Celery worker; the web process serves them to whoever asked.
+CREDENTIALS_DIR = Path(env.str("CREDENTIALS_DIR", default=str(VAR_DIR / "credentials")))
 STATICFILES_DIRS = [BASE_DIR / "backend" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -405,4 +414,6 @@ CELERY_BEAT_SCHEDULE.update(
 # --- Election day: incidents -----------------------------------------------------------------
 # A severe incident nobody took goes one area up the tree after this many minutes, and again after as many.
 INCIDENT_ESCALATION_MINUTES = env.int("INCIDENT_ESCALATION_MINUTES", default=15)
+# The day board flags the places with a table that has not reported opening by this local time (HH:MM).
+TABLEDAY_OPEN_DEADLINE = env.str("TABLEDAY_OPEN_DEADLINE", default="08:30")
 CELERY_BEAT_SCHEDULE["incidents-escalate-due"] = {"task": "incidents.escalate_due", "schedule": 60.0}

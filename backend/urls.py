@@ -15,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("importar/", include("backend.imports.urls")),
     path("hilos/", include("backend.threads.urls")),
+    path("", include("backend.credentials.urls")),
 ]
 urlpatterns += [path("", include("sms.urls")), path("", include("backend.portal.urls"))]
 

@@ -13,11 +13,13 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ["import_roster.py", "--rows", "100000"],
     ["import_stations.py"],
-    ["assign.py"],
+    ["assign.py", "--national"],
     ["assign.py", "--cordoba"],
     ["sms.py"],
     ["texts_national.py"],
     ["threads.py"],
+    ["credentials.py"],
+    ["election_day.py"],
 ]
 
 

@@ -96,7 +96,7 @@ def inbound_command(
 ) -> Reply:
     """Act on one text from `volunteer` (None: an unknown number) and return the reply.
 
-    `attachments` are the stored photos of an MMS: with or without text, they go to the thread.
+    `attachments` are the stored photos of an MMS: they go with a PROBLEMA report, or else to the thread.
     """
     params = params or {}
     attachments = attachments or []
@@ -118,7 +118,7 @@ def inbound_command(
 
     incident_text = incident_keyword_parse(body)
     if incident_text is not None:
-        reply = _incident_command(volunteer, incident_text)
+        reply = _incident_command(volunteer, incident_text, attachments)
         return Reply("incident", "" if volunteer.opted_out else reply)
 
     table_keyword = table_keyword_parse(body)
@@ -326,11 +326,11 @@ def incident_keyword_parse(body: str) -> str | None:
     return body.strip().split(None, 1)[1].strip() if len(body.strip().split(None, 1)) > 1 else ""
 
 
-def _incident_command(volunteer: Volunteer, text: str) -> str:
+def _incident_command(volunteer: Volunteer, text: str, photos: list) -> str:
     assignment = assignment_get_active_for_volunteer(volunteer=volunteer)
     if assignment is None:
         return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
-    if not text:
+    if not text and not photos:
         return _sms(
             _("Fiscaliza: contá el problema después de la palabra, por ejemplo: PROBLEMA faltan boletas en la 1234")
         )
@@ -359,7 +359,12 @@ def _incident_command(volunteer: Volunteer, text: str) -> str:
         table = named or table
     try:
         incident = incident_report(
-            place=assignment.place, table=table, text=text, actor=volunteer.user, channel=EventSource.SMS
+            place=assignment.place,
+            table=table,
+            text=text,
+            actor=volunteer.user,
+            channel=EventSource.SMS,
+            photos=photos,
         )
     except ApplicationError as exc:
         return _sms(f"Fiscaliza: {exc.message}")

@@ -126,7 +126,13 @@ class Assignment(models.Model):
             ),
             models.CheckConstraint(condition=Q(status__in=AssignmentStatus.values), name="assignment_status_valid"),
         ]
-        indexes = [models.Index(fields=["election", "status"], name="assignment_election_status")]
+        indexes = [
+            models.Index(fields=["election", "status"], name="assignment_election_status"),
+            # Coverage counts active assignments per place and status from this index alone.
+            models.Index(fields=["election", "status", "place"], name="assignment_coverage"),
+            # The election-day board's latest check-ins: newest first without sorting every one.
+            models.Index(fields=["election", "status", "status_changed_at"], name="assignment_recent_status"),
+        ]
 
     def __str__(self) -> str:
         where = f"{self.place.name} / {self.table}" if self.table_id else self.place.name

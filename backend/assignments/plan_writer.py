@@ -1,6 +1,6 @@
 """Writing an auto-assign plan: the engine computed it, this service writes it in one transaction.
 
-Rows go through the one bulk writer (`backend.core.bulk`), audit rows through `event_build` and
+Rows go through the one bulk writer (`backend.core.bulk`), audit rows through `event_row` and
 notices through `notice_build`/`notices_create`, the same constructors a manual assignment uses, so
 delivery is scheduled after commit whatever the size of the plan.
 """
@@ -18,12 +18,14 @@ from django.utils.translation import gettext as _
 
 from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError
+from backend.credentials.models import RevokeReason
+from backend.credentials.services import credentials_revoke
 from backend.notices.models import Notice, NoticeKind
 from backend.notices.services import notice_build, notices_create
 
 from .engine import Change, Plan
 from .errors import AssignmentErrorCode
-from .events import event_build
+from .events import event_row
 from .live import assignments_membership_changed
 from .models import Assignment, AssignmentEvent, AssignmentStatus, EventSource
 
@@ -56,13 +58,13 @@ class _Batch:
     actor: Any
     source: str
     now: datetime.datetime
-    events: list[AssignmentEvent] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
     def event(self, assignment_id: int, kind: str, from_status: str, to_status: str, reason: str) -> None:
         self.events.append(
-            event_build(
-                assignment=Assignment(pk=assignment_id),
+            event_row(
+                assignment_id=assignment_id,
                 kind=kind,
                 actor=self.actor,
                 source=self.source,
@@ -97,6 +99,7 @@ def _write_cancels(cancels: list[Change], rows: dict, batch: _Batch) -> None:
         Assignment.objects.filter(pk__in=chunk).update(
             status=AssignmentStatus.CANCELLED, status_changed_at=batch.now, updated_at=batch.now
         )
+        credentials_revoke(assignment_ids=chunk, reason=RevokeReason.CANCELLED)
     for c in cancels:
         aid = _known(c.assignment_id)
         status, vid = rows[aid]
@@ -125,6 +128,7 @@ def _write_moves(moves: list[Change], rows: dict, batch: _Batch) -> None:
     Assignment.objects.bulk_update(
         moved_rows, ["place_id", "table_id", "role", "slot", "reason", "cost", "updated_at"], batch_size=500
     )
+    credentials_revoke(assignment_ids=[_known(c.assignment_id) for c in moves], reason=RevokeReason.MOVED)
     for c in moves:
         aid = _known(c.assignment_id)
         status, vid = rows[aid]

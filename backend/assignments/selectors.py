@@ -2,8 +2,9 @@
 
 Every selector that takes `user` narrows its rows with `backend.permissions.visible`, so
 the console pages and the API can pass the request's user straight through.
-Coverage aggregates once per place (three grouped queries) and rolls up the area tree in Python
-by materialised path, so a whole province answers in a few tens of milliseconds.
+Coverage counts per area in three grouped queries (the database adds up the places, tables and
+assignments; the rows are the areas that hold places) and rolls up the area tree in Python by
+materialised path, so the whole country answers in a few queries whatever its number of districts.
 """
 
 from __future__ import annotations
@@ -79,12 +80,17 @@ def assignment_list_visible(
 # --- coverage ------------------------------------------------------------------------------------
 
 
-def _place_counts(*, user, election: Election, area: Area | None) -> dict[int, dict]:
-    """Per visible place: slots, assigned, confirmed, checked in; three grouped queries in total."""
+def _place_counts(*, user, election: Election, area: Area | None, direct: bool = False) -> dict[int, dict]:
+    """Per visible place (under `area`, or right in it when `direct`): slots, assigned, confirmed,
+    checked in; three grouped queries in total."""
     places = PollingPlace.objects.filter(election=election)
     tables = Table.objects.filter(election=election)
     assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
-    if area is not None:
+    if area is not None and direct:
+        places = places.filter(area=area)
+        tables = tables.filter(place__area=area)
+        assignments = assignments.filter(place__area=area)
+    elif area is not None:
         places = places.filter(area__path__startswith=area.path)
         tables = tables.filter(place__area__path__startswith=area.path)
         assignments = assignments.filter(place__area__path__startswith=area.path)
@@ -134,24 +140,86 @@ def coverage_by_place(*, user, election: Election, area: Area | None = None) -> 
     return rows
 
 
+_COUNTS = ("places", "tables", "slots", "assigned", "confirmed", "checked_in")
+
+
+def _area_counts(*, user, election: Election, paths: list[str]) -> dict[str, dict]:
+    """Per area that holds visible places (under `paths[0]` when there is exactly one path; with
+    several, everywhere, as only the wanted areas are summed later), keyed by its path: places,
+    tables, slots, assigned, confirmed, checked in. Four queries however many areas and places
+    there are, grouped by the place's area id (an integer, served by covering indexes); the rows
+    are the areas that hold places, not the places."""
+    places = PollingPlace.objects.filter(election=election)
+    tables = Table.objects.filter(election=election)
+    assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
+    areas = Area.objects.filter(election=election)
+    if len(paths) == 1:
+        places = places.filter(area__path__startswith=paths[0])
+        tables = tables.filter(place__area__path__startswith=paths[0])
+        assignments = assignments.filter(place__area__path__startswith=paths[0])
+        areas = areas.filter(path__startswith=paths[0])
+    path_of = dict(areas.values_list("pk", "path"))
+    counts: dict[str, dict] = {}
+    for area_id, n in visible(user, places).values("area_id").annotate(n=Count("id")).values_list("area_id", "n"):
+        row = counts[path_of[area_id]] = dict.fromkeys(_COUNTS, 0)
+        row["places"] = n
+        row["slots"] = n * election.place_watchers_per_place
+    for area_id, n in (
+        visible(user, tables).values("place__area_id").annotate(n=Count("id")).values_list("place__area_id", "n")
+    ):
+        row = counts[path_of[area_id]]
+        row["tables"] = n
+        row["slots"] += n * election.table_watchers_per_table
+    for area_id, status, n in (
+        visible(user, assignments)
+        .values("place__area_id", "status")
+        .annotate(n=Count("id"))
+        .values_list("place__area_id", "status", "n")
+    ):
+        row = counts[path_of[area_id]]
+        row["assigned"] += n
+        if status in CONFIRMED_STATUSES:
+            row["confirmed"] += n
+        if status == AssignmentStatus.CHECKED_IN:
+            row["checked_in"] += n
+    return counts
+
+
+def _roll_up(counts: dict[str, dict], wanted_paths) -> dict[str, dict]:
+    """The counts of each wanted area: the sum over the areas below it (every prefix of a path is an ancestor)."""
+    totals = {path: dict.fromkeys(_COUNTS, 0) for path in wanted_paths}
+    for path, row in counts.items():
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            total = totals.get("/" + "/".join(parts[:i]) + "/")
+            if total is not None:
+                for key in _COUNTS:
+                    total[key] += row[key]
+    return totals
+
+
+def _top_paths(paths) -> list[str]:
+    """The paths not inside another one of them: a subtree's filter covers its descendants."""
+    ordered = sorted(set(paths))
+    return [p for p in ordered if not any(p != q and p.startswith(q) for q in ordered)]
+
+
 def coverage_by_area(*, user, election: Election, area: Area | None = None, max_depth: int | None = None) -> list[dict]:
     """The area tree (flat, ordered by path; `depth` and `parent_id` rebuild it) with counts rolled up.
 
     Only areas the user may see are listed: a coordinator gets their subtrees, whose numbers add up
-    the places below them.
+    the places below them. Four queries at any size: the areas, and three grouped counts per area.
     """
-    counts = _place_counts(user=user, election=election, area=area)
     areas = Area.objects.filter(election=election)
     if area is not None:
         areas = areas.filter(path__startswith=area.path)
     if max_depth is not None:
         areas = areas.filter(depth__lte=max_depth)
     nodes = {}
-    by_path = {}
     for pk, parent_id, code, name, kind, path, depth in visible(user, areas).values_list(
         "pk", "parent_id", "code", "name", "kind", "path", "depth"
     ):
-        node = {
+        nodes[path] = {
             "id": pk,
             "parent_id": parent_id,
             "code": code,
@@ -159,34 +227,10 @@ def coverage_by_area(*, user, election: Election, area: Area | None = None, max_
             "kind": kind,
             "path": path,
             "depth": depth,
-            "places": 0,
-            "tables": 0,
-            "slots": 0,
-            "assigned": 0,
-            "confirmed": 0,
-            "checked_in": 0,
         }
-        nodes[pk] = node
-        by_path[path] = node
-    # Ancestors of each place's area, resolved once per area: every prefix of its path.
-    area_paths = dict(Area.objects.filter(pk__in={r["area_id"] for r in counts.values()}).values_list("pk", "path"))
-    chains: dict[int, list[dict]] = {}
-    for area_id, path in area_paths.items():
-        parts = path.strip("/").split("/")
-        chain = []
-        for i in range(1, len(parts) + 1):
-            ancestor = by_path.get("/" + "/".join(parts[:i]) + "/")
-            if ancestor is not None:
-                chain.append(ancestor)
-        chains[area_id] = chain
-    for row in counts.values():
-        for node in chains.get(row["area_id"], ()):
-            node["places"] += 1
-            node["tables"] += row["tables"]
-            node["slots"] += row["slots"]
-            node["assigned"] += row["assigned"]
-            node["confirmed"] += row["confirmed"]
-            node["checked_in"] += row["checked_in"]
+    counts = _area_counts(user=user, election=election, paths=[area.path] if area is not None else [])
+    for path, total in _roll_up(counts, nodes).items():
+        nodes[path].update(total)
     out = sorted(nodes.values(), key=lambda n: n["path"])
     labels = {state: state_label(state) for state in _STATE_LABELS}
     for node in out:
@@ -224,20 +268,22 @@ class Coverage:
 
 
 def coverage_map_by_area(*, user, election: Election, areas: list[Area]) -> dict[int, Coverage]:
-    """Rolled-up coverage of each of `areas` (already checked visible) and their children, keyed by area id."""
-    result: dict[int, Coverage] = {}
-    for area in {a.pk: a for a in areas}.values():
-        if area.pk in result:
-            continue
-        # One call per subtree also answers for the children listed below it.
-        for row in coverage_by_area(user=user, election=election, area=area, max_depth=area.depth + 1):
-            result.setdefault(row["id"], Coverage.of(row))
-    return result
+    """Rolled-up coverage of each of `areas` (already checked visible), keyed by area id.
+
+    Three grouped queries for all of them together, however many districts or places they hold.
+    """
+    if not areas:
+        return {}
+    counts = _area_counts(user=user, election=election, paths=_top_paths(a.path for a in areas))
+    totals = _roll_up(counts, {a.path for a in areas})
+    return {a.pk: Coverage.of(totals[a.path]) for a in areas}
 
 
-def coverage_map_by_place(*, user, election: Election, area: Area) -> dict[int, Coverage]:
-    """Coverage of each visible place under `area`, keyed by place id."""
-    return {row["id"]: Coverage.of(row) for row in coverage_by_place(user=user, election=election, area=area)}
+def coverage_map_by_place(*, user, election: Election, area: Area | None, direct: bool = False) -> dict[int, Coverage]:
+    """Coverage of each visible place under `area` (the whole election when None; only the places
+    right in `area` when `direct`), keyed by place id. Three grouped queries."""
+    counts = _place_counts(user=user, election=election, area=area, direct=direct)
+    return {pk: Coverage.of(row) for pk, row in counts.items()}
 
 
 def coverage_by_table(*, user, place: PollingPlace) -> dict:
@@ -310,18 +356,23 @@ _NEAR_M = 30_000
 _DEG_LAT_M = 111_000
 
 
-def _free_volunteers_in_district(*, place: PollingPlace, role: str, slot: int, include_absent: bool):
+def _free_volunteers_in_district(*, place: PollingPlace, role: str | None, slot: int | None, include_absent: bool):
     """A narrowing query (the district, not busy, the plain flags of the eligibility rule) so the one
     rule in `eligibility_problems` runs over a few hundred rows instead of the whole roster."""
     election = place.election
     district = district_code(place.area.path)
-    home_in_district = Q(area__path__startswith=f"/{district}/") | Q(
-        area__isnull=True, votes_at__area__path__startswith=f"/{district}/"
-    )
-    qs = Volunteer.objects.filter(home_in_district).filter(
-        Q(area__election=election) | Q(votes_at__election=election), excluded=False, opted_out=False
-    )
-    qs = qs.exclude(availability=Availability.UNAVAILABLE).filter(roles_accepted__in=[RolesAccepted.ANY, role])
+    # The district's areas and places as id lists: the volunteers' own indexes on area and place
+    # then find the few thousand people of the district instead of scanning the whole roster.
+    areas = Area.objects.filter(election=election, path__startswith=f"/{district}/").values("pk")
+    places = PollingPlace.objects.filter(election=election, area__path__startswith=f"/{district}/").values("pk")
+    home_in_district = Q(area_id__in=areas) | Q(area__isnull=True, votes_at_id__in=places)
+    # No ORDER BY: the candidates are ranked in Python, and the name order made SQLite walk the
+    # whole roster by name (9 s at 140,000 volunteers).
+    qs = Volunteer.objects.filter(home_in_district).filter(excluded=False, opted_out=False).order_by()
+    qs = qs.exclude(availability=Availability.UNAVAILABLE)
+    # Without a role or slot (several slots at once), `_rank` applies the rest of the rule per slot.
+    if role is not None:
+        qs = qs.filter(roles_accepted__in=[RolesAccepted.ANY, role])
     if slot == 0:
         qs = qs.exclude(availability__in=PARTIAL_AVAILABILITY)
     if election.requires_training:
@@ -373,9 +424,10 @@ def candidates_for_slot(
             latitude__range=(place.latitude - dlat, place.latitude + dlat),
             longitude__range=(place.longitude - dlon, place.longitude + dlon),
         )
-    ranked = _rank(place, role, slot, list(qs.filter(near).values_list(*_CANDIDATE_FIELDS)), include_absent)
+    rows = list(qs.filter(near).values_list(*_CANDIDATE_FIELDS))
+    ranked = _rank(place, role, slot, rows, include_absent, limit=limit)
     if len(ranked) < limit or (ranked and ranked[min(limit, len(ranked)) - 1].cost_m > _NEAR_M):
-        ranked = _rank(place, role, slot, list(qs.values_list(*_CANDIDATE_FIELDS)), include_absent)
+        ranked = _rank(place, role, slot, list(qs.values_list(*_CANDIDATE_FIELDS)), include_absent, limit=limit)
     return ranked[:limit]
 
 
@@ -396,7 +448,11 @@ _CANDIDATE_FIELDS = (
 )
 
 
-def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent: bool) -> list[SlotCandidate]:
+def _rank(
+    place: PollingPlace, role: str, slot: int, rows: list, include_absent: bool, limit: int | None = None
+) -> list[SlotCandidate]:
+    """The eligible among `rows`, cheapest first; with `limit`, only the best `limit` (their reasons
+    are worded only for them: a district of thousands ranked for two proposals)."""
     election = place.election
     place_path = place.area.path
     lineage = {
@@ -434,16 +490,21 @@ def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent:
         levels_up=np.array(levels, dtype=np.int64),
         home_known=np.array([bool(r[9] or r[10]) for r in kept], dtype=bool),
     )
+    order = []
+    for i, (pk, first, last, *_rest) in enumerate(kept):
+        if np.isfinite(cost[i]):
+            name = f"{first} {last}".strip()
+            order.append((round(float(cost[i]), 1), not kept[i][6], name, pk, i))
+    order.sort()
     out = []
-    for i, (pk, first, last, _lat, _lon, votes_at_id, trained, availability, roles, *_rest) in enumerate(kept):
-        if not np.isfinite(cost[i]):
-            continue
+    for cost_m, _untrained, name, pk, i in order[:limit]:
+        _pk, _first, _last, _lat, _lon, votes_at_id, trained, availability, roles, *_rest = kept[i]
         lca_kind, lca_name = lineage.get(lcas[i] or "", ("", ""))
         out.append(
             SlotCandidate(
                 volunteer_id=pk,
-                name=f"{first} {last}".strip(),
-                cost_m=round(float(cost[i]), 1),
+                name=name,
+                cost_m=cost_m,
                 reason=cost_reason(int(kind[i]), float(cost[i]), lca_kind=lca_kind, lca_name=lca_name),
                 votes_here=votes_at_id == place.pk,
                 trained=trained,
@@ -451,7 +512,6 @@ def _rank(place: PollingPlace, role: str, slot: int, rows: list, include_absent:
                 roles_accepted=roles,
             )
         )
-    out.sort(key=lambda c: (c.cost_m, not c.trained, c.name, c.volunteer_id))
     return out
 
 
@@ -470,20 +530,25 @@ def late_watcher_proposals(*, user, late: list[Assignment]) -> list[tuple[Assign
         key = (assignment.place_id, assignment.role, assignment.slot)
         wanted[key] = wanted.get(key, 0) + PROPOSALS_PER_WATCHER
     pools: dict[tuple, list[SlotCandidate]] = {}
+    # The free people of a district are read once for all its late watchers (a page of 20 late
+    # watchers in 20 places read the same district 40 times); `_rank` applies the one rule per slot
+    # and ranks the whole district, as `candidates_for_slot` does when its near set falls short.
+    district_rows: dict[tuple, list] = {}
     taken: set[int] = set()
     out = []
     for assignment in late:
         key = (assignment.place_id, assignment.role, assignment.slot)
         if key not in pools:
-            pools[key] = candidates_for_slot(
-                user=user,
-                place=assignment.place,
-                role=assignment.role,
-                table=assignment.table,
-                slot=assignment.slot,
-                # Neighbouring places draw on the same people: room for those already handed out.
-                limit=wanted[key] + len(taken),
-            )
+            place = assignment.place
+            rows_key = (district_code(place.area.path), assignment.role, assignment.slot)
+            if rows_key not in district_rows:
+                qs = _free_volunteers_in_district(
+                    place=place, role=assignment.role, slot=assignment.slot, include_absent=False
+                )
+                district_rows[rows_key] = list(visible(user, qs).values_list(*_CANDIDATE_FIELDS))
+            # Neighbouring places draw on the same people: room for those already handed out.
+            limit = wanted[key] + len(taken)
+            pools[key] = _rank(place, assignment.role, assignment.slot, district_rows[rows_key], False, limit=limit)
         proposals = [c for c in pools[key] if c.volunteer_id not in taken][:PROPOSALS_PER_WATCHER]
         taken.update(c.volunteer_id for c in proposals)
         out.append((assignment, proposals))

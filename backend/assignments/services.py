@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.credentials.models import RevokeReason
+from backend.credentials.services import credentials_issue, credentials_revoke
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 from backend.permissions import role_of
@@ -154,6 +156,9 @@ def assignment_create(
             )
             if notify:
                 notice_create(volunteer=volunteer, kind=NoticeKind.ASSIGNMENT, assignment=assignment)
+            if replaces is not None:
+                # The slot's old credential was revoked when its assignment ended; the new watcher's is issued.
+                credentials_issue(assignments=[assignment])
             assignment_changed_broadcast(election_id=place.election_id, place_id=place.pk)
             assignments_membership_changed(volunteer_ids=[volunteer.pk])
     except IntegrityError as exc:
@@ -162,6 +167,14 @@ def assignment_create(
             _("Ese lugar o esa persona acaban de ser asignados por otra persona."), code=AssignmentErrorCode.SLOT_TAKEN
         ) from exc
     return assignment
+
+
+# An assignment that ends this way takes its printed credential with it (the QR reads "revocada").
+_ENDS_CREDENTIAL: dict[str, str] = {
+    AssignmentStatus.DECLINED: RevokeReason.DECLINED,
+    AssignmentStatus.CANCELLED: RevokeReason.CANCELLED,
+    AssignmentStatus.NO_SHOW: RevokeReason.NO_SHOW,
+}
 
 
 def assignment_transition(
@@ -195,6 +208,8 @@ def assignment_transition(
             to_status=to_status,
             reason=reason,
         )
+        if to_status in _ENDS_CREDENTIAL:
+            credentials_revoke(assignment_ids=[locked_row.pk], reason=_ENDS_CREDENTIAL[to_status])
         if to_status == AssignmentStatus.CANCELLED and from_status in {
             AssignmentStatus.NOTIFIED,
             AssignmentStatus.CONFIRMED,
@@ -435,6 +450,8 @@ def assignment_swap(*, first: Assignment, second: Assignment, actor=None, source
             _refuse_problems(row.volunteer, problems)
         slot_a = (a.place, a.table, a.role, a.slot)
         slot_b = (b.place, b.table, b.role, b.slot)
+        # Each credential names a table or school: both are reprinted for the new slots.
+        credentials_revoke(assignment_ids=[a.pk, b.pk], reason=RevokeReason.MOVED)
         # Park one row on a temporary slot so neither unique index sees two holders at any moment.
         a.slot = _SWAP_TEMP_SLOT
         a.save(update_fields=["slot", "updated_at"])

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 class ExportKind(models.TextChoices):
     COVERAGE = "coverage", _("Cobertura")
     ACCREDITATION = "accreditation", _("Acreditación de fiscales")
+    INCIDENTS = "incidents", _("Incidentes")
 
 
 class ExportLog(models.Model):

@@ -3,7 +3,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from .views import autoassign, board, coverage, day, exports, home, imports, instructions, volunteers
+from .views import (
+    autoassign,
+    board,
+    coverage,
+    credentials,
+    day,
+    exports,
+    home,
+    imports,
+    instructions,
+    tableday,
+    volunteers,
+)
 
 app_name = "console"
 
@@ -32,7 +44,25 @@ console_patterns = [
     path("instrucciones/<int:pk>/aprobar/", instructions.instruction_approve, name="instruction_approve"),
     path("instrucciones/<int:pk>/cancelar/", instructions.instruction_cancel, name="instruction_cancel"),
     path("dia/", day.election_day, name="election_day"),
+    path("dia/mesas/", tableday.day_board, name="day_board"),
+    path("dia/establecimientos/<int:pk>/", tableday.day_place, name="day_place"),
+    path("dia/mesas/<int:pk>/", tableday.day_table, name="day_table"),
+    path("dia/mesas/<int:pk>/corregir/", tableday.day_table_correct, name="day_table_correct"),
+    path("dia/incidentes/", tableday.incident_board, name="incident_board"),
+    path("dia/incidentes.xlsx", tableday.incident_export, name="incident_export"),
+    path("dia/incidentes/fotos/<int:pk>/", tableday.incident_photo, name="incident_photo"),
+    path("dia/incidentes/<int:pk>/tomar/", tableday.incident_take, name="incident_take"),
+    path("dia/incidentes/<int:pk>/resolver/", tableday.incident_resolve, name="incident_resolve"),
+    path("dia/incidentes/<int:pk>/nota/", tableday.incident_note, name="incident_note"),
     path("acreditacion.xlsx", exports.accreditation_export, name="accreditation_export"),
+    path("credenciales/", credentials.credentials_home, name="credentials"),
+    path("credenciales/establecimiento/<int:pk>.pdf", credentials.place_pdf, name="credentials_place_pdf"),
+    path("credenciales/asignacion/<int:pk>.pdf", credentials.assignment_pdf, name="credentials_assignment_pdf"),
+    path("credenciales/lotes/", credentials.batch_start, name="credentials_batch_start"),
+    path("credenciales/lotes/<int:pk>/", credentials.batch, name="credentials_batch"),
+    path("credenciales/lotes/<int:pk>.zip", credentials.batch_download, name="credentials_batch_download"),
+    path("credenciales/acreditacion.xlsx", credentials.accreditation_xlsx, name="credentials_accreditation_xlsx"),
+    path("credenciales/acreditacion.pdf", credentials.accreditation_pdf_view, name="credentials_accreditation_pdf"),
 ]
 
 urlpatterns = [

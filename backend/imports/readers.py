@@ -160,8 +160,16 @@ def is_totals_row(row: list) -> bool:
 _DNI_PREFIX = re.compile(r"^\s*(?:d\.?\s*n\.?\s*i\.?|l\.?\s*[ec]\.?|documento|doc\.?|n(?:ro|°|º)\.?)\s*[:#.]?\s*", re.I)
 
 
+_DNI_FLOAT_TEXT = re.compile(r"\d+\.0+")
+_DNI_WRITTEN = re.compile(r"[\d.\s\-]+")
+_NON_DIGITS = re.compile(r"\D")
+
+
 def clean_dni(value: object) -> str | None:
     """'30.123.456', '30 123 456', 'DNI 30123456', 30123456, 30123456.0 -> '30123456'; None unless 7-8 digits."""
+    if type(value) is str and value.isdigit() and value.isascii():  # the common case: plain digits
+        digits = value.lstrip("0")
+        return digits if 7 <= len(digits) <= 8 else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
@@ -172,12 +180,12 @@ def clean_dni(value: object) -> str | None:
         digits = str(value)
     else:
         raw = str(value).strip()
-        if re.fullmatch(r"\d+\.0+", raw):
+        if _DNI_FLOAT_TEXT.fullmatch(raw):
             raw = raw.split(".")[0]
         raw = _DNI_PREFIX.sub("", raw)
-        if not re.fullmatch(r"[\d.\s\-]+", raw):
+        if not _DNI_WRITTEN.fullmatch(raw):
             return None
-        digits = re.sub(r"\D", "", raw)
+        digits = _NON_DIGITS.sub("", raw)
     digits = digits.lstrip("0")
     return digits if 7 <= len(digits) <= 8 else None
 

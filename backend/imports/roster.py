@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 import time
+from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -18,24 +21,19 @@ from django.utils.translation import override
 
 from backend.core.bulk import insert_rows
 from backend.core.exceptions import ApplicationError
+from backend.core.memory import release_freed_memory
 from backend.core.spreadsheets import Sheet
-from backend.volunteers.models import Volunteer, volunteer_search_key
+from backend.core.text import fold
+from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteers_import_update
 
 from .models import BatchStatus, ImportBatch, RowStatus
-from .roster_rows import (
-    FIELDS,
-    PHONE_AT,
-    Candidate,
-    Outcome,
-    _,
-    field_labels,
-    read_roster,
-    reject_candidate,
-)
+from .roster_rows import FIELDS, PHONE_AT, Candidate, Outcome, Texts, _, read_roster, reject_candidate
 
 logger = logging.getLogger(__name__)
 QUERY_CHUNK = 5000
+# The columns a roster gives, after the DNI, in the order the INSERT writes them.
+VARYING = FIELDS
 
 
 def chunks(items: list, size: int = QUERY_CHUNK):
@@ -47,16 +45,17 @@ def mask_dni(dni: str) -> str:
     return "***" + dni[-3:]
 
 
-def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Outcome):
+def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Outcome, texts: Texts):
     """Phase 2: compare with the database, one query per chunk of DNIs and of phones (never per row).
 
-    Returns (values of volunteers to create, {id: (current, changed values)} of volunteers to
-    update, fields to update).
+    Returns (candidates to create, {id: (current, changed values)} of volunteers to update, fields
+    to update). Each volunteer of the file is compared as it is read from the database: only the
+    current values of the ones that change are kept.
     """
-    labels = field_labels()
-    existing, phone_owner = _existing(candidates)
+    labels = texts.labels
+    compared, phone_owner = _compare_existing(candidates)
 
-    to_create: list[dict] = []
+    to_create: list[Candidate] = []
     changes_by_pk: dict[int, tuple[dict, dict]] = {}
     changed_fields: set[str] = set()
     for candidate in candidates:
@@ -66,58 +65,72 @@ def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Out
             reject_candidate(
                 candidate,
                 outcome,
-                _("conflicto: el celular %(phone)s ya pertenece a otro fiscal (DNI %(dni)s); no se sobrescribe")
-                % {"phone": values["phone"], "dni": mask_dni(owner)},
+                texts.phone_of_other % {"phone": values["phone"], "dni": mask_dni(owner)},
+                texts,
             )
             continue
         warned = bool(candidate.warnings)
-        row = existing.get(candidate.dni)
-        if row is None:
-            to_create.append({"dni": candidate.dni, **values})
+        found = compared.get(candidate.dni)
+        if found is None:
+            to_create.append(candidate)
             outcome.set(candidate.row, RowStatus.NEW, "; ".join(candidate.warnings), warned)
+        elif found[1]:
+            pk, changes, current = found
+            changed_fields.update(changes)
+            changes_by_pk[pk] = (current, changes)
+            shown = [labels[c] for c in changes if c != "votes_at_score"] or [labels["votes_at_score"]]
+            reason = texts.changed % {"fields": ", ".join(shown)}
+            outcome.set(candidate.row, RowStatus.UPDATED, "; ".join([reason, *candidate.warnings]), warned)
         else:
-            current = dict(zip(FIELDS, row[2:], strict=True))
-            if values.get("phone") == current["phone"] and current["phone_verified"]:
-                # The same number, already answered from: a guessed area code does not unverify it.
-                values = {**values, "phone_verified": True, "phone_rule": current["phone_rule"]}
-            changes = [name for name, value in values.items() if current[name] != value]
-            if changes:
-                changed_fields.update(changes)
-                changes_by_pk[row[0]] = ({"dni": row[1], **current}, {name: values[name] for name in changes})
-                shown = [labels[c] for c in changes if c != "votes_at_score"] or [labels["votes_at_score"]]
-                reason = _("cambió: %(fields)s") % {"fields": ", ".join(shown)}
-                outcome.set(candidate.row, RowStatus.UPDATED, "; ".join([reason, *candidate.warnings]), warned)
-            else:
-                outcome.set(candidate.row, RowStatus.UNCHANGED, "; ".join(candidate.warnings), warned)
+            outcome.set(candidate.row, RowStatus.UNCHANGED, "; ".join(candidate.warnings), warned)
         for merged_row in candidate.merged_rows:
             outcome.statuses[merged_row] = RowStatus.MERGED
     return to_create, changes_by_pk, changed_fields
 
 
-def _existing(candidates: list[Candidate]) -> tuple[dict[str, tuple], dict[str, str]]:
-    """Volunteers of the file's DNIs (pk, dni, FIELDS...) and the owners (dni) of its phones.
+_NOTHING_CHANGED: dict = {}
+
+
+def _compare(candidate: Candidate, row: tuple) -> tuple[int, dict, dict]:
+    """(pk, changed values, current values with the DNI) of a volunteer `row` (pk, dni, FIELDS...);
+    the current values only when something changed."""
+    values = candidate.values
+    current = dict(zip(FIELDS, row[2:], strict=True))
+    if values.get("phone") == current["phone"] and current["phone_verified"]:
+        # The same number, already answered from: a guessed area code does not unverify it.
+        values = {**values, "phone_verified": True, "phone_rule": current["phone_rule"]}
+    changes = {name: value for name, value in values.items() if current[name] != value}
+    if not changes:
+        return row[0], _NOTHING_CHANGED, _NOTHING_CHANGED
+    return row[0], changes, {"dni": row[1], **current}
+
+
+def _compare_existing(candidates: list[Candidate]) -> tuple[dict[str, tuple[int, dict, dict]], dict[str, str]]:
+    """Each file volunteer already in the database compared with it (by DNI), and the owners (DNI)
+    of the file's phones.
 
     A small file asks with IN lists; a large one reads the table once (one query): building
     100,000 IN parameters costs more than streaming the whole table.
     """
-    dnis = {c.dni for c in candidates}
-    phones = {c.values["phone"] for c in candidates if "phone" in c.values}
-    existing: dict[str, tuple] = {}
+    by_dni = {c.dni: c for c in candidates}
+    phones = {phone for c in candidates if (phone := c.phone)}
+    compared: dict[str, tuple[int, dict, dict]] = {}
     phone_owner: dict[str, str] = {}
     if len(candidates) > QUERY_CHUNK:
         for row in _scan_volunteers():
-            if row[1] in dnis:
-                existing[row[1]] = row
+            candidate = by_dni.get(row[1])
+            if candidate is not None:
+                compared[row[1]] = _compare(candidate, row)
             if row[PHONE_AT] in phones:
                 phone_owner[row[PHONE_AT]] = row[1]
-        return existing, phone_owner
-    for chunk in chunks(sorted(dnis)):
-        found = Volunteer.objects.filter(dni__in=chunk).values_list("pk", "dni", *FIELDS)
-        existing.update((row[1], row) for row in found)
+        return compared, phone_owner
+    for chunk in chunks(sorted(by_dni)):
+        for row in Volunteer.objects.filter(dni__in=chunk).values_list("pk", "dni", *FIELDS):
+            compared[row[1]] = _compare(by_dni[row[1]], row)
     for chunk in chunks(sorted(phones)):
         found_phones = Volunteer.objects.filter(phone__in=chunk).values_list("phone", "dni")
         phone_owner.update((phone, dni) for phone, dni in found_phones if phone is not None)  # never None: phone__in
-    return existing, phone_owner
+    return compared, phone_owner
 
 
 def _scan_volunteers():
@@ -134,20 +147,16 @@ def _scan_volunteers():
             yield from rows
 
 
-def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
-    """INSERT the new volunteers with executemany in chunks: model instances cost ~50 µs each to build,
-    which is most of a 100,000-row import, and these rows were validated field by field already."""
-    if not rows:
-        return
+def insert_volunteers(rows: Iterable[dict], *, batch_id: int | None) -> None:
+    """INSERT new volunteers, each a dict of field values with its "dni" (see `insert_candidates`)."""
+    insert_candidates(((row["dni"], row) for row in rows), batch_id=batch_id)
+
+
+def insert_candidates(people: Iterable[tuple[str, dict]], *, batch_id: int | None) -> None:
+    """INSERT the new volunteers, (dni, field values) each, streamed in chunks: model instances cost
+    ~50 µs each to build, which is most of a 100,000-row import, and these rows were validated field
+    by field already. Each database row is built as it is written, never all at once."""
     meta = Volunteer._meta
-    varying = ["dni", *FIELDS, "search_key"]
-    for row in rows:
-        row["search_key"] = volunteer_search_key(
-            first_name=row.get("first_name", ""),
-            last_name=row.get("last_name", ""),
-            dni=row["dni"],
-            phone=row.get("phone"),
-        )
     now = timezone.now()
     defaults: dict[str, object] = {}
     constants: dict[str, object] = {}
@@ -163,86 +172,129 @@ def insert_volunteers(rows: list[dict], *, batch_id: int) -> None:
         else:
             value = model_field.get_default()
         prepared = model_field.get_db_prep_save(value, connection)
-        if name in varying:
+        if name in VARYING or name in ("dni", "search_key"):
             defaults[name] = prepared
         else:
             constants[name] = prepared
     # A concrete field is one with a column, so the filter only narrows the type.
     column_of = {f.attname: f.column for f in meta.concrete_fields if f.column is not None}
-    columns = [column_of[name] for name in [*varying, *constants]]
+    columns = [column_of[name] for name in ["dni", *VARYING, "search_key", *constants]]
     tail = tuple(constants.values())
-    insert_rows(meta.db_table, columns, [tuple(row.get(n, defaults[n]) for n in varying) + tail for row in rows])
+    field_defaults = {name: defaults[name] for name in VARYING}
+    varying_of = itemgetter(*VARYING)  # one C-level lookup of every field, defaults under the row's values
+    # Names repeat across a roster: each distinct (last name, first name) is folded once.
+    folded_names: dict[tuple[str, str], str] = {}
+
+    def database_rows():
+        for dni, values in people:
+            get = values.get
+            first, last = get("first_name", ""), get("last_name", "")
+            name = folded_names.get((last, first))
+            if name is None:
+                name = folded_names[(last, first)] = fold(f"{last} {first}")
+            phone = get("phone")
+            search_key = " ".join(part for part in (name, dni, (phone or "").lstrip("+")) if part)[:400]
+            yield (dni, *varying_of({**field_defaults, **values}), search_key, *tail)
+
+    insert_rows(meta.db_table, columns, database_rows())
 
 
-def roster_import(*, batch: ImportBatch, dry_run: bool, sheet: Sheet, finish_batch) -> ImportBatch:
-    """Import the roster `sheet` of `batch` (called by `services.batch_run`, inline or from the Celery task).
+def roster_import(*, batch: ImportBatch, dry_run: bool, open_sheet: Callable[[], Sheet], finish_batch) -> ImportBatch:
+    """Import the roster sheet of `batch`, opened by `open_sheet` (called by `services.batch_run`, inline
+    or from the Celery task).
 
     A dry run writes only the batch and its rows. Applying writes volunteers, the batch and its rows
     in one transaction: all accepted rows land or none. `finish_batch` is the service that records
     the outcome on the batch (the services own the batch; this module only reads and writes rows).
+    The sheet is read once and let go before the database work: only the candidates are kept.
     """
     # A large roster allocates hundreds of thousands of small objects and no reference cycles:
     # the cyclic collector would walk them again and again (a third of the time at 100,000 rows).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _roster_import(batch=batch, sheet=sheet, dry_run=dry_run, finish_batch=finish_batch)
+        clock = _Clock()
+        with override(batch.language):
+            texts = Texts()
+            sheet = open_sheet()
+            candidates, outcome, header_row = read_roster(batch=batch, sheet=sheet, texts=texts)
+            del sheet  # every cell of the workbook: freed before the database work starts
+            release_freed_memory()
+            clock.lap("read")
+            return _roster_write(
+                batch=batch,
+                candidates=candidates,
+                outcome=outcome,
+                header_row=header_row,
+                texts=texts,
+                dry_run=dry_run,
+                finish_batch=finish_batch,
+                clock=clock,
+            )
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 class _Clock:
-    """Seconds per phase, for the log line of each import."""
+    """Seconds (wall and CPU) per phase, for the log line of each import."""
 
     def __init__(self):
-        self.start = self.last = time.perf_counter()
-        self.laps: list[tuple[str, float]] = []
+        self.last = time.perf_counter()
+        self.last_cpu = time.process_time()
+        self.laps: list[tuple[str, float, float]] = []
 
     def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps.append((name, now - self.last))
-        self.last = now
+        now, cpu = time.perf_counter(), time.process_time()
+        self.laps.append((name, now - self.last, cpu - self.last_cpu))
+        self.last, self.last_cpu = now, cpu
 
     def __str__(self) -> str:
-        return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.laps)
+        laps = ", ".join(f"{name} {seconds:.2f} s (cpu {cpu:.2f} s)" for name, seconds, cpu in self.laps)
+        return f"{laps}; peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB"
 
 
-def _roster_import(*, batch: ImportBatch, sheet: Sheet, dry_run: bool, finish_batch) -> ImportBatch:
-    clock = _Clock()
-    with override(batch.language):
-        candidates, outcome, header_row = read_roster(batch=batch, sheet=sheet)
-        clock.lap("read")
-        if dry_run:
-            plan_roster(batch=batch, candidates=candidates, outcome=outcome)
+def _roster_write(
+    *,
+    batch: ImportBatch,
+    candidates: list[Candidate],
+    outcome: Outcome,
+    header_row: int,
+    texts: Texts,
+    dry_run: bool,
+    finish_batch,
+    clock: _Clock,
+) -> ImportBatch:
+    if dry_run:
+        plan_roster(batch=batch, candidates=candidates, outcome=outcome, texts=texts)
+        clock.lap("plan")
+        batch = finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=True)
+        clock.lap("record")
+        logger.info("roster batch %s dry run: %s", batch.pk, clock)
+        return batch
+    try:
+        with transaction.atomic():
+            locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            if locked.status == BatchStatus.APPLIED:
+                raise ApplicationError(_("Este lote ya fue aplicado."), code="already_applied")
+            to_create, to_update, fields = plan_roster(batch=batch, candidates=candidates, outcome=outcome, texts=texts)
             clock.lap("plan")
-            batch = finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=True)
-            clock.lap("record")
-            logger.info("roster batch %s dry run: %s", batch.pk, clock)
-            return batch
-        try:
-            with transaction.atomic():
-                locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-                if locked.status == BatchStatus.APPLIED:
-                    raise ApplicationError(_("Este lote ya fue aplicado."), code="already_applied")
-                to_create, to_update, fields = plan_roster(batch=batch, candidates=candidates, outcome=outcome)
-                clock.lap("plan")
-                insert_volunteers(to_create, batch_id=batch.pk)
-                volunteers_import_update(
-                    changes_by_pk=to_update,
-                    fields=fields,
-                    actor=batch.created_by,
-                    batch_id=batch.pk,
-                    now=timezone.now(),
-                )
-                clock.lap("write")
-                batch = finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=False)
-            clock.lap("record+commit")
-            logger.info("roster batch %s applied: %s", batch.pk, clock)
-            return batch
-        except IntegrityError as exc:
-            # Another import wrote the same DNI or phone between our read and our write.
-            raise ApplicationError(
-                _("Otro proceso modificó los mismos fiscales al mismo tiempo. Volvé a aplicar el lote."),
-                code="concurrent_change",
-            ) from exc
+            insert_candidates(((c.dni, c.values) for c in to_create), batch_id=batch.pk)
+            volunteers_import_update(
+                changes_by_pk=to_update,
+                fields=fields,
+                actor=batch.created_by,
+                batch_id=batch.pk,
+                now=timezone.now(),
+            )
+            clock.lap("write")
+            batch = finish_batch(batch=batch, outcome=outcome, header_row=header_row, dry_run=False)
+        clock.lap("record+commit")
+        logger.info("roster batch %s applied: %s", batch.pk, clock)
+        return batch
+    except IntegrityError as exc:
+        # Another import wrote the same DNI or phone between our read and our write.
+        raise ApplicationError(
+            _("Otro proceso modificó los mismos fiscales al mismo tiempo. Volvé a aplicar el lote."),
+            code="concurrent_change",
+        ) from exc

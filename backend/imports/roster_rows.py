@@ -6,7 +6,7 @@ but the batch's progress.
 import logging
 from dataclasses import dataclass, field
 
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
 from backend.core.emails import email_clean
 from backend.core.phones import PhoneIssue, area_code_for_locality, normalize_phone
@@ -39,16 +39,57 @@ FIELDS = (
 )
 
 
-_translated: dict[tuple[str | None, str], str] = {}
-
-
 def _(message: str) -> str:
-    """gettext memoised per language: the same few sentences are asked for on every row."""
-    key = (get_language(), message)
-    text = _translated.get(key)
-    if text is None:
-        text = _translated[key] = gettext(message)
-    return text
+    """gettext under the name makemessages looks for; the row code reads its sentences from `Texts`."""
+    return gettext(message)
+
+
+class Texts:
+    """Every sentence a roster import writes, translated once per import (in the batch's language).
+
+    A row's reason is built from these by `%` alone: asking gettext on every row for the same few
+    sentences cost more than all the rest of the row's text work."""
+
+    def __init__(self) -> None:
+        self.labels = field_labels()
+        self.formulas = _("se ignoraron fórmulas en: %(cols)s")
+        self.no_dni = _("falta el DNI")
+        self.bad_dni = _("DNI inválido: «%(dni)s» (deben ser 7 u 8 dígitos)")
+        self.no_name = _("falta el nombre")
+        self.bad_email = _("email inválido descartado: «%(email)s»")
+        self.bad_availability = _("disponibilidad no reconocida: «%(text)s»")
+        self.bad_role = _("rol no reconocido: «%(text)s»")
+        self.bad_channel = _("canal no reconocido: «%(text)s» (WhatsApp, SMS o automático)")
+        self.no_phone = _("sin celular")
+        self.unknown_locality = _("localidad desconocida: «%(text)s»")
+        self.place_not_found = _("no se encontró el establecimiento donde vota: «%(text)s»")
+        self.place_not_found_no_locality = _(
+            "no se encontró el establecimiento donde vota: «%(text)s» (indicá código o localidad)"
+        )
+        self.totals_row = _("fila de totales omitida")
+        self.same_dni = _("mismo DNI que la fila %(row)s: datos fusionados en un solo fiscal")
+        self.kept_row = _("se conservaron los datos de la fila %(row)s en: %(fields)s")
+        self.row_dni = _("fila %(row)s (DNI %(dni)s)")
+        self.phone_in_file = _("conflicto: el celular %(phone)s también figura en %(others)s; no se importó ninguno")
+        self.phone_of_other = _(
+            "conflicto: el celular %(phone)s ya pertenece a otro fiscal (DNI %(dni)s); no se sobrescribe"
+        )
+        self.changed = _("cambió: %(fields)s")
+        self.merged_rejected = _("fusionada con la fila %(row)s, que fue rechazada")
+        self._phone: dict[tuple[PhoneIssue, str], str] = {}
+        self._completed: dict[tuple[str, str, str], str] = {}
+
+    def phone(self, issue: PhoneIssue, area_code: str = "") -> str:
+        text = self._phone.get((issue, area_code))
+        if text is None:
+            text = self._phone[(issue, area_code)] = phone_message(issue, area_code)
+        return text
+
+    def phone_completed(self, rule: str, code: str, source: str) -> str:
+        text = self._completed.get((rule, code, source))
+        if text is None:
+            text = self._completed[(rule, code, source)] = phone_completed_message(rule, code, source)
+        return text
 
 
 PHONE_AT = 2 + FIELDS.index("phone")  # in rows of values_list("pk", "dni", *FIELDS)
@@ -96,17 +137,41 @@ def phone_completed_message(rule: str, code: str, source: str) -> str:
     return (text + _("; queda sin verificar hasta que responda SI")) % {"code": code.lstrip("0"), "source": source}
 
 
-@dataclass
-class Candidate:
-    """One person as read from the file (several rows when the DNI repeats)."""
+# Each distinct order of a candidate's field names, kept once for every candidate that has it.
+_KEY_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    row: int
-    dni: str
-    values: dict
-    warnings: list[str] = field(default_factory=list)
-    merged_rows: list[int] = field(default_factory=list)
-    status: str = ""
-    reason: str = ""
+
+class Candidate:
+    """One person as read from the file (several rows when the DNI repeats).
+
+    Its values are kept as two tuples, the field names (one shared tuple per order of names) and
+    the values: a dict of a dozen fields costs 650 bytes, the tuple 150, and 200,000 people are held
+    at once. `values` gives (and takes) them as a dict, in the order they were set."""
+
+    __slots__ = ("_names", "_values", "dni", "merged_rows", "row", "warnings")
+
+    def __init__(self, row: int, dni: str, values: dict, warnings: list[str] | tuple[()] = ()):
+        self.row = row
+        self.dni = dni
+        self.values = values
+        # Most people have no warning and no duplicate: the shared empty tuple, not two lists each.
+        self.warnings = warnings
+        self.merged_rows: list[int] | tuple[()] = ()
+
+    @property
+    def values(self) -> dict:
+        return dict(zip(self._names, self._values, strict=True))
+
+    @values.setter
+    def values(self, values: dict) -> None:
+        names = tuple(values)
+        self._names = _KEY_ORDERS.setdefault(names, names)
+        self._values = tuple(values.values())
+
+    @property
+    def phone(self) -> str | None:
+        names = self._names
+        return self._values[names.index("phone")] if "phone" in names else None
 
 
 @dataclass
@@ -125,11 +190,17 @@ class Outcome:
             self.warned.add(row)
 
 
-class RowReader:
-    """Turns one data row into values; holds the per-import caches (phones are cached in core.phones)."""
+# What a (locality, "vota en") pair of cells gives, worked out once per distinct pair:
+# (area id or None, locality path or None, place id or None, score, warnings).
+_PlaceResult = tuple[int | None, str | None, int | None, float | None, tuple[str, ...]]
 
-    def __init__(self, *, columns: dict[str, int], election, default_area_code: str):
+
+class RowReader:
+    """Turns one data row into values; holds the per-import caches (one entry per distinct value)."""
+
+    def __init__(self, *, columns: dict[str, int], election, default_area_code: str, texts: Texts):
         self.columns = columns
+        self.texts = texts
         self.default_area_code = default_area_code
         self.matcher: readers.PlaceMatcher | None = None
         self._place_area_name: dict[int, str] = {}
@@ -145,7 +216,15 @@ class RowReader:
             # For the area code of a number written without one: the name of a place's own area.
             area_name = {path: name for _pk, name, path in areas}
             self._place_area_name = {p.id: area_name.get(p.area_path, "") for p in places}
-        self._locality_cache: dict[str, tuple[int, str] | None] = {}
+        self._places: dict[tuple[str | None, str | None], _PlaceResult] = {}
+        self._column_items = tuple(columns.items())
+        get = columns.get
+        self._dni, self._full_name = get("dni"), get("full_name")
+        self._first_name, self._last_name = get("first_name"), get("last_name")
+        self._phone_at, self._email, self._locality = get("phone"), get("email"), get("locality")
+        self._votes_at, self._address, self._notes = get("votes_at"), get("address"), get("notes")
+        self._availability, self._role, self._trained = get("availability"), get("role"), get("trained")
+        self._channel = get("channel")
 
     def cell(self, row: list, name: str) -> object:
         index = self.columns.get(name)
@@ -153,93 +232,108 @@ class RowReader:
 
     def read(self, number: int, row: list) -> Candidate | tuple[str, list[str]]:
         """A Candidate, or (rejection reason, warnings)."""
+        texts = self.texts
+        text = readers.text
         warnings: list[str] = []
         values: dict = {}
         width = len(row)
         formulas = [
             name
-            for name, index in self.columns.items()
+            for name, index in self._column_items
             if index < width and type(row[index]) is str and row[index][:1] == "="
         ]
         if formulas:
-            warnings.append(_("se ignoraron fórmulas en: %(cols)s") % {"cols": ", ".join(formulas)})
+            warnings.append(texts.formulas % {"cols": ", ".join(formulas)})
 
-        raw_dni = self.cell(row, "dni")
+        at = self._dni
+        raw_dni = row[at] if at is not None and at < width else None
         dni = readers.clean_dni(raw_dni)
         if dni is None:
-            shown = readers.text(raw_dni)
+            shown = text(raw_dni)
             if not shown:
-                return _("falta el DNI"), warnings
-            return _("DNI inválido: «%(dni)s» (deben ser 7 u 8 dígitos)") % {"dni": shown}, warnings
+                return texts.no_dni, warnings
+            return texts.bad_dni % {"dni": shown}, warnings
 
-        if "full_name" in self.columns and readers.text(self.cell(row, "full_name")):
-            first, last = readers.split_full_name(readers.text(self.cell(row, "full_name")))
+        at = self._full_name
+        full_name = text(row[at]) if at is not None and at < width else ""
+        if full_name:
+            first, last = readers.split_full_name(full_name)
         else:
-            first = readers._nice(readers.text(self.cell(row, "first_name")))
-            last = readers._nice(readers.text(self.cell(row, "last_name")))
+            at = self._first_name
+            first = readers._nice(text(row[at] if at is not None and at < width else None))
+            at = self._last_name
+            last = readers._nice(text(row[at] if at is not None and at < width else None))
         if not first and not last:
-            return _("falta el nombre"), warnings
+            return texts.no_name, warnings
         values["first_name"], values["last_name"] = first[:120], last[:120]
 
         if self.matcher is not None:
-            self._match_place(row, values, warnings)
-        rejected = self._phone(row, values, warnings)
+            self._match_place(row, width, values, warnings)
+        rejected = self._phone(row, width, values, warnings)
         if rejected:
             return rejected, warnings
 
-        raw_email = readers.text(self.cell(row, "email"))
+        at = self._email
+        raw_email = text(row[at]) if at is not None and at < width else ""
         if raw_email:
             email, valid = email_clean(raw_email)
             if valid:
                 values["email"] = email[:254]
             else:
-                warnings.append(_("email inválido descartado: «%(email)s»") % {"email": raw_email})
+                warnings.append(texts.bad_email % {"email": raw_email})
 
-        address = readers.text(self.cell(row, "address"))
+        at = self._address
+        address = text(row[at]) if at is not None and at < width else ""
         if address:
             values["address"] = address[:255]
-        notes = readers.text(self.cell(row, "notes"))
+        at = self._notes
+        notes = text(row[at]) if at is not None and at < width else ""
         if notes:
             values["notes"] = notes
 
-        availability_text = readers.text(self.cell(row, "availability"))
+        at = self._availability
+        availability_text = text(row[at]) if at is not None and at < width else ""
         if availability_text:
             availability = readers.parse_availability(availability_text)
             if availability:
                 values["availability"] = availability
             else:
-                warnings.append(_("disponibilidad no reconocida: «%(text)s»") % {"text": availability_text})
-        role_text = readers.text(self.cell(row, "role"))
+                warnings.append(texts.bad_availability % {"text": availability_text})
+        at = self._role
+        role_text = text(row[at]) if at is not None and at < width else ""
         if role_text:
             role = readers.parse_role(role_text)
             if role:
                 values["roles_accepted"] = role
             else:
-                warnings.append(_("rol no reconocido: «%(text)s»") % {"text": role_text})
-        channel_text = readers.text(self.cell(row, "channel"))
+                warnings.append(texts.bad_role % {"text": role_text})
+        at = self._channel
+        channel_text = text(row[at]) if at is not None and at < width else ""
         if channel_text:
             channel = readers.parse_channel(channel_text)
             if channel:
                 values["channel"] = channel
             else:
-                warnings.append(
-                    _("canal no reconocido: «%(text)s» (WhatsApp, SMS o automático)") % {"text": channel_text}
-                )
-        trained = readers.parse_bool(self.cell(row, "trained"))
-        if trained is not None:
-            values["trained"] = trained
+                warnings.append(texts.bad_channel % {"text": channel_text})
+        at = self._trained
+        if at is not None:
+            trained = readers.parse_bool(row[at] if at < width else None)
+            if trained is not None:
+                values["trained"] = trained
 
-        return Candidate(number, dni, values, warnings)
+        return Candidate(number, dni, values, warnings or ())
 
-    def _phone(self, row: list, values: dict, warnings: list[str]) -> str:
+    def _phone(self, row: list, width: int, values: dict, warnings: list[str]) -> str:
         """Store the phone in `values` (with how its area code was found); the rejection reason, or ""."""
-        raw = self.cell(row, "phone")
+        at = self._phone_at
+        raw = row[at] if at is not None and at < width else None
         phone = normalize_phone(raw)
         rule, code, source = PhoneRule.WRITTEN, "", ""
         if phone.error == PhoneIssue.NO_AREA_CODE:
             # The person's own locality first, then the place where they vote, then the default.
+            at = self._locality
             for rule, source in (
-                (PhoneRule.LOCALITY, readers.text(self.cell(row, "locality"))),
+                (PhoneRule.LOCALITY, readers.text(row[at] if at is not None and at < width else None)),
                 (PhoneRule.VOTES_AT, self._place_area_name.get(values.get("votes_at_id") or 0, "")),
                 (PhoneRule.DEFAULT, ""),
             ):
@@ -254,126 +348,160 @@ class RowReader:
                     break
         if phone.error:
             shown = readers.text(raw)
-            return f"{phone_message(phone.error, self.default_area_code)}: «{shown}»"
+            return f"{self.texts.phone(phone.error, self.default_area_code)}: «{shown}»"
         if not phone.e164:
-            warnings.append(_("sin celular"))
+            warnings.append(self.texts.no_phone)
             return ""
         values["phone"] = phone.e164
+        if not phone.warnings:
+            values["phone_rule"] = PhoneRule.WRITTEN
+            values["phone_verified"] = True
+            return ""
         guessed = PhoneIssue.DEFAULT_AREA_CODE in phone.warnings
         values["phone_rule"] = rule if guessed else PhoneRule.WRITTEN
         values["phone_verified"] = not guessed
         for issue in phone.warnings:
             if issue == PhoneIssue.DEFAULT_AREA_CODE:
-                warnings.append(phone_completed_message(rule, code, source))
+                warnings.append(self.texts.phone_completed(rule, code, source))
             else:
-                warnings.append(phone_message(issue, self.default_area_code))
+                warnings.append(self.texts.phone(issue, self.default_area_code))
         return ""
 
-    def _match_place(self, row: list, values: dict, warnings: list[str]) -> None:
+    def _match_place(self, row: list, width: int, values: dict, warnings: list[str]) -> None:
+        at = self._locality
+        locality_cell = row[at] if at is not None and at < width else None
+        at = self._votes_at
+        votes_cell = row[at] if at is not None and at < width else None
+        # Keyed by the raw cells: the same town and school are written the same way on many rows. Only
+        # text and empty cells are keys (1 == 1.0 == True as keys, but they read differently).
+        if (locality_cell is None or type(locality_cell) is str) and (votes_cell is None or type(votes_cell) is str):
+            key = (locality_cell, votes_cell)
+            found = self._places.get(key)
+            if found is None:
+                found = self._places[key] = self._place(locality_cell, votes_cell)
+        else:
+            found = self._place(locality_cell, votes_cell)
+        area_id, _path, place_id, score, found_warnings = found
+        if area_id is not None:
+            values["area_id"] = area_id
+        if found_warnings:
+            warnings.extend(found_warnings)
+        if place_id is not None:
+            values["votes_at_id"], values["votes_at_score"] = place_id, score
+
+    def _place(self, locality_cell: object, votes_cell: object) -> _PlaceResult:
         assert self.matcher is not None
-        locality_text = readers.text(self.cell(row, "locality"))
+        texts = self.texts
+        warnings: list[str] = []
+        locality_text = readers.text(locality_cell)
         locality = None
         if locality_text:
-            if locality_text not in self._locality_cache:
-                self._locality_cache[locality_text] = self.matcher.locality(locality_text)
-            locality = self._locality_cache[locality_text]
+            locality = self.matcher.locality(locality_text)
             if locality is None:
-                warnings.append(_("localidad desconocida: «%(text)s»") % {"text": locality_text})
-            else:
-                values["area_id"] = locality[0]
-        votes_text = readers.text(self.cell(row, "votes_at"))
+                warnings.append(texts.unknown_locality % {"text": locality_text})
+        area_id = locality[0] if locality else None
+        path = locality[1] if locality else None
+        votes_text = readers.text(votes_cell)
         if not votes_text:
-            return
-        place_id, score = self.matcher.match(votes_text, locality[1] if locality else None)
+            return area_id, path, None, None, tuple(warnings)
+        place_id, score = self.matcher.match(votes_text, path)
         if place_id is None:
-            warnings.append(
-                _("no se encontró el establecimiento donde vota: «%(text)s»") % {"text": votes_text}
-                if locality
-                else _("no se encontró el establecimiento donde vota: «%(text)s» (indicá código o localidad)")
-                % {"text": votes_text}
-            )
-            return
-        values["votes_at_id"], values["votes_at_score"] = place_id, score
+            template = texts.place_not_found if locality else texts.place_not_found_no_locality
+            warnings.append(template % {"text": votes_text})
+            return area_id, path, None, None, tuple(warnings)
+        return area_id, path, place_id, score, tuple(warnings)
 
 
 def _merge(base: Candidate, other: Candidate) -> list[str]:
     """Fill `base` with `other`'s values where base has none; return the fields that disagreed (base kept)."""
     conflicts = []
-    for name, value in other.values.items():
+    values, other_values = base.values, other.values
+    for name, value in other_values.items():
         if name == "votes_at_score":
             continue
-        if name not in base.values:
-            base.values[name] = value
+        if name not in values:
+            values[name] = value
             if name == "votes_at_id":
-                base.values["votes_at_score"] = other.values.get("votes_at_score")
-        elif base.values[name] != value:
+                values["votes_at_score"] = other_values.get("votes_at_score")
+        elif values[name] != value:
             conflicts.append(name)
-    base.merged_rows.append(other.row)
+    base.values = values
+    if base.merged_rows:
+        base.merged_rows.append(other.row)  # type: ignore[union-attr]  # a list once it has a row
+    else:
+        base.merged_rows = [other.row]
     return conflicts
 
 
-def read_roster(*, batch: ImportBatch, sheet: Sheet) -> tuple[list[Candidate], Outcome, int]:
-    """Phase 1: rows to candidates (DNI duplicates merged, phone conflicts rejected); header row number."""
+def read_roster(*, batch: ImportBatch, sheet: Sheet, texts: Texts) -> tuple[list[Candidate], Outcome, int]:
+    """Phase 1: rows to candidates (DNI duplicates merged, phone conflicts rejected); header row number.
+
+    The rows are read once, one at a time: only the candidates are kept, never the sheet's rows."""
     rows = sheet.rows()
     header = readers.find_header(rows, readers.ROSTER_HEADERS, readers.ROSTER_REQUIRED)
-    reader = RowReader(columns=header.columns, election=batch.election, default_area_code=batch.default_area_code)
+    reader = RowReader(
+        columns=header.columns, election=batch.election, default_area_code=batch.default_area_code, texts=texts
+    )
     # A column the importer cannot use is listed in the preview, never silently ignored.
     used = set(header.columns.values())
     unused = [readers.text(c) for i, c in enumerate(header.cells) if i not in used and readers.text(c)]
     batch.details = {**(batch.details or {}), "unused_columns": unused}
     outcome = Outcome()
+    statuses = outcome.statuses
     for n in range(1, header.index + 2):
-        outcome.statuses[n] = RowStatus.SKIPPED
+        statuses[n] = RowStatus.SKIPPED
     by_dni: dict[str, Candidate] = {}
-    labels = field_labels()
-    done_since = 0
+    labels = texts.labels
+    is_blank, read = readers.is_blank, reader.read
+    next_progress = header.index + 2 + PROGRESS_EVERY - 1
     for number, row in enumerate(rows, start=header.index + 2):
-        done_since += 1
-        if done_since >= PROGRESS_EVERY:
+        if number >= next_progress:
             ImportBatch.objects.filter(pk=batch.pk).update(rows_done=min(number, batch.total_rows))
-            done_since = 0
-        if readers.is_blank(row):
-            outcome.set(number, RowStatus.SKIPPED)
+            next_progress = number + PROGRESS_EVERY
+        if is_blank(row):
+            statuses[number] = RowStatus.SKIPPED
             continue
-        read = reader.read(number, row)
-        if isinstance(read, tuple):
-            reason, warnings = read
+        candidate = read(number, row)
+        if type(candidate) is tuple:
+            reason, warnings = candidate
             if readers.is_totals_row(row) and readers.clean_dni(reader.cell(row, "dni")) is None:
-                outcome.set(number, RowStatus.SKIPPED, _("fila de totales omitida"))
+                outcome.set(number, RowStatus.SKIPPED, texts.totals_row)
                 continue
             outcome.set(number, RowStatus.REJECTED, "; ".join([reason, *warnings]))
             continue
-        base = by_dni.get(read.dni)
+        assert isinstance(candidate, Candidate)
+        base = by_dni.get(candidate.dni)
         if base is None:
-            by_dni[read.dni] = read
+            by_dni[candidate.dni] = candidate
             continue
-        conflicts = _merge(base, read)
-        reason = _("mismo DNI que la fila %(row)s: datos fusionados en un solo fiscal") % {"row": base.row}
+        conflicts = _merge(base, candidate)
+        reason = texts.same_dni % {"row": base.row}
         if conflicts:
-            reason += "; " + _("se conservaron los datos de la fila %(row)s en: %(fields)s") % {
-                "row": base.row,
-                "fields": ", ".join(labels[c] for c in conflicts),
-            }
-        outcome.set(number, RowStatus.MERGED, "; ".join([reason, *read.warnings]), warned=bool(read.warnings))
+            reason += "; " + texts.kept_row % {"row": base.row, "fields": ", ".join(labels[c] for c in conflicts)}
+        outcome.set(number, RowStatus.MERGED, "; ".join([reason, *candidate.warnings]), warned=bool(candidate.warnings))
 
     # The same phone under two DNIs: a conflict; neither row may overwrite the other.
-    by_phone: dict[str, list[Candidate]] = {}
+    by_phone: dict[str, Candidate | list[Candidate]] = {}
     for candidate in by_dni.values():
-        phone = candidate.values.get("phone")
+        phone = candidate.phone
         if phone:
-            by_phone.setdefault(phone, []).append(candidate)
+            seen = by_phone.get(phone)
+            if seen is None:
+                by_phone[phone] = candidate  # the common case: one owner, no list built
+            elif isinstance(seen, list):
+                seen.append(candidate)
+            else:
+                by_phone[phone] = [seen, candidate]
     candidates = []
     for candidate in by_dni.values():
-        owners = by_phone.get(candidate.values.get("phone", ""), [candidate])
-        if len(owners) > 1:
-            others = ", ".join(
-                _("fila %(row)s (DNI %(dni)s)") % {"row": o.row, "dni": o.dni} for o in owners if o is not candidate
-            )
+        owners = by_phone.get(candidate.phone or "")
+        if isinstance(owners, list):
+            others = ", ".join(texts.row_dni % {"row": o.row, "dni": o.dni} for o in owners if o is not candidate)
             reject_candidate(
                 candidate,
                 outcome,
-                _("conflicto: el celular %(phone)s también figura en %(others)s; no se importó ninguno")
-                % {"phone": candidate.values["phone"], "others": others},
+                texts.phone_in_file % {"phone": candidate.phone, "others": others},
+                texts,
             )
             continue
         candidates.append(candidate)
@@ -381,8 +509,7 @@ def read_roster(*, batch: ImportBatch, sheet: Sheet) -> tuple[list[Candidate], O
     return candidates, outcome, header.index + 1
 
 
-def reject_candidate(candidate: Candidate, outcome: Outcome, reason: str) -> None:
+def reject_candidate(candidate: Candidate, outcome: Outcome, reason: str, texts: Texts) -> None:
     outcome.set(candidate.row, RowStatus.REJECTED, "; ".join([reason, *candidate.warnings]))
     for row in candidate.merged_rows:
-        reason = _("fusionada con la fila %(row)s, que fue rechazada") % {"row": candidate.row}
-        outcome.set(row, RowStatus.REJECTED, reason)
+        outcome.set(row, RowStatus.REJECTED, texts.merged_rejected % {"row": candidate.row})

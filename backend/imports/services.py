@@ -200,8 +200,9 @@ def batch_run(
     try:
         with override(batch.language):
             if batch.kind == ImportKind.ROSTER:
+                # The importer opens the sheet itself, so that it can let the cells go once they are read.
                 return roster_import(
-                    batch=batch, sheet=open_batch_sheet(batch), dry_run=dry_run, finish_batch=finish_batch
+                    batch=batch, open_sheet=lambda: open_batch_sheet(batch), dry_run=dry_run, finish_batch=finish_batch
                 )
             return _stations(batch=batch, dry_run=dry_run, on_progress=on_progress)
     except ApplicationError as exc:

@@ -107,6 +107,7 @@ class IncidentEvent(models.Model):
         NOTE = "note", _("Nota")
         CATEGORY = "category", _("Cambio de categoría")
         ESCALATED = "escalated", _("Escalado")
+        PHOTO = "photo", _("Foto")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events", verbose_name=_("incidente"))
     kind = models.CharField(_("tipo"), max_length=12, choices=Kind.choices)
@@ -131,3 +132,23 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.kind}"
+
+
+class IncidentPhoto(models.Model):
+    """A photo of an incident (an MMS with PROBLEMA, or an upload on the web form), with its SHA-256
+    so that the legal team can show the file was not changed. Never updated."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="photos", verbose_name=_("incidente"))
+    file = models.FileField(_("archivo"), upload_to="incidents/%Y/%m/")
+    content_type = models.CharField(_("tipo"), max_length=32)
+    size = models.PositiveIntegerField(_("tamaño"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    created_at = models.DateTimeField(_("recibida"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("foto de incidente")
+        verbose_name_plural = _("fotos de incidente")
+        ordering = ["incident_id", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.sha256[:12]}"

@@ -6,17 +6,22 @@ takes the incident and when it is resolved.
 """
 
 import datetime
+import hashlib
 from functools import partial
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import CoordinatorScope, Role
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
 from backend.core.text import clean_text
 from backend.elections.models import Area, PollingPlace, Table
+from backend.messaging.staff import staff_sms_queue
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 from backend.volunteers.models import Volunteer
@@ -24,7 +29,48 @@ from backend.volunteers.models import Volunteer
 from .categories import categories_for, category_guess
 from .errors import IncidentErrorCode
 from .live import incident_event_after_commit
-from .models import Incident, IncidentCategory, IncidentEvent, IncidentStatus, Severity
+from .models import Incident, IncidentCategory, IncidentEvent, IncidentPhoto, IncidentStatus, Severity
+
+# What a photo's first bytes must be for its type: a file is stored only when it is the image it claims.
+IMAGE_SIGNATURES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+
+
+def incident_photos_check(photos: list[tuple[str, bytes]]) -> None:
+    """Refuse, with a clear reason, anything that is not a JPEG, PNG, GIF or WebP photo under the size limit."""
+    if len(photos) > settings.SMS_MEDIA_MAX_PER_MESSAGE:
+        raise ApplicationError(
+            _("Hasta %(n)s fotos por incidente.") % {"n": settings.SMS_MEDIA_MAX_PER_MESSAGE},
+            code=IncidentErrorCode.PHOTO_TOO_MANY,
+        )
+    for content_type, data in photos:
+        if content_type not in IMAGE_SIGNATURES or not data.startswith(IMAGE_SIGNATURES[content_type]):
+            raise ApplicationError(
+                _("Solo se guardan fotos (JPG, PNG, GIF o WebP)."), code=IncidentErrorCode.PHOTO_TYPE
+            )
+        if len(data) > settings.SMS_MEDIA_MAX_BYTES:
+            raise ApplicationError(
+                _("La foto supera el tamaño máximo (%(mb)s MB).") % {"mb": settings.SMS_MEDIA_MAX_BYTES // 2**20},
+                code=IncidentErrorCode.PHOTO_TOO_LARGE,
+            )
+
+
+def _photos_store(incident: Incident, photos: list[tuple[str, bytes]], *, actor, channel: str) -> None:
+    for content_type, data in photos:
+        digest = hashlib.sha256(data).hexdigest()
+        extension = content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+        photo = IncidentPhoto.objects.create(
+            incident=incident,
+            file=ContentFile(data, name=f"i{incident.pk}-{digest[:16]}.{extension}"),
+            content_type=content_type,
+            size=len(data),
+            sha256=digest,
+        )
+        _event(incident, IncidentEvent.Kind.PHOTO, actor=actor, channel=channel, to_value=photo.pk, text=digest)
 
 
 def _event(incident: Incident, kind: str, *, actor, channel: str, from_value="", to_value="", text="") -> IncidentEvent:
@@ -50,6 +96,45 @@ def _tell_reporter(incident: Incident, text: str) -> None:
         notice_create(volunteer=volunteer, kind=NoticeKind.INSTRUCTION, payload={"text": text, "incident": incident.pk})
 
 
+def _area_chain(area: Area) -> list[Area]:
+    """`area` and every area above it, nearest first (one query: paths are materialised)."""
+    codes = [c for c in area.path.split("/") if c]
+    paths = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+    return list(Area.objects.filter(election_id=area.election_id, path__in=paths).order_by("-depth"))
+
+
+def incident_coordinators(incident: Incident, level: int) -> list:
+    """Who handles a severe incident at escalation `level`: the active coordinators whose scope is the
+    area `level` steps above the place's area; when nobody holds that area, the nearest area above
+    that someone holds."""
+    chain = _area_chain(incident.place.area)
+    by_area: dict[int, list] = {}
+    for scope in CoordinatorScope.objects.filter(
+        area__in=chain, user__is_active=True, user__role=Role.COORDINATOR
+    ).select_related("user"):
+        by_area.setdefault(scope.area_id, []).append(scope.user)
+    for area in chain[level:]:
+        if by_area.get(area.pk):
+            return sorted(by_area[area.pk], key=lambda u: u.pk)
+    return []
+
+
+def _alert_coordinators(incident: Incident, level: int) -> int:
+    """An SMS to each coordinator who handles the severe incident at `level`, through the outbox."""
+    link = settings.PUBLIC_BASE_URL + reverse("console:incident_board")
+    head = _("ESCALADO nivel %(level)s, nadie lo tomó:") % {"level": level} if level else _("GRAVE:")
+    text = _("%(head)s #%(id)s %(category)s en %(place)s, %(where)s: %(text)s. Tomalo en %(link)s") % {
+        "head": head,
+        "id": incident.pk,
+        "category": incident.category.name,
+        "place": incident.place.name,
+        "where": _where(incident),
+        "text": incident.text[:120],
+        "link": link,
+    }
+    return sum(1 for user in incident_coordinators(incident, level) if staff_sms_queue(user=user, text=text))
+
+
 def _where(incident: Incident) -> str:
     if incident.table is not None:
         return _("mesa %(number)s") % {"number": incident.table.number}
@@ -65,14 +150,20 @@ def incident_report(
     table: Table | None = None,
     category: IncidentCategory | None = None,
     severity: str | None = None,
+    photos: list[tuple[str, bytes]] | None = None,
 ) -> Incident:
     """A problem at a place or table. Called by SMS PROBLEMA, the web form and the API.
 
     Without a category, it is guessed from the words; a weak guess is stored unconfirmed (the
-    reporter is asked to confirm it). The severity defaults to the category's.
+    reporter is asked to confirm it). The severity defaults to the category's. `photos` are
+    (content type, bytes): an MMS's or an upload's, stored with their SHA-256.
     """
+    photos = photos or []
+    incident_photos_check(photos)
     # Controls removed, NFC; an SMS that already arrived is kept, cut to the stored length.
     text = clean_text(text or "", max_length=2000, multiline=True, truncate=True).strip()
+    if not text and photos:
+        text = _("(foto)")
     if not text:
         raise ApplicationError(_("Contá qué pasó."), code=IncidentErrorCode.EMPTY_TEXT)
     if table is not None and table.place_id != place.pk:
@@ -102,6 +193,9 @@ def incident_report(
             reporter=actor,
         )
         _event(incident, IncidentEvent.Kind.CREATED, actor=actor, channel=channel, to_value=category.code, text=text)
+        _photos_store(incident, photos, actor=actor, channel=channel)
+        if incident.severity == Severity.HIGH:
+            _alert_coordinators(incident, 0)
         _after_commit(incident, "created")
     return incident
 
@@ -208,7 +302,11 @@ def incidents_escalate_due(*, now: datetime.datetime | None = None) -> int:
     moved = 0
     for incident_id in due.values_list("pk", flat=True):
         with transaction.atomic():
-            row = Incident.objects.select_for_update(of=("self",)).select_related("place__area").get(pk=incident_id)
+            row = (
+                Incident.objects.select_for_update(of=("self",))
+                .select_related("place__area", "table", "category")
+                .get(pk=incident_id)
+            )
             if row.status != IncidentStatus.OPEN or (row.escalated_at and row.escalated_at > cutoff):
                 continue  # taken or escalated meanwhile
             depth = row.place.area.depth
@@ -227,6 +325,7 @@ def incidents_escalate_due(*, now: datetime.datetime | None = None) -> int:
                 to_value=row.escalation_level,
                 text=target.name if target else "",
             )
+            _alert_coordinators(row, row.escalation_level)
             _after_commit(row, "escalated")
             moved += 1
     return moved

@@ -31,6 +31,8 @@ class TemplateKind(models.TextChoices):
     THREAD_RECEIVED = "thread_received", _("Mensaje al hilo recibido")
     NOT_ELECTION_DAY = "not_election_day", _("Presente fuera del día de la elección")
     UNKNOWN_NUMBER = "unknown_number", _("Número desconocido")
+    # Alerts to staff (coordinators), written by the domain (backend.messaging.staff).
+    STAFF_ALERT = "staff_alert", _("Alerta a coordinadores")
     ASK_CONFIRM = "ask_confirm", _("Pregunta si confirma (respuesta dudosa)")
     VERIFY_PHONE = "verify_phone", _("Verificación de un número completado")
     MEDIA_REFUSED = "media_refused", _("Foto rechazada")

@@ -8,6 +8,10 @@ from django.utils import timezone
 from backend.accounts.models import ShortLink, link_key_hash
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
 from backend.assignments.selectors import assignment_get_active_for_volunteer
+from backend.elections.models import Table
+from backend.incidents.models import Incident, IncidentStatus
+from backend.tableday.models import TableState
+from backend.tableday.selectors import table_days_of_place
 
 
 @dataclass
@@ -65,3 +69,35 @@ def short_link_user_get(*, key: str):
     if row is None or not row.user.is_active:
         return None
     return row.user
+
+
+def school_overview(*, place) -> dict:
+    """The fiscal general's school: each table's state and watchers, and the school's open incidents."""
+    days = table_days_of_place(place=place)
+    watchers: dict[int | None, list[Assignment]] = {}
+    for a in (
+        Assignment.objects.filter(place=place, role=AssignmentRole.TABLE, status__in=ACTIVE_STATUSES)
+        .select_related("volunteer")
+        .order_by("slot")
+    ):
+        watchers.setdefault(a.table_id, []).append(a)
+    tables = []
+    for table in Table.objects.filter(place=place).order_by("number"):
+        day = days.get(table.pk)
+        state = day.state if day is not None else TableState.WAITING
+        tables.append(
+            {
+                "table": table,
+                "state": state,
+                "state_label": TableState(state).label,
+                "absent": day.watcher_absent if day is not None else "",
+                "watchers": watchers.get(table.pk, []),
+            }
+        )
+    incidents = (
+        Incident.objects.filter(place=place)
+        .exclude(status=IncidentStatus.RESOLVED)
+        .select_related("category", "table", "owner")
+        .order_by("-id")[:20]
+    )
+    return {"tables": tables, "incidents": list(incidents), "uncovered": [t for t in tables if not t["watchers"]]}

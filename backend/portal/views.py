@@ -2,23 +2,32 @@
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from sesame.utils import get_user
 
 from backend.accounts.services import SCOPE
-from backend.assignments.models import EventSource
+from backend.assignments.models import AssignmentRole, EventSource
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
+from backend.credentials.services import assignment_credential_pdf
+from backend.elections.models import Table
+from backend.incidents.categories import categories_for
+from backend.incidents.services import incident_report
 from backend.permissions import Action, can
-from backend.tableday.models import TableState
+from backend.tableday.models import PROGRESS, TableState
 from backend.tableday.selectors import table_next_state, table_status_get
-from backend.tableday.services import table_report
+from backend.tableday.services import table_report, walk_in_watcher_record
 from backend.volunteers.models import Channel, Volunteer
 from backend.volunteers.services import volunteer_seen_on_web, volunteer_update
 
-from .selectors import my_assignment_get, short_link_user_get
+from .selectors import my_assignment_get, school_overview, short_link_user_get
+
+DRAFT_KEY = "portal_incident_draft"
+WALK_IN_KEY = "portal_walk_in_draft"
+WALK_IN_FIELDS = ("table", "first_name", "last_name", "dni", "phone")
 
 
 @require_GET
@@ -61,6 +70,16 @@ def mine(request):
         context["table_state"] = TableState(status.state).label
         context["next_state"] = following
         context["next_label"] = TableState(following).label if following else ""
+    if mine_ is not None:
+        assignment = mine_.assignment
+        context["categories"] = categories_for(assignment.election)
+        context["school_tables"] = Table.objects.filter(place=assignment.place).order_by("number")
+        # What the watcher wrote before a refusal comes back in the form: nothing typed is lost.
+        context["draft"] = request.session.pop(DRAFT_KEY, {})
+        context["walk_in"] = request.session.pop(WALK_IN_KEY, {})
+        if assignment.role == AssignmentRole.PLACE:
+            context["school"] = school_overview(place=assignment.place)
+            context["progress"] = [(s.value, s.label) for s in PROGRESS if s != TableState.WAITING]
     return render(request, "portal/mine.html", context)
 
 
@@ -122,6 +141,144 @@ def table_report_next(request):
     return redirect("portal:mine")
 
 
+@require_GET
+def credential_pdf(request):
+    """The watcher's own credential, A4 or phone-sized (?formato=telefono), to print or show at the door."""
+    volunteer = _volunteer_of(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    mine_ = my_assignment_get(volunteer=volunteer)
+    if mine_ is None:
+        messages.error(request, _("No tenés una asignación activa."))
+        return redirect("portal:mine")
+    layout = "phone" if request.GET.get("formato") == "telefono" else "a4"
+    try:
+        content, _pages = assignment_credential_pdf(assignment=mine_.assignment, actor=request.user, layout=layout)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("portal:mine")
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="credencial-{volunteer.dni}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _active(request):
+    """(volunteer, their active assignment) or (None, None) when there is nothing to act on."""
+    volunteer = _volunteer_of(request)
+    mine_ = my_assignment_get(volunteer=volunteer) if volunteer is not None else None
+    if mine_ is None or not can(request.user, Action.RESPOND, mine_.assignment):
+        return volunteer, None
+    return volunteer, mine_.assignment
+
+
+def _school_table(assignment, raw) -> Table | None:
+    if not str(raw or "").isdigit():
+        return None
+    return Table.objects.filter(place_id=assignment.place_id, pk=int(raw)).first()
+
+
+@require_POST
+def incident_report_web(request):
+    """The watcher's problem form: category (or let it be guessed), table, text, photos."""
+    volunteer, assignment = _active(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    if assignment is None:
+        messages.error(request, _("No tenés una asignación activa."))
+        return redirect("portal:mine")
+    text = request.POST.get("text", "")
+    code = request.POST.get("category", "")
+    category = next((c for c in categories_for(assignment.election) if c.code == code), None)
+    table = _school_table(assignment, request.POST.get("table")) or assignment.table
+    photos = [(f.content_type or "", f.read()) for f in request.FILES.getlist("photo")]
+    try:
+        incident = incident_report(
+            place=assignment.place,
+            table=table,
+            text=text,
+            category=category,
+            actor=request.user,
+            channel=EventSource.WEB,
+            photos=photos,
+        )
+    except ApplicationError as exc:
+        request.session[DRAFT_KEY] = {"text": text[:2000], "category": code}
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _("Problema #%(id)s recibido (%(category)s). Te avisamos cuando alguien lo tome.")
+            % {"id": incident.pk, "category": incident.category.name},
+        )
+    return redirect("portal:mine")
+
+
+def _general(request):
+    volunteer, assignment = _active(request)
+    if assignment is not None and assignment.role != AssignmentRole.PLACE:
+        assignment = None
+    return volunteer, assignment
+
+
+@require_POST
+def school_table_report(request):
+    """The fiscal general reports a state for any table of the school."""
+    volunteer, general = _general(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    table = _school_table(general, request.POST.get("table")) if general is not None else None
+    if table is None:
+        messages.error(request, _("Esa mesa no es de tu escuela."))
+        return redirect("portal:mine")
+    try:
+        result = table_report(
+            table=table, state=request.POST.get("state", ""), actor=request.user, channel=EventSource.WEB
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _("Registramos: mesa %(number)s, %(state)s.")
+            % {"number": table.number, "state": TableState(result.state).label},
+        )
+    return redirect("portal:mine")
+
+
+@require_POST
+def school_walk_in(request):
+    """ "Tengo fiscal": the fiscal general records a person who came to watch an uncovered table."""
+    volunteer, general = _general(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    table = _school_table(general, request.POST.get("table")) if general is not None else None
+    if general is None or table is None:
+        messages.error(request, _("Esa mesa no es de tu escuela."))
+        return redirect("portal:mine")
+    try:
+        assignment = walk_in_watcher_record(
+            general=general,
+            table=table,
+            first_name=request.POST.get("first_name", ""),
+            last_name=request.POST.get("last_name", ""),
+            dni=request.POST.get("dni", ""),
+            phone=request.POST.get("phone", ""),
+            actor=request.user,
+            channel=EventSource.WEB,
+        )
+    except ApplicationError as exc:
+        request.session[WALK_IN_KEY] = {name: request.POST.get(name, "")[:100] for name in WALK_IN_FIELDS}
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _("%(name)s fiscaliza la mesa %(number)s.")
+            % {"name": assignment.volunteer.full_name, "number": table.number},
+        )
+    return redirect("portal:mine")
+
+
 @require_POST
 def channel_set(request):
     """The volunteer chooses SMS, WhatsApp or automatic for what we send them (audited like any edit)."""
@@ -135,7 +292,5 @@ def channel_set(request):
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(
-            request, _("Listo: te escribimos por %(channel)s.") % {"channel": volunteer.get_channel_display()}
-        )
+        messages.success(request, _("Listo: te escribimos por %(channel)s.") % {"channel": volunteer.get_channel_display()})
     return redirect("portal:mine")

@@ -1,12 +1,16 @@
 """Reads of the table's timeline: the derived state and the reports in order."""
 
+import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.utils import timezone
 
-from backend.elections.models import Table
+from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.permissions import visible
 
-from .models import PRESENCE, PROGRESS, RANK, TableReport, TableState
+from .models import PRESENCE, PROGRESS, RANK, TableDay, TableReport, TableState
 
 
 @dataclass(frozen=True)
@@ -18,16 +22,21 @@ class TableStatus:
 def table_status_from_reports(reports) -> TableStatus:
     """Fold reports (oldest first) into the current state: the furthest progress reached since the
     last correction; a correction sets the state outright."""
-    state = TableState.WAITING.value
-    absent = ""
+    status = TableStatus(state=TableState.WAITING.value, watcher_absent="")
     for report in reports:
-        if report.state in PRESENCE:
-            absent = report.state
-            continue
-        if report.correction or RANK[TableState(report.state)] > RANK[TableState(state)]:
-            state = report.state
-        if report.state != TableState.WAITING:
-            absent = ""  # someone reported progress from the table: it is watched again
+        status = table_status_step(status, report.state, correction=report.correction)
+    return status
+
+
+def table_status_step(status: TableStatus, reported: str, *, correction: bool = False) -> TableStatus:
+    """The state after one more report (the fold's step: the service applies it to the stored state)."""
+    if reported in PRESENCE:
+        return TableStatus(state=status.state, watcher_absent=reported)
+    state = status.state
+    if correction or RANK[TableState(reported)] > RANK[TableState(state)]:
+        state = reported
+    # Someone reported progress from the table: it is watched again.
+    absent = "" if reported != TableState.WAITING else status.watcher_absent
     return TableStatus(state=state, watcher_absent=absent)
 
 
@@ -43,3 +52,127 @@ def table_next_state(state: str) -> str | None:
     """The state the watcher's one big button reports next (None once the sheet is sent)."""
     rank = RANK[TableState(state)]
     return PROGRESS[rank + 1].value if rank + 1 < len(PROGRESS) else None
+
+
+# --- The day board: grouped counts (one query per page, whatever the size of the election) ------
+
+
+@dataclass
+class DayCounts:
+    """Tables of one area or place by how far they got, as the day board adds them up."""
+
+    tables: int = 0
+    opened: int = 0  # open or further
+    closed: int = 0  # closed or further
+    counted: int = 0  # counted or further
+    sheet_sent: int = 0
+    unwatched: int = 0  # last word: no watcher, or the watcher left
+    first_opened_at: datetime.datetime | None = None
+    last_opened_at: datetime.datetime | None = None
+
+    @property
+    def waiting(self) -> int:
+        return self.tables - self.opened
+
+    def add(self, other: "DayCounts") -> None:
+        self.tables += other.tables
+        self.opened += other.opened
+        self.closed += other.closed
+        self.counted += other.counted
+        self.sheet_sent += other.sheet_sent
+        self.unwatched += other.unwatched
+        self.first_opened_at = _earliest(self.first_opened_at, other.first_opened_at)
+        self.last_opened_at = _latest(self.last_opened_at, other.last_opened_at)
+
+
+def _earliest(a, b):
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _latest(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _add_row(counts: DayCounts, state: str | None, absent: str | None, n: int, first, last) -> None:
+    rank = RANK[TableState(state or TableState.WAITING)]
+    counts.tables += n
+    counts.opened += n if rank >= RANK[TableState.OPEN] else 0
+    counts.closed += n if rank >= RANK[TableState.CLOSED] else 0
+    counts.counted += n if rank >= RANK[TableState.COUNTED] else 0
+    counts.sheet_sent += n if rank >= RANK[TableState.SHEET_SENT] else 0
+    counts.unwatched += n if absent else 0
+    counts.first_opened_at = _earliest(counts.first_opened_at, first)
+    counts.last_opened_at = _latest(counts.last_opened_at, last)
+
+
+def _grouped(tables: QuerySet[Table], key: str):
+    return (
+        tables.values(key, "day__state", "day__watcher_absent")
+        .annotate(n=Count("id"), first=Min("day__opened_at"), last=Max("day__opened_at"))
+        .order_by()
+        .values_list(key, "day__state", "day__watcher_absent", "n", "first", "last")
+    )
+
+
+def _tables_under(user, election: Election, area: Area | None) -> QuerySet[Table]:
+    tables = Table.objects.filter(election=election)
+    if area is not None:
+        tables = tables.filter(place__area__path__startswith=area.path)
+    return visible(user, tables)
+
+
+def day_counts_by_area(
+    *, user, election: Election, areas: list[Area], under: Area | None = None
+) -> dict[int, DayCounts]:
+    """Rolled-up counts of each of `areas` (all inside `under`, or the whole election), by area id.
+
+    One grouped query by (place's area, state); each area row is added to every listed ancestor.
+    """
+    result = {a.pk: DayCounts() for a in areas}
+    by_path = {a.path: result[a.pk] for a in areas}
+    rows = list(_grouped(_tables_under(user, election, under), "place__area_id"))
+    paths = dict(Area.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "path"))
+    for area_id, state, absent, n, first, last in rows:
+        parts = paths[area_id].strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            counts = by_path.get("/" + "/".join(parts[:i]) + "/")
+            if counts is not None:
+                _add_row(counts, state, absent, n, first, last)
+    return result
+
+
+def day_counts_by_place(*, user, election: Election, area: Area, direct_only: bool = False) -> dict[int, DayCounts]:
+    """Counts of each visible place under `area` (or directly in it), keyed by place id."""
+    tables = _tables_under(user, election, area)
+    if direct_only:
+        tables = tables.filter(place__area=area)
+    result: dict[int, DayCounts] = {}
+    for place_id, state, absent, n, first, last in _grouped(tables, "place_id"):
+        _add_row(result.setdefault(place_id, DayCounts()), state, absent, n, first, last)
+    return result
+
+
+def open_deadline(*, election: Election) -> datetime.datetime:
+    """When a table that has not reported opening counts as late: the election's date at TABLEDAY_OPEN_DEADLINE."""
+    hour, minute = (int(x) for x in settings.TABLEDAY_OPEN_DEADLINE.split(":"))
+    naive = datetime.datetime.combine(election.date, datetime.time(hour, minute))
+    return timezone.make_aware(naive, timezone.get_default_timezone())
+
+
+def places_not_opened(*, user, election: Election, area: Area | None = None) -> QuerySet:
+    """(place id, place code, place name, tables still waiting), places with any unopened table, by code.
+
+    A grouped query: the flag list of the board after the opening deadline.
+    """
+    waiting = Q(day__isnull=True) | Q(day__state=TableState.WAITING)
+    return (
+        _tables_under(user, election, area)
+        .filter(waiting)
+        .values("place_id", "place__code", "place__name")
+        .annotate(waiting=Count("id"))
+        .order_by("place__code", "place_id")
+    )
+
+
+def table_days_of_place(*, place: PollingPlace) -> dict[int, TableDay]:
+    return {d.table_id: d for d in TableDay.objects.filter(table__place=place)}

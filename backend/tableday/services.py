@@ -1,20 +1,26 @@
 """Writes of the table's timeline. Every door (SMS, the volunteer's page, the API) calls `table_report`."""
 
+import re
 from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+from backend.assignments.services import assignment_check_in, assignment_create
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
 from backend.core.text import clean_text
 from backend.elections.models import Table
+from backend.volunteers.models import Volunteer
+from backend.volunteers.services import volunteer_create
 
 from .errors import TableReportErrorCode
 from .live import table_report_event_after_commit
-from .models import PRESENCE, RANK, TableReport, TableState
-from .selectors import table_report_list, table_status_from_reports
+from .models import PRESENCE, RANK, STEP_TIME_FIELD, TableDay, TableReport, TableState
+from .selectors import TableStatus, table_report_list, table_status_from_reports, table_status_step
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,20 @@ def table_report(
         # Lock the table so that two reports of one table (a watcher's SMS and the fiscal general's
         # web click) are folded one after the other and both see the other's row.
         Table.objects.select_for_update().filter(pk=table.pk).first()
-        current = table_status_from_reports(table_report_list(table=table))
+        # The stored current state (kept under this same lock); folded from the reports only for a
+        # table whose row is missing (reports from before the row existed).
+        day = TableDay.objects.filter(table=table).first()
+        if day is not None:
+            current = TableStatus(state=day.state, watcher_absent=day.watcher_absent)
+        else:
+            current = table_status_from_reports(table_report_list(table=table))
         if not correction and _adds_nothing(state, current.state, current.watcher_absent):
             return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
         report = TableReport.objects.create(
             table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
         )
-        after = table_status_from_reports([*table_report_list(table=table)])
+        after = table_status_step(current, state, correction=correction)
+        _day_save(table, after.state, after.watcher_absent, report.created_at, day=day)
         live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
@@ -75,3 +88,76 @@ def _adds_nothing(state: str, current: str, absent: str) -> bool:
     if state == TableState.WAITING:
         return True  # every table starts waiting; only a correction moves one back there
     return RANK[TableState(state)] <= RANK[TableState(current)] and not absent
+
+
+def _day_save(table: Table, state: str, absent: str, at, day: TableDay | None = None) -> None:
+    """Keep the table's current-state row in step with its reports (same transaction, same lock)."""
+    day = day or TableDay.objects.filter(table=table).first() or TableDay(table=table)
+    day.state, day.watcher_absent = state, absent
+    rank = RANK[TableState(state)]
+    for step, field in STEP_TIME_FIELD.items():
+        if RANK[step] > rank:
+            setattr(day, field, None)  # a correction moved the table back: that step is not reached
+        elif RANK[step] == rank and getattr(day, field) is None:
+            setattr(day, field, at)
+    day.save()
+
+
+def table_day_rebuild(*, table: Table) -> TableDay:
+    """Rebuild the current-state row of a table from its reports (a repair; the reports are the truth)."""
+    with transaction.atomic():
+        Table.objects.select_for_update().filter(pk=table.pk).first()
+        TableDay.objects.filter(table=table).delete()
+        day = TableDay(table=table)
+        reports = list(table_report_list(table=table))
+        for i in range(1, len(reports) + 1):
+            status = table_status_from_reports(reports[:i])
+            _day_save(table, status.state, status.watcher_absent, reports[i - 1].created_at)
+        return TableDay.objects.filter(table=table).first() or day
+
+
+def walk_in_watcher_record(
+    *, general: Assignment, table: Table, first_name: str, last_name: str, dni: str, phone: str, actor, channel: str
+) -> Assignment:
+    """The fiscal general's "tengo fiscal": a person who came to the school watches an uncovered table.
+
+    Finds the volunteer by DNI or creates them (`volunteer_create`), assigns them to the table
+    (`assignment_create`, the same eligibility and free-slot rules as the console) and, on election
+    day, records them present. All or nothing: a refusal leaves no half-made volunteer.
+    """
+    if general.role != AssignmentRole.PLACE or general.status not in ACTIVE_STATUSES:
+        raise ApplicationError(_("Solo el fiscal general de la escuela registra fiscales."), code="walk_in_not_general")
+    if table.place_id != general.place_id:
+        raise ApplicationError(_("Esa mesa no es de tu escuela."), code="walk_in_other_place")
+    dni = re.sub(r"[.\s-]", "", dni or "")
+    if not re.fullmatch(r"\d{7,8}", dni):
+        raise ApplicationError(_("El DNI tiene 7 u 8 dígitos, sin puntos."), code="walk_in_dni")
+    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
+    if not first_name or not last_name:
+        raise ApplicationError(_("Falta el nombre o el apellido."), code="walk_in_name")
+    place = table.place
+    with transaction.atomic():
+        volunteer = Volunteer.objects.filter(dni=dni).first()
+        if volunteer is None:
+            volunteer = volunteer_create(
+                actor=actor,
+                source=channel,
+                dni=dni,
+                first_name=first_name,
+                last_name=last_name,
+                phone=phone,
+                area=place.area,
+            )
+        assignment = assignment_create(
+            volunteer=volunteer,
+            place=place,
+            table=table,
+            role=AssignmentRole.TABLE,
+            actor=actor,
+            source=channel,
+            reason=_("Llegó a la escuela; lo registró el fiscal general."),
+            notify=False,
+        )
+        if timezone.localdate() == place.election.date:
+            assignment = assignment_check_in(assignment=assignment, actor=actor, source=channel)
+    return assignment

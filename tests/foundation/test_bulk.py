@@ -3,7 +3,8 @@
 import pytest
 from django.db import connection
 
-from backend.core.bulk import bulk_insert
+from backend.core.bulk import bulk_insert, insert_rows
+from backend.imports.models import ImportBatch, ImportKind, ImportRow
 from backend.notices.models import Notice, NoticeKind
 from backend.notices.services import notice_build
 from backend.volunteers.models import Volunteer
@@ -65,3 +66,33 @@ def test_a_violated_constraint_is_djangos_integrity_error_on_every_database():
     with pytest.raises(IntegrityError), transaction.atomic():
         bulk_insert(Volunteer, [{"dni": "41000001", "first_name": "A"}, {"dni": "41000000", "first_name": "B"}])
     assert not Volunteer.objects.filter(dni="41000001").exists()
+
+
+def test_a_generator_of_rows_is_written_a_chunk_at_a_time_and_completely(geo):
+    # given report rows produced one by one, more than three chunks of them, never held in a list
+    batch = ImportBatch.objects.create(kind=ImportKind.ROSTER, election=geo.election, file_name="f.xlsx")
+    produced = []
+
+    def rows():
+        for number in range(1, 8):
+            produced.append(number)
+            yield (batch.pk, number, "rejected", f"motivo {number}", False)
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            (cache_before,) = cursor.fetchone()
+
+    # when
+    columns = ["batch_id", "row_number", "status", "reason", "has_warning"]
+    insert_rows(ImportRow._meta.db_table, columns, rows(), batch_size=2)
+
+    # then every row landed, and SQLite's page cache is back to its size
+    assert produced == list(range(1, 8))
+    assert list(batch.rows.order_by("row_number").values_list("row_number", "reason")) == [
+        (n, f"motivo {n}") for n in range(1, 8)
+    ]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            assert cursor.fetchone() == (cache_before,)

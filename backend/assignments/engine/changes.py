@@ -26,17 +26,23 @@ def changes_list(snap: Snapshot, final, final_cost, final_reason, result: AutoAs
         else {}
     )
 
+    # Plain lists: a national plan makes a hundred thousand changes, and numpy scalars are slow one by one.
+    slot_place_id = snap.place_id[snap.slot_place].tolist()
+    slot_table = snap.slot_table.tolist()
+    slot_role = snap.slot_role.tolist()
+    slot_no = snap.slot_no.tolist()
+
     def slot_fields(s: int) -> dict:
         return {
-            "place_id": int(snap.place_id[snap.slot_place[s]]),
-            "table_id": int(snap.slot_table[s]) or None,
-            "role": ROLE_NAMES[int(snap.slot_role[s])],
-            "slot": int(snap.slot_no[s]),
+            "place_id": slot_place_id[s],
+            "table_id": slot_table[s] or None,
+            "role": ROLE_NAMES[slot_role[s]],
+            "slot": slot_no[s],
         }
 
-    for v in range(len(snap.vol_id)):
-        s_new, s_old = int(final[v]), int(snap.vol_current_slot[v])
-        vid = int(snap.vol_id[v])
+    final_l, current_l, vol_ids = final.tolist(), snap.vol_current_slot.tolist(), snap.vol_id.tolist()
+    final_cost_l = final_cost.tolist()
+    for v, (s_new, s_old, vid) in enumerate(zip(final_l, current_l, vol_ids, strict=True)):
         if s_old >= 0 and s_new == s_old:
             result.kept += 1
             continue
@@ -46,7 +52,7 @@ def changes_list(snap: Snapshot, final, final_cost, final_reason, result: AutoAs
                     kind="created",
                     volunteer_id=vid,
                     reason=final_reason[v],
-                    cost_m=float(final_cost[v]),
+                    cost_m=final_cost_l[v],
                     **slot_fields(s_new),
                 )
             )

@@ -46,6 +46,7 @@ class FlowSolution:
     arc_used: np.ndarray  # bool per candidate arc
     slot_used: np.ndarray  # bool per free slot
     seconds: float
+    library_seconds: float = 0.0  # of which inside OR-Tools' solve
 
     def weight(self, problem: FlowProblem) -> int:
         return int(problem.slot_weight[self.slot_used].sum())
@@ -76,7 +77,8 @@ def _components(problem: FlowProblem) -> tuple[int, np.ndarray, np.ndarray]:
     return count, labels[problem.arc_vol], labels[problem.n_vol + problem.slot_group]
 
 
-def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_used, slot_used) -> None:
+def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_used, slot_used) -> float:
+    """Solve one piece into `arc_used` and `slot_used`; returns the seconds spent inside OR-Tools."""
     vols, arc_vol = np.unique(problem.arc_vol[arcs], return_inverse=True)
     _groups, inverse = np.unique(
         np.concatenate([problem.arc_group[arcs], problem.slot_group[slots]]), return_inverse=True
@@ -84,8 +86,7 @@ def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_us
     arc_group, slot_group = inverse[: len(arcs)], inverse[len(arcs) :]
     cost = problem.arc_cost[arcs].astype(np.int64)
     weight = problem.slot_weight[slots].astype(np.int64)
-    # M for this piece: more than any difference in its total travel.
-    scale = (int(cost.max()) - min(int(cost.min()), 0)) * max(1, min(len(vols), len(slots))) + 1
+    weight, scale = _tight_weights(arc_vol, cost, weight, n_vols=len(vols))
     source, sink, vol0 = 0, 1, 2
     group0 = vol0 + len(vols)
     smcf = min_cost_flow.SimpleMinCostFlow()
@@ -96,7 +97,7 @@ def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_us
         np.ones(n_vols, dtype=np.int64),
         np.zeros(n_vols, dtype=np.int64),
     )
-    hubs = _hubs(problem, arcs, arc_vol, arc_group, cost)
+    hubs = _hubs(problem, arcs, arc_vol, arc_group, _groups, cost)
     direct = hubs["direct"]
     cand = smcf.add_arcs_with_capacity_and_unit_cost(
         vol0 + arc_vol[direct].astype(np.int64),
@@ -130,91 +131,116 @@ def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_us
     smcf.add_arc_with_capacity_and_unit_cost(source, sink, n_vols, 0)
     smcf.set_node_supply(source, n_vols)
     smcf.set_node_supply(sink, -n_vols)
+    started = time.perf_counter()
     status = smcf.solve()
+    library_seconds = time.perf_counter() - started
     if status != smcf.OPTIMAL:
         raise ApplicationError(f"min cost flow: {status}", code="solver_failed")
     arc_used[arcs[direct[smcf.flows(cand) > 0]]] = True
-    _unpack_hubs(hubs, smcf.flows(to_hub), smcf.flows(from_hub), arcs, arc_group, arc_used)
+    _unpack_hubs(hubs, smcf.flows(to_hub), smcf.flows(from_hub), arcs, arc_used)
     # Mark the first `flow` slots of each aggregated arc as covered (which ones is decided later).
     flows = smcf.flows(slot_arcs)
     rank = np.arange(len(order)) - np.repeat(first, counts)
     covered = rank < np.repeat(flows, counts)
     slot_used[slots[order[covered]]] = True
+    return library_seconds
 
 
-def _hubs(problem: FlowProblem, arcs, arc_vol, arc_group, cost) -> dict:
-    """Group each volunteer's arcs to several groups of one place at one cost behind a hub node."""
+def _tight_weights(arc_vol: np.ndarray, cost: np.ndarray, weight: np.ndarray, *, n_vols: int) -> tuple[np.ndarray, int]:
+    """Slot weights divided by their common divisor, and the smallest safe M for this piece.
+
+    Any two flows differ in total travel by less than the sum of the volunteers' own spreads
+    (their dearest arc minus their cheapest below zero), over the most volunteers that can be
+    assigned at once; a unit of weight worth more than that keeps coverage first. The smaller M,
+    the fewer scaling phases OR-Tools' cost-scaling algorithm runs; the optimum is the same.
+    """
+    hi = np.zeros(n_vols, dtype=np.int64)
+    lo = np.zeros(n_vols, dtype=np.int64)
+    np.maximum.at(hi, arc_vol, cost)
+    np.minimum.at(lo, arc_vol, cost)
+    spread = np.sort(hi - lo)[::-1][: len(weight)]
+    divisor = int(np.gcd.reduce(weight)) if len(weight) else 1
+    return weight // max(divisor, 1), int(spread.sum()) + 1
+
+
+def _hubs(problem: FlowProblem, arcs, arc_vol, arc_group, groups, cost) -> dict:
+    """Group each volunteer's arcs to several groups of one place at one cost behind a hub node.
+
+    A hub is a place and a set of its groups (at most four: two roles, titular or substitute),
+    encoded as a bit mask of the groups' ranks in the place; vectorised, no per-arc Python.
+    Returns the arcs kept direct, the volunteer -> hub runs, the hub -> group arcs, and the arcs
+    behind each run keyed by (run, group) for `_unpack_hubs`.
+    """
     empty = np.zeros(0, dtype=np.int64)
     none: dict[str, Any] = {"direct": np.arange(len(arcs)), "run_vol": empty, "run_hub": empty, "run_cost": empty}
-    none |= {"out_hub": empty, "out_group": empty, "run_arcs": [], "hub_of_run": empty}
+    none |= {"out_hub": empty, "out_group": empty, "multi_key": empty, "multi_arc": empty, "n_groups": len(groups)}
     if problem.group_place is None or not len(arcs):
         return none
-    place = problem.group_place[problem.arc_group[arcs]]
+    # Rank of each group among its place's groups, and the way back from (place, rank) to the group.
+    group_place = problem.group_place[groups]
+    by_place = np.lexsort((np.arange(len(groups)), group_place))
+    sorted_place = group_place[by_place]
+    place_first = np.searchsorted(sorted_place, sorted_place, side="left")
+    group_rank = np.empty(len(groups), dtype=np.int64)
+    group_rank[by_place] = np.arange(len(groups)) - place_first
+    bits = int(group_rank.max()) + 1
+    place = group_place[arc_group]
     order = np.lexsort((arc_group, cost, place, arc_vol))
     v, p, c, g = arc_vol[order], place[order], cost[order], arc_group[order]
     new_run = np.r_[True, (v[1:] != v[:-1]) | (p[1:] != p[:-1]) | (c[1:] != c[:-1])]
-    run_id = np.cumsum(new_run) - 1
-    run_len = np.bincount(run_id)
-    multi = run_len[run_id] > 1
+    run_start = np.nonzero(new_run)[0]
+    run_len = np.diff(np.r_[run_start, len(order)])
+    multi_run = run_len > 1
+    multi = np.repeat(multi_run, run_len)
     direct = order[~multi]
-    if not multi.any():
+    if not multi_run.any():
         return none | {"direct": direct}
-    # A hub is a place and a set of its groups; the set is encoded by the groups' ranks in the place.
-    g_of_place: dict[int, set[int]] = {}
-    for gl, pl in zip(g.tolist(), p.tolist(), strict=True):
-        g_of_place.setdefault(pl, set()).add(gl)
-    rank = {gl: i for pl, gs in g_of_place.items() for i, gl in enumerate(sorted(gs))}
-    bits = np.array([1 << rank[x] for x in g.tolist()], dtype=np.int64)
-    mask = np.zeros(run_id[-1] + 1, dtype=np.int64)
-    np.add.at(mask, run_id, bits)
-    runs = np.unique(run_id[multi])
-    run_first = np.searchsorted(run_id, runs)
-    hub_key = p[run_first].astype(np.int64) * 16 + mask[runs]
-    _hub_keys, hub_of_run = np.unique(hub_key, return_inverse=True)
+    mask = np.add.reduceat(np.left_shift(1, group_rank[g]).astype(np.int64), run_start)
+    first = run_start[multi_run]
+    hub_key = p[first].astype(np.int64) * (1 << bits) + mask[multi_run]
+    _keys, hub_first_run, hub_of_run = np.unique(hub_key, return_index=True, return_inverse=True)
+    # Each hub feeds the groups of its mask: the place's group of each set bit's rank.
+    hub_place_start = np.searchsorted(sorted_place, p[first[hub_first_run]], side="left")
+    hub_mask = mask[multi_run][hub_first_run]
     out_hub, out_group = [], []
-    seen_hub = set()
-    run_arcs = []
-    for i, r in enumerate(runs.tolist()):
-        lo, hi = int(run_first[i]), int(run_first[i]) + int(run_len[r])
-        members = order[lo:hi]
-        run_arcs.append(members)
-        h = int(hub_of_run[i])
-        if h not in seen_hub:
-            seen_hub.add(h)
-            for gl in g[lo:hi].tolist():
-                out_hub.append(h)
-                out_group.append(gl)
+    for bit in range(bits):
+        has = np.nonzero(hub_mask & (1 << bit))[0]
+        out_hub.append(has)
+        out_group.append(by_place[hub_place_start[has] + bit])
+    out_hub_a, out_group_a = np.concatenate(out_hub), np.concatenate(out_group)
+    by_hub = np.lexsort((out_group_a, out_hub_a))
+    run_id = np.cumsum(new_run) - 1
+    multi_run_no = np.cumsum(multi_run) - 1  # index among multi runs, per run
     return {
         "direct": direct,
-        "run_vol": v[run_first],
+        "run_vol": v[first],
         "run_hub": hub_of_run,
-        "run_cost": c[run_first],
-        "out_hub": np.array(out_hub, dtype=np.int64),
-        "out_group": np.array(out_group, dtype=np.int64),
-        "run_arcs": run_arcs,
-        "hub_of_run": hub_of_run,
+        "run_cost": c[first],
+        "out_hub": out_hub_a[by_hub],
+        "out_group": out_group_a[by_hub],
+        # Arcs behind hubs, findable by (multi run, group): sorted by that key.
+        "multi_key": multi_run_no[run_id[multi]].astype(np.int64) * len(groups) + g[multi],
+        "multi_arc": order[multi],
+        "n_groups": len(groups),
     }
 
 
-def _unpack_hubs(hubs: dict, run_flow, out_flow, arcs, arc_group, arc_used) -> None:
-    """Hand each volunteer who went through a hub to one of the groups the hub fed (all are equal for them)."""
-    if not len(hubs["run_vol"]):
+def _unpack_hubs(hubs: dict, run_flow, out_flow, arcs, arc_used) -> None:
+    """Hand each volunteer who went through a hub to one of the groups the hub fed (all are equal for them):
+    the hub's out-flows, unit by unit in group order, against its used runs in order."""
+    runs = np.nonzero(run_flow > 0)[0]
+    if not len(runs):
         return
-    quota: dict[int, list[list[int]]] = {}
-    for h, gl, f in zip(hubs["out_hub"].tolist(), hubs["out_group"].tolist(), out_flow.tolist(), strict=True):
-        if f:
-            quota.setdefault(h, []).append([gl, f])
-    for i in np.nonzero(run_flow > 0)[0].tolist():
-        h = int(hubs["hub_of_run"][i])
-        pending = quota[h]
-        while pending[0][1] == 0:
-            pending.pop(0)
-        gl = pending[0][0]
-        pending[0][1] -= 1
-        for a in hubs["run_arcs"][i].tolist():
-            if arc_group[a] == gl:
-                arc_used[arcs[a]] = True
-                break
+    units_group = np.repeat(hubs["out_group"], out_flow)
+    units_hub = np.repeat(hubs["out_hub"], out_flow)  # sorted by hub
+    run_hub = hubs["run_hub"][runs]
+    by_hub = np.argsort(run_hub, kind="stable")
+    # Flow is conserved at each hub, so the used runs and the units line up hub by hub.
+    group = np.empty(len(runs), dtype=np.int64)
+    group[by_hub] = units_group
+    assert (units_hub == run_hub[by_hub]).all()
+    pos = np.searchsorted(hubs["multi_key"], runs.astype(np.int64) * hubs["n_groups"] + group)
+    arc_used[arcs[hubs["multi_arc"][pos]]] = True
 
 
 def solve_flow(problem: FlowProblem) -> FlowSolution:
@@ -225,6 +251,7 @@ def solve_flow(problem: FlowProblem) -> FlowSolution:
     slot_used = np.zeros(n_slots, dtype=bool)
     if not n_arcs or not n_slots:
         return FlowSolution(arc_used, slot_used, 0.0)
+    library_seconds = 0.0
     count, arc_label, slot_label = _components(problem)
     arc_order, slot_order = np.argsort(arc_label, kind="stable"), np.argsort(slot_label, kind="stable")
     arc_bounds = np.searchsorted(arc_label[arc_order], np.arange(count + 1))
@@ -233,8 +260,8 @@ def solve_flow(problem: FlowProblem) -> FlowSolution:
         arcs = arc_order[arc_bounds[c] : arc_bounds[c + 1]]
         slots = slot_order[slot_bounds[c] : slot_bounds[c + 1]]
         if len(arcs) and len(slots):
-            _solve_one(problem, arcs, slots, arc_used, slot_used)
-    return FlowSolution(arc_used, slot_used, time.perf_counter() - started)
+            library_seconds += _solve_one(problem, arcs, slots, arc_used, slot_used)
+    return FlowSolution(arc_used, slot_used, time.perf_counter() - started, library_seconds)
 
 
 def solve_greedy(problem: FlowProblem) -> FlowSolution:

@@ -43,7 +43,7 @@ def coverage(request):
     if area is not None:
         direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
         if direct.exists():
-            per_place = coverage_map_by_place(user=request.user, election=election, area=area)
+            per_place = coverage_map_by_place(user=request.user, election=election, area=area, direct=True)
             places = [(p, per_place.get(p.pk, Coverage())) for p in direct]
             # Worst first: the places with most uncovered slots lead the list.
             places = sorted(((p, cov) for p, cov in places if keep(cov)), key=lambda pc: (-pc[1].uncovered, pc[0].code))
@@ -68,26 +68,30 @@ def coverage_export(request):
     if election is None:
         return render(request, "console/no_election.html", status=404)
     area = area_from_query(request, election)
-    tops = [area] if area is not None else root_areas(request.user, election)
+    # One pass over every visible place (under `area`, or all the user may see): a fixed number of
+    # queries whatever the number of districts.
+    per_place = coverage_map_by_place(user=request.user, election=election, area=area)
+    places = visible(request.user, PollingPlace.objects.filter(election=election))
+    if area is not None:
+        places = places.filter(area__path__startswith=area.path)
     rows = []
-    for top in tops:
-        per_place = coverage_map_by_place(user=request.user, election=election, area=top)
-        places = visible(request.user, PollingPlace.objects.filter(pk__in=per_place)).select_related("area")
-        for place in places.order_by("area__path", "code"):
-            cov = per_place[place.pk]
-            rows.append(
-                (
-                    place.area.name,
-                    place.code,
-                    place.name,
-                    place.address,
-                    cov.slots,
-                    cov.assigned,
-                    cov.confirmed,
-                    cov.checked_in,
-                    cov.uncovered,
-                )
+    for place in places.select_related("area").order_by("area__path", "code"):
+        cov = per_place.get(place.pk)
+        if cov is None:
+            continue
+        rows.append(
+            (
+                place.area.name,
+                place.code,
+                place.name,
+                place.address,
+                cov.slots,
+                cov.assigned,
+                cov.confirmed,
+                cov.checked_in,
+                cov.uncovered,
             )
+        )
     header = [
         _("Área"),
         _("Código"),

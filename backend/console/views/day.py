@@ -59,7 +59,7 @@ def election_day(request):
     if area is not None:
         direct = visible(request.user, PollingPlace.objects.filter(election=election, area=area)).order_by("code")
         if direct.exists():
-            per_place = coverage_map_by_place(user=request.user, election=election, area=area)
+            per_place = coverage_map_by_place(user=request.user, election=election, area=area, direct=True)
             rows = [(p, per_place.get(p.pk, Coverage())) for p in direct]
             # Places missing most watchers first.
             rows.sort(key=lambda pc: (-(pc[1].assigned - pc[1].checked_in), pc[0].code))

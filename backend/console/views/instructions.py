@@ -32,11 +32,10 @@ STATUS_CHOICES = [
 
 def _area_choices(user, election) -> list[Area]:
     """The user's top areas and one level below: enough to aim an instruction without a long list."""
-    areas = []
-    for root in root_areas(user, election):
-        areas.append(root)
-        areas += [a for a in root.children.order_by("path") if can(user, Action.VIEW, a)]
-    return areas
+    roots = root_areas(user, election)
+    # One query for every root's children (not one per district); by path, each root leads its own.
+    children = [a for a in Area.objects.filter(parent__in=roots) if can(user, Action.VIEW, a)]
+    return sorted([*roots, *children], key=lambda a: a.path)
 
 
 def _segment(request) -> dict:
