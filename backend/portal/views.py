@@ -292,5 +292,7 @@ def channel_set(request):
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _("Listo: te escribimos por %(channel)s.") % {"channel": volunteer.get_channel_display()})
+        messages.success(
+            request, _("Listo: te escribimos por %(channel)s.") % {"channel": volunteer.get_channel_display()}
+        )
     return redirect("portal:mine")
