@@ -260,7 +260,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"BroadcastStatusEnum": "backend.messaging.models.BroadcastStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "BroadcastStatusEnum": "backend.messaging.models.BroadcastStatus",
+        "VolunteerChannelEnum": "backend.volunteers.models.Channel",
+        "EventSourceEnum": "backend.assignments.models.EventSource",
+    },
 }
 
 # --- Magic links (django-sesame) -------------------------------------------------------------
