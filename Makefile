@@ -26,6 +26,9 @@ install-dev: $(VENV)/.installed-dev
 # (SMS sending and retries, the outbox relay, reminders, announcements by SMS). Without REDIS_URL
 # the worker takes its tasks from kombu's filesystem transport under var/broker/, so no server is
 # needed; both processes stop together. PORT sets the public address (links in SMS, signatures).
+# One uvicorn process on purpose: without REDIS_URL the channel layer is in memory and does not
+# cross processes, so a second worker's sockets would miss the first one's live events (production
+# runs two workers on Redis: README, docker-compose.yml).
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput -v0

@@ -87,3 +87,21 @@ urlpatterns += [
     path("incidents/<int:pk>/resolve/", incidents_api.IncidentResolveApi.as_view(), name="api-incident-resolve"),
     path("incidents/<int:pk>/notes/", incidents_api.IncidentNoteApi.as_view(), name="api-incident-note"),
 ]
+
+from . import count as count_api  # noqa: E402
+
+urlpatterns += [
+    path("tables/<int:pk>/sheets/", count_api.TableSheetsApi.as_view(), name="api-table-sheets"),
+    path("sheets/<int:pk>/resolve/", count_api.SheetResolveApi.as_view(), name="api-sheet-resolve"),
+    path("elections/<int:election_id>/quick-count/", count_api.QuickCountApi.as_view(), name="api-quick-count"),
+    path(
+        "elections/<int:election_id>/discrepancies/",
+        count_api.DiscrepancyListApi.as_view(),
+        name="api-discrepancies",
+    ),
+    path(
+        "elections/<int:election_id>/official-results/",
+        count_api.OfficialImportApi.as_view(),
+        name="api-official-results",
+    ),
+]

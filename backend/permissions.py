@@ -125,6 +125,39 @@ def can_import(user: Any) -> bool:
     return role_of(user) == Role.LEAD
 
 
+def can_submit_sheet(user: Any, table: Table) -> bool:
+    """May `user` submit a result sheet for `table`? Its table watcher, its place's fiscal general,
+    a data-entry volunteer or coordinator whose scope covers it, and leads."""
+    role = role_of(user)
+    if role is None:
+        return False
+    if role == Role.LEAD:
+        return True
+    if role in {Role.COORDINATOR, Role.DATA_ENTRY}:
+        return _in_scope(user, table.election_id, table.place.area.path)
+    volunteer = _volunteer_of(user)
+    if volunteer is None:
+        return False
+    return (
+        Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES, place_id=table.place_id)
+        .filter(Q(role=AssignmentRole.PLACE) | Q(role=AssignmentRole.TABLE, table_id=table.pk))
+        .exists()
+    )
+
+
+def can_transcribe(user: Any) -> bool:
+    """May `user` work at the transcription desk (photos of sheets in their scopes)?"""
+    return role_of(user) in {Role.LEAD, Role.COORDINATOR, Role.DATA_ENTRY}
+
+
+def can_resolve_sheets(user: Any, table: Table) -> bool:
+    """May `user` choose which of a table's differing sheets stands? Coordinators in scope and leads."""
+    role = role_of(user)
+    if role == Role.LEAD:
+        return True
+    return role == Role.COORDINATOR and _in_scope(user, table.election_id, table.place.area.path)
+
+
 def can(user: Any, action: Action | str, obj: Model) -> bool:
     """May `user` perform `action` on `obj` (an area, place, table, volunteer, assignment or thread)?"""
     action = Action(action)

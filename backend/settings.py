@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "backend.console",
     "backend.tableday",
     "backend.incidents",
+    "backend.count",
     "backend.credentials",
     "api",
     "sms",
@@ -129,7 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # 0 by default: under ASGI every request runs in a thread of its own, so persistent connections
+    # pile up one per thread until PostgreSQL refuses more ("too many clients", seen in the benches).
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Lets parallel runs on one PostgreSQL server keep their test databases apart.
 if env.str("TEST_DATABASE_NAME", default=""):

@@ -40,6 +40,7 @@ from backend.volunteers.services import (
 
 from .replies import Intent, reply_understand
 from .services import assignment_context, link_for_text
+from .sheets import sheet_photo_sms_command, sheet_photo_sms_parse, sheet_sms_command, sheet_sms_parse
 
 # Twilio answers these itself (its default opt-out handling); we act on them but stay silent.
 TWILIO_ANSWERED = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "start", "unstop", "yes"}
@@ -120,6 +121,15 @@ def inbound_command(
     if incident_text is not None:
         reply = _incident_command(volunteer, incident_text, attachments)
         return Reply("incident", "" if volunteer.opted_out else reply)
+
+    photo_of = sheet_photo_sms_parse(body) if attachments else None
+    if photo_of is not None:
+        reply = sheet_photo_sms_command(volunteer=volunteer, parsed=photo_of, photos=attachments)
+        return Reply("sheet_photo", "" if volunteer.opted_out else reply)
+    sheet = sheet_sms_parse(body)
+    if sheet is not None:
+        reply = sheet_sms_command(volunteer=volunteer, parsed=sheet)
+        return Reply("sheet", "" if volunteer.opted_out else reply)
 
     table_keyword = table_keyword_parse(body)
     # "ACTA" is one letter from "ALTA": an exact table keyword wins; a near one only when nothing else matched.

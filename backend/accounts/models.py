@@ -12,6 +12,8 @@ class Role(models.TextChoices):
     LEAD = "lead", _("Responsable")
     COORDINATOR = "coordinator", _("Coordinador/a")
     VOLUNTEER = "volunteer", _("Fiscal")
+    # Transcribes result sheets from photos in the areas of their scopes; sees nothing else.
+    DATA_ENTRY = "data_entry", _("Carga de actas")
 
 
 class User(AbstractUser):

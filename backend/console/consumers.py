@@ -1,5 +1,5 @@
-"""WebSocket `/ws/board/<election_id>/`: check-ins (`check_in`) and other changes of slots (`changed`),
-filtered to the user's scope."""
+"""WebSocket `/ws/board/<election_id>/`: check-ins (`check_in`), result sheets (`count`) and other
+changes of slots (`changed`), filtered to the user's scope."""
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
 from backend.core.live import board_group, user_group
+from backend.core.sockets import HandshakeSafeMixin
 from backend.permissions import permissions_forget, role_of, scope_areas
 
 FORBIDDEN = 4403
@@ -24,7 +25,7 @@ def _board_paths(user, election_id: int) -> list[str] | bool | None:
     return False
 
 
-class BoardConsumer(AsyncJsonWebsocketConsumer):
+class BoardConsumer(HandshakeSafeMixin, AsyncJsonWebsocketConsumer):
     groups_joined: list[str] = []
 
     async def connect(self):
@@ -71,6 +72,14 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):
             return
         await self.send_json({**{k: v for k, v in event.items() if k != "type"}, "type": "incident"})
+
+    async def count_changed(self, event):
+        """A result sheet arrived: the quick-count page re-reads its numbers (no figures travel here)."""
+        if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):
+            return
+        await self.send_json(
+            {"type": "count", "table": event["table"], "category_id": event["category_id"], "status": event["status"]}
+        )
 
     async def board_changed(self, event):
         if self.paths is not None and event["path"] and not any(event["path"].startswith(p) for p in self.paths):

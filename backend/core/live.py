@@ -6,7 +6,8 @@ and the consumers that listen:
 - `threads.volunteer.<id>` and `threads.user.<id>`: every open socket of one person
   (`membership.changed` makes them re-check what they may still see, and close otherwise);
 - `board.<election id>`: the election-day board and coverage pages (`check_in.created`,
-  `table_report.created`, `incident.changed`, and `board.changed` for any other change of a slot:
+  `table_report.created`, `incident.changed`, `count.changed` for a result sheet, and `board.changed`
+  for any other change of a slot:
   they re-read their numbers).
 A lost event is never fatal: clients catch up by last id or on reload, so a failed send is logged.
 """

@@ -22,6 +22,7 @@ class TemplateKind(models.TextChoices):
     CHECK_IN_RECEIVED = "check_in_received", _("Presente recibido")
     INSTRUCTION = "instruction", _("Instrucción")
     ANNOUNCEMENT = "announcement", _("Anuncio del hilo")
+    SHEET_ASKED_BACK = "sheet_asked_back", _("Acta a revisar")
     # ... and replies to keywords.
     INFO = "info", _("Respuesta a MESA")
     NO_ASSIGNMENT = "no_assignment", _("Sin asignación")

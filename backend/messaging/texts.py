@@ -81,6 +81,7 @@ DEFAULT_TEXTS: dict[str, Any] = {
     ),
     TemplateKind.INSTRUCTION: gettext_lazy("Fiscaliza: {texto}"),
     TemplateKind.ANNOUNCEMENT: gettext_lazy("Fiscaliza ({escuela}): {texto}"),
+    TemplateKind.SHEET_ASKED_BACK: gettext_lazy("Fiscaliza: {texto} {link}"),
     TemplateKind.INFO: gettext_lazy(
         "Fiscaliza: {nombre}, sos fiscal {rol} en {escuela}, {direccion}. {dia} {hora}. {estado}. {link}"
     ),

@@ -18,6 +18,7 @@ class NoticeKind(models.TextChoices):
     CHECK_IN_RECEIVED = "check_in_received", _("Presente recibido")
     INSTRUCTION = "instruction", _("Instrucción")
     ANNOUNCEMENT = "announcement", _("Anuncio del hilo")
+    SHEET_ASKED_BACK = "sheet_asked_back", _("Acta a revisar")
 
 
 class Notice(models.Model):

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from sesame.utils import get_user
@@ -12,11 +13,14 @@ from backend.accounts.services import SCOPE
 from backend.assignments.models import AssignmentRole, EventSource
 from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
+from backend.count.models import Category, SheetSource
+from backend.count.selectors import sheet_forms_for_table
+from backend.count.services import SheetFigures, sheet_photo_submit, sheet_submit
 from backend.credentials.services import assignment_credential_pdf
 from backend.elections.models import Table
 from backend.incidents.categories import categories_for
 from backend.incidents.services import incident_report
-from backend.permissions import Action, can
+from backend.permissions import Action, can, can_submit_sheet
 from backend.tableday.models import PROGRESS, TableState
 from backend.tableday.selectors import table_next_state, table_status_get
 from backend.tableday.services import table_report, walk_in_watcher_record
@@ -70,6 +74,7 @@ def mine(request):
         context["table_state"] = TableState(status.state).label
         context["next_state"] = following
         context["next_label"] = TableState(following).label if following else ""
+        context["sheet_ready"] = status.state in {TableState.COUNTED, TableState.SHEET_SENT}
     if mine_ is not None:
         assignment = mine_.assignment
         context["categories"] = categories_for(assignment.election)
@@ -139,6 +144,104 @@ def table_report_next(request):
             request, _("Registramos: mesa %(number)s, %(state)s.") % {"number": table.number, "state": label}
         )
     return redirect("portal:mine")
+
+
+def _sheet_table(request):
+    """The table whose sheet the volunteer may fill: their own, or (fiscal general) ?mesa=<number> of the school."""
+    volunteer = _volunteer_of(request)
+    if volunteer is None:
+        return None, None
+    mine_ = my_assignment_get(volunteer=volunteer)
+    if mine_ is None:
+        return volunteer, None
+    table = mine_.assignment.table
+    wanted = request.GET.get("mesa") or request.POST.get("mesa")
+    if wanted and str(wanted).isdigit():
+        table = Table.objects.filter(place_id=mine_.assignment.place_id, number=int(wanted)).first() or table
+    if table is None or not can_submit_sheet(request.user, table):
+        return volunteer, None
+    return volunteer, Table.objects.select_related("place__area").get(pk=table.pk)
+
+
+@require_GET
+def sheet_form(request):
+    """The result sheet, one form per category, once the table is counted."""
+    volunteer, table = _sheet_table(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    if table is None:
+        messages.error(request, _("No tenés una mesa asignada."))
+        return redirect("portal:mine")
+    status = table_status_get(table=table)
+    counted = status.state in {TableState.COUNTED, TableState.SHEET_SENT}
+    return render(
+        request,
+        "portal/sheet.html",
+        {"table": table, "counted": counted, "forms": sheet_forms_for_table(table=table)},
+    )
+
+
+def _number(value: str) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ApplicationError(_("«%(value)s» no es un número entero.") % {"value": value}, code="count_bad_number")
+    return int(value)
+
+
+@require_POST
+def sheet_post(request):
+    volunteer, table = _sheet_table(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    if table is None:
+        messages.error(request, _("No tenés una mesa asignada."))
+        return redirect("portal:mine")
+    target = f"{reverse('portal:sheet')}?mesa={table.number}"
+    status = table_status_get(table=table)
+    if status.state not in {TableState.COUNTED, TableState.SHEET_SENT}:
+        messages.error(request, _("Primero informá que la mesa está escrutada."))
+        return redirect(target)
+    category = Category.objects.filter(election_id=table.election_id, pk=request.POST.get("category") or 0).first()
+    if category is None:
+        messages.error(request, _("Elegí una categoría."))
+        return redirect(target)
+    try:
+        votes = {
+            int(key.removeprefix("list_")): _number(value)
+            for key, value in request.POST.items()
+            if key.startswith("list_") and key.removeprefix("list_").isdigit()
+        }
+        figures = SheetFigures(
+            votes=votes,
+            **{
+                name: _number(request.POST.get(name, ""))
+                for name in ("blank", "null", "contested", "challenged", "voters")
+            },
+        )
+        photo = request.FILES.get("photo")
+        if not any(v is not None for v in [*votes.values(), figures.voters]) and photo is not None:
+            sheet_photo_submit(table=table, category=category, photo=photo, source=SheetSource.WEB, actor=request.user)
+            messages.success(
+                request, _("Recibimos la foto del acta de %(code)s: la van a transcribir.") % {"code": category.code}
+            )
+            return redirect(target)
+        result = sheet_submit(
+            table=table, category=category, figures=figures, source=SheetSource.WEB, actor=request.user, photo=photo
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(target)
+    if result.accepted:
+        messages.success(request, _("Acta de %(code)s recibida. ¡Gracias!") % {"code": category.code})
+    else:
+        messages.error(
+            request,
+            _("Guardamos el acta de %(code)s, pero revisala: %(reasons)s")
+            % {"code": category.code, "reasons": " ".join(f.message for f in result.flags)},
+        )
+    return redirect(target)
 
 
 @require_GET

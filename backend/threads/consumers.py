@@ -20,8 +20,12 @@ Server -> client:
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
+from dataclasses import dataclass, field
+from functools import partial
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -31,10 +35,14 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.live import thread_group, user_group, volunteer_group
+from backend.core.sockets import HandshakeSafeMixin
 
 from . import selectors, services
+from .fanout import fanout_for
 from .models import Thread
 from .payloads import message_payload, payload_for
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 8 * 1024
 CATCH_UP_BATCH = 200
@@ -87,14 +95,71 @@ def _still_member(user, thread_id):
     return selectors.thread_is_member(user=user, thread_id=thread_id)
 
 
+PageKey = tuple[int, int, bool, bool]  # thread id, after id, moderator, sees staff lines
+
+
+@dataclass
+class _PageLoad:
+    task: asyncio.Future = field(init=False)
+    started: float | None = None  # time.monotonic() when the query began, set in the database thread
+    created: float = field(default_factory=time.monotonic)
+    loop: asyncio.AbstractEventLoop | None = None
+
+
 @database_sync_to_async
-def _page_after(thread_id, after, moderator, staff):
+def _page_after(load: _PageLoad, key: PageKey) -> list[dict]:
+    load.started = time.monotonic()
+    thread_id, after, moderator, staff = key
     return [
         message_payload(m)
         for m in selectors.message_list(
             thread=thread_id, moderator=moderator, after=after, limit=CATCH_UP_BATCH, staff=staff
         )
     ]
+
+
+class SharedPages:
+    """Catch-up pages shared by the sockets of this process: one query per thread, cursor and view.
+
+    When a thread's sockets reconnect together (a storm, a server restart) they ask for the same
+    page; one query answers all of them. A socket may share a query only if it began after the
+    socket joined the thread's group: whatever that query could not see was stored after the
+    socket joined, so it arrives live (and ids deduplicate the overlap). A query not yet started
+    qualifies; a finished one is kept a few seconds for the sockets that joined before it began.
+    """
+
+    KEEP_S = 5.0
+
+    def __init__(self) -> None:
+        self.loads: dict[PageKey, _PageLoad] = {}
+        self.purged = time.monotonic()
+
+    async def page_after(self, key: PageKey, joined_at: float) -> list[dict]:
+        load = self.loads.get(key)
+        loop = asyncio.get_running_loop()
+        if load is None or load.loop is not loop or (load.started is not None and load.started < joined_at):
+            self._purge()
+            load = _PageLoad(loop=loop)
+            load.task = asyncio.ensure_future(_page_after(load, key))
+            load.task.add_done_callback(partial(self._forget_failed, key, load))
+            self.loads[key] = load
+        # Shielded: a socket that goes away while waiting does not cancel the others' query.
+        return await asyncio.shield(load.task)
+
+    def _forget_failed(self, key: PageKey, load: _PageLoad, task: asyncio.Future) -> None:
+        if (task.cancelled() or task.exception() is not None) and self.loads.get(key) is load:
+            del self.loads[key]
+
+    def _purge(self) -> None:
+        now = time.monotonic()
+        if now - self.purged < 1.0:
+            return
+        self.purged = now
+        for key in [k for k, load in self.loads.items() if load.task.done() and now - load.created > self.KEEP_S]:
+            del self.loads[key]
+
+
+shared_pages = SharedPages()
 
 
 @database_sync_to_async
@@ -114,7 +179,7 @@ def _seen(user):
     services.thread_mark_seen(user=user)
 
 
-class ThreadConsumer(AsyncWebsocketConsumer):
+class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
     groups: list[str] = []
 
     async def dispatch(self, message):
@@ -130,6 +195,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.member = None
         self.joined: list[str] = []
+        self.delivering = asyncio.Lock()
         # Live events wait here until the catch-up after `hello` is sent; then they are deduplicated by id.
         self.buffer: list[dict] | None = []
         self.sent_ids: set[int] = set()
@@ -148,12 +214,17 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self.member = member
         # Join before catching up: anything stored from now on arrives live (buffered), anything
         # earlier comes from the database; ids deduplicate the overlap.
-        self.joined = [
-            thread_group(member.thread_id),
-            volunteer_group(member.volunteer_id) if member.volunteer_id else user_group(member.user_id),
-        ]
+        # The thread's events come through this process's fan-out (one group subscription per
+        # thread, not per socket); the person's own group (membership changes) through the layer.
+        self.outbox = asyncio.Queue()
+        self.drainer = asyncio.ensure_future(self._drain_outbox())
+        self.fanout = fanout_for(self.channel_layer)
+        self.thread_group = thread_group(member.thread_id)
+        await self.fanout.join(self.thread_group, self)
+        self.joined = [volunteer_group(member.volunteer_id) if member.volunteer_id else user_group(member.user_id)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        self.joined_at = time.monotonic()
         await self.accept()
         await self.send_json(
             {
@@ -166,13 +237,29 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code):
+        if self.member is None:
+            return
+        self.drainer.cancel()
+        await self.fanout.leave(self.thread_group, self)
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def _drain_outbox(self) -> None:
+        """The thread's events for this socket, in order; never while a catch-up is being sent."""
+        while True:
+            event = await self.outbox.get()
+            try:
+                async with self.delivering:
+                    await self.dispatch(event)
+            except OSError:  # uvicorn's ClientDisconnected: the disconnect that follows cleans up
+                return
+            except Exception:
+                logger.exception("thread event %s not delivered", event.get("type"))
+
     # --- frames from the client ---------------------------------------------------------------
 
-    async def send_json(self, content: dict) -> None:
-        await self.send(text_data=json.dumps(content, ensure_ascii=False))
+    async def send_json(self, content: dict, close: bool = False) -> None:
+        await self.send(text_data=json.dumps(content, ensure_ascii=False), close=close)
 
     async def error(self, code: str, message) -> None:
         await self.send_json({"type": "error", "code": code, "message": str(message)})
@@ -225,16 +312,22 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             # A second hello would replay history twice on this connection: refused.
             await self.error("bad_frame", _("La conexión ya está al día."))
             return
+        async with self.delivering:
+            await self._catch_up(last_id)
+
+    async def _catch_up(self, last_id: int) -> None:
         self.last_sent_id = max(self.last_sent_id, last_id)
         cursor = last_id
         while True:
-            page = await _page_after(self.member.thread_id, cursor, self.member.moderator, self.member.sees_staff)
+            page = await shared_pages.page_after(
+                (self.member.thread_id, cursor, self.member.moderator, self.member.sees_staff), self.joined_at
+            )
             for payload in page:
                 await self._deliver(payload)
             if len(page) < CATCH_UP_BATCH:
                 break
             cursor = page[-1]["id"]
-        buffered, self.buffer = self.buffer, None
+        buffered, self.buffer = self.buffer or [], None
         for payload in sorted(buffered, key=lambda p: p["id"]):
             if payload["id"] > last_id:  # the client already holds everything up to last_id
                 await self._deliver(payload)
@@ -248,16 +341,23 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if not self.posts.take():
             await self.error("rate_limited", _("Demasiados mensajes seguidos: esperá un momento."))
             return
-        try:
-            message_id = await _post(
-                self.scope["user"], self.member.thread_id, body, content.get("announcement") is True
-            )
-        except ApplicationError as exc:
-            await self.send_json(
-                {"type": "error", "code": exc.code, "message": str(exc.message), "client_id": content.get("client_id")}
-            )
-            return
-        await self.send_json({"type": "ack", "client_id": content.get("client_id"), "id": message_id})
+        # Held while posting: the author gets the ack before their own message comes back live.
+        async with self.delivering:
+            try:
+                message_id = await _post(
+                    self.scope["user"], self.member.thread_id, body, content.get("announcement") is True
+                )
+            except ApplicationError as exc:
+                await self.send_json(
+                    {
+                        "type": "error",
+                        "code": exc.code,
+                        "message": str(exc.message),
+                        "client_id": content.get("client_id"),
+                    }
+                )
+                return
+            await self.send_json({"type": "ack", "client_id": content.get("client_id"), "id": message_id})
 
     async def on_read(self, content):
         last_id = self._int(content.get("last_id"))
@@ -267,7 +367,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         await _read(self.scope["user"], self.member.thread_id, last_id)
 
     async def on_ping(self, content):
-        await self.send_json({"type": "pong"})
+        # After whatever event is being delivered: a pong tells the client it has been handled.
+        async with self.delivering:
+            await self.send_json({"type": "pong"})
 
     # --- events from the channel layer --------------------------------------------------------
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from backend.accounts.models import Role
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
-from backend.elections.models import PollingPlace
 from backend.permissions import Action, can, permissions_forget, role_of, visible
 from backend.volunteers.models import Volunteer
 
@@ -42,18 +41,15 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
     it, leads (all through the permission module). Reads only: every place has its thread from
     the moment it is created.
     """
-    place = PollingPlace.objects.select_related("area").filter(pk=place_id).first()
-    if place is None:
-        return None
-    stub = Thread(place=place, election_id=place.election_id)
-    # Whoever may post may read; asking POST first saves a second permission query per connection.
-    can_post = can(user, Action.POST, stub)
-    if not can_post and not can(user, Action.VIEW, stub):
-        return None
-    thread = Thread.objects.filter(place=place).first()
+    # The thread with its place and area in one query (this runs for every socket that connects).
+    thread = Thread.objects.select_related("place__area").filter(place_id=place_id).first()
     if thread is None:
         return None
-    thread.place = place
+    place = thread.place
+    # Whoever may post may read; asking POST first saves a second permission query per connection.
+    can_post = can(user, Action.POST, thread)
+    if not can_post and not can(user, Action.VIEW, thread):
+        return None
     # The permission module has just looked the volunteer up and keeps it on the user object.
     volunteer = getattr(user, "_fz_volunteer", None)
     moderator = can(user, Action.MODERATE, thread)

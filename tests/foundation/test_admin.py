@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from backend.assignments.models import Assignment, AssignmentEvent, AssignmentStatus
 from backend.assignments.services import assignment_create, assignment_set_locked
+from backend.count.models import BallotList, Category
+from backend.count.services import SheetFigures, sheet_submit
 from backend.imports.services import batch_create, batch_run
 from backend.messaging.broadcasts import broadcast_create
 from backend.messaging.models import MessageTemplate
@@ -70,6 +72,16 @@ def populated(geo, north_volunteer, south_volunteer, lead):
         actor=lead, election=geo.election, kind="roster", file_name="fiscales.csv", data=roster.encode()
     )
     batch_run(batch=batch, dry_run=True)
+    # the count: a category with its lists and a result sheet with its event
+    governor = Category.objects.create(election=geo.election, code="GOB", name="Gobernador")
+    ours = BallotList.objects.create(category=governor, name="Nuestra", position=0, ours=True)
+    sheet_submit(
+        table=geo.north_tables[0],
+        category=governor,
+        figures=SheetFigures(votes={ours.pk: 10}, blank=1, null=0, contested=0, challenged=0, voters=11),
+        source="api",
+        actor=lead,
+    )
     return {"north": north, "south": south}
 
 

@@ -205,6 +205,37 @@ def test_two_server_processes_deliver_to_each_others_clients_through_redis(world
     assert got_b["id"] == from_a and got_a["id"] == from_b
 
 
+@pytest.mark.redis
+@needs_redis
+def test_sockets_reconnecting_together_to_the_other_server_get_the_gap_exactly_once(world):
+    """A storm across two processes: both members drop from server A while the thread goes on,
+    then come back at the same moment to server B (sharing its catch-up query)."""
+
+    async def scenario():
+        ana_a, beto_a = Member(world, "ana", server="redis_a"), Member(world, "beto", server="redis_a")
+        await ana_a.open(last_id=10**9)
+        await beto_a.open(last_id=10**9)
+        last_seen = await ana_a.post("antes del corte")
+        await beto_a.message()
+        await ana_a.close()
+        await beto_a.close()
+        writer = Member(world, "ana", server="redis_b")
+        await writer.open(last_id=10**9)
+        gap = [await writer.post(f"durante el corte {n}") for n in range(3)]
+        ana_b, beto_b = Member(world, "ana", server="redis_b"), Member(world, "beto", server="redis_b")
+        caught = await asyncio.gather(ana_b.open(last_id=last_seen), beto_b.open(last_id=last_seen))
+        live = await writer.post("de vuelta")
+        got_live = [await ana_b.message(), await beto_b.message()]
+        quiet = [await ana_b.silent(), await beto_b.silent()]
+        for member in (writer, ana_b, beto_b):
+            await member.close()
+        return gap, caught, live, got_live, quiet
+
+    gap, caught, live, got_live, quiet = run(scenario())
+    assert [[m["id"] for m in messages] for messages in caught] == [gap, gap]
+    assert [m["id"] for m in got_live] == [live, live] and all(quiet)
+
+
 def _actor(world, *args):
     return json.loads(manage(world["redis_env"], "-m", "tests.threads.e2e_support", *args))
 

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from backend.count.demo import election_night_play
 from backend.elections.demo import DEMO_PASSWORD, demo_load, demo_load_national
 
 
@@ -15,8 +16,14 @@ class Command(BaseCommand):
         parser.add_argument("--volunteers", type=int, default=3000)
         parser.add_argument("--assigned", type=int, default=400)
         parser.add_argument("--national", action="store_true", help="the national 2019 list instead of Córdoba")
+        parser.add_argument(
+            "--election-night",
+            action="store_true",
+            help="Córdoba only: the watchers send the real 2019 governor sheets (a few wrong) and the official "
+            "file (a few tables changed) is imported",
+        )
 
-    def handle(self, *args, volunteers, assigned, national, **options):
+    def handle(self, *args, volunteers, assigned, national, election_night, **options):
         load = demo_load_national if national else demo_load
         result = load(volunteers=volunteers, assigned=assigned)
         e = result.election
@@ -29,4 +36,10 @@ class Command(BaseCommand):
                 else " (nothing changed)"
             )
         )
+        if election_night and not national:
+            night = election_night_play(election=e)
+            self.stdout.write(
+                f"Election night: {night.sheets} sheets sent ({night.flagged} asked back), "
+                f"{night.official} official sheets; the official file differs at tables {night.changed_official}"
+            )
         self.stdout.write(f"Logins (password '{DEMO_PASSWORD}'): coordinadora, coordinador-interior, responsable")

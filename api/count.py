@@ -1,0 +1,248 @@
+"""The count's API: submit a table's sheet, read its sheets, the quick count, the official import,
+the discrepancies (JSON or the legal team's xlsx) and a coordinator's resolution.
+
+Thin adapters: parse, authorise through backend.permissions, call backend.count, render.
+"""
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.models import Role
+from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.count.errors import CountErrorCode
+from backend.count.exports import discrepancies_xlsx
+from backend.count.models import Category, ResultSheet, SheetSource
+from backend.count.results_import import official_import_national, official_import_wide
+from backend.count.selectors import discrepancy_list, quick_count, sheet_list_for_table
+from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
+from backend.elections.models import Area, Election, Table
+from backend.permissions import Action, can, can_import, can_resolve_sheets, can_submit_sheet, role_of
+
+
+class SheetOutputSerializer(serializers.ModelSerializer):
+    category_code = serializers.CharField(source="category.code", default="")
+    photo_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ResultSheet
+        fields = [
+            "id",
+            "table",
+            "category",
+            "category_code",
+            "source",
+            "official",
+            "status",
+            "current",
+            "votes",
+            "blank",
+            "null",
+            "contested",
+            "challenged",
+            "voters",
+            "flags",
+            "photo_url",
+            "photo_sha256",
+            "created_at",
+        ]
+
+    def get_photo_url(self, obj) -> str:
+        return obj.photo.url if obj.photo else ""
+
+
+def _category(table: Table, value: str) -> Category:
+    category = Category.objects.filter(election_id=table.election_id, code__iexact=value).first()
+    if category is None and str(value).isdigit():
+        category = Category.objects.filter(election_id=table.election_id, pk=int(value)).first()
+    if category is None:
+        raise ApplicationError(f"Categoría desconocida: {value}", code=CountErrorCode.UNKNOWN_CATEGORY)
+    return category
+
+
+class TableSheetsApi(APIView):
+    """GET: every sheet of the table (all versions, party and official). POST: submit one sheet."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        category = serializers.CharField(max_length=16)
+        votes = serializers.DictField(child=serializers.IntegerField(min_value=0, allow_null=True))
+        blank = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        null = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        contested = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        challenged = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        voters = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+
+        def validate_votes(self, value):
+            if not all(str(k).isdigit() for k in value):
+                raise serializers.ValidationError("Las claves son ids de listas.")
+            return {int(k): v for k, v in value.items()}
+
+    @extend_schema(responses={200: SheetOutputSerializer(many=True)}, operation_id="tables_sheets_list")
+    def get(self, request, pk: int):
+        table = get_object_or_404(Table.objects.select_related("place__area"), pk=pk)
+        if not (can(request.user, Action.VIEW, table) or can_submit_sheet(request.user, table)):
+            raise PermissionDenied()
+        return Response(SheetOutputSerializer(sheet_list_for_table(table=table), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: SheetOutputSerializer}, operation_id="tables_sheets_submit")
+    def post(self, request, pk: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        table = get_object_or_404(Table.objects.select_related("place__area"), pk=pk)
+        if not can_submit_sheet(request.user, table):
+            raise PermissionDenied()
+        values = data.validated_data
+        result = sheet_submit(
+            table=table,
+            category=_category(table, values["category"]),
+            figures=SheetFigures(
+                votes=values["votes"],
+                blank=values["blank"],
+                null=values["null"],
+                contested=values["contested"],
+                challenged=values["challenged"],
+                voters=values["voters"],
+            ),
+            source=SheetSource.API,
+            actor=request.user,
+            photo=request.FILES.get("photo"),
+        )
+        return Response(SheetOutputSerializer(result.sheet).data, status=status.HTTP_201_CREATED)
+
+
+def _scoped_area(request, election: Election) -> Area | None:
+    """The area asked for (?area=id), checked against the user's scope; leads may ask for none (all)."""
+    area_id = request.query_params.get("area")
+    role = role_of(request.user)
+    if area_id:
+        area = get_object_or_404(Area, pk=area_id, election=election)
+        if not can(request.user, Action.VIEW, area):
+            raise PermissionDenied()
+        return area
+    if role != Role.LEAD:
+        raise PermissionDenied()
+    return None
+
+
+class QuickCountApi(APIView):
+    """The live parallel count of one category (?category=code) in an area (?area=id; all for leads)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="count_quick_count")
+    def get(self, request, election_id: int):
+        election = get_object_or_404(Election, pk=election_id)
+        area = _scoped_area(request, election)
+        category = Category.objects.filter(election=election, code__iexact=request.query_params.get("category", ""))
+        categories = list(category) or list(Category.objects.filter(election=election))
+        counts = [quick_count(election=election, category=c, area=area) for c in categories]
+        return Response({"results": [_quick_count_data(c) for c in counts]})
+
+
+def _quick_count_data(count) -> dict:
+    data = dict(count.__dict__)
+    data["lists"] = [dict(t.__dict__) for t in count.lists]
+    return data
+
+
+class DiscrepancyListApi(APIView):
+    """Tables where our sheet and the official figure differ, ranked by votes at stake (?export=xlsx: spreadsheet)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="count_discrepancies")
+    def get(self, request, election_id: int):
+        election = get_object_or_404(Election, pk=election_id)
+        area = _scoped_area(request, election)
+        found = discrepancy_list(election=election, area=area)
+        if request.query_params.get("export") == "xlsx":
+            content = discrepancies_xlsx(found, base_url=request.build_absolute_uri("/"))
+            response = HttpResponse(
+                content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+            response["Content-Disposition"] = f'attachment; filename="discrepancias-{election.slug}.xlsx"'
+            return response
+        return Response(
+            {
+                "count": len(found),
+                "results": [
+                    {
+                        "table_id": d.table_id,
+                        "table": d.table,
+                        "category": d.category,
+                        "district": d.district,
+                        "section": d.section,
+                        "circuit": d.circuit,
+                        "place": d.place,
+                        "at_stake": d.at_stake,
+                        "differences": d.differences,
+                        "ours_sheet": d.ours.pk,
+                        "official_sheet": d.official.pk,
+                        "photo_url": d.ours.photo.url if d.ours.photo else "",
+                        "watcher": d.watcher,
+                    }
+                    for d in found
+                ],
+            }
+        )
+
+
+class OfficialImportApi(APIView):
+    """Upload the authority's results per table: layout `national` (long CSV) or `wide` (one row per table)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        layout = serializers.ChoiceField(choices=["national", "wide"])
+        category = serializers.CharField(required=False, allow_blank=True, default="")
+        create_missing = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT}, operation_id="count_official_import")
+    def post(self, request, election_id: int):
+        if not can_import(request.user):
+            raise PermissionDenied()
+        election = get_object_or_404(Election, pk=election_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        if data.validated_data["layout"] == "national":
+            summary = official_import_national(
+                election=election,
+                source=upload.read(),
+                filename=upload.name,
+                actor=request.user,
+                create_missing=data.validated_data["create_missing"],
+            )
+        else:
+            code = data.validated_data["category"]
+            category = Category.objects.filter(election=election, code__iexact=code).first() if code else None
+            summary = official_import_wide(
+                election=election,
+                source=upload.read(),
+                filename=upload.name,
+                category=category,
+                actor=request.user,
+                create_missing=data.validated_data["create_missing"],
+            )
+        return Response(dict(summary.__dict__), status=status.HTTP_201_CREATED)
+
+
+class SheetResolveApi(APIView):
+    """A coordinator makes a differing sheet the table's figure (with a reason)."""
+
+    class InputSerializer(serializers.Serializer):
+        note = serializers.CharField(max_length=300)
+
+    @extend_schema(request=InputSerializer, responses={200: SheetOutputSerializer}, operation_id="count_sheet_resolve")
+    def post(self, request, pk: int):
+        sheet = get_object_or_404(ResultSheet.objects.select_related("table__place__area"), pk=pk)
+        if not can_resolve_sheets(request.user, sheet.table):
+            raise PermissionDenied()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sheet = sheet_resolve(sheet=sheet, actor=request.user, note=data.validated_data["note"])
+        return Response(SheetOutputSerializer(sheet).data)

@@ -1,0 +1,389 @@
+"""Writes of the count: the ballot, result sheets from every door, resolutions, transcriptions.
+
+Every door (the watcher's page, SMS, the API, the transcription desk) calls `sheet_submit`; it
+owns the checks, the comparison with earlier sheets, the audit row, the live event and the
+notice that asks the watcher back, all in one transaction.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+from backend.core.exceptions import ApplicationError
+from backend.core.live import board_group, live_send
+from backend.elections.models import Table
+from backend.notices.models import NoticeKind
+from backend.notices.services import notice_create
+
+from .errors import CountErrorCode, SheetFlag
+from .live import count_event_after_commit
+from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
+from .selectors import ballot_list_for_table, category_list_for_table
+from .tallies import tally_apply
+
+TOTAL_FIELDS = ("blank", "null", "contested", "challenged", "voters")
+PHOTO_MAX_BYTES = 8 * 1024 * 1024
+PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG": "png", b"RIFF": "webp"}
+
+
+@dataclass
+class SheetFigures:
+    """What a door read from the sheet; None where the sheet did not say."""
+
+    votes: dict[int, int | None] = field(default_factory=dict)  # ballot list id -> votes
+    blank: int | None = None
+    null: int | None = None
+    contested: int | None = None
+    challenged: int | None = None
+    voters: int | None = None
+
+
+@dataclass
+class Flag:
+    code: str
+    message: str
+
+
+@dataclass
+class SheetResult:
+    sheet: ResultSheet
+    flags: list[Flag]
+    missing: list[str]  # names of what the sheet did not say (lists by name, totals by label)
+
+    @property
+    def accepted(self) -> bool:
+        return self.sheet.status in {SheetStatus.ACCEPTED, SheetStatus.CONFIRMS, SheetStatus.TRANSCRIBED}
+
+
+FIELD_LABELS = {
+    "blank": gettext_lazy("en blanco"),
+    "null": gettext_lazy("nulos"),
+    "contested": gettext_lazy("recurridos"),
+    "challenged": gettext_lazy("impugnados"),
+    "voters": gettext_lazy("votantes"),
+}
+
+
+def _label(name: str) -> str:
+    return str(FIELD_LABELS[name])
+
+
+def _check(
+    *, table: Table, figures: SheetFigures, lists: list[BallotList], other_voters: dict[str, int]
+) -> tuple[list[Flag], list[str]]:
+    """The checks of one sheet: what is missing, what exceeds the electors, what does not add up."""
+    flags: list[Flag] = []
+    missing = [bl.name for bl in lists if figures.votes.get(bl.pk) is None]
+    missing += [_label(name) for name in TOTAL_FIELDS if getattr(figures, name) is None]
+    if missing:
+        flags.append(Flag(SheetFlag.MISSING, _("Faltan datos: %(fields)s.") % {"fields": ", ".join(missing)}))
+    list_sum = sum(v or 0 for v in figures.votes.values())
+    others = sum(getattr(figures, name) or 0 for name in ("blank", "null", "contested", "challenged"))
+    voters = figures.voters
+    if table.electors is not None:
+        biggest = max([voters or 0, list_sum + others])
+        if biggest > table.electors:
+            flags.append(
+                Flag(
+                    SheetFlag.OVER_ELECTORS,
+                    _("Hay %(votes)s votos y la mesa tiene %(electors)s electores.")
+                    % {"votes": biggest, "electors": table.electors},
+                )
+            )
+    if voters is not None and not missing and list_sum + others != voters:
+        flags.append(
+            Flag(
+                SheetFlag.SUM_MISMATCH,
+                _("Listas + blancos + nulos + recurridos + impugnados suman %(sum)s, pero votantes dice %(voters)s.")
+                % {"sum": list_sum + others, "voters": voters},
+            )
+        )
+    if voters is not None:
+        differing = {code: v for code, v in other_voters.items() if v != voters}
+        if differing:
+            flags.append(
+                Flag(
+                    SheetFlag.VOTERS_DIFFER,
+                    _("Votantes %(voters)s no coincide con otras categorías de la mesa (%(others)s).")
+                    % {"voters": voters, "others": ", ".join(f"{c} {v}" for c, v in sorted(differing.items()))},
+                )
+            )
+    return flags, missing
+
+
+def _validate(*, table: Table, category: Category, figures: SheetFigures) -> list[BallotList]:
+    if category.election_id != table.election_id or category not in category_list_for_table(table=table):
+        raise ApplicationError(
+            _("La categoría %(code)s no se vota en la mesa %(number)s.")
+            % {"code": category.code, "number": table.number},
+            code=CountErrorCode.UNKNOWN_CATEGORY,
+        )
+    lists = ballot_list_for_table(table=table, category=category)
+    if not lists:
+        raise ApplicationError(
+            _("La categoría %(code)s no tiene listas cargadas para esta mesa.") % {"code": category.code},
+            code=CountErrorCode.NO_LISTS,
+        )
+    known = {bl.pk for bl in lists}
+    unknown = [k for k in figures.votes if k not in known]
+    if unknown:
+        raise ApplicationError(
+            _("Listas que no están en el acta de esta mesa: %(ids)s.") % {"ids": ", ".join(map(str, unknown))},
+            code=CountErrorCode.UNKNOWN_LIST,
+        )
+    values = [*figures.votes.values(), *(getattr(figures, n) for n in TOTAL_FIELDS)]
+    if any(v is not None and v < 0 for v in values):
+        raise ApplicationError(_("Ningún número del acta puede ser negativo."), code=CountErrorCode.NEGATIVE)
+    return lists
+
+
+def photo_read(upload) -> tuple[ContentFile, str]:
+    """Check an uploaded photo (JPEG, PNG or WebP, at most 8 MB) and return it with its SHA-256."""
+    data = upload.read()
+    if not data or len(data) > PHOTO_MAX_BYTES:
+        raise ApplicationError(_("La foto está vacía o pesa más de 8 MB."), code=CountErrorCode.BAD_PHOTO)
+    kind = next((ext for magic, ext in PHOTO_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        raise ApplicationError(_("La foto tiene que ser JPG, PNG o WebP."), code=CountErrorCode.BAD_PHOTO)
+    digest = hashlib.sha256(data).hexdigest()
+    return ContentFile(data, name=f"{digest[:16]}.{kind}"), digest
+
+
+def _watchers_of(table: Table) -> list:
+    return [
+        a.volunteer
+        for a in Assignment.objects.filter(
+            table=table, role=AssignmentRole.TABLE, status__in=ACTIVE_STATUSES
+        ).select_related("volunteer")
+    ]
+
+
+def sheet_submit(
+    *,
+    table: Table,
+    category: Category,
+    figures: SheetFigures,
+    source: str,
+    actor=None,
+    photo=None,
+    photo_sheet: ResultSheet | None = None,
+) -> SheetResult:
+    """Store one party sheet for `table` x `category`, checked and compared. Called by the watcher's page,
+    the SMS command, the API and the transcription desk (the adapter authorises through permissions).
+
+    Nothing is lost: a sheet that fails a check is stored as flagged with its reasons and asked back
+    to the table's watcher (a notice, after commit; an SMS sender gets the reasons in the reply). The
+    first sheet that passes becomes the table's current figure; a later sheet that differs from it
+    is stored as a conflict for a coordinator to resolve, never over it. After commit the quick
+    count's board gets a `count.changed` event.
+    """
+    lists = _validate(table=table, category=category, figures=figures)
+    photo_file, digest = photo_read(photo) if photo is not None else (None, "")
+    with transaction.atomic():
+        # One table's sheets are compared one after the other: the watcher's SMS and the fiscal
+        # general's web form must each see the other's row.
+        table = Table.objects.select_for_update().select_related("place__area").get(pk=table.pk)
+        current = (
+            ResultSheet.objects.select_for_update()
+            .filter(table=table, category=category, official=False, current=True)
+            .first()
+        )
+        other_voters = {
+            code: voters
+            for code, voters in ResultSheet.objects.filter(table=table, official=False, current=True)
+            .exclude(category=category)
+            .values_list("category__code", "voters")
+            if voters is not None
+        }
+        flags, missing = _check(table=table, figures=figures, lists=lists, other_voters=other_voters)
+        sheet = ResultSheet(
+            election_id=table.election_id,
+            table=table,
+            category=category,
+            source=source,
+            area_path=table.place.area.path,
+            votes={str(k): v for k, v in figures.votes.items() if v is not None},
+            actor=actor,
+            photo_sheet=photo_sheet,
+            photo_sha256=digest,
+            **{name: getattr(figures, name) for name in TOTAL_FIELDS},
+        )
+        if flags:
+            sheet.status = SheetStatus.FLAGGED
+        elif current is None:
+            sheet.status = SheetStatus.TRANSCRIBED if source == SheetSource.TRANSCRIPTION else SheetStatus.ACCEPTED
+            sheet.current = True
+        elif current.figures() == sheet.figures():
+            sheet.status = SheetStatus.CONFIRMS
+        else:
+            sheet.status = SheetStatus.CONFLICT
+            flags.append(
+                Flag(
+                    SheetFlag.DIFFERS_FROM_EARLIER,
+                    _("Difiere del acta recibida antes (#%(id)s); la revisa coordinación.") % {"id": current.pk},
+                )
+            )
+        sheet.flags = [{"code": f.code, "message": f.message} for f in flags]
+        if photo_file is not None:
+            sheet.photo.save(str(photo_file.name), photo_file, save=False)
+        sheet.save()
+        SheetVote.objects.bulk_create(
+            [SheetVote(sheet=sheet, ballot_list_id=k, votes=v) for k, v in figures.votes.items() if v is not None]
+        )
+        if sheet.current:
+            tally_apply(sheet=sheet, electors=table.electors, sign=1)
+        SheetEvent.objects.create(
+            sheet=sheet, kind=SheetEvent.Kind.RECEIVED, actor=actor, note="; ".join(f.code for f in flags)[:300]
+        )
+        if flags and source != SheetSource.SMS:
+            _ask_back(table=table, category=category, flags=flags)
+        live_send(board_group(table.election_id), partial(count_event_after_commit, sheet.pk))
+    return SheetResult(sheet=sheet, flags=flags, missing=missing)
+
+
+def _ask_back(*, table: Table, category: Category, flags: list[Flag]) -> None:
+    """Ask the table's watcher to check the sheet again (through the notices outbox)."""
+    text = _("revisá el acta de la mesa %(number)s (%(code)s): %(reasons)s") % {
+        "number": table.number,
+        "code": category.code,
+        "reasons": " ".join(f.message for f in flags),
+    }
+    for volunteer in _watchers_of(table):
+        notice_create(volunteer=volunteer, kind=NoticeKind.SHEET_ASKED_BACK, payload={"text": text[:300]})
+
+
+def sheet_photo_submit(*, table: Table, category: Category, photo, source: str, actor=None) -> ResultSheet:
+    """A photo without figures (an MMS, an upload): stored and queued for double-entry transcription."""
+    if category.election_id != table.election_id:
+        raise ApplicationError(_("La categoría no es de esta elección."), code=CountErrorCode.UNKNOWN_CATEGORY)
+    photo_file, digest = photo_read(photo)
+    with transaction.atomic():
+        sheet = ResultSheet(
+            election_id=table.election_id,
+            table=table,
+            category=category,
+            source=source,
+            status=SheetStatus.PHOTO_ONLY,
+            area_path=table.place.area.path,
+            actor=actor,
+            photo_sha256=digest,
+        )
+        sheet.photo.save(str(photo_file.name), photo_file, save=False)
+        sheet.save()
+        SheetEvent.objects.create(sheet=sheet, kind=SheetEvent.Kind.RECEIVED, actor=actor, note="photo_only")
+        live_send(board_group(table.election_id), partial(count_event_after_commit, sheet.pk))
+    return sheet
+
+
+def sheet_resolve(*, sheet: ResultSheet, actor, note: str) -> ResultSheet:
+    """A coordinator makes `sheet` (a conflict or flagged sheet, seen against the photo) the table's figure.
+
+    The previous current sheet stays, no longer current; both are in the audit trail.
+    """
+    if not note.strip():
+        raise ApplicationError(_("Resolver un acta necesita un motivo."), code=CountErrorCode.NOTHING_TO_RESOLVE)
+    if sheet.official or sheet.status == SheetStatus.PHOTO_ONLY or sheet.current:
+        raise ApplicationError(_("No hay nada que resolver en esta acta."), code=CountErrorCode.NOTHING_TO_RESOLVE)
+    with transaction.atomic():
+        table = Table.objects.select_for_update().get(pk=sheet.table_id)
+        for previous in ResultSheet.objects.filter(
+            table_id=sheet.table_id, category_id=sheet.category_id, official=False, current=True
+        ):
+            previous.current = False
+            previous.save(update_fields=["current"])
+            tally_apply(sheet=previous, electors=table.electors, sign=-1)
+        sheet.current = True
+        sheet.save(update_fields=["current"])
+        tally_apply(sheet=sheet, electors=table.electors, sign=1)
+        SheetEvent.objects.create(sheet=sheet, kind=SheetEvent.Kind.RESOLVED, actor=actor, note=note.strip()[:300])
+        live_send(board_group(sheet.election_id), partial(count_event_after_commit, sheet.pk))
+    return sheet
+
+
+def _entry_figures(sheet: ResultSheet) -> dict:
+    return sheet.figures()
+
+
+def transcription_enter(*, photo_sheet: ResultSheet, figures: SheetFigures, actor) -> str:
+    """One person's typing of a photo-only sheet (the transcription desk; the adapter authorises).
+
+    Double entry: two entries from different people that match make the table's sheet (through
+    `sheet_submit`, so it is checked and compared like any other); the watcher's own typed sheet
+    of that table and category counts as one entry. A mismatch leaves the photo in the queue for a
+    third person. Returns what to tell the person.
+    """
+    table = Table.objects.select_related("place__area").get(pk=photo_sheet.table_id)
+    _validate(table=table, category=photo_sheet.category, figures=figures)
+    with transaction.atomic():
+        photo_sheet = ResultSheet.objects.select_for_update().get(pk=photo_sheet.pk)
+        if photo_sheet.status != SheetStatus.PHOTO_ONLY:
+            raise ApplicationError(_("Esta foto ya fue transcripta."), code=CountErrorCode.NOT_PENDING)
+        entries = list(ResultSheet.objects.filter(photo_sheet=photo_sheet, status=SheetStatus.ENTRY).order_by("id"))
+        if any(e.actor_id == getattr(actor, "pk", None) for e in entries):
+            raise ApplicationError(
+                _("Ya cargaste esta acta: la tiene que cargar otra persona."), code=CountErrorCode.SAME_PERSON
+            )
+        entry = ResultSheet.objects.create(
+            election_id=table.election_id,
+            table=table,
+            category=photo_sheet.category,
+            source=SheetSource.TRANSCRIPTION,
+            status=SheetStatus.ENTRY,
+            area_path=table.place.area.path,
+            votes={str(k): v for k, v in figures.votes.items() if v is not None},
+            actor=actor,
+            photo_sheet=photo_sheet,
+            **{name: getattr(figures, name) for name in TOTAL_FIELDS},
+        )
+        SheetEvent.objects.create(sheet=entry, kind=SheetEvent.Kind.RECEIVED, actor=actor, note="entry")
+        watcher_sheet = (
+            ResultSheet.objects.filter(
+                table=table,
+                category=photo_sheet.category,
+                official=False,
+                source__in=[SheetSource.WEB, SheetSource.SMS],
+            )
+            .exclude(status=SheetStatus.PHOTO_ONLY)
+            .order_by("-id")
+            .first()
+        )
+        others = [e for e in entries if e.actor_id != entry.actor_id]
+        if watcher_sheet is not None and watcher_sheet.actor_id != entry.actor_id:
+            others.append(watcher_sheet)
+        match = next((o for o in others if _entry_figures(o) == _entry_figures(entry)), None)
+        if match is None:
+            if entries:
+                return str(_("No coincide con la otra carga: la va a cargar una tercera persona."))
+            return str(_("Carga guardada: falta una segunda carga de otra persona."))
+        agreed = sheet_submit(
+            table=table,
+            category=photo_sheet.category,
+            figures=figures,
+            source=SheetSource.TRANSCRIPTION,
+            actor=actor,
+            photo_sheet=photo_sheet,
+        )
+        ResultSheet.objects.filter(pk=agreed.sheet.pk).update(
+            photo=photo_sheet.photo.name, photo_sha256=photo_sheet.photo_sha256
+        )
+        photo_sheet.status = SheetStatus.TRANSCRIBED
+        photo_sheet.save(update_fields=["status"])
+        disagreed = [e.pk for e in entries if _entry_figures(e) != _entry_figures(entry)]
+        ResultSheet.objects.filter(pk__in=disagreed).update(
+            flags=[{"code": "disagreed", "message": str(_("No coincidió con la carga acordada."))}]
+        )
+        SheetEvent.objects.create(
+            sheet=agreed.sheet, kind=SheetEvent.Kind.AGREED, actor=actor, note=f"entries {match.pk} {entry.pk}"
+        )
+    if agreed.accepted:
+        return str(_("Coincide con otra carga: el acta quedó aceptada."))
+    return str(
+        _("Coincide con otra carga, pero el acta tiene observaciones: %(r)s")
+        % {"r": " ".join(f.message for f in agreed.flags)}
+    )

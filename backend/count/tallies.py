@@ -1,0 +1,79 @@
+"""The quick count's running sums (CountTally): added to and taken from as sheets become or stop
+being current, inside the same transaction; rebuilt from the sheets after a bulk write.
+
+One statement per change: INSERT ... ON CONFLICT DO UPDATE adds to the row (PostgreSQL and SQLite
+both speak it). Rows are written in a fixed order (list id) so that two sheets of one area never
+wait on each other in opposite orders.
+"""
+
+from django.db import connection, transaction
+
+from .models import CountTally, ResultSheet
+
+_TOTALS = ("votes", "tables", "electors", "voters", "blank", "null", "contested", "challenged")
+
+
+def tally_apply(*, sheet: ResultSheet, electors: int | None, sign: int) -> None:
+    """Add (`sign` 1) or take away (-1) one current party sheet's figures."""
+    rows = [
+        (sheet.category_id, sheet.area_path, int(list_id), sign * int(votes), 0, 0, 0, 0, 0, 0, 0)
+        for list_id, votes in sorted(sheet.votes.items(), key=lambda kv: int(kv[0]))
+    ]
+    rows.insert(
+        0,
+        (
+            sheet.category_id,
+            sheet.area_path,
+            0,
+            0,
+            sign,
+            sign * (electors or 0),
+            sign * (sheet.voters or 0),
+            sign * (sheet.blank or 0),
+            sign * (sheet.null or 0),
+            sign * (sheet.contested or 0),
+            sign * (sheet.challenged or 0),
+        ),
+    )
+    table = CountTally._meta.db_table
+    q = connection.ops.quote_name
+    columns = ", ".join(q(c) for c in _TOTALS)
+    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in _TOTALS)
+    sql = (
+        f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT (category_id, area_path, list_id) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def tally_rebuild(*, election_id: int) -> int:
+    """Recompute every running sum of an election from its current party sheets (after a bulk write,
+    or to repair). Returns the rows written."""
+    table = CountTally._meta.db_table
+    columns = ", ".join(connection.ops.quote_name(c) for c in _TOTALS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE category_id IN (SELECT id FROM count_category WHERE election_id = %s)",
+            [election_id],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
+            "SELECT s.category_id, s.area_path, 0, 0, COUNT(*), COALESCE(SUM(t.electors), 0), "
+            'COALESCE(SUM(s.voters), 0), COALESCE(SUM(s.blank), 0), COALESCE(SUM(s."null"), 0), '
+            "COALESCE(SUM(s.contested), 0), COALESCE(SUM(s.challenged), 0) "
+            "FROM count_resultsheet s JOIN elections_table t ON t.id = s.table_id "
+            "WHERE s.election_id = %s AND s.official = %s AND s.current = %s "
+            "GROUP BY s.category_id, s.area_path",
+            [election_id, False, True],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
+            "SELECT s.category_id, s.area_path, v.ballot_list_id, SUM(v.votes), 0, 0, 0, 0, 0, 0, 0 "
+            "FROM count_sheetvote v JOIN count_resultsheet s ON s.id = v.sheet_id "
+            "WHERE s.election_id = %s AND s.official = %s AND s.current = %s "
+            "GROUP BY s.category_id, s.area_path, v.ballot_list_id",
+            [election_id, False, True],
+        )
+        return CountTally.objects.filter(category__election_id=election_id).count()

@@ -1,0 +1,92 @@
+"""Per-process fan-out of a thread's live events to the sockets this server process holds.
+
+Through the channel layer alone every socket has its own channel: each event of a thread is
+decoded once per socket and woken through channels' dispatch loop once per socket, which was
+most of the server's CPU at thousands of sockets. Here the process joins each thread's group once,
+with one channel of its own, decodes each event once and hands it to the outbox of every local
+socket of that thread; a socket drains its outbox in order in its own task, so a slow client
+delays only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Any, Protocol
+
+from backend.core.live import thread_group
+
+logger = logging.getLogger(__name__)
+
+
+class Listener(Protocol):
+    outbox: asyncio.Queue
+
+
+class ThreadFanout:
+    def __init__(self, layer: Any):
+        self.layer = layer
+        self.channel: asyncio.Future | None = None
+        self.listeners: dict[str, set[Listener]] = {}
+        # The group subscription of each thread with local sockets; joiners wait until it holds.
+        self.subscribed: dict[str, asyncio.Future] = {}
+        self.reader: asyncio.Future | None = None
+
+    async def join(self, group: str, listener: Listener) -> None:
+        """Deliver `group`'s events to `listener` from when this returns."""
+        if self.channel is None:
+            self.channel = asyncio.ensure_future(self._open())
+        channel = await asyncio.shield(self.channel)
+        if group not in self.listeners:
+            self.listeners[group] = set()
+            self.subscribed[group] = asyncio.ensure_future(self.layer.group_add(group, channel))
+        self.listeners[group].add(listener)
+        await asyncio.shield(self.subscribed[group])
+
+    async def leave(self, group: str, listener: Listener) -> None:
+        listeners = self.listeners.get(group)
+        if self.channel is None or listeners is None or listener not in listeners:
+            return
+        listeners.discard(listener)
+        if not listeners:
+            del self.listeners[group]
+            del self.subscribed[group]
+            # The layer's subscribe and unsubscribe keep their call order, so a socket that joins
+            # right after this subscribes again after this unsubscribe.
+            await self.layer.group_discard(group, await asyncio.shield(self.channel))
+
+    async def _open(self) -> str:
+        channel = await self.layer.new_channel(prefix="threads.fanout.")
+        self.reader = asyncio.ensure_future(self._read(channel))
+        return channel
+
+    async def _read(self, channel: str) -> None:
+        while True:
+            try:
+                event = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer reconnects by itself; a lost event is caught up by last id
+                logger.exception("thread fan-out could not read from the channel layer")
+                await asyncio.sleep(1)
+                continue
+            try:
+                group = thread_group(event["message"]["thread"])
+            except (KeyError, TypeError):
+                logger.warning("thread event without a thread: %s", event.get("type"))
+                continue
+            for listener in self.listeners.get(group, ()):
+                listener.outbox.put_nowait(event)
+
+
+_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadFanout] = weakref.WeakKeyDictionary()
+
+
+def fanout_for(layer: Any) -> ThreadFanout:
+    """This process's fan-out on the running event loop (tests run one loop each)."""
+    loop = asyncio.get_running_loop()
+    fanout = _fanouts.get(loop)
+    if fanout is None or fanout.layer is not layer:
+        fanout = _fanouts[loop] = ThreadFanout(layer)
+    return fanout

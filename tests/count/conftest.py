@@ -1,0 +1,87 @@
+"""Fixtures of the count: a ballot on the shared geography, a watcher whose table is counted."""
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+
+from backend.accounts.models import Role
+from backend.assignments.models import AssignmentRole, EventSource
+from backend.assignments.services import assignment_create
+from backend.count.models import BallotList, Category
+from backend.tableday.services import table_report
+
+from ..factories import CoordinatorScopeFactory, UserFactory
+
+
+@dataclass
+class Ballot:
+    governor: Category
+    mayor: Category  # voted in the north only
+    ours: BallotList
+    cambia: BallotList
+    ucr: BallotList
+    mayor_ours: BallotList
+    mayor_other: BallotList
+
+
+@pytest.fixture
+def ballot(geo) -> Ballot:
+    governor = Category.objects.create(election=geo.election, code="GOB", name="Gobernador", position=0)
+    mayor = Category.objects.create(election=geo.election, code="INT", name="Intendente", position=1)
+    mayor.districts.add(geo.north)
+    return Ballot(
+        governor=governor,
+        mayor=mayor,
+        ours=BallotList.objects.create(category=governor, name="Hacemos por Córdoba", position=0, ours=True),
+        cambia=BallotList.objects.create(category=governor, name="Córdoba Cambia", position=1),
+        ucr=BallotList.objects.create(category=governor, name="Unión Cívica Radical", position=2),
+        mayor_ours=BallotList.objects.create(
+            category=mayor, district=geo.north, name="Vecinal Norte", position=0, ours=True
+        ),
+        mayor_other=BallotList.objects.create(category=mayor, district=geo.north, name="Otro Norte", position=1),
+    )
+
+
+@pytest.fixture
+def watcher(geo, north_volunteer, ballot):
+    """María watches table 1 of Escuela Norte; the table is counted."""
+    assignment_create(
+        volunteer=north_volunteer,
+        place=geo.north_place,
+        table=geo.north_tables[0],
+        role=AssignmentRole.TABLE,
+        source="admin",
+        notify=False,
+    )
+    table_report(table=geo.north_tables[0], state="counted", actor=north_volunteer.user, channel=EventSource.WEB)
+    return north_volunteer
+
+
+@pytest.fixture
+def north_data_entry(geo):
+    user = UserFactory(username="carga-norte", role=Role.DATA_ENTRY)
+    CoordinatorScopeFactory(user=user, area=geo.north)
+    return user
+
+
+def png_bytes(width: int = 4, height: int = 3) -> bytes:
+    """A real (tiny, grey) PNG, written by hand: the project has no image library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Magic-link rate limits and cached table totals live in the cache, and ids repeat between
+    tests: leave it empty for the next test (of any directory)."""
+    cache.clear()
+    yield
+    cache.clear()

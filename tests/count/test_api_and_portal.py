@@ -1,0 +1,203 @@
+"""The count's doors: the API (submit, list, quick count, official upload, discrepancies, resolve)
+and the watcher's magic-link page (the form per category, a photo stored with its hash)."""
+
+import hashlib
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
+
+from backend.accounts.services import magic_link_issue
+from backend.assignments.models import EventSource
+from backend.count.models import ResultSheet, SheetStatus
+from backend.tableday.services import table_report
+
+from .conftest import png_bytes
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def _payload(ballot, voters=189):
+    return {
+        "category": "GOB",
+        "votes": {str(ballot.ours.pk): 100, str(ballot.cambia.pk): 60, str(ballot.ucr.pk): 20},
+        "blank": 5,
+        "null": 3,
+        "contested": 1,
+        "challenged": 0,
+        "voters": voters,
+    }
+
+
+def test_the_watcher_submits_by_api_and_reads_the_tables_sheets(api, geo, ballot, watcher):
+    api.force_authenticate(watcher.user)
+    table = geo.north_tables[0]
+    created = api.post(f"/api/tables/{table.pk}/sheets/", _payload(ballot), format="json")
+    assert created.status_code == 201, created.content
+    assert (created.json()["status"], created.json()["current"]) == ("accepted", True)
+    listed = api.get(f"/api/tables/{table.pk}/sheets/").json()
+    assert [s["id"] for s in listed] == [created.json()["id"]]
+
+
+def test_another_tables_watcher_and_other_areas_are_refused(api, geo, ballot, watcher, south_coordinator):
+    api.force_authenticate(watcher.user)
+    other = api.post(f"/api/tables/{geo.north_tables[1].pk}/sheets/", _payload(ballot), format="json")
+    api.force_authenticate(south_coordinator)
+    outside = api.post(f"/api/tables/{geo.north_tables[0].pk}/sheets/", _payload(ballot), format="json")
+    assert (other.status_code, outside.status_code) == (403, 403)
+    assert not ResultSheet.objects.exists()
+
+
+def test_bad_input_is_a_clear_400(api, geo, ballot, watcher):
+    api.force_authenticate(watcher.user)
+    url = f"/api/tables/{geo.north_tables[0].pk}/sheets/"
+    negative = api.post(url, {**_payload(ballot), "blank": -2}, format="json")
+    unknown = api.post(url, {**_payload(ballot), "category": "XYZ"}, format="json")
+    assert negative.status_code == 400 and "blank" in negative.content.decode()
+    assert unknown.status_code == 400 and unknown.json()["code"] == "count_unknown_category"
+    assert not ResultSheet.objects.exists()
+
+
+def test_quick_count_discrepancies_and_resolution_through_the_api(
+    api, geo, ballot, watcher, lead, north_coordinator, south_coordinator
+):
+    # given: our sheet, then an official file with 7 of our votes missing at table 1
+    table = geo.north_tables[0]
+    api.force_authenticate(watcher.user)
+    api.post(f"/api/tables/{table.pk}/sheets/", _payload(ballot), format="json")
+    official = (
+        "mesa,Hacemos por Córdoba,Córdoba Cambia,Unión Cívica Radical,Voto en BLANCO,Votos NULOS,"
+        "Votos RECURRIDOS,Votos IMPUGNADOS,cant_votantes\n1,93,60,20,5,3,1,0,182\n"
+    )
+    api.force_authenticate(lead)
+    imported = api.post(
+        f"/api/elections/{geo.election.pk}/official-results/",
+        {"file": SimpleUploadedFile("oficial.csv", official.encode()), "layout": "wide", "category": "GOB"},
+        format="multipart",
+    )
+    assert imported.status_code == 201 and imported.json()["sheets"] == 1
+    # when
+    api.force_authenticate(north_coordinator)
+    count = api.get(f"/api/elections/{geo.election.pk}/quick-count/?category=GOB&area={geo.north.pk}").json()
+    found = api.get(f"/api/elections/{geo.election.pk}/discrepancies/?area={geo.north.pk}").json()
+    export = api.get(f"/api/elections/{geo.election.pk}/discrepancies/?area={geo.north.pk}&export=xlsx")
+    api.force_authenticate(south_coordinator)
+    refused = api.get(f"/api/elections/{geo.election.pk}/discrepancies/?area={geo.north.pk}")
+    everything = api.get(f"/api/elections/{geo.election.pk}/discrepancies/")
+    # then
+    gob = count["results"][0]
+    assert (gob["tables_reported"], gob["tables"], gob["ours_votes"], gob["margin"]) == (1, 3, 100, 40)
+    assert found["count"] == 1 and found["results"][0]["at_stake"] == 7 and found["results"][0]["table"] == 1
+    rows = list(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
+    assert rows[1][4:9] == (1, "Gobernador", "Hacemos por Córdoba", 100, 93)
+    assert (refused.status_code, everything.status_code) == (403, 403)
+
+
+def test_a_coordinator_resolves_a_conflict(api, geo, ballot, watcher, north_coordinator, south_coordinator):
+    table = geo.north_tables[0]
+    api.force_authenticate(watcher.user)
+    api.post(f"/api/tables/{table.pk}/sheets/", _payload(ballot), format="json")
+    second = {**_payload(ballot, voters=190), "blank": 6}
+    conflict = api.post(f"/api/tables/{table.pk}/sheets/", second, format="json").json()
+    assert conflict["status"] == "conflict"
+    api.force_authenticate(south_coordinator)
+    assert api.post(f"/api/sheets/{conflict['id']}/resolve/", {"note": "x"}, format="json").status_code == 403
+    api.force_authenticate(north_coordinator)
+    resolved = api.post(f"/api/sheets/{conflict['id']}/resolve/", {"note": "La foto"}, format="json")
+    assert resolved.status_code == 200 and resolved.json()["current"] is True
+
+
+def _path(link: str) -> str:
+    return "/" + link.split("://", 1)[1].split("/", 1)[1]
+
+
+@pytest.fixture
+def browser(watcher):
+    client = Client(enforce_csrf_checks=True)
+    client.get(_path(magic_link_issue(volunteer=watcher)), follow=True)
+    return client
+
+
+def test_the_watchers_page_offers_a_form_per_category_after_the_count(browser, geo, ballot):
+    mine = browser.get("/mi/").content.decode()
+    page = browser.get("/mi/acta/").content.decode()
+    assert 'data-testid="sheet-link"' in mine
+    assert "Gobernador" in page and "Intendente" in page and "Hacemos por Córdoba" in page
+    assert "Vecinal Norte" in page and f'name="list_{ballot.ours.pk}"' in page
+    assert "ACTA 1 GOB &lt;1&gt; &lt;2&gt; &lt;3&gt; B" in page
+
+
+def test_the_watcher_sends_a_sheet_with_its_photo(browser, geo, ballot, watcher):
+    # given
+    photo = png_bytes()
+    data = {
+        "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+        "category": ballot.governor.pk,
+        "mesa": 1,
+        f"list_{ballot.ours.pk}": "100",
+        f"list_{ballot.cambia.pk}": "60",
+        f"list_{ballot.ucr.pk}": "20",
+        "blank": "5",
+        "null": "3",
+        "contested": "1",
+        "challenged": "0",
+        "voters": "189",
+        "photo": SimpleUploadedFile("acta.png", photo, content_type="image/png"),
+    }
+    # when
+    page = browser.post("/mi/acta/enviar/", data, follow=True).content.decode()
+    # then
+    sheet = ResultSheet.objects.get()
+    assert (sheet.status, sheet.source, sheet.actor) == (SheetStatus.ACCEPTED, "web", watcher.user)
+    assert sheet.photo_sha256 == hashlib.sha256(photo).hexdigest()
+    assert sheet.photo.read() == photo
+    assert "Acta de GOB recibida" in page
+
+
+def test_a_sheet_before_the_count_or_with_letters_changes_nothing(browser, geo, ballot, watcher):
+    token = browser.cookies["csrftoken"].value
+    letters = browser.post(
+        "/mi/acta/enviar/",
+        {"csrfmiddlewaretoken": token, "category": ballot.governor.pk, f"list_{ballot.ours.pk}": "cien"},
+        follow=True,
+    ).content.decode()
+    assert "«cien» no es un número entero." in letters
+    table_report(
+        table=geo.north_tables[0], state="waiting", actor=None, channel=EventSource.WEB, correction=True, note="x"
+    )
+    early = browser.post(
+        "/mi/acta/enviar/", {"csrfmiddlewaretoken": token, "category": ballot.governor.pk}, follow=True
+    ).content.decode()
+    assert "Primero informá que la mesa está escrutada." in early
+    assert not ResultSheet.objects.exists()
+
+
+def test_a_photo_alone_goes_to_transcription_and_a_fake_photo_is_refused(browser, geo, ballot):
+    token = browser.cookies["csrftoken"].value
+    fake = browser.post(
+        "/mi/acta/enviar/",
+        {
+            "csrfmiddlewaretoken": token,
+            "category": ballot.governor.pk,
+            "photo": SimpleUploadedFile("a.png", b"not an image"),
+        },
+        follow=True,
+    ).content.decode()
+    assert "JPG, PNG o WebP" in fake
+    alone = browser.post(
+        "/mi/acta/enviar/",
+        {
+            "csrfmiddlewaretoken": token,
+            "category": ballot.governor.pk,
+            "photo": SimpleUploadedFile("a.png", png_bytes(), content_type="image/png"),
+        },
+        follow=True,
+    ).content.decode()
+    assert "la van a transcribir" in alone
+    assert ResultSheet.objects.get().status == SheetStatus.PHOTO_ONLY
