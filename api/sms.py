@@ -54,6 +54,10 @@ class PreviewOutputSerializer(serializers.Serializer):
     estimated_cost = serializers.DecimalField(max_digits=12, decimal_places=4)
     currency = serializers.CharField()
     estimated_cost_display = serializers.CharField()
+    sms_recipients = serializers.IntegerField(help_text="Recipients reached by SMS.")
+    whatsapp_recipients = serializers.IntegerField(help_text="Recipients reached by WhatsApp (their channel).")
+    sms_cost = serializers.DecimalField(max_digits=12, decimal_places=4)
+    whatsapp_cost = serializers.DecimalField(max_digits=12, decimal_places=4)
     estimated_seconds = serializers.IntegerField(
         help_text="Until the last segment leaves the sender pool, behind the segments already queued."
     )

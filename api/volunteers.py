@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from backend.assignments.models import EventSource
 from backend.permissions import Action, require
-from backend.volunteers.models import Availability, RolesAccepted, Volunteer
+from backend.volunteers.models import Availability, Channel, RolesAccepted, Volunteer
 from backend.volunteers.selectors import volunteer_search
 from backend.volunteers.services import volunteer_update
 
@@ -47,6 +47,8 @@ class VolunteerOutputSerializer(serializers.ModelSerializer):
             "trained",
             "notes",
             "opted_out",
+            "channel",
+            "whatsapp_inbound_at",
             "excluded",
             "excluded_reason",
             "last_seen_web_at",
@@ -69,7 +71,7 @@ class VolunteerListApi(APIView):
 
 class VolunteerDetailApi(APIView):
     """GET a person's data; PATCH {phone?, availability?, roles_accepted?, trained?, excluded?,
-    excluded_reason?, notes?, email?}: through `volunteer_update`, audited with old and new values."""
+    excluded_reason?, notes?, email?, channel?}: through `volunteer_update`, audited with old and new values."""
 
     class InputSerializer(serializers.Serializer):
         phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
@@ -80,6 +82,7 @@ class VolunteerDetailApi(APIView):
         excluded = serializers.BooleanField(required=False)
         excluded_reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
         notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+        channel = serializers.ChoiceField(required=False, choices=Channel.choices)
 
     def _get(self, pk: int) -> Volunteer:
         return get_object_or_404(Volunteer.objects.select_related("area", "votes_at__area"), pk=pk)

@@ -15,6 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from backend.messaging.channels import templates_parse
 from backend.messaging.senders import PoolError, pool_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -262,7 +263,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"BroadcastStatusEnum": "backend.messaging.models.BroadcastStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "BroadcastStatusEnum": "backend.messaging.models.BroadcastStatus",
+        "VolunteerChannelEnum": "backend.volunteers.models.Channel",
+        "EventSourceEnum": "backend.assignments.models.EventSource",
+    },
 }
 
 # --- Magic links (django-sesame) -------------------------------------------------------------
@@ -390,6 +395,15 @@ SMS_CURRENCY = env.str("SMS_CURRENCY", default="ARS")
 # A send whose audience lost more people than this since creation asks to confirm the difference.
 SMS_BROADCAST_AUDIENCE_TOLERANCE = env.int("SMS_BROADCAST_AUDIENCE_TOLERANCE", default=5)
 SMS_REMINDER_DAYS_BEFORE = env.int("SMS_REMINDER_DAYS_BEFORE", default=3)
+# WhatsApp (backend/messaging/channels.py): the number Twilio sends WhatsApp from (empty: WhatsApp off
+# with SMS_BACKEND=twilio; the local backend simulates one), the approved templates per kind of message,
+# how long a WhatsApp message may go without "delivered" before it goes again by SMS, the pace and the cost.
+TWILIO_WHATSAPP_FROM = env.str("TWILIO_WHATSAPP_FROM", default="")
+WHATSAPP_TEMPLATES = env.json("WHATSAPP_TEMPLATES", default={})
+templates_parse(WHATSAPP_TEMPLATES)  # a bad entry stops the start with what is wrong
+WHATSAPP_FALLBACK_AFTER = env.int("WHATSAPP_FALLBACK_AFTER", default=900)
+WHATSAPP_RATE = env.float("WHATSAPP_RATE", default=20.0)
+WHATSAPP_COST_PER_MESSAGE = env.str("WHATSAPP_COST_PER_MESSAGE", default="0.0300")
 SESAME_SIGNATURE_SIZE = 16  # 128-bit signatures in magic links
 MAGIC_LINK_RATE_PER_HOUR = env.int("MAGIC_LINK_RATE_PER_HOUR", default=10)
 CELERY_BEAT_SCHEDULE.update(
@@ -400,6 +414,7 @@ CELERY_BEAT_SCHEDULE.update(
         "sms-broadcasts-finish": {"task": "sms.broadcasts_finish", "schedule": 60.0},
         "sms-remind-unconfirmed": {"task": "sms.remind_unconfirmed", "schedule": crontab(hour=10, minute=0)},
         "sms-remind-eve": {"task": "sms.remind_eve", "schedule": crontab(hour=19, minute=0)},
+        "sms-whatsapp-fallback": {"task": "sms.whatsapp_fallback", "schedule": 60.0},
     }
 )
 

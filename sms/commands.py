@@ -22,18 +22,20 @@ from backend.elections.models import Table
 from backend.incidents.categories import categories_for, category_guess
 from backend.incidents.models import Incident
 from backend.incidents.services import incident_category_set, incident_report
+from backend.messaging import channels
 from backend.messaging.encoding import transliterate
 from backend.messaging.models import TemplateKind
 from backend.messaging.texts import render_kind, template_get
 from backend.tableday.models import TableState
 from backend.tableday.services import table_report
 from backend.threads.services import message_post_from_sms
-from backend.volunteers.models import Volunteer
+from backend.volunteers.models import Channel, Volunteer
 from backend.volunteers.services import (
     volunteer_opt_in,
     volunteer_opt_out,
     volunteer_phone_refuse,
     volunteer_phone_verify,
+    volunteer_update,
 )
 
 from .replies import Intent, reply_understand
@@ -64,11 +66,30 @@ def _text(kind: str, volunteer=None, assignment=None, **extra) -> str:
 def _twilio_already_answered(body: str, params: dict) -> bool:
     if params.get("OptOutType"):
         return True
+    if channels.phone_of(str(params.get("From") or ""))[0] == channels.WHATSAPP:
+        return False  # Twilio's opt-out keywords are SMS only: on WhatsApp we answer ourselves
     return settings.SMS_BACKEND == "twilio" and settings.SMS_TWILIO_DEFAULT_OPT_OUT and fold(body) in TWILIO_ANSWERED
 
 
 def volunteer_for_phone(phone: str) -> Volunteer | None:
-    return Volunteer.objects.filter(phone=phone).first() if phone else None
+    if not phone:
+        return None
+    found = Volunteer.objects.filter(phone=phone).first()
+    if found is None and phone.startswith("+54") and not phone.startswith("+549"):
+        # WhatsApp may give an Argentine mobile without the 9 we store it with.
+        found = Volunteer.objects.filter(phone="+549" + phone[3:]).first()
+    return found
+
+
+# What a volunteer answers to choose where we write to them.
+CHANNEL_KEYWORDS = {
+    "whatsapp": Channel.WHATSAPP,
+    "wsp": Channel.WHATSAPP,
+    "wpp": Channel.WHATSAPP,
+    "wasap": Channel.WHATSAPP,
+    "sms": Channel.SMS,
+    "mensaje de texto": Channel.SMS,
+}
 
 
 def inbound_command(
@@ -89,6 +110,12 @@ def inbound_command(
         if intent in {Intent.STOP, Intent.START} and _twilio_already_answered(body, params):
             return Reply(label, "")
         return Reply(label, _text(TemplateKind.UNKNOWN_NUMBER))
+
+    channel = CHANNEL_KEYWORDS.get(fold(body).strip(" .!"))
+    if channel is not None:
+        volunteer_update(volunteer=volunteer, actor=volunteer.user, source="sms", reason=body[:255], channel=channel)
+        reply = _text(TemplateKind.CHANNEL_CHANGED, texto=Channel(channel).label)
+        return Reply("channel", "" if volunteer.opted_out else reply)
 
     incident_text = incident_keyword_parse(body)
     if incident_text is not None:

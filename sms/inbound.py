@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.text import clean_text
+from backend.messaging import channels
 from backend.messaging.models import InboundMessage, InboundStatus, TemplateKind
 from backend.messaging.texts import render_kind
+from backend.volunteers.services import volunteer_whatsapp_seen
 
 from .client import MediaError, media_fetch
 from .commands import inbound_command, volunteer_for_phone
@@ -32,9 +34,11 @@ BODY_MAX_LENGTH = 1600
 
 
 def inbound_receive(*, params: dict) -> str:
-    """Store one inbound SMS and act on it; returns the reply text ("" for none).
+    """Store one inbound SMS or WhatsApp message and act on it; returns the reply text ("" for none).
 
-    Called by the signed webhook (and, through it, by the development page).
+    Called by the signed webhook (and, through it, by the development page). A WhatsApp message
+    (From=whatsapp:+549...) is the same text from the same volunteer; it also opens WhatsApp's
+    24-hour window for free text to them.
     """
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sid:
@@ -45,7 +49,8 @@ def inbound_receive(*, params: dict) -> str:
         for key, value in params.items()
     }
     from_number = params.get("From", "")
-    volunteer = volunteer_for_phone(from_number)
+    channel, phone = channels.phone_of(from_number)
+    volunteer = volunteer_for_phone(phone)
     try:
         with transaction.atomic():
             message = InboundMessage.objects.create(
@@ -56,7 +61,10 @@ def inbound_receive(*, params: dict) -> str:
                 volunteer=volunteer,
                 params=params,
                 media_count=_media_count(params),
+                channel=channel,
             )
+            if volunteer is not None and channel == channels.WHATSAPP:
+                volunteer_whatsapp_seen(volunteer_id=volunteer.pk)
     except IntegrityError:
         message = InboundMessage.objects.get(sid=sid[:64])
         if message.status == InboundStatus.PROCESSED:

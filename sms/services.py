@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Mod
 from django.utils import timezone
@@ -23,7 +23,9 @@ from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_transition
 from backend.core.exceptions import ApplicationError
 from backend.core.jobs import task_queue
-from backend.messaging.models import STATUS_RANK, OutboundMessage, OutboundStatus, TemplateKind
+from backend.messaging import channels
+from backend.messaging.encoding import segment_info
+from backend.messaging.models import STATUS_RANK, MessageChannel, OutboundMessage, OutboundStatus, TemplateKind
 from backend.messaging.senders import Lane, sender_pool
 from backend.messaging.texts import DAY_NAMES, render_kind, template_get
 from backend.notices.models import Notice, NoticeKind
@@ -115,17 +117,30 @@ def _template_kind_for(notice: Notice) -> str:
 # --- Queueing ---------------------------------------------------------------------------------
 
 
-def outbound_queue(*, volunteer, kind: str, body: str, segments: int, encoding: str, notice=None) -> OutboundMessage:
-    """Store one message to send; its send task is queued after commit."""
+def outbound_queue(
+    *, volunteer, kind: str, body: str, segments: int, encoding: str, notice=None, context: dict | None = None
+) -> OutboundMessage:
+    """Store one message to send, on the volunteer's channel; its send task is queued after commit.
+
+    `context`: the text's values, for the variables of a WhatsApp template (outside the 24-hour window).
+    The body is kept in every case: it is what /dev/sms/ shows and what an SMS fallback carries.
+    """
+    # Without a context (a text written whole), a template's {texto} carries the text itself.
+    route = channels.route(volunteer=volunteer, kind=kind, context={"texto": body, **(context or {})})
+    whatsapp = route.channel == channels.WHATSAPP
     message = OutboundMessage.objects.create(
         volunteer=volunteer,
         to=volunteer.phone,
         body=body,
         kind=kind,
         notice=notice,
-        segments=segments,
+        # WhatsApp bills and paces per message, whatever its length.
+        segments=1 if whatsapp else segments,
         encoding=encoding,
-        sender=sender_pool().lane_for(volunteer.phone or "").key,
+        channel=route.channel,
+        content_sid=route.content_sid,
+        content_variables=route.content_variables,
+        sender=channels.whatsapp_lane().key if whatsapp else sender_pool().lane_for(volunteer.phone or "").key,
     )
     transaction.on_commit(lambda: _enqueue_send(message.pk))
     return message
@@ -160,6 +175,7 @@ def notice_deliver(*, notice: Notice) -> OutboundMessage | None:
         segments=rendered.segments,
         encoding=rendered.encoding,
         notice=notice,
+        context=context,
     )
 
 
@@ -221,6 +237,8 @@ def _mark_opted_out(volunteer_id: int | None) -> None:
 
 def message_lane(*, sender: str, to: str) -> Lane:
     """The lane a message leaves from: the one fixed at queueing, or the recipient's if the pool changed since."""
+    if sender.startswith(channels.WHATSAPP_PREFIX):
+        return channels.whatsapp_lane()
     pool = sender_pool()
     return pool.lane(sender) or pool.lane_for(to)
 
@@ -284,7 +302,10 @@ def _send_failed(message: OutboundMessage, err: SendError) -> str:
         return "unknown"
     if err.code in PERMANENT_CODES or not err.retryable or message.attempts >= settings.SMS_MAX_ATTEMPTS:
         _fail(message.pk, error=err.message, code=err.code)
-        if err.code == OPTED_OUT_CODE:
+        if message.channel == MessageChannel.WHATSAPP:
+            # Not on WhatsApp, template refused, ...: the SMS still arrives.
+            transaction.on_commit(partial(whatsapp_fallback, message_id=message.pk))
+        elif err.code == OPTED_OUT_CODE:
             _mark_opted_out(message.volunteer_id)
         return "failed"
     delay = _backoff(message.attempts)
@@ -345,7 +366,7 @@ def status_apply(*, sid: str, status: str, error_code: int | None = None, messag
     rows = OutboundMessage.objects.filter(sid=sid)
     if message_id is not None and not rows.exists():
         OutboundMessage.objects.filter(pk=message_id, sid__isnull=True).update(sid=sid)
-    row = OutboundMessage.objects.filter(sid=sid).values("pk", "volunteer_id").first()
+    row = OutboundMessage.objects.filter(sid=sid).values("pk", "volunteer_id", "channel").first()
     if row is None:
         return False
     now = timezone.now()
@@ -363,9 +384,65 @@ def status_apply(*, sid: str, status: str, error_code: int | None = None, messag
         )
         if moved and target == OutboundStatus.SENT:
             _after_sent(row["pk"])
-    if error_code == OPTED_OUT_CODE:
+    if row["channel"] == MessageChannel.WHATSAPP:
+        if moved and target in {OutboundStatus.FAILED, OutboundStatus.UNDELIVERED}:
+            whatsapp_fallback(message_id=row["pk"])
+    elif error_code == OPTED_OUT_CODE:
         _mark_opted_out(row["volunteer_id"])
     return bool(moved)
+
+
+# --- WhatsApp fallback ------------------------------------------------------------------------
+
+
+def whatsapp_fallback(*, message_id: int) -> OutboundMessage | None:
+    """Send a WhatsApp message that failed (or never showed delivered) again by SMS: once, ever.
+
+    The SMS row points at the WhatsApp one through a unique key, so two callers (a callback and
+    the sweep, twice each) create one row between them. Returns it, or None when nothing is sent.
+    """
+    original = OutboundMessage.objects.select_related("volunteer").filter(pk=message_id).first()
+    if original is None or original.channel != MessageChannel.WHATSAPP or original.status == OutboundStatus.DELIVERED:
+        return None
+    volunteer = original.volunteer
+    if volunteer is None or volunteer.opted_out or not volunteer.phone:
+        return None
+    info = segment_info(original.body)
+    try:
+        with transaction.atomic():
+            if OutboundMessage.objects.filter(fallback_of=original).exists():
+                return None
+            message = OutboundMessage.objects.create(
+                volunteer=volunteer,
+                to=volunteer.phone,
+                body=original.body,
+                kind=original.kind,
+                broadcast_id=original.broadcast_id,
+                segments=info.segments,
+                encoding=info.encoding,
+                channel=MessageChannel.SMS,
+                fallback_of=original,
+                sender=sender_pool().lane_for(volunteer.phone).key,
+            )
+    except IntegrityError:  # the other caller's row won
+        return None
+    transaction.on_commit(partial(_enqueue_send, message.pk))
+    return message
+
+
+def whatsapp_fallback_sweep(*, older_than_seconds: float | None = None) -> int:
+    """WhatsApp messages with no "delivered" WHATSAPP_FALLBACK_AFTER seconds after Twilio took them,
+    and failed ones whose callback never came back to us: by SMS, once."""
+    after = settings.WHATSAPP_FALLBACK_AFTER if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timedelta(seconds=after)
+    stale = OutboundMessage.objects.filter(
+        channel=MessageChannel.WHATSAPP,
+        fallback__isnull=True,
+        status__in=[OutboundStatus.SENT, OutboundStatus.FAILED, OutboundStatus.UNDELIVERED],
+        sent_at__lte=cutoff,
+    )
+    ids = list(stale.order_by("id").values_list("id", flat=True)[:500])
+    return sum(1 for message_id in ids if whatsapp_fallback(message_id=message_id) is not None)
 
 
 def outbound_reconcile(*, older_than_seconds: float | None = None) -> dict:
@@ -402,7 +479,9 @@ def _lane_rows(sender: str) -> Q:
     lanes = sender_pool().lanes
     if sender != lanes[0].key:
         return Q(sender=sender)
-    return Q(sender=sender) | ~Q(sender__in=[lane.key for lane in lanes])
+    # WhatsApp rows have their own lane and drain.
+    own = [lane.key for lane in lanes] + [channels.whatsapp_lane().key]
+    return Q(sender=sender) | ~Q(sender__in=own)
 
 
 def outbound_drain(

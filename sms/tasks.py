@@ -59,6 +59,12 @@ def reconcile_sending() -> dict:
     return services.outbound_reconcile()
 
 
+@shared_task(name="sms.whatsapp_fallback", ignore_result=True)
+def whatsapp_fallback() -> int:
+    """Beat: WhatsApp messages not delivered in time go again by SMS (once)."""
+    return services.whatsapp_fallback_sweep()
+
+
 @shared_task(name="sms.remind_unconfirmed", ignore_result=True)
 def remind_unconfirmed() -> int:
     return reminders.reminders_unconfirmed()

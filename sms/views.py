@@ -5,6 +5,7 @@ profile (DEBUG included); a bad one gets 403 and nothing is written.
 """
 
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
@@ -12,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from backend.messaging import channels
 from backend.messaging.models import InboundMessage, OutboundMessage
 from backend.permissions import role_of
 from backend.volunteers.models import Volunteer
@@ -69,8 +71,9 @@ def dev_page(request):
     if request.method == "POST":
         phone = request.POST.get("phone", "").strip()
         body = request.POST.get("body", "")
-        _dev_answer(phone=phone, body=body)
-        return redirect(f"{request.path}?phone={phone}")
+        channel = channels.WHATSAPP if request.POST.get("channel") == channels.WHATSAPP else channels.SMS
+        _dev_answer(phone=phone, body=body, channel=channel)
+        return redirect(f"{request.path}?{urlencode({'phone': phone, 'channel': channel})}")
     outbound = OutboundMessage.objects.select_related("volunteer").order_by("-id")[:200]
     inbound = InboundMessage.objects.select_related("volunteer").order_by("-id")[:200]
     recent = list(
@@ -93,18 +96,20 @@ def dev_page(request):
             "events": events[:200],
             "phones": phones,
             "phone": request.GET.get("phone", ""),
+            "channel": request.GET.get("channel", channels.SMS),
             "backend": settings.SMS_BACKEND,
         },
     )
 
 
-def _dev_answer(*, phone: str, body: str) -> None:
-    """Post a text as `phone` through the real webhook: signed, then verified like Twilio's."""
+def _dev_answer(*, phone: str, body: str, channel: str = channels.SMS) -> None:
+    """Post a text as `phone` (from SMS or WhatsApp) through the real webhook: signed, then verified like Twilio's."""
+    whatsapp = channel == channels.WHATSAPP
     params = {
         "MessageSid": f"SMdev{uuid.uuid4().hex[:27]}",
         "AccountSid": settings.TWILIO_ACCOUNT_SID,
-        "From": phone,
-        "To": settings.TWILIO_FROM or "+10000000000",
+        "From": channels.address(channel=channel, phone=phone),
+        "To": (channels.whatsapp_lane().from_number or "") if whatsapp else (settings.TWILIO_FROM or "+10000000000"),
         "Body": body,
         "NumMedia": "0",
     }

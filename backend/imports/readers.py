@@ -107,6 +107,7 @@ ROSTER_HEADERS: dict[str, tuple[str, ...]] = {
     "role": ("rol", "tipo", "tipodefiscal", "tipofiscal", "funcion", "puesto", "role", "type"),
     "notes": ("notas", "observaciones", "comentarios", "notes", "comments"),
     "trained": ("capacitado", "capacitada", "capacitacion", "trained", "training"),
+    "channel": ("canal", "canaldecontacto", "contactarpor", "contactopor", "medio", "mediodecontacto", "channel"),
 }
 ROSTER_REQUIRED: list[tuple[str, tuple[tuple[str, ...], ...]]] = [
     ("DNI", (("dni",),)),
@@ -255,6 +256,21 @@ def parse_availability(value: str) -> str | None:
         return "full_day"
     if folded in {"si", "yes", "x", "ok", "disponible"}:
         return "full_day"
+    return None
+
+
+@lru_cache(maxsize=1024)
+def parse_channel(value: str) -> str | None:
+    """'WhatsApp', 'wsp' -> whatsapp; 'SMS', 'mensaje de texto' -> sms; 'cualquiera', 'auto' -> auto; None otherwise."""
+    folded = fold(value)
+    if not folded:
+        return None
+    if re.search(r"\b(whatsapp|whats app|wsp|wpp|wapp|wasap|wa)\b", folded):
+        return "whatsapp"
+    if re.search(r"\b(sms|texto|mensaje de texto|mensajes de texto)\b", folded):
+        return "sms"
+    if re.search(r"\b(auto|automatico|cualquiera|indistinto|ambos|any)\b", folded):
+        return "auto"
     return None
 
 

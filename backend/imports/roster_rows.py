@@ -35,6 +35,7 @@ FIELDS = (
     "notes",
     "phone_verified",
     "phone_rule",
+    "channel",
 )
 
 
@@ -58,6 +59,7 @@ class Texts:
         self.bad_email = _("email inválido descartado: «%(email)s»")
         self.bad_availability = _("disponibilidad no reconocida: «%(text)s»")
         self.bad_role = _("rol no reconocido: «%(text)s»")
+        self.bad_channel = _("canal no reconocido: «%(text)s» (WhatsApp, SMS o automático)")
         self.no_phone = _("sin celular")
         self.unknown_locality = _("localidad desconocida: «%(text)s»")
         self.place_not_found = _("no se encontró el establecimiento donde vota: «%(text)s»")
@@ -109,6 +111,7 @@ def field_labels() -> dict[str, str]:
         "notes": _("notas"),
         "phone_verified": _("celular verificado"),
         "phone_rule": _("cómo se completó el celular"),
+        "channel": _("canal"),
     }
 
 
@@ -221,6 +224,7 @@ class RowReader:
         self._phone_at, self._email, self._locality = get("phone"), get("email"), get("locality")
         self._votes_at, self._address, self._notes = get("votes_at"), get("address"), get("notes")
         self._availability, self._role, self._trained = get("availability"), get("role"), get("trained")
+        self._channel = get("channel")
 
     def cell(self, row: list, name: str) -> object:
         index = self.columns.get(name)
@@ -303,6 +307,14 @@ class RowReader:
                 values["roles_accepted"] = role
             else:
                 warnings.append(texts.bad_role % {"text": role_text})
+        at = self._channel
+        channel_text = text(row[at]) if at is not None and at < width else ""
+        if channel_text:
+            channel = readers.parse_channel(channel_text)
+            if channel:
+                values["channel"] = channel
+            else:
+                warnings.append(texts.bad_channel % {"text": channel_text})
         at = self._trained
         if at is not None:
             trained = readers.parse_bool(row[at] if at < width else None)

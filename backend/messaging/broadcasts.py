@@ -41,6 +41,7 @@ from backend.elections.models import Area
 from backend.permissions import Action, can, role_of, visible
 from backend.volunteers.models import Volunteer
 
+from . import channels
 from .errors import SmsErrorCode
 from .models import (
     Broadcast,
@@ -56,7 +57,7 @@ from .texts import BROADCAST_VARS, DAY_NAMES, PLACEHOLDER, render, template_vali
 
 CHUNK = 2000
 SAMPLE = 200
-ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id")
+ROW_FIELDS = ("id", "first_name", "last_name", "phone", "user_id", "channel", "whatsapp_inbound_at")
 # Messages that have not reached a final status yet: while one is left, the broadcast is sending.
 NOT_FINAL = (OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.SENT)
 
@@ -182,6 +183,19 @@ class Preview:
     # The lines of `warnings` about missing values, and the others.
     missing_warnings: list[str] = field(default_factory=list)
     other_warnings: list[str] = field(default_factory=list)
+    # Per channel (backend.messaging.channels): who gets it by SMS and by WhatsApp, and what each costs.
+    sms_recipients: int = 0
+    whatsapp_recipients: int = 0
+    sms_cost: Decimal = Decimal(0)
+    whatsapp_cost: Decimal = Decimal(0)
+
+    @property
+    def sms_cost_display(self) -> str:
+        return money_format(self.sms_cost, self.currency)
+
+    @property
+    def whatsapp_cost_display(self) -> str:
+        return money_format(self.whatsapp_cost, self.currency)
 
     @property
     def estimated_cost_display(self) -> str:
@@ -418,8 +432,14 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
         # A text whose variables nobody can fill has no honest sample.
         sample = "" if conditions else plain.body
     currency = settings.SMS_CURRENCY
-    cost = (Decimal(str(settings.SMS_COST_PER_SEGMENT)) * count * segments).quantize(Decimal("0.0001"))
-    queue_time = broadcast_queue_time(segments=total_segments, recipients=count)
+    whatsapp_count = recipients.filter(channels.whatsapp_q(kind=TemplateKind.INSTRUCTION)).count() if count else 0
+    sms_count = count - whatsapp_count
+    sms_cost = (Decimal(str(settings.SMS_COST_PER_SEGMENT)) * sms_count * segments).quantize(Decimal("0.0001"))
+    whatsapp_cost = (Decimal(str(settings.WHATSAPP_COST_PER_MESSAGE)) * whatsapp_count).quantize(Decimal("0.0001"))
+    cost = sms_cost + whatsapp_cost
+    # The SMS pool carries only the SMS share; WhatsApp has its own lane.
+    sms_segments = math.ceil(total_segments * sms_count / count) if count else 0
+    queue_time = broadcast_queue_time(segments=sms_segments, recipients=sms_count)
     missing_warnings = []
     for name, lacking in missing.items():
         if lacking:
@@ -462,6 +482,10 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
         complete_recipients=complete_count,
         missing_warnings=missing_warnings,
         other_warnings=warnings,
+        sms_recipients=sms_count,
+        whatsapp_recipients=whatsapp_count,
+        sms_cost=sms_cost,
+        whatsapp_cost=whatsapp_cost,
     )
 
 
@@ -680,6 +704,8 @@ def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
     with_links = "{link}" in broadcast.body
     used = _used_variables(broadcast.body)
     pool = sender_pool()
+    whatsapp_lane = channels.whatsapp_lane().key
+    now = timezone.now()
     total = 0
     # One read of the recipients (5 small columns): re-running the query per chunk makes SQLite
     # re-plan joins and sorts on every chunk.
@@ -692,6 +718,14 @@ def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
             if _lacks_a_value(context, used):
                 continue  # the last guard: a text with a hole never leaves
             rendered = render(broadcast.body, context, translit=broadcast.transliterate)
+            route = channels.route_for(
+                channel=volunteer["channel"],
+                whatsapp_inbound_at=volunteer["whatsapp_inbound_at"],
+                kind=TemplateKind.INSTRUCTION,
+                context={**context, "texto": rendered.body},
+                now=now,
+            )
+            whatsapp = route.channel == channels.WHATSAPP
             messages.append(
                 {
                     "volunteer_id": volunteer["id"],
@@ -699,10 +733,13 @@ def _queue_all(broadcast: Broadcast, recipients: QuerySet[Volunteer]) -> int:
                     "body": rendered.body,
                     "kind": TemplateKind.INSTRUCTION.value,
                     "broadcast_id": broadcast.pk,
-                    "segments": rendered.segments,
+                    "segments": 1 if whatsapp else rendered.segments,
                     "encoding": rendered.encoding,
-                    # Each recipient always hears from the same number of the pool.
-                    "sender": pool.lane_for(volunteer["phone"]).key,
+                    "channel": route.channel,
+                    "content_sid": route.content_sid,
+                    "content_variables": route.content_variables,
+                    # Each recipient always hears from the same number of the pool (WhatsApp: its own lane).
+                    "sender": whatsapp_lane if whatsapp else pool.lane_for(volunteer["phone"]).key,
                 }
             )
         bulk_insert(OutboundMessage, messages)
@@ -721,6 +758,9 @@ def _start_drains(broadcast_id: int) -> None:
     for lane in lanes:
         for k in range(per_lane):
             task_queue("sms.drain_outbound", broadcast_id, (k, per_lane), lane.key)
+    whatsapp = channels.whatsapp_lane().key
+    if OutboundMessage.objects.filter(broadcast_id=broadcast_id, sender=whatsapp).exists():
+        task_queue("sms.drain_outbound", broadcast_id, (0, 1), whatsapp)
 
 
 # --- Cancel and finish ---------------------------------------------------------------------------------

@@ -38,6 +38,12 @@ class TemplateKind(models.TextChoices):
     VERIFY_PHONE = "verify_phone", _("Verificación de un número completado")
     MEDIA_REFUSED = "media_refused", _("Foto rechazada")
     INBOUND_FAILED = "inbound_failed", _("Error al procesar un mensaje")
+    CHANNEL_CHANGED = "channel_changed", _("Canal cambiado (WHATSAPP / SMS)")
+
+
+class MessageChannel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    WHATSAPP = "whatsapp", _("WhatsApp")
 
 
 class MessageTemplate(models.Model):
@@ -180,6 +186,14 @@ class OutboundMessage(models.Model):
     encoding = models.CharField(_("codificación"), max_length=8, default="GSM-7")
     # The lane of the sender pool it leaves from (a number, or the Messaging Service), fixed at queueing.
     sender = models.CharField(_("remitente"), max_length=64, blank=True, default="")
+    channel = models.CharField(_("canal"), max_length=8, choices=MessageChannel.choices, default=MessageChannel.SMS)
+    # Outside WhatsApp's 24-hour window: the approved template (Twilio Content SID) and its variables.
+    content_sid = models.CharField(_("plantilla de WhatsApp"), max_length=64, blank=True, default="")
+    content_variables = models.JSONField(_("variables de la plantilla"), default=dict, blank=True)
+    # The SMS that carried a failed WhatsApp message again: one at most (unique).
+    fallback_of = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="fallback", verbose_name=_("reenvío de")
+    )
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("tomado por un worker"), null=True, blank=True)
     # A retry waits for its backoff: nothing sends the row before this time.
@@ -260,6 +274,7 @@ class InboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
     error = models.TextField(_("error"), blank=True)
     media_count = models.PositiveSmallIntegerField(_("fotos"), default=0)
+    channel = models.CharField(_("canal"), max_length=8, choices=MessageChannel.choices, default=MessageChannel.SMS)
 
     class Meta:
         db_table = "sms_inboundmessage"

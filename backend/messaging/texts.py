@@ -116,6 +116,10 @@ DEFAULT_TEXTS: dict[str, Any] = {
         "Fiscaliza: recibimos tu mensaje pero no pudimos procesarlo. Ya lo revisamos; si es urgente, "
         "llamá a tu coordinador."
     ),
+    # {texto}: the channel's name. Answered on the channel the volunteer wrote from.
+    TemplateKind.CHANNEL_CHANGED: gettext_lazy(
+        "Fiscaliza: listo, te escribimos por {texto}. Para cambiar, responde WHATSAPP o SMS."
+    ),
 }
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("mi/no-puedo/", views.decline, name="decline"),
     path("mi/llegue/", views.check_in, name="check_in"),
     path("mi/mesa/", views.table_report_next, name="table_report"),
+    path("mi/canal/", views.channel_set, name="channel"),
     path("mi/acta/", views.sheet_form, name="sheet"),
     path("mi/acta/enviar/", views.sheet_post, name="sheet_post"),
     path("mi/credencial.pdf", views.credential_pdf, name="credential_pdf"),

@@ -24,8 +24,8 @@ from backend.permissions import Action, can, can_submit_sheet
 from backend.tableday.models import PROGRESS, TableState
 from backend.tableday.selectors import table_next_state, table_status_get
 from backend.tableday.services import table_report, walk_in_watcher_record
-from backend.volunteers.models import Volunteer
-from backend.volunteers.services import volunteer_seen_on_web
+from backend.volunteers.models import Channel, Volunteer
+from backend.volunteers.services import volunteer_seen_on_web, volunteer_update
 
 from .selectors import my_assignment_get, school_overview, short_link_user_get
 
@@ -67,7 +67,7 @@ def mine(request):
         return render(request, "portal/link_invalid.html", status=403)
     volunteer_seen_on_web(volunteer_id=volunteer.pk)
     mine_ = my_assignment_get(volunteer=volunteer)
-    context = {"volunteer": volunteer, "mine": mine_}
+    context = {"volunteer": volunteer, "mine": mine_, "channels": Channel.choices}
     if mine_ is not None and mine_.assignment.table is not None:
         status = table_status_get(table=mine_.assignment.table)
         following = table_next_state(status.state)
@@ -378,5 +378,24 @@ def school_walk_in(request):
             request,
             _("%(name)s fiscaliza la mesa %(number)s.")
             % {"name": assignment.volunteer.full_name, "number": table.number},
+        )
+    return redirect("portal:mine")
+
+
+@require_POST
+def channel_set(request):
+    """The volunteer chooses SMS, WhatsApp or automatic for what we send them (audited like any edit)."""
+    volunteer = _volunteer_of(request)
+    if volunteer is None:
+        return render(request, "portal/link_invalid.html", status=403)
+    try:
+        volunteer_update(
+            volunteer=volunteer, actor=request.user, source=EventSource.WEB, channel=request.POST.get("channel", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request, _("Listo: te escribimos por %(channel)s.") % {"channel": volunteer.get_channel_display()}
         )
     return redirect("portal:mine")

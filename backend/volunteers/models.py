@@ -32,6 +32,14 @@ class PhoneRule(models.TextChoices):
     DEFAULT = "default", _("código de área por defecto")
 
 
+class Channel(models.TextChoices):
+    """Where a volunteer's texts go. Automatic: WhatsApp once the number has written to us from it, else SMS."""
+
+    AUTO = "auto", _("Automático")
+    SMS = "sms", _("SMS")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+
+
 class Volunteer(TimeStampedModel):
     dni = models.CharField(_("DNI"), max_length=8, unique=True, help_text=_("7 u 8 dígitos, sin puntos."))
     first_name = models.CharField(_("nombre"), max_length=120)
@@ -83,6 +91,10 @@ class Volunteer(TimeStampedModel):
     tags = models.JSONField(_("etiquetas"), default=list, blank=True)
     notes = models.TextField(_("notas"), blank=True)
     opted_out = models.BooleanField(_("dado de baja de SMS"), default=False)
+    channel = models.CharField(_("canal"), max_length=8, choices=Channel.choices, default=Channel.AUTO)
+    # The last message the volunteer sent from WhatsApp: free text is allowed for 24 hours after it,
+    # before that (or never) only an approved template.
+    whatsapp_inbound_at = models.DateTimeField(_("último mensaje por WhatsApp"), null=True, blank=True)
     excluded = models.BooleanField(_("excluido por coordinación"), default=False)
     excluded_reason = models.CharField(_("motivo de exclusión"), max_length=255, blank=True)
     user = models.OneToOneField(

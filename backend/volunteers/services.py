@@ -25,7 +25,7 @@ from backend.core.exceptions import ApplicationError
 from backend.core.phones import PhoneIssue, normalize_phone
 from backend.core.text import clean_text
 
-from .models import Availability, PhoneRule, RolesAccepted, Volunteer, VolunteerEvent, volunteer_search_key
+from .models import Availability, Channel, PhoneRule, RolesAccepted, Volunteer, VolunteerEvent, volunteer_search_key
 
 
 class VolunteerErrorCode(StrEnum):
@@ -59,6 +59,7 @@ EDITABLE_FIELDS = (
     "notes",
     "excluded",
     "excluded_reason",
+    "channel",
 )
 
 
@@ -137,6 +138,11 @@ def _clean(volunteer: Volunteer, changes: dict[str, Any]) -> dict[str, Any]:
         elif name == "roles_accepted" and value not in RolesAccepted.values:
             raise ApplicationError(
                 _("Rol desconocido: «%(value)s».") % {"value": value}, code=VolunteerErrorCode.CHOICE_INVALID
+            )
+        elif name == "channel" and value not in Channel.values:
+            raise ApplicationError(
+                _("Canal desconocido: «%(value)s» (sms, whatsapp o auto).") % {"value": value},
+                code=VolunteerErrorCode.CHOICE_INVALID,
             )
         elif name in {"trained", "excluded"}:
             value = bool(value)
@@ -289,6 +295,14 @@ def volunteer_seen_on_web(*, user=None, volunteer_id: int | None = None, now: da
         Volunteer.objects.filter(pk=volunteer_id).update(last_seen_web_at=now or timezone.now())
     elif user is not None and getattr(user, "is_authenticated", False):
         Volunteer.objects.filter(user=user).update(last_seen_web_at=now or timezone.now())
+
+
+def volunteer_whatsapp_seen(*, volunteer_id: int, now: datetime.datetime | None = None) -> None:
+    """The volunteer wrote from WhatsApp: free text may reach them there for 24 hours.
+
+    Presence, not data: no audit row (a change of channel is audited, through `volunteer_update`).
+    """
+    Volunteer.objects.filter(pk=volunteer_id).update(whatsapp_inbound_at=now or timezone.now())
 
 
 def volunteer_user_link(*, volunteer: Volunteer, user) -> None:

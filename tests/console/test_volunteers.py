@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_confirm, assignment_create
+from backend.volunteers.models import VolunteerEvent
 from tests.factories import VolunteerFactory
 
 
@@ -148,3 +149,14 @@ def test_profile_shows_sms_keywords_in_spanish(client, geo, north_coordinator, n
     client.force_login(north_coordinator)
     html = client.get(reverse("console:volunteer", args=[north_volunteer.pk])).content.decode()
     assert "SI: confirmó" in html and "· yes" not in html
+
+
+def test_a_coordinator_sets_the_channel_from_the_console(client, geo, north_coordinator, north_volunteer):
+    client.force_login(north_coordinator)
+    url = reverse("console:volunteer_edit", args=[north_volunteer.pk])
+    assert "WhatsApp" in client.get(url).content.decode()
+    form = {"phone": north_volunteer.phone, "availability": "full_day", "roles_accepted": "any", "channel": "whatsapp"}
+    assert client.post(url, form).status_code == 302
+    north_volunteer.refresh_from_db()
+    assert north_volunteer.channel == "whatsapp"
+    assert VolunteerEvent.objects.get(volunteer=north_volunteer).changes["channel"] == ["auto", "whatsapp"]

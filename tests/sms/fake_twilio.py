@@ -1,5 +1,6 @@
-"""A fake Twilio REST API on 127.0.0.1 for the real twilio client: Messages create, fetch, list,
-and MMS media (served only with the account's credentials, as Twilio does with HTTP auth on).
+"""A fake Twilio REST API on 127.0.0.1 for the real twilio client: Messages create, fetch, list
+(SMS, and WhatsApp: whatsapp:+... addresses, ContentSid + ContentVariables templates), and MMS
+media (served only with the account's credentials, as Twilio does with HTTP auth on).
 
 Tests script its answers per request (`script`), read what it received (`requests`) and make it
 hang to simulate slow or dying calls. Started and stopped by the test that needs it.
@@ -82,6 +83,9 @@ class FakeTwilio:
                     "body": form.get("Body"),
                     "status": "accepted" if form.get("MessagingServiceSid") else "queued",
                     "messaging_service_sid": form.get("MessagingServiceSid"),
+                    # WhatsApp templates: Twilio renders the approved text from these.
+                    "content_sid": form.get("ContentSid"),
+                    "content_variables": form.get("ContentVariables"),
                     "num_segments": "1",
                     "date_created": "Tue, 24 Nov 2026 23:00:00 +0000",
                     "date_sent": None,

@@ -12,7 +12,7 @@ from backend.core.exceptions import ApplicationError
 from backend.elections.selectors import place_search, table_search
 from backend.messaging.selectors import message_list_for_volunteer
 from backend.permissions import Action, can
-from backend.volunteers.models import Availability, RolesAccepted, Volunteer
+from backend.volunteers.models import Availability, Channel, RolesAccepted, Volunteer
 from backend.volunteers.selectors import volunteer_event_list, volunteer_search
 from backend.volunteers.services import volunteer_update
 
@@ -71,10 +71,22 @@ class VolunteerEditForm(forms.Form):
     )
     availability = forms.ChoiceField(label=gettext_lazy("Disponibilidad"), choices=Availability.choices)
     roles_accepted = forms.ChoiceField(label=gettext_lazy("Roles"), choices=RolesAccepted.choices)
+    channel = forms.ChoiceField(
+        label=gettext_lazy("Canal"),
+        choices=Channel.choices,
+        required=False,
+        help_text=gettext_lazy("Automático: WhatsApp si ya nos escribió por WhatsApp; si no, SMS."),
+    )
     trained = forms.BooleanField(label=gettext_lazy("Capacitado"), required=False)
     excluded = forms.BooleanField(label=gettext_lazy("Excluido por coordinación"), required=False)
     excluded_reason = forms.CharField(label=gettext_lazy("Motivo de exclusión"), required=False, max_length=255)
     notes = forms.CharField(label=gettext_lazy("Notas"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("channel"):  # a form without the field leaves the channel as it is
+            cleaned.pop("channel", None)
+        return cleaned
 
 
 @console_view
