@@ -259,6 +259,33 @@ class BallotIndex:
         return bl
 
 
+def _cell_reader(cols: dict[str, int]):
+    """cell(row, name): the named column's value as stripped text ("" when the row is short or the cell empty)."""
+
+    def cell(row: list, name: str) -> str:
+        index = cols.get(name)
+        value = row[index] if index is not None and index < len(row) else ""
+        return "" if value is None else str(value).strip()
+
+    return cell
+
+
+def _table_rows(rows, *, header, cell, summary: ImportSummary):
+    """(sheet row number, row, table number) of every data row of an official file: empty rows
+    skipped, a table that is not a number reported on its row and skipped."""
+    for number, row in enumerate(rows, start=header.index + 2):
+        if not any(c not in (None, "") for c in row):
+            continue
+        summary.rows += 1
+        raw_table = cell(row, "table")
+        try:
+            table_number = int(float(raw_table))
+        except (ValueError, OverflowError):  # OverflowError: "inf"
+            summary.errors.append(_("Fila %(row)s: mesa «%(t)s» no es un número.") % {"row": number, "t": raw_table})
+            continue
+        yield number, row, table_number
+
+
 def official_import_national(
     *, election: Election, source, filename: str = "", actor=None, create_missing: bool = False
 ) -> ImportSummary:
@@ -271,25 +298,11 @@ def official_import_national(
     finder = TableFinder(election)
     ballot = BallotIndex(election, create_missing=create_missing, summary=summary)
 
-    def cell(row: list, name: str) -> str:
-        index = cols.get(name)
-        value = row[index] if index is not None and index < len(row) else ""
-        return "" if value is None else str(value).strip()
+    cell = _cell_reader(cols)
 
     sheets: dict[tuple[int, int], dict] = {}
     with transaction.atomic():
-        for number, row in enumerate(rows, start=header.index + 2):
-            if not any(c not in (None, "") for c in row):
-                continue
-            summary.rows += 1
-            raw_table = cell(row, "table")
-            try:
-                table_number = int(float(raw_table))
-            except ValueError:
-                summary.errors.append(
-                    _("Fila %(row)s: mesa «%(t)s» no es un número.") % {"row": number, "t": raw_table}
-                )
-                continue
+        for number, row, table_number in _table_rows(rows, header=header, cell=cell, summary=summary):
             table_id = finder.find(table_number, district=cell(row, "district"), section=cell(row, "section"))
             if table_id is None:
                 if str(table_number) not in summary.unknown_tables:
@@ -377,25 +390,10 @@ def official_import_wide(
     finder = TableFinder(election)
     ballot = BallotIndex(election, create_missing=create_missing, summary=summary)
     sheets: dict[tuple[int, int], dict] = {}
-
-    def cell(row: list, name: str) -> str:
-        index = cols.get(name)
-        value = row[index] if index is not None and index < len(row) else ""
-        return "" if value is None else str(value).strip()
+    cell = _cell_reader(cols)
 
     with transaction.atomic():
-        for number, row in enumerate(rows, start=header.index + 2):
-            if not any(c not in (None, "") for c in row):
-                continue
-            summary.rows += 1
-            raw_table = cell(row, "table")
-            try:
-                table_number = int(float(raw_table))
-            except ValueError:
-                summary.errors.append(
-                    _("Fila %(row)s: mesa «%(t)s» no es un número.") % {"row": number, "t": raw_table}
-                )
-                continue
+        for number, row, table_number in _table_rows(rows, header=header, cell=cell, summary=summary):
             # "CO.1.112.1.1": the place code, then the table.
             place_code = cell(row, "place_id").rsplit(".", 1)[0] if cell(row, "place_id") else ""
             table_id = finder.find(table_number, place_code=place_code)

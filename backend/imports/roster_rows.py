@@ -223,8 +223,17 @@ class RowReader:
         self._first_name, self._last_name = get("first_name"), get("last_name")
         self._phone_at, self._email, self._locality = get("phone"), get("email"), get("locality")
         self._votes_at, self._address, self._notes = get("votes_at"), get("address"), get("notes")
-        self._availability, self._role, self._trained = get("availability"), get("role"), get("trained")
-        self._channel = get("channel")
+        self._trained = get("trained")
+        # Columns of a closed list of choices: (index, parser, field, warning for a value outside it).
+        self._choice_columns = tuple(
+            (index, parse, name, bad)
+            for index, parse, name, bad in (
+                (get("availability"), readers.parse_availability, "availability", texts.bad_availability),
+                (get("role"), readers.parse_role, "roles_accepted", texts.bad_role),
+                (get("channel"), readers.parse_channel, "channel", texts.bad_channel),
+            )
+            if index is not None
+        )
 
     def cell(self, row: list, name: str) -> object:
         index = self.columns.get(name)
@@ -291,30 +300,14 @@ class RowReader:
         if notes:
             values["notes"] = notes
 
-        at = self._availability
-        availability_text = text(row[at]) if at is not None and at < width else ""
-        if availability_text:
-            availability = readers.parse_availability(availability_text)
-            if availability:
-                values["availability"] = availability
-            else:
-                warnings.append(texts.bad_availability % {"text": availability_text})
-        at = self._role
-        role_text = text(row[at]) if at is not None and at < width else ""
-        if role_text:
-            role = readers.parse_role(role_text)
-            if role:
-                values["roles_accepted"] = role
-            else:
-                warnings.append(texts.bad_role % {"text": role_text})
-        at = self._channel
-        channel_text = text(row[at]) if at is not None and at < width else ""
-        if channel_text:
-            channel = readers.parse_channel(channel_text)
-            if channel:
-                values["channel"] = channel
-            else:
-                warnings.append(texts.bad_channel % {"text": channel_text})
+        for at, parse, name, bad in self._choice_columns:
+            cell_text = text(row[at]) if at < width else ""
+            if cell_text:
+                choice = parse(cell_text)
+                if choice:
+                    values[name] = choice
+                else:
+                    warnings.append(bad % {"text": cell_text})
         at = self._trained
         if at is not None:
             trained = readers.parse_bool(row[at] if at < width else None)
