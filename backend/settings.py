@@ -390,8 +390,9 @@ SMS_DRAIN_WORKERS = env.int("SMS_DRAIN_WORKERS", default=2)
 SMS_COST_PER_SEGMENT = env.str("SMS_COST_PER_SEGMENT", default="0.0500")
 SMS_QUEUE_MAX_HOURS = env.float("SMS_QUEUE_MAX_HOURS", default=10.0)
 SMS_BROADCAST_APPROVAL_THRESHOLD = env.int("SMS_BROADCAST_APPROVAL_THRESHOLD", default=500)
-# ISO 4217 code of SMS_COST_PER_SEGMENT: every cost is stored and shown in it.
-SMS_CURRENCY = env.str("SMS_CURRENCY", default="ARS")
+# ISO 4217 code of SMS_COST_PER_SEGMENT: every cost is stored and shown in it. Twilio bills in US
+# dollars, so the defaults (0.05 a segment, 0.03 a WhatsApp message) are dollars; set your price list's.
+SMS_CURRENCY = env.str("SMS_CURRENCY", default="USD")
 # A send whose audience lost more people than this since creation asks to confirm the difference.
 SMS_BROADCAST_AUDIENCE_TOLERANCE = env.int("SMS_BROADCAST_AUDIENCE_TOLERANCE", default=5)
 SMS_REMINDER_DAYS_BEFORE = env.int("SMS_REMINDER_DAYS_BEFORE", default=3)

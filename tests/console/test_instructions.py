@@ -135,6 +135,7 @@ def test_preview_says_who_lacks_each_placeholder_offers_narrowing_and_prices_in_
 ):
     # given: one assigned watcher and one unassigned person in the north
     settings.SMS_COST_PER_SEGMENT = "1250"
+    settings.SMS_CURRENCY = "ARS"
     _assigned_north(geo, north_volunteer)
     client.force_login(north_coordinator)
     body = {"body": "Presentate 7:15 en {escuela}, mesa {mesa}.", "transliterate": "1"}

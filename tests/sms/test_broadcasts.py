@@ -209,6 +209,7 @@ def test_a_lead_sending_a_coordinators_broadcast_reaches_the_audience_it_was_wri
     # given: the north's coordinator writes to their whole scope (3 people); it needs a lead
     settings.SMS_BROADCAST_APPROVAL_THRESHOLD = 1
     settings.SMS_COST_PER_SEGMENT = "12.50"
+    settings.SMS_CURRENCY = "ARS"
     created = _api(north_coordinator).post(
         "/api/sms/broadcasts/", {"election": staffed.election.pk, "body": "Hola {nombre}"}, format="json"
     )
@@ -455,6 +456,7 @@ def test_a_small_change_in_the_audience_sends_without_asking(
 def test_cost_is_in_the_configured_currency_in_each_language(staffed, lead, settings):
     # given: 4 recipients, one segment, at 750 a segment
     settings.SMS_COST_PER_SEGMENT = "750"
+    settings.SMS_CURRENCY = "ARS"
     api = _api(lead)
     payload = {"election": staffed.election.pk, "body": "Hola {nombre}"}
     # when
