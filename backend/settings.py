@@ -170,6 +170,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Zips of schools' credentials built by the Celery worker; the web process serves them to whoever asked.
 CREDENTIALS_DIR = Path(env.str("CREDENTIALS_DIR", default=str(VAR_DIR / "credentials")))
+# Zips of credentials carry names and DNIs: deleted this many hours after they were built (beat, hourly).
+CREDENTIALS_ZIP_KEEP_HOURS = env.int("CREDENTIALS_ZIP_KEEP_HOURS", default=48)
 STATICFILES_DIRS = [BASE_DIR / "backend" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -425,3 +427,4 @@ INCIDENT_ESCALATION_MINUTES = env.int("INCIDENT_ESCALATION_MINUTES", default=15)
 # The day board flags the places with a table that has not reported opening by this local time (HH:MM).
 TABLEDAY_OPEN_DEADLINE = env.str("TABLEDAY_OPEN_DEADLINE", default="08:30")
 CELERY_BEAT_SCHEDULE["incidents-escalate-due"] = {"task": "incidents.escalate_due", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["credentials-expire-batches"] = {"task": "credentials.expire_batches", "schedule": 3600.0}

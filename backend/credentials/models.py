@@ -113,6 +113,7 @@ class BatchState(models.TextChoices):
     RUNNING = "running", _("Generando")
     DONE = "done", _("Listo")
     FAILED = "failed", _("Falló")
+    EXPIRED = "expired", _("Borrado")
 
 
 class CredentialBatch(models.Model):

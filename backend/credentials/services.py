@@ -14,6 +14,7 @@ import secrets
 import string
 import zipfile
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -269,6 +270,7 @@ def credentials_batch_build(*, batch_id: int, on_progress: Callable[[int, int], 
     batch = CredentialBatch.objects.select_related("election", "area", "requested_by").get(pk=batch_id)
     batch.state = BatchState.RUNNING
     batch.save(update_fields=["state"])
+    target: Path | None = None
     try:
         place_ids = batch_places(user=batch.requested_by, election=batch.election, area=batch.area)
         places = PollingPlace.objects.in_bulk(place_ids)
@@ -297,6 +299,8 @@ def credentials_batch_build(*, batch_id: int, on_progress: Callable[[int, int], 
                 if on_progress:
                     on_progress(done, len(place_ids))
     except Exception as exc:
+        if target is not None:
+            target.unlink(missing_ok=True)  # a half-written zip of names and DNIs is no use to anyone
         CredentialBatch.objects.filter(pk=batch.pk).update(
             state=BatchState.FAILED, error=str(exc)[:300], finished_at=timezone.now()
         )
@@ -306,3 +310,21 @@ def credentials_batch_build(*, batch_id: int, on_progress: Callable[[int, int], 
     )
     batch.refresh_from_db()
     return batch
+
+
+def credentials_batches_expire(*, now: datetime | None = None) -> int:
+    """Delete the zips finished more than CREDENTIALS_ZIP_KEEP_HOURS ago: they carry names and DNIs.
+
+    The batch row stays (who asked, when, how many pages) in state "expired"; a new batch
+    rebuilds the file from the current assignments. Returns how many zips were deleted.
+    """
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.CREDENTIALS_ZIP_KEEP_HOURS)
+    due = CredentialBatch.objects.filter(state=BatchState.DONE, finished_at__lt=cutoff)
+    expired = 0
+    for batch_id, file_name in due.values_list("pk", "file_name"):
+        if file_name:
+            (batch_dir() / file_name).unlink(missing_ok=True)
+        expired += CredentialBatch.objects.filter(pk=batch_id, state=BatchState.DONE).update(
+            state=BatchState.EXPIRED, file_name=""
+        )
+    return expired

@@ -4,6 +4,7 @@ the verification page, the setup's checks, permissions, the zip batch and the ac
 import io
 import random
 import zipfile
+from datetime import timedelta
 
 import numpy as np
 import pypdfium2
@@ -26,10 +27,14 @@ from backend.celery import app
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.credentials.documents import REPORTLAB_POLYNOMIAL_MOD, _polynomial_mod
 from backend.credentials.models import BatchState, Credential, CredentialBatch
+from backend.credentials import services as credential_services
 from backend.credentials.services import (
     assignment_credential_pdf,
+    batch_dir,
     credential_setup_save,
+    credentials_batch_build,
     credentials_batch_start,
+    credentials_batches_expire,
     place_credentials_pdf,
 )
 from tests.factories import VolunteerFactory
@@ -358,6 +363,42 @@ def test_a_coordinators_batch_covers_only_their_area_and_others_cannot_download_
     assert client.get(reverse("console:credentials_batch_download", args=[batch.pk])).status_code == 200
     client.force_login(south_coordinator)
     assert client.get(reverse("console:credentials_batch_download", args=[batch.pk])).status_code == 404
+
+
+def test_an_old_zip_is_deleted_and_its_page_says_to_build_it_again(
+    client, geo, lead, setup, watchers, settings, django_capture_on_commit_callbacks, eager_celery
+):
+    settings.CREDENTIALS_ZIP_KEEP_HOURS = 48
+    client.force_login(lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("console:credentials_batch_start"), {"area": ""})
+    batch = CredentialBatch.objects.get()
+    zip_path = batch_dir() / batch.file_name
+    assert zip_path.is_file()
+    # when: the hourly sweep runs 47 h later, then 49 h later
+    kept = credentials_batches_expire(now=batch.finished_at + timedelta(hours=47))
+    deleted = credentials_batches_expire(now=batch.finished_at + timedelta(hours=49))
+    # then
+    batch.refresh_from_db()
+    assert (kept, deleted) == (0, 1)
+    assert not zip_path.exists() and batch.state == BatchState.EXPIRED and batch.file_name == ""
+    assert client.get(reverse("console:credentials_batch_download", args=[batch.pk])).status_code == 404
+    page = client.get(reverse("console:credentials_batch", args=[batch.pk])).content.decode()
+    assert 'data-testid="batch-expired"' in page and "Generalo de nuevo" in page
+
+
+def test_a_failed_build_leaves_no_half_written_zip(geo, lead, setup, watchers, monkeypatch):
+    batch = CredentialBatch.objects.create(election=geo.election, area=None, requested_by=lead, total=2)
+
+    def broken_pdf(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(credential_services, "credentials_pdf", broken_pdf)
+    with pytest.raises(OSError):
+        credentials_batch_build(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.state == BatchState.FAILED and "disk full" in batch.error
+    assert list(batch_dir().iterdir()) == []
 
 
 def test_accreditation_list_with_status_xlsx_and_pdf(client, geo, lead, watchers):
