@@ -25,9 +25,9 @@ from backend.assignments.services import (
 )
 from backend.celery import app
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.credentials import services as credential_services
 from backend.credentials.documents import REPORTLAB_POLYNOMIAL_MOD, _polynomial_mod
 from backend.credentials.models import BatchState, Credential, CredentialBatch
-from backend.credentials import services as credential_services
 from backend.credentials.services import (
     assignment_credential_pdf,
     batch_dir,
