@@ -105,3 +105,25 @@ urlpatterns += [
         name="api-official-results",
     ),
 ]
+
+from . import credentials as credentials_api  # noqa: E402
+
+urlpatterns += [
+    path(
+        "assignments/<int:pk>/credential/",
+        credentials_api.AssignmentCredentialApi.as_view(),
+        name="api-assignment-credential",
+    ),
+    path("places/<int:pk>/credentials/", credentials_api.PlaceCredentialsApi.as_view(), name="api-place-credentials"),
+    path("credentials/batches/", credentials_api.CredentialBatchStartApi.as_view(), name="api-credentials-batches"),
+    path(
+        "credentials/batches/<int:pk>/",
+        credentials_api.CredentialBatchDetailApi.as_view(),
+        name="api-credentials-batch-detail",
+    ),
+    path(
+        "credentials/batches/<int:pk>/download/",
+        credentials_api.CredentialBatchDownloadApi.as_view(),
+        name="api-credentials-batch-download",
+    ),
+]

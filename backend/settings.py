@@ -269,6 +269,8 @@ SPECTACULAR_SETTINGS = {
         "BroadcastStatusEnum": "backend.messaging.models.BroadcastStatus",
         "VolunteerChannelEnum": "backend.volunteers.models.Channel",
         "EventSourceEnum": "backend.assignments.models.EventSource",
+        "CredentialBatchStateEnum": "backend.credentials.models.BatchState",
+        "TableStateEnum": "backend.tableday.models.TableState",
     },
 }
 

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from reportlab.graphics.barcode.qrencoder import QRPolynomial, QRUtil
+from rest_framework.test import APIClient
 
 from backend.assignments.models import AssignmentRole, AssignmentStatus
 from backend.assignments.services import (
@@ -444,3 +445,51 @@ def test_the_fast_reed_solomon_remainder_equals_reportlabs():
             return [poly.get(i) if i >= 0 else 0 for i in range(poly.getLength() - width, poly.getLength())]
 
         assert tail(_polynomial_mod(raw, generator)) == tail(REPORTLAB_POLYNOMIAL_MOD(raw, generator))
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+
+def _api(user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_api_prints_a_watchers_credential_for_their_coordinator_and_refuses_another_area(
+    geo, setup, watchers, north_coordinator, south_coordinator
+):
+    table_1 = watchers[0]
+    url = f"/api/assignments/{table_1.pk}/credential/"
+    # when
+    mine = _api(north_coordinator).get(url)
+    phone = _api(north_coordinator).get(url, {"layout": "phone"})
+    theirs = _api(south_coordinator).get(url)
+    # then: a real PDF with the watcher's name, issued once; the south's coordinator is refused
+    assert mine.status_code == 200 and mine["Content-Type"] == "application/pdf"
+    assert "Núñez Peña" in _text(mine.content)[0]
+    assert phone.status_code == 200 and _text(phone.content)[0] != _text(mine.content)[0]
+    assert Credential.objects.filter(assignment=table_1).count() == 1
+    assert theirs.status_code == 403
+
+
+def test_api_zip_of_an_area_is_followed_and_downloaded_by_its_requester_only(
+    geo, setup, watchers, north_coordinator, south_coordinator, lead, django_capture_on_commit_callbacks, eager_celery
+):
+    api = _api(north_coordinator)
+    # when: the coordinator asks for their area, then for the whole election
+    with django_capture_on_commit_callbacks(execute=True):
+        started = api.post("/api/credentials/batches/", {"election": geo.election.pk, "area": geo.north.pk})
+    whole = api.post("/api/credentials/batches/", {"election": geo.election.pk})
+    batch_id = started.json()["id"]
+    detail = api.get(f"/api/credentials/batches/{batch_id}/").json()
+    download = api.get(detail["download_url"])
+    # then
+    assert started.status_code == 202
+    assert (detail["state"], detail["done"], detail["total"], detail["percent"]) == ("done", 1, 1, 100)
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert archive.namelist() == ["n-1-escuela-norte.pdf"]
+    assert whole.status_code == 403 and "responsable" in whole.json()["message"]
+    assert _api(south_coordinator).get(f"/api/credentials/batches/{batch_id}/").status_code == 404
+    assert _api(south_coordinator).get(detail["download_url"]).status_code == 404
+    assert _api(lead).get(detail["download_url"]).status_code == 200
