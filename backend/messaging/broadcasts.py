@@ -434,11 +434,12 @@ def _estimate(*, election, body: str, segment: dict, transliterate: bool, recipi
     currency = settings.SMS_CURRENCY
     whatsapp_count = recipients.filter(channels.whatsapp_q(kind=TemplateKind.INSTRUCTION)).count() if count else 0
     sms_count = count - whatsapp_count
-    sms_cost = (Decimal(str(settings.SMS_COST_PER_SEGMENT)) * sms_count * segments).quantize(Decimal("0.0001"))
+    # The SMS pool carries only the SMS share; WhatsApp has its own lane. Time and cost both come
+    # from the sample's mix of lengths (Twilio bills each segment), not from the longest text.
+    sms_segments = math.ceil(total_segments * sms_count / count) if count else 0
+    sms_cost = (Decimal(str(settings.SMS_COST_PER_SEGMENT)) * sms_segments).quantize(Decimal("0.0001"))
     whatsapp_cost = (Decimal(str(settings.WHATSAPP_COST_PER_MESSAGE)) * whatsapp_count).quantize(Decimal("0.0001"))
     cost = sms_cost + whatsapp_cost
-    # The SMS pool carries only the SMS share; WhatsApp has its own lane.
-    sms_segments = math.ceil(total_segments * sms_count / count) if count else 0
     queue_time = broadcast_queue_time(segments=sms_segments, recipients=sms_count)
     missing_warnings = []
     for name, lacking in missing.items():

@@ -500,3 +500,29 @@ def test_the_permission_module_decides_who_sees_sends_and_approves_a_broadcast(
         assert not any(can(other, action, broadcast) for action in (Action.VIEW, Action.CHANGE, Action.APPROVE))
         assert not visible(other, Broadcast.objects.all()).exists()
     assert list(visible(north_coordinator, Broadcast.objects.all())) == [broadcast]
+
+
+def test_cost_counts_each_recipients_own_segments_not_the_longest_text(staffed, lead, settings):
+    # given: the south's school has a long real-world name, so only its watcher's text takes two
+    # segments; the north's two watchers fit in one
+    staffed.south_place.name = (
+        "Escuela Provincial de Educación Técnica N° 123 Doctor Bernardo Alberto Houssay de la Villa del Rosario"
+    )
+    staffed.south_place.save(update_fields=["name"])
+    settings.SMS_COST_PER_SEGMENT = "0.05"
+    settings.SMS_CURRENCY = "USD"
+    body = "Presentate 7:15 en {escuela}, mesa {mesa}. Lleva DNI y lapicera azul; ante dudas responde este SMS."
+    # when
+    preview = (
+        _api(lead)
+        .post(
+            "/api/sms/broadcasts/preview/",
+            {"election": staffed.election.pk, "body": body, "segment": {"complete_only": True}},
+            format="json",
+        )
+        .json()
+    )
+    # then: 1 + 1 + 2 segments billed, where the longest text times three would say 6
+    assert preview["recipients"] == 3 and preview["encoding"] == "GSM-7"
+    assert preview["segments_per_message"] == 2 and preview["total_segments"] == 4
+    assert (preview["currency"], preview["estimated_cost"]) == ("USD", "0.2000")
