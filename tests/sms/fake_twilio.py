@@ -76,11 +76,14 @@ class FakeTwilio:
                     self._send(status, {"code": code, "message": f"fake error {code}", "status": status})
                     return
                 sid = "SM" + uuid.uuid4().hex
+                # A template's body is Twilio's rendering of the approved text, never ours.
+                template = form.get("ContentSid")
+                rendered = f"[{template}] {form.get('ContentVariables', '')}" if template else None
                 message = {
                     "sid": sid,
                     "to": form.get("To"),
                     "from": form.get("From"),
-                    "body": form.get("Body"),
+                    "body": form.get("Body") or rendered,
                     "status": "accepted" if form.get("MessagingServiceSid") else "queued",
                     "messaging_service_sid": form.get("MessagingServiceSid"),
                     # WhatsApp templates: Twilio renders the approved text from these.

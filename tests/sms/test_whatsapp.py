@@ -17,7 +17,7 @@ from backend.messaging.models import InboundMessage, OutboundMessage
 from backend.threads.models import Attachment, Message
 from backend.volunteers.models import Volunteer, VolunteerEvent
 from backend.volunteers.services import volunteer_update
-from sms.services import outbound_queue, outbound_send, whatsapp_fallback_sweep
+from sms.services import outbound_queue, outbound_reconcile, outbound_send, whatsapp_fallback_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -303,3 +303,28 @@ def test_a_whatsapp_send_twilio_refuses_goes_by_sms_at_once(
     assert [p["To"] for p in whatsapp.requests] == [f"whatsapp:{north_volunteer.phone}", north_volunteer.phone]
     north_volunteer.refresh_from_db()
     assert not north_volunteer.opted_out
+
+
+def test_a_template_whose_answer_was_lost_is_found_by_recipient_and_time_and_never_sent_twice(
+    north_volunteer, whatsapp, settings
+):
+    # given: a WhatsApp volunteer outside the 24-hour window gets an instruction as a template;
+    # Twilio accepts it but our client times out before reading the SID
+    volunteer_update(volunteer=north_volunteer, actor=None, source="web", channel="whatsapp")
+    settings.TWILIO_HTTP_TIMEOUT = 0.3
+    whatsapp.script.append(("hang", 0.8))
+    message = outbound_queue(
+        volunteer=north_volunteer, kind="instruction", body="F: llevá DNI", segments=1, encoding="UCS-2"
+    )
+    assert outbound_send(message_id=message.pk) == "unknown"
+    message.refresh_from_db()
+    assert message.content_sid == INSTRUCTION_SID and message.sid is None
+    # when: the reconciler asks Twilio, whose copy of the text is its own rendering of the template
+    settings.TWILIO_HTTP_TIMEOUT = 2.0
+    outcome = outbound_reconcile(older_than_seconds=0)
+    # then: adopted by recipient and time, not re-sent
+    message.refresh_from_db()
+    twilio_copy = whatsapp.messages[message.sid]
+    assert outcome == {"found": 1, "requeued": 0, "errors": 0}
+    assert twilio_copy["body"] != message.body and twilio_copy["content_sid"] == INSTRUCTION_SID
+    assert message.status == "sent" and len(whatsapp.requests) == 1
