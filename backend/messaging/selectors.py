@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Sum
 
-from .models import InboundMessage, OutboundMessage, OutboundStatus, keyword_label
+from .models import InboundMessage, MessageChannel, OutboundMessage, OutboundStatus, keyword_label
 
 
 @dataclass
@@ -14,16 +14,26 @@ class MessageLine:
     body: str
     status: str
     created_at: datetime
+    channel: str = MessageChannel.SMS.label
+    # An SMS that carried a failed WhatsApp message again says so: the coordinator sees both.
+    resend_of_whatsapp: bool = False
 
 
 def message_list_for_volunteer(*, volunteer, limit: int = 50) -> list[MessageLine]:
-    """SMS sent to and received from a volunteer, newest first."""
+    """Messages (SMS and WhatsApp) sent to and received from a volunteer, newest first."""
     sent = [
-        MessageLine("out", m.body, m.get_status_display(), m.created_at)
+        MessageLine(
+            "out",
+            m.body,
+            m.get_status_display(),
+            m.created_at,
+            m.get_channel_display(),
+            resend_of_whatsapp=m.fallback_of_id is not None,
+        )
         for m in OutboundMessage.objects.filter(volunteer=volunteer).order_by("-created_at", "-id")[:limit]
     ]
     received = [
-        MessageLine("in", m.body, keyword_label(m.keyword), m.received_at)
+        MessageLine("in", m.body, keyword_label(m.keyword), m.received_at, m.get_channel_display())
         for m in InboundMessage.objects.filter(volunteer=volunteer).order_by("-received_at", "-id")[:limit]
     ]
     return sorted(sent + received, key=lambda line: line.created_at, reverse=True)[:limit]

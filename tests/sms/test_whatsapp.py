@@ -2,6 +2,7 @@
 templates outside the 24-hour window, the same webhook and keywords, photos, and the SMS fallback, once."""
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -328,3 +329,23 @@ def test_a_template_whose_answer_was_lost_is_found_by_recipient_and_time_and_nev
     assert outcome == {"found": 1, "requeued": 0, "errors": 0}
     assert twilio_copy["body"] != message.body and twilio_copy["content_sid"] == INSTRUCTION_SID
     assert message.status == "sent" and len(whatsapp.requests) == 1
+
+
+def test_the_volunteers_page_shows_each_messages_channel_and_the_sms_resend_of_a_failed_whatsapp(
+    north_volunteer, north_coordinator, whatsapp, client, django_capture_on_commit_callbacks
+):
+    volunteer_update(volunteer=north_volunteer, actor=None, source="web", channel="whatsapp")
+    whatsapp.script.append(("error", 400, 63003))  # not a WhatsApp number
+    message = outbound_queue(
+        volunteer=north_volunteer, kind="instruction", body="F: hola", segments=1, encoding="GSM-7"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        outbound_send(message_id=message.pk)
+    client.force_login(north_coordinator)
+    # when
+    page = client.get(f"/consola/fiscales/{north_volunteer.pk}/")
+    # then: newest first, the SMS that carried it again, then the WhatsApp that failed
+    metas = [" ".join(m.split()) for m in re.findall(r'data-testid="message-meta">(.*?)</span>', page.content.decode())]
+    assert len(metas) == 2
+    assert "· SMS · reenvío por SMS de un WhatsApp fallido ·" in metas[0]
+    assert "· WhatsApp ·" in metas[1] and "reenvío" not in metas[1]
