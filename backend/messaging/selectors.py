@@ -14,7 +14,7 @@ class MessageLine:
     body: str
     status: str
     created_at: datetime
-    channel: str = MessageChannel.SMS.label
+    channel: str = str(MessageChannel.SMS.label)
     # An SMS that carried a failed WhatsApp message again says so: the coordinator sees both.
     resend_of_whatsapp: bool = False
 
