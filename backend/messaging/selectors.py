@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Sum
 
-from .models import InboundMessage, MessageChannel, OutboundMessage, OutboundStatus, keyword_label
+from .models import InboundMessage, OutboundMessage, OutboundStatus, keyword_label
 
 
 @dataclass
@@ -14,7 +14,7 @@ class MessageLine:
     body: str
     status: str
     created_at: datetime
-    channel: str = str(MessageChannel.SMS.label)
+    channel: str  # "SMS" or "WhatsApp", in the page's language
     # An SMS that carried a failed WhatsApp message again says so: the coordinator sees both.
     resend_of_whatsapp: bool = False
 
