@@ -311,6 +311,7 @@ def _load_volunteers(
     ids, homes, votes, lats, lons, tok, pok, full, cur, cur_a, cur_s, cur_c = ([] for _i in range(12))
     dropped: list[tuple[int, int, list[str]]] = []
     seen: set[int] = set()
+    verdicts: dict[VolunteerFacts, list] = {}
     for vid, area_pk, votes_pk, votes_area_pk, lat, lon, avail, roles, trained, opted_out, excluded in vq.iterator(
         chunk_size=10_000
     ):
@@ -335,9 +336,13 @@ def _load_volunteers(
             # Someone holding a proposal after being marked absent was put there by a coordinator.
             absent=mine is None and vid in held.absent,
         )
-        problems = eligibility_problems(
-            facts, requires_training=requires_training, has_substitute_slots=has_substitutes
-        )
+        # The rule depends on these few facts only: a national roster has a few thousand distinct
+        # combinations, so each is judged (and its problems worded) once.
+        problems = verdicts.get(facts)
+        if problems is None:
+            problems = verdicts[facts] = eligibility_problems(
+                facts, requires_training=requires_training, has_substitute_slots=has_substitutes
+            )
         if problems:
             if mine is not None:
                 dropped.append((mine[0], vid, [p.text for p in problems]))
