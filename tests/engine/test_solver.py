@@ -96,6 +96,26 @@ def test_coverage_beats_travel():
     assert solution.slot_used.tolist() == [True, False]
 
 
+def test_weight_levels_are_filled_heaviest_first_then_least_travel():
+    # given: three volunteers, a heavy slot only volunteer 0 or 1 reaches, two light slots; volunteer 0
+    # is the only one for light slot A and the cheapest for the heavy slot
+    problem = FlowProblem(
+        n_vol=3,
+        n_groups=3,
+        arc_vol=np.array([0, 0, 1, 1, 2]),
+        arc_group=np.array([0, 1, 0, 2, 2]),
+        arc_cost=np.array([1, 5, 30, 2, 9]),
+        slot_group=np.array([0, 1, 2]),
+        slot_weight=np.array([1060, 340, 340]),
+    )
+    # when
+    solution = solve_flow(problem)
+    # then: every slot is covered (heavy by 1, A by 0, B by 2), although 0 -> heavy is the cheapest arc
+    assert solution.slot_used.all()
+    assert solution.arc_used.tolist() == [False, True, True, False, True]
+    assert solution.cost(problem) == 5 + 30 + 9
+
+
 def test_among_equal_coverage_least_travel_wins():
     # given: two volunteers, two equal slots in two places; crossing costs more
     problem = FlowProblem(

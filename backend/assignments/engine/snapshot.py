@@ -6,8 +6,10 @@ No ORM objects in the hot path: 120,000 volunteers and 130,000 slots load in a f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
+from django.db import connections
 from django.db.models import Q
 
 from backend.elections.models import Area, Election, PollingPlace, Table
@@ -175,16 +177,17 @@ def _load_slots(election: Election, places: _Places, scope_path: str) -> _Slots:
     t_place = np.array([places.index[r[1]] for r in trows], dtype=np.int64)
     t_id = np.array([r[0] for r in trows], dtype=np.int64)
     t_prio = np.array([r[3] for r in trows], dtype=np.int64) + (places.priority[t_place] if len(trows) else 0)
+    # One rule call per distinct (priority, role, electors, slot): a few hundred, not 130,000.
+    weigh = cache(
+        lambda priority, role, electors, s: slot_weight(priority=priority, role=role, electors=electors, slot=s)
+    )
+    t_electors = [r[2] for r in trows]
     weights_t = [
-        slot_weight(priority=int(t_prio[i]), role="table", electors=trows[i][2], slot=s)
-        for i in range(len(trows))
+        weigh(prio, "table", electors, s)
+        for prio, electors in zip(t_prio.tolist(), t_electors, strict=True)
         for s in range(per_table)
     ]
-    weights_p = [
-        slot_weight(priority=int(places.priority[i]), role="place", electors=None, slot=s)
-        for i in range(n_places)
-        for s in range(per_place)
-    ]
+    weights_p = [weigh(prio, "place", None, s) for prio in places.priority.tolist() for s in range(per_place)]
     return _Slots(
         place=np.concatenate([np.repeat(t_place, per_table), np.repeat(np.arange(n_places), per_place)]).astype(
             np.int64
@@ -283,6 +286,15 @@ def snapshot_load(*, election: Election, area: Area | None = None) -> Snapshot:
     )
 
 
+def _raw_rows(queryset) -> list[tuple]:
+    """A `values_list` query's rows straight from the driver, without Django's per-value converters
+    (a national roster is 157,000 rows; booleans may come back as 0 and 1, read here by truth)."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _load_volunteers(
     election: Election, areas: _Areas, places: _Places, slots: _Slots, held: _Holdings, scope_path: str
 ) -> dict:
@@ -308,12 +320,14 @@ def _load_volunteers(
     in_scope_area = np.array([p.startswith(scope_path) for p in area_path], dtype=bool)
     has_substitutes = slots.per_table > 1 or slots.per_place > 1
     requires_training = election.requires_training
-    ids, homes, votes, lats, lons, tok, pok, full, cur, cur_a, cur_s, cur_c = ([] for _i in range(12))
+    kept: list[tuple] = []
+    homes: list[int] = []
+    holdings: list[tuple | None] = []
     dropped: list[tuple[int, int, list[str]]] = []
     seen: set[int] = set()
-    for vid, area_pk, votes_pk, votes_area_pk, lat, lon, avail, roles, trained, opted_out, excluded in vq.iterator(
-        chunk_size=10_000
-    ):
+    verdicts: dict[VolunteerFacts, list] = {}
+    for row in _raw_rows(vq):
+        vid, area_pk, _votes_pk, votes_area_pk, _lat, _lon, avail, roles, trained, opted_out, excluded = row
         if vid in seen:
             continue
         seen.add(vid)
@@ -326,34 +340,41 @@ def _load_volunteers(
         if mine is None and (home < 0 or not in_scope_area[home]):
             continue
         facts = VolunteerFacts(
-            excluded,
-            opted_out,
+            bool(excluded),
+            bool(opted_out),
             avail,
             roles,
-            trained,
+            bool(trained),
             area_path[home] if home >= 0 else None,
             # Someone holding a proposal after being marked absent was put there by a coordinator.
             absent=mine is None and vid in held.absent,
         )
-        problems = eligibility_problems(
-            facts, requires_training=requires_training, has_substitute_slots=has_substitutes
-        )
+        # The rule depends on these few facts only: a national roster has a few thousand distinct
+        # combinations, so each is judged (and its problems worded) once.
+        problems = verdicts.get(facts)
+        if problems is None:
+            problems = verdicts[facts] = eligibility_problems(
+                facts, requires_training=requires_training, has_substitute_slots=has_substitutes
+            )
         if problems:
             if mine is not None:
                 dropped.append((mine[0], vid, [p.text for p in problems]))
             continue
-        ids.append(vid)
+        kept.append(row)
         homes.append(home)
-        votes.append(places.index.get(votes_pk, -1) if votes_pk else -1)
-        lats.append(np.nan if lat is None else lat)
-        lons.append(np.nan if lon is None else lon)
-        tok.append(accepts_role(roles, "table"))
-        pok.append(accepts_role(roles, "place"))
-        full.append(avail == Availability.FULL_DAY)
-        cur.append(mine[1] if mine else -1)
-        cur_a.append(mine[0] if mine else 0)
-        cur_s.append(mine[2] if mine else "")
-        cur_c.append(mine[3] if mine else np.nan)
+        holdings.append(mine)
+    # Columns of the volunteers kept, built whole rather than value by value.
+    columns = [list(c) for c in zip(*kept, strict=True)] if kept else [[] for _i in range(11)]
+    ids, votes_pk, lats, lons, avails, roles_col = (columns[i] for i in (0, 2, 4, 5, 6, 7))
+    role_ok = {r: (accepts_role(r, "table"), accepts_role(r, "place")) for r in set(roles_col)}
+    tok = [role_ok[r][0] for r in roles_col]
+    pok = [role_ok[r][1] for r in roles_col]
+    votes = [places.index.get(pk, -1) if pk else -1 for pk in votes_pk]
+    cur = [m[1] if m else -1 for m in holdings]
+    cur_a = [m[0] if m else 0 for m in holdings]
+    cur_s = [m[2] if m else "" for m in holdings]
+    cur_c = [m[3] if m else np.nan for m in holdings]
+    full = np.array(avails, dtype=object) == Availability.FULL_DAY
     # A movable assignment whose volunteer no longer belongs to the election's roster stays as it is.
     fixed_extra = sum(1 for vid in held.movable if vid not in seen)
     for vid, (_aid, s, _status, _cost) in held.movable.items():
@@ -363,6 +384,7 @@ def _load_volunteers(
         "vol_id": np.array(ids, dtype=np.int64),
         "vol_area": np.array(homes, dtype=np.int64),
         "vol_votes": np.array(votes, dtype=np.int64),
+        # None (no coordinates) becomes NaN.
         "vol_lat": np.array(lats, dtype=np.float64),
         "vol_lon": np.array(lons, dtype=np.float64),
         "vol_table_ok": np.array(tok, dtype=bool),

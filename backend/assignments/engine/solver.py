@@ -1,10 +1,13 @@
 """The optimisation itself: an exact min-cost flow (OR-Tools) and a greedy baseline, on plain arrays.
 
 Graph: source -> volunteer (capacity 1) -> slot group (one per place, role and titular/substitute;
-cost = travel) -> sink through one arc per slot (capacity 1, cost = -weight x M), plus a
-source -> sink bypass for volunteers left unassigned. With M larger than any possible total
-travel, the minimum-cost flow maximises the weighted coverage first and only then minimises
-travel: the lexicographic objective of the issue, solved exactly.
+cost = travel) -> slots, plus a source -> sink bypass for volunteers left unassigned. The objective
+is lexicographic: the heaviest weighted coverage, then the least travel. Written as one flow it
+needs slot arcs of cost -weight x M, with M larger than any possible total travel (what
+`FlowProblem.scale` and the benchmark's floor do); here it is solved without M: the slots that can
+be covered together form a matroid, so the heaviest coverage covers, for each weight level, as many
+slots of that weight or heavier as a max flow can (a few max flows), and a min-cost flow on travel
+alone, small costs and so few cost-scaling phases, delivers exactly those counts at the least travel.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 
 from backend.core.exceptions import ApplicationError
 
@@ -77,90 +80,121 @@ def _components(problem: FlowProblem) -> tuple[int, np.ndarray, np.ndarray]:
     return count, labels[problem.arc_vol], labels[problem.n_vol + problem.slot_group]
 
 
+class _Piece:
+    """One connected piece as node-numbered arc arrays, shared by its max flows and its min-cost flow.
+
+    Nodes: 0 source, 1 sink, then volunteers, groups, hubs and weight levels. The arcs into the
+    groups (direct and through hubs) are the same in every solve of the piece; only what leaves the
+    groups differs (to the sink for a max flow, to the weight levels for the min-cost flow).
+    """
+
+    def __init__(self, problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray) -> None:
+        vols, arc_vol = np.unique(problem.arc_vol[arcs], return_inverse=True)
+        groups, inverse = np.unique(
+            np.concatenate([problem.arc_group[arcs], problem.slot_group[slots]]), return_inverse=True
+        )
+        arc_group, slot_group = inverse[: len(arcs)], inverse[len(arcs) :]
+        cost = problem.arc_cost[arcs].astype(np.int64)
+        weight = problem.slot_weight[slots].astype(np.int64)
+        self.n_vols = n_vols = len(vols)
+        self.hubs = hubs = _hubs(problem, arcs, arc_vol, arc_group, groups, cost)
+        direct = hubs["direct"]
+        vol0 = 2
+        group0 = vol0 + n_vols
+        hub0 = group0 + len(groups)
+        n_hubs = int(hubs["out_hub"].max()) + 1 if len(hubs["out_hub"]) else 0
+        self.level0 = hub0 + n_hubs
+        # Arcs into the groups, in three blocks (direct, volunteer -> hub, hub -> group) after the
+        # source's arcs; `blocks` remembers where each starts in the solvers' arc numbering.
+        n_runs, n_outs = len(hubs["run_vol"]), len(hubs["out_hub"])
+        tails = [np.zeros(n_vols), vol0 + arc_vol[direct], vol0 + hubs["run_vol"], hub0 + hubs["out_hub"]]
+        heads = [vol0 + np.arange(n_vols), group0 + arc_group[direct], hub0 + hubs["run_hub"]]
+        heads.append(group0 + hubs["out_group"])
+        caps = [np.ones(n_vols), np.ones(len(direct)), np.ones(n_runs), np.full(n_outs, n_vols)]
+        costs = [np.zeros(n_vols), cost[direct], hubs["run_cost"], np.zeros(n_outs)]
+        sizes = np.cumsum([0] + [len(t) for t in tails])
+        self.blocks = sizes
+        self.tails = np.concatenate(tails).astype(np.int64)
+        self.heads = np.concatenate(heads).astype(np.int64)
+        self.caps = np.concatenate(caps).astype(np.int64)
+        self.costs = np.concatenate(costs).astype(np.int64)
+        self.arcs, self.direct = arcs, direct
+        # Slots of one group with the same weight are interchangeable: one arc with their count as
+        # capacity. Weight levels are numbered heaviest first.
+        self.levels = levels = np.unique(weight)[::-1]
+        level = np.searchsorted(-levels, -weight)
+        key = slot_group.astype(np.int64) * len(levels) + level
+        self.slot_order = np.argsort(key, kind="stable")
+        _uniq, self.slot_first, self.slot_counts = np.unique(
+            key[self.slot_order], return_index=True, return_counts=True
+        )
+        self.out_tail = group0 + slot_group[self.slot_order[self.slot_first]].astype(np.int64)
+        self.out_level = level[self.slot_order[self.slot_first]]
+
+    def ranks(self) -> tuple[np.ndarray, float]:
+        """How many slots of each weight or heavier can be covered at once: one max flow per level.
+
+        The slots that can be covered together form a (transversal) matroid, so the heaviest
+        coverage covers exactly that many of each level and heavier, all at once."""
+        ranks = np.zeros(len(self.levels), dtype=np.int64)
+        seconds = 0.0
+        for i in range(len(self.levels)):
+            smf = max_flow.SimpleMaxFlow()
+            smf.add_arcs_with_capacity(self.tails, self.heads, self.caps)
+            keep = self.out_level <= i
+            smf.add_arcs_with_capacity(
+                self.out_tail[keep], np.ones(int(keep.sum()), dtype=np.int64), self.slot_counts[keep].astype(np.int64)
+            )
+            started = time.perf_counter()
+            status = smf.solve(0, 1)
+            seconds += time.perf_counter() - started
+            if status != smf.OPTIMAL:
+                raise ApplicationError(f"max flow: {status}", code="solver_failed")
+            ranks[i] = smf.optimal_flow()
+        return ranks, seconds
+
+
 def _solve_one(problem: FlowProblem, arcs: np.ndarray, slots: np.ndarray, arc_used, slot_used) -> float:
-    """Solve one piece into `arc_used` and `slot_used`; returns the seconds spent inside OR-Tools."""
-    vols, arc_vol = np.unique(problem.arc_vol[arcs], return_inverse=True)
-    _groups, inverse = np.unique(
-        np.concatenate([problem.arc_group[arcs], problem.slot_group[slots]]), return_inverse=True
-    )
-    arc_group, slot_group = inverse[: len(arcs)], inverse[len(arcs) :]
-    cost = problem.arc_cost[arcs].astype(np.int64)
-    weight = problem.slot_weight[slots].astype(np.int64)
-    weight, scale = _tight_weights(arc_vol, cost, weight, n_vols=len(vols))
-    source, sink, vol0 = 0, 1, 2
-    group0 = vol0 + len(vols)
+    """Solve one piece into `arc_used` and `slot_used`; returns the seconds spent inside OR-Tools.
+
+    Lexicographic without a big M: the max flows of `_Piece.ranks` fix how many slots of each
+    weight level the heaviest coverage takes; a min-cost flow on travel alone (small costs, so few
+    cost-scaling phases) then delivers exactly that many to each level at the least travel.
+    """
+    piece = _Piece(problem, arcs, slots)
+    ranks, library_seconds = piece.ranks()
+    demand = np.diff(np.r_[0, ranks])
+    n_vols, level0 = piece.n_vols, piece.level0
     smcf = min_cost_flow.SimpleMinCostFlow()
-    n_vols = len(vols)
-    smcf.add_arcs_with_capacity_and_unit_cost(
-        np.zeros(n_vols, dtype=np.int64),
-        vol0 + np.arange(n_vols, dtype=np.int64),
-        np.ones(n_vols, dtype=np.int64),
-        np.zeros(n_vols, dtype=np.int64),
-    )
-    hubs = _hubs(problem, arcs, arc_vol, arc_group, _groups, cost)
-    direct = hubs["direct"]
-    cand = smcf.add_arcs_with_capacity_and_unit_cost(
-        vol0 + arc_vol[direct].astype(np.int64),
-        group0 + arc_group[direct].astype(np.int64),
-        np.ones(len(direct), dtype=np.int64),
-        cost[direct],
-    )
-    hub0 = group0 + len(_groups)
-    to_hub = smcf.add_arcs_with_capacity_and_unit_cost(
-        vol0 + hubs["run_vol"].astype(np.int64),
-        hub0 + hubs["run_hub"].astype(np.int64),
-        np.ones(len(hubs["run_vol"]), dtype=np.int64),
-        hubs["run_cost"],
-    )
-    from_hub = smcf.add_arcs_with_capacity_and_unit_cost(
-        hub0 + hubs["out_hub"].astype(np.int64),
-        group0 + hubs["out_group"].astype(np.int64),
-        np.full(len(hubs["out_hub"]), n_vols, dtype=np.int64),
-        np.zeros(len(hubs["out_hub"]), dtype=np.int64),
-    )
-    # Slots of one group with the same weight are interchangeable: one arc with their count as capacity.
-    key = slot_group.astype(np.int64) * (int(weight.max()) + 1) + weight
-    order = np.argsort(key, kind="stable")
-    uniq, first, counts = np.unique(key[order], return_index=True, return_counts=True)
+    smcf.add_arcs_with_capacity_and_unit_cost(piece.tails, piece.heads, piece.caps, piece.costs)
     slot_arcs = smcf.add_arcs_with_capacity_and_unit_cost(
-        group0 + slot_group[order[first]].astype(np.int64),
-        np.full(len(uniq), sink, dtype=np.int64),
-        counts.astype(np.int64),
-        -weight[order[first]] * scale,
+        piece.out_tail,
+        level0 + piece.out_level.astype(np.int64),
+        piece.slot_counts.astype(np.int64),
+        np.zeros(len(piece.out_tail), dtype=np.int64),
     )
-    smcf.add_arc_with_capacity_and_unit_cost(source, sink, n_vols, 0)
-    smcf.set_node_supply(source, n_vols)
-    smcf.set_node_supply(sink, -n_vols)
+    # Volunteers left unassigned go straight to the sink.
+    smcf.add_arc_with_capacity_and_unit_cost(0, 1, n_vols, 0)
+    smcf.set_nodes_supplies(
+        np.r_[0, 1, level0 + np.arange(len(demand))].astype(np.int32),
+        np.r_[n_vols, -(n_vols - int(demand.sum())), -demand].astype(np.int64),
+    )
     started = time.perf_counter()
     status = smcf.solve()
-    library_seconds = time.perf_counter() - started
+    library_seconds += time.perf_counter() - started
     if status != smcf.OPTIMAL:
         raise ApplicationError(f"min cost flow: {status}", code="solver_failed")
-    arc_used[arcs[direct[smcf.flows(cand) > 0]]] = True
-    _unpack_hubs(hubs, smcf.flows(to_hub), smcf.flows(from_hub), arcs, arc_used)
+    flows = smcf.flows(np.arange(piece.blocks[-1]))
+    b = piece.blocks
+    arc_used[arcs[piece.direct[flows[b[1] : b[2]] > 0]]] = True
+    _unpack_hubs(piece.hubs, flows[b[2] : b[3]], flows[b[3] : b[4]], arcs, arc_used)
     # Mark the first `flow` slots of each aggregated arc as covered (which ones is decided later).
-    flows = smcf.flows(slot_arcs)
+    slot_flows = smcf.flows(slot_arcs)
+    order, first, counts = piece.slot_order, piece.slot_first, piece.slot_counts
     rank = np.arange(len(order)) - np.repeat(first, counts)
-    covered = rank < np.repeat(flows, counts)
+    covered = rank < np.repeat(slot_flows, counts)
     slot_used[slots[order[covered]]] = True
     return library_seconds
-
-
-def _tight_weights(arc_vol: np.ndarray, cost: np.ndarray, weight: np.ndarray, *, n_vols: int) -> tuple[np.ndarray, int]:
-    """Slot weights divided by their common divisor, and the smallest safe M for this piece.
-
-    Any two flows differ in total travel by less than the sum of the volunteers' own spreads
-    (their dearest arc minus their cheapest below zero), over the most volunteers that can be
-    assigned at once; a unit of weight worth more than that keeps coverage first. The smaller M,
-    the fewer scaling phases OR-Tools' cost-scaling algorithm runs; the optimum is the same.
-    """
-    hi = np.zeros(n_vols, dtype=np.int64)
-    lo = np.zeros(n_vols, dtype=np.int64)
-    np.maximum.at(hi, arc_vol, cost)
-    np.minimum.at(lo, arc_vol, cost)
-    spread = np.sort(hi - lo)[::-1][: len(weight)]
-    divisor = int(np.gcd.reduce(weight)) if len(weight) else 1
-    return weight // max(divisor, 1), int(spread.sum()) + 1
 
 
 def _hubs(problem: FlowProblem, arcs, arc_vol, arc_group, groups, cost) -> dict:
