@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from backend.celery import app
+from backend.console.models import ExportKind, ExportLog
 from backend.count import results_import
 from backend.count.models import (
     BallotList,
@@ -269,3 +270,11 @@ def test_choosing_the_new_sheet_makes_it_the_figure_of_the_quick_count(geo, ball
     assert waiting.current and not ResultSheet.objects.get(pk=current.pk).current
     count = quick_count(election=geo.election, category=ballot.governor)
     assert count.ours_votes == 90 and count.tables_reported == 1
+
+
+def test_the_legal_teams_export_of_discrepancies_is_logged(geo, lead):
+    client = Client()
+    client.force_login(lead)
+    response = client.get(f"/consola/discrepancias/?eleccion={geo.election.pk}&export=xlsx")
+    assert response.status_code == 200
+    assert ExportLog.objects.filter(kind=ExportKind.DISCREPANCIES, user=lead, election=geo.election).count() == 1
