@@ -160,7 +160,8 @@ def _run(args, tmp: Path) -> None:
     path = tmp / "oficial.csv"
     rows = _write_file(path, args, categories)
     size_mb = path.stat().st_size / 2**20
-    print(f"setup: {args.tables:,} tables, file {size_mb:.0f} MB, {rows:,} rows in {time.perf_counter() - started:.1f} s")
+    setup_s = time.perf_counter() - started
+    print(f"setup: {args.tables:,} tables, file {size_mb:.0f} MB, {rows:,} rows in {setup_s:.1f} s")
     print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} on {os.cpu_count()} CPUs")
 
     with Phase() as floor:
