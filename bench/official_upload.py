@@ -124,10 +124,7 @@ def _build(args):
     ]
     for category in categories:
         BallotList.objects.bulk_create(
-            [
-                BallotList(category=category, name=f"AGRUPACION {n}", position=n, ours=n == 0)
-                for n in range(args.lists)
-            ]
+            [BallotList(category=category, name=f"AGRUPACION {n}", position=n, ours=n == 0) for n in range(args.lists)]
         )
     lead = User.objects.create_user("bench-lead", role=Role.LEAD)
     return election, categories, lead
@@ -181,13 +178,13 @@ def _run(args, tmp: Path) -> None:
             )
         with Phase() as check:
             job = results_import.official_import_run(job_id=job.pk, dry_run=True)
-        assert job is not None and job.state == "previewed", (job and job.error_message)
+        assert job is not None and job.state == "previewed", job and job.error_message
         results_import.official_import_apply(job=job, actor=lead)
         with Phase() as apply:
             job = results_import.official_import_run(job_id=job.pk, dry_run=False)
     finally:
         results_import.task_queue = real_queue
-    assert job is not None and job.state == "applied", (job and job.error_message)
+    assert job is not None and job.state == "applied", job and job.error_message
     sheets = ResultSheet.objects.filter(official=True, current=True).count()
     assert sheets == args.tables * args.categories == job.result["sheets"], (sheets, job.result["sheets"])
     assert OfficialImport.objects.count() == 1
