@@ -178,7 +178,7 @@ def test_election_night(server, browser, shots, tmp_path):
     official.write_text(OFFICIAL, encoding="utf-8")
     upload = lead.get_by_test_id("official-upload-form")
     upload.get_by_label("Provincial: una fila por mesa").check()
-    upload.get_by_label("Categoría").select_option(label="Gobernador (GOB)")
+    upload.locator('select[name="category"]').select_option(label="Gobernador (GOB)")
     upload.locator('input[type="file"]').set_input_files(str(official))
     shots(lead, "count-official-upload")
     upload.get_by_role("button", name="Subir y revisar").click()
