@@ -228,14 +228,15 @@ class OfficialImportApi(APIView):
                 actor=request.user,
                 create_missing=data.validated_data["create_missing"],
             )
-        return Response(dict(summary.__dict__), status=status.HTTP_201_CREATED)
+        return Response(summary.as_dict(), status=status.HTTP_201_CREATED)
 
 
 class SheetResolveApi(APIView):
-    """A coordinator makes a differing sheet the table's figure (with a reason)."""
+    """A coordinator chooses the sheet that stands (a differing one, or the current one to keep it), with a reason."""
 
     class InputSerializer(serializers.Serializer):
         note = serializers.CharField(max_length=300)
+        ask_back = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(request=InputSerializer, responses={200: SheetOutputSerializer}, operation_id="count_sheet_resolve")
     def post(self, request, pk: int):
@@ -244,5 +245,6 @@ class SheetResolveApi(APIView):
             raise PermissionDenied()
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sheet = sheet_resolve(sheet=sheet, actor=request.user, note=data.validated_data["note"])
+        values = data.validated_data
+        sheet = sheet_resolve(sheet=sheet, actor=request.user, note=values["note"], ask_back=values["ask_back"])
         return Response(SheetOutputSerializer(sheet).data)

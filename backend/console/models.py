@@ -9,6 +9,7 @@ class ExportKind(models.TextChoices):
     COVERAGE = "coverage", _("Cobertura")
     ACCREDITATION = "accreditation", _("Acreditación de fiscales")
     INCIDENTS = "incidents", _("Incidentes")
+    DISCREPANCIES = "discrepancies", _("Diferencias con el escrutinio oficial")
 
 
 class ExportLog(models.Model):

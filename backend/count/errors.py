@@ -16,6 +16,10 @@ class CountErrorCode(StrEnum):
     NOTHING_TO_RESOLVE = "count_nothing_to_resolve"
     SAME_PERSON = "count_same_person_twice"
     NOT_PENDING = "count_not_pending"
+    BAD_ENCODING = "count_not_utf8"
+    WRONG_LAYOUT = "count_wrong_layout"
+    WRONG_ELECTION = "count_wrong_election"
+    IMPORT_STATE = "count_import_state"
 
 
 class SheetFlag(StrEnum):

@@ -87,6 +87,8 @@ class SheetStatus(models.TextChoices):
     TRANSCRIBED = "transcribed", _("Transcripta")
     # One person's typing of a photo; two matching entries from different people make the sheet.
     ENTRY = "entry", _("Carga de transcripción")
+    # A differing sheet a coordinator decided against (the other sheet stands); kept, never deleted.
+    SET_ASIDE = "set_aside", _("Descartada por coordinación")
 
 
 class ResultSheet(models.Model):
@@ -220,3 +222,73 @@ class CountTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category_id} {self.area_path} {self.list_id}"
+
+
+class OfficialImportLayout(models.TextChoices):
+    NATIONAL = "national", _("Nacional: CSV largo (una fila por mesa, cargo y agrupación)")
+    WIDE = "wide", _("Provincial: una fila por mesa, una columna por partido")
+
+
+class OfficialImportState(models.TextChoices):
+    CHECKING = "checking", _("Revisando el archivo")
+    PREVIEWED = "previewed", _("Revisado: listo para aplicar")
+    APPLYING = "applying", _("Aplicando")
+    APPLIED = "applied", _("Aplicado")
+    FAILED = "failed", _("Falló")
+
+
+class OfficialImport(models.Model):
+    """One uploaded file of official results per table: checked in the background (what was understood),
+    then applied in the background by a lead. The file stays on disk; it is read as a stream, never whole.
+
+    `preview` and `result` hold the import's summary (`ImportSummary.as_dict()`); progress while a
+    worker reads the file lives in the cache (the import runs in one transaction, so a row update
+    would not be seen until it ends)."""
+
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+", verbose_name=_("elección"))
+    layout = models.CharField(_("formato"), max_length=16, choices=OfficialImportLayout.choices)
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("categoría")
+    )
+    create_missing = models.BooleanField(_("crear categorías y listas que falten"), default=False)
+    file = models.FileField(_("archivo"), upload_to="count/official/%Y/%m/", max_length=300)
+    file_name = models.CharField(_("nombre del archivo"), max_length=255)
+    file_size = models.BigIntegerField(_("tamaño"), default=0)
+    file_sha256 = models.CharField(_("SHA-256"), max_length=64)
+    state = models.CharField(
+        _("estado"), max_length=16, choices=OfficialImportState.choices, default=OfficialImportState.CHECKING
+    )
+    preview = models.JSONField(_("vista previa"), default=dict, blank=True)
+    result = models.JSONField(_("resultado"), default=dict, blank=True)
+    error_code = models.CharField(_("código de error"), max_length=64, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("subido por")
+    )
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("aplicado por"),
+    )
+    created_at = models.DateTimeField(_("subido"), auto_now_add=True)
+    applied_at = models.DateTimeField(_("aplicado"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("importación de resultados oficiales")
+        verbose_name_plural = _("importaciones de resultados oficiales")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.layout} {self.file_name}"
+
+    @property
+    def progress_key(self) -> str:
+        """The cache key of (bytes read, file size) while a worker reads the file."""
+        return f"count:official-import:{self.pk}:progress"
+
+    @property
+    def working(self) -> bool:
+        return self.state in {OfficialImportState.CHECKING, OfficialImportState.APPLYING}

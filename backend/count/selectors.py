@@ -4,12 +4,13 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
 from backend.elections.models import Area, Election, Table
 from backend.permissions import role_of, scope_areas
 
-from .models import BallotList, Category, CountTally, ResultSheet, SheetStatus
+from .models import BallotList, Category, CountTally, OfficialImport, ResultSheet, SheetStatus
 
 TABLE_TOTALS_TTL = 300  # seconds
 
@@ -380,3 +381,127 @@ def transcription_stats(*, user) -> list[TypistStats]:
         stats.entries += 1
         stats.disagreements += int(any(f.get("code") == "disagreed" for f in flags or []))
     return sorted(per_person.values(), key=lambda s: (-s.entries, s.name))
+
+
+# --- conflicts: a table's differing sheets waiting for a coordinator ---------------------------
+
+
+@dataclass
+class Conflict:
+    sheet: ResultSheet  # the differing sheet, waiting
+    current: ResultSheet | None  # the table's figure it differs from
+    at_stake: int  # votes that move for the party depending on which sheet stands
+    differences: dict = field(default_factory=dict)  # field -> (current, differing)
+
+
+def _scoped(queryset: QuerySet[ResultSheet], user, election: Election, area: Area | None) -> QuerySet[ResultSheet]:
+    if area is not None:
+        return queryset.filter(area_path__startswith=area.path)
+    if role_of(user) == Role.LEAD:
+        return queryset
+    q = Q(pk__in=[])
+    for election_id, path in scope_areas(user):
+        if election_id == election.pk:
+            q |= Q(area_path__startswith=path)
+    return queryset.filter(q)
+
+
+def conflict_list(*, user, election: Election, area: Area | None = None) -> list[Conflict]:
+    """Differing sheets waiting in `user`'s scope (or `area`, checked by the caller), ranked like the
+    discrepancies: the votes at stake for the party first (whichever sheet stands), then the table."""
+    waiting = _scoped(
+        ResultSheet.objects.filter(election=election, official=False, current=False, status=SheetStatus.CONFLICT),
+        user,
+        election,
+        area,
+    ).select_related("table__place", "category", "actor")
+    sheets = list(waiting)
+    if not sheets:
+        return []
+    currents: dict[tuple[int, int], ResultSheet] = {}
+    for start in range(0, len(sheets), 5000):
+        chunk = sheets[start : start + 5000]
+        for standing in ResultSheet.objects.filter(
+            table_id__in={s.table_id for s in chunk}, official=False, current=True
+        ).select_related("actor"):
+            currents[(standing.table_id, standing.category_id)] = standing
+    lists = {bl.pk: bl for bl in BallotList.objects.filter(category__election=election)}
+    found = []
+    for sheet in sheets:
+        current = currents.get((sheet.table_id, sheet.category_id))
+        at_stake, differences = 0, dict[str, tuple]()
+        if current is not None:
+            loss, differences = _difference(current, sheet, lists)
+            at_stake = max(loss, _difference(sheet, current, lists)[0])
+        found.append(Conflict(sheet=sheet, current=current, at_stake=at_stake, differences=differences))
+    found.sort(key=lambda c: (-c.at_stake, c.sheet.table.number, c.sheet.category_id, c.sheet.pk))
+    return found
+
+
+@dataclass
+class SheetColumn:
+    sheet: ResultSheet
+    who: str  # the person who sent it, and how
+    values: list[int | None]  # in the order of `ConflictView.rows`
+    waiting: bool
+
+
+@dataclass
+class ConflictView:
+    table: Table
+    category: Category
+    rows: list[str]  # list names, then the totals' labels
+    columns: list[SheetColumn]  # the current sheet first, then the waiting ones
+    differing_rows: set[int]
+
+    @property
+    def grid(self) -> list[tuple[str, list[int | None], bool]]:
+        """(label, one value per column, whether they differ) for each row of the comparison."""
+        return [
+            (label, [c.values[i] for c in self.columns], i in self.differing_rows) for i, label in enumerate(self.rows)
+        ]
+
+
+def conflict_view(*, sheet: ResultSheet) -> ConflictView:
+    """One table and category side by side: its current sheet and every differing sheet waiting."""
+    table = Table.objects.select_related("place__area").get(pk=sheet.table_id)
+    sheets = list(
+        ResultSheet.objects.filter(table_id=sheet.table_id, category_id=sheet.category_id, official=False)
+        .filter(Q(current=True) | Q(status=SheetStatus.CONFLICT, current=False))
+        .select_related("actor")
+        .order_by("-current", "id")
+    )
+    lists = ballot_list_for_table(table=table, category=sheet.category)
+    totals = [("blank", _("en blanco")), ("null", _("nulos")), ("contested", _("recurridos"))]
+    totals.append(("challenged", _("impugnados")))
+    rows = [bl.name for bl in lists] + [label for _n, label in totals] + [_("votantes")]
+    columns = []
+    for s in sheets:
+        values: list[int | None] = [s.votes.get(str(bl.pk)) for bl in lists]
+        values += [getattr(s, name) for name, _label in totals] + [s.voters]
+        actor = s.actor.get_full_name() or s.actor.get_username() if s.actor else ""
+        who = f"{actor} · {s.get_source_display()}" if actor else str(s.get_source_display())
+        columns.append(SheetColumn(sheet=s, who=who, values=values, waiting=not s.current))
+    differing = {i for i in range(len(rows)) if len({c.values[i] for c in columns}) > 1}
+    return ConflictView(table=table, category=sheet.category, rows=rows, columns=columns, differing_rows=differing)
+
+
+# --- official imports uploaded from the console -------------------------------------------------
+
+
+def official_import_list(*, election: Election, limit: int = 10) -> list[OfficialImport]:
+    return list(
+        OfficialImport.objects.filter(election=election)
+        .select_related("created_by", "category")
+        .order_by("-id")[:limit]
+    )
+
+
+def official_import_progress(*, job: OfficialImport) -> int:
+    """Percent of the file read by the worker (the import runs in one transaction: progress is in the cache)."""
+    if not job.working:
+        return 100
+    done_total = cache.get(job.progress_key)
+    if not done_total or not done_total[1]:
+        return 0
+    return min(99, int(100 * done_total[0] / done_total[1]))

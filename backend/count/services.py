@@ -281,27 +281,53 @@ def sheet_photo_submit(*, table: Table, category: Category, photo, source: str, 
     return sheet
 
 
-def sheet_resolve(*, sheet: ResultSheet, actor, note: str) -> ResultSheet:
-    """A coordinator makes `sheet` (a conflict or flagged sheet, seen against the photo) the table's figure.
+def sheet_resolve(*, sheet: ResultSheet, actor, note: str, ask_back: bool = False) -> ResultSheet:
+    """A coordinator chooses which sheet stands for a table and category, seen against the photos
+    (the API and the console's conflicts page; the adapter authorises through permissions).
 
-    The previous current sheet stays, no longer current; both are in the audit trail.
+    `sheet` is a conflict or flagged sheet (it becomes the table's figure), or the current sheet
+    itself while conflicts wait (it stays). Either way the other differing sheets of that table and
+    category are set aside, never deleted; every one gets an audit row with the reason. `ask_back`
+    sends the table's watcher the reason (a notice, after commit). After commit, `count.changed`.
     """
     if not note.strip():
         raise ApplicationError(_("Resolver un acta necesita un motivo."), code=CountErrorCode.NOTHING_TO_RESOLVE)
-    if sheet.official or sheet.status == SheetStatus.PHOTO_ONLY or sheet.current:
+    if sheet.official or sheet.status in {SheetStatus.PHOTO_ONLY, SheetStatus.ENTRY, SheetStatus.SET_ASIDE}:
         raise ApplicationError(_("No hay nada que resolver en esta acta."), code=CountErrorCode.NOTHING_TO_RESOLVE)
+    note = note.strip()[:300]
     with transaction.atomic():
-        table = Table.objects.select_for_update().get(pk=sheet.table_id)
-        for previous in ResultSheet.objects.filter(
-            table_id=sheet.table_id, category_id=sheet.category_id, official=False, current=True
-        ):
-            previous.current = False
-            previous.save(update_fields=["current"])
-            tally_apply(sheet=previous, electors=table.electors, sign=-1)
-        sheet.current = True
-        sheet.save(update_fields=["current"])
-        tally_apply(sheet=sheet, electors=table.electors, sign=1)
-        SheetEvent.objects.create(sheet=sheet, kind=SheetEvent.Kind.RESOLVED, actor=actor, note=note.strip()[:300])
+        table = Table.objects.select_for_update().select_related("place__area").get(pk=sheet.table_id)
+        sheet = ResultSheet.objects.select_related("category").get(pk=sheet.pk)
+        waiting = ResultSheet.objects.filter(
+            table_id=sheet.table_id,
+            category_id=sheet.category_id,
+            official=False,
+            current=False,
+            status=SheetStatus.CONFLICT,
+        ).exclude(pk=sheet.pk)
+        set_aside = list(waiting.values_list("pk", flat=True))
+        if sheet.current and not set_aside:
+            raise ApplicationError(_("No hay nada que resolver en esta acta."), code=CountErrorCode.NOTHING_TO_RESOLVE)
+        if not sheet.current:
+            for previous in ResultSheet.objects.filter(
+                table_id=sheet.table_id, category_id=sheet.category_id, official=False, current=True
+            ):
+                previous.current = False
+                previous.save(update_fields=["current"])
+                tally_apply(sheet=previous, electors=table.electors, sign=-1)
+            sheet.current = True
+            sheet.save(update_fields=["current"])
+            tally_apply(sheet=sheet, electors=table.electors, sign=1)
+        ResultSheet.objects.filter(pk__in=set_aside).update(status=SheetStatus.SET_ASIDE)
+        SheetEvent.objects.bulk_create(
+            [SheetEvent(sheet=sheet, kind=SheetEvent.Kind.RESOLVED, actor=actor, note=note)]
+            + [
+                SheetEvent(sheet_id=pk, kind=SheetEvent.Kind.RESOLVED, actor=actor, note=f"set_aside: {note}"[:300])
+                for pk in set_aside
+            ]
+        )
+        if ask_back:
+            _ask_back(table=table, category=sheet.category, flags=[Flag("resolved", note)])
         live_send(board_group(sheet.election_id), partial(count_event_after_commit, sheet.pk))
     return sheet
 

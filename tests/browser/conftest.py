@@ -76,7 +76,8 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 def server(tmp_path_factory):
     """A migrated, seeded database file and a uvicorn process serving it; stopped at the end."""
     workdir = tmp_path_factory.mktemp("browser")
-    port = _free_port()
+    # BROWSER_TEST_PORT pins the port (engineers sharing a machine each get a range); else any free one.
+    port = int(os.environ.get("BROWSER_TEST_PORT") or 0) or _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "TEST_DATABASE_NAME"}}
     env.update(

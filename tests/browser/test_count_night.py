@@ -1,6 +1,7 @@
 """Election night in the browser: a watcher sends a sheet with its photo, two data-entry volunteers
-transcribe a photo-only sheet, the quick count moves live, the official file is imported and the
-discrepancy appears with its photo; an SMS sheet with a wrong total is asked back."""
+transcribe a photo-only sheet, the quick count moves live, a lead imports the official file through
+the console (preview, apply) and the discrepancy appears with its photo, a coordinator resolves a
+conflict between two sheets of a table on the phone; an SMS sheet with a wrong total is asked back."""
 
 import urllib.parse
 import urllib.request
@@ -59,17 +60,30 @@ result = {
 }
 """
 
-OFFICIAL = """
+OFFICIAL = (
+    "mesa,Hacemos por Córdoba,Juntos por el Cambio,Voto en BLANCO,Votos NULOS,Votos RECURRIDOS,Votos IMPUGNADOS,"
+    "cant_votantes\n1,110,90,4,2,0,0,206\n2,70,50,3,1,0,0,124\n"
+)
+
+# Table 1's watcher sends a second sheet that differs from the first (110 for us, as the official file):
+# a conflict for the coordinator.
+SECOND_SHEET = """
+from django.core.files.uploadedfile import SimpleUploadedFile
 from backend.count.models import Category
-from backend.count.results_import import official_import_wide
-from backend.elections.models import Election
+from backend.count.services import SheetFigures, sheet_submit
+from backend.elections.models import Election, Table
+from backend.volunteers.models import Volunteer
+from tests.count.conftest import png_bytes
 election = Election.objects.get(slug="prueba-navegador")
-text = "mesa,Hacemos por Córdoba,Juntos por el Cambio,Voto en BLANCO,Votos NULOS,"
-text += "Votos RECURRIDOS,Votos IMPUGNADOS,cant_votantes\\n"
-text += "1,110,90,4,2,0,0,206\\n2,70,50,3,1,0,0,124\\n"
-summary = official_import_wide(election=election, source=text.encode(), filename="oficial.csv",
-    category=Category.objects.get(election=election, code="GOB"))
-result = summary.sheets
+governor = Category.objects.get(election=election, code="GOB")
+ours, rival = governor.lists.order_by("position")
+watcher = Volunteer.objects.get(dni="40000001")
+sent = sheet_submit(
+    table=Table.objects.get(election=election, number=1), category=governor, source="web", actor=watcher.user,
+    figures=SheetFigures(votes={ours.pk: 110, rival.pk: 90}, blank=4, null=2, contested=0, challenged=0, voters=206),
+    photo=SimpleUploadedFile("b.png", png_bytes(30, 40)),
+)
+result = [sent.sheet.pk, sent.sheet.status]
 """
 
 
@@ -154,15 +168,60 @@ def test_election_night(server, browser, shots, tmp_path):
         desk.context.close()
     expect(coordinator.get_by_test_id("tables-reported")).to_have_text("2", timeout=15000)
 
-    # The official file arrives: table 1 lost 10 of our votes; the discrepancy shows with its photo.
-    assert run_django(server, OFFICIAL) == 2
-    coordinator.goto(server.url + "/consola/discrepancias/")
-    row = coordinator.get_by_test_id("discrepancy")
+    # The official file arrives: a lead uploads it on the phone, sees what was understood, applies it;
+    # table 1 lost 10 of our votes and the discrepancy shows with its photo.
+    lead = browser.new_context(locale="es-AR", viewport={"width": 390, "height": 844}).new_page()
+    _login(lead, server, "responsable")
+    lead.goto(server.url + f"/consola/conteo/?eleccion={seeded['election']}")
+    lead.get_by_test_id("nav-official").click()
+    official = tmp_path / "gobernador-oficial.csv"
+    official.write_text(OFFICIAL, encoding="utf-8")
+    upload = lead.get_by_test_id("official-upload-form")
+    upload.get_by_label("Provincial: una fila por mesa").check()
+    upload.locator('select[name="category"]').select_option(label="Gobernador (GOB)")
+    upload.locator('input[type="file"]').set_input_files(str(official))
+    shots(lead, "count-official-upload")
+    upload.get_by_role("button", name="Subir y revisar").click()
+    preview = lead.get_by_test_id("official-preview")
+    expect(preview).to_be_visible(timeout=30000)
+    expect(preview.get_by_test_id("official-tables")).to_have_text("2")
+    expect(preview.get_by_test_id("official-columns")).to_contain_text("cant_votantes")
+    shots(lead, "count-official-preview")
+    lead.get_by_test_id("official-apply").click()
+    result = lead.get_by_test_id("official-result")
+    expect(result).to_be_visible(timeout=30000)
+    expect(result).to_contain_text("2 actas oficiales guardadas en 2 mesas")
+    shots(lead, "count-official-result")
+    result.get_by_test_id("official-discrepancies").click()
+    row = lead.get_by_test_id("discrepancy")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Hacemos por Córdoba: 120 / 110")
-    photo = coordinator.request.get(server.url + row.get_by_test_id("photo-link").get_attribute("href"))
+    photo = lead.request.get(server.url + row.get_by_test_id("photo-link").get_attribute("href"))
     assert photo.status == 200 and photo.body() == png_bytes(40, 30)
-    shots(coordinator, "count-discrepancies")
+    shots(lead, "count-discrepancies")
+
+    # Table 1's watcher sends a second, different sheet: the coordinator compares both on the phone
+    # and takes the new one with a reason; the discrepancy with the official file is gone.
+    second_id, status = run_django(server, SECOND_SHEET)
+    assert status == "conflict"
+    phone = browser.new_context(locale="es-AR", viewport={"width": 390, "height": 844}).new_page()
+    _login(phone, server, "coordinadora")
+    phone.goto(server.url + f"/consola/conteo/?eleccion={seeded['election']}")
+    phone.get_by_test_id("nav-conflicts").click()
+    conflict = phone.get_by_test_id("conflict").filter(has_text="Gobernador")
+    expect(conflict).to_have_count(1)
+    expect(conflict).to_contain_text("Hacemos por Córdoba: 120 / 110")
+    shots(phone, "count-conflicts")
+    conflict.get_by_test_id("conflict-open").click()
+    expect(phone.get_by_test_id("conflict-photo")).to_have_count(2)
+    phone.locator(f'input[name="sheet"][value="{second_id}"]').check()
+    phone.get_by_label("Motivo (queda registrado)").fill("La foto nueva se lee bien: 110")
+    shots(phone, "count-conflict")
+    phone.get_by_test_id("conflict-resolve").click()
+    expect(phone.get_by_text(f"quedó el acta #{second_id}")).to_be_visible()
+    expect(phone.get_by_test_id("conflicts-empty")).to_be_visible()
+    phone.goto(server.url + "/consola/discrepancias/")
+    expect(phone.get_by_test_id("discrepancy")).to_have_count(0)
 
     # An SMS sheet with a wrong total is asked back.
     reply = _sms(server, seeded["phone3"], "ACTA 3 GOB 100 50 B 1 N 1 R 0 I 0 V 160")

@@ -39,6 +39,6 @@ class Command(BaseCommand):
                 )
         except ApplicationError as exc:
             raise CommandError(str(exc.message)) from exc
-        for name, value in summary.__dict__.items():
+        for name, value in summary.as_dict().items():
             shown = value if not isinstance(value, list) else f"{len(value)} {value[:10]}"
             self.stdout.write(f"{name}: {shown}")
