@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
 from backend.core.exceptions import ApplicationError
 from backend.permissions import Action, can
+from backend.tableday.services import watcher_check_in
 
 from . import services
 from .models import Assignment, AssignmentEvent, AssignmentStatus, EventSource
@@ -165,7 +166,7 @@ class AssignmentAdmin(ScopedAdmin):
         self._apply(
             request,
             queryset,
-            service=services.assignment_check_in,
+            service=watcher_check_in,
             done_message=lambda n: (
                 ngettext("%(n)d fiscal marcado presente.", "%(n)d fiscales marcados presentes.", n) % {"n": n}
             ),

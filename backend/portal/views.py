@@ -11,7 +11,7 @@ from sesame.utils import get_user
 
 from backend.accounts.services import SCOPE
 from backend.assignments.models import AssignmentRole, EventSource
-from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
+from backend.assignments.services import assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.count.models import Category, SheetSource
 from backend.count.selectors import sheet_forms_for_table
@@ -23,7 +23,7 @@ from backend.incidents.services import incident_report
 from backend.permissions import Action, can, can_submit_sheet
 from backend.tableday.models import PROGRESS, TableState
 from backend.tableday.selectors import table_next_state, table_status_get
-from backend.tableday.services import table_report, walk_in_watcher_record
+from backend.tableday.services import shift_hand_over, table_report, walk_in_watcher_record, watcher_check_in
 from backend.volunteers.models import Channel, Volunteer
 from backend.volunteers.services import volunteer_seen_on_web, volunteer_update
 
@@ -117,7 +117,17 @@ def decline(request):
 
 @require_POST
 def check_in(request):
-    return _respond(request, assignment_check_in, _("Registramos tu llegada. ¡Buena jornada!"))
+    return _respond(request, watcher_check_in, _("Registramos tu llegada. ¡Buena jornada!"))
+
+
+@require_POST
+def hand_over(request):
+    """The morning-shift watcher's "Entregué la mesa" (as ENTREGO by SMS)."""
+    return _respond(
+        request,
+        lambda **kw: shift_hand_over(**kw).assignment,
+        _("Registramos que entregaste la mesa. ¡Gracias por tu turno!"),
+    )
 
 
 @require_POST
