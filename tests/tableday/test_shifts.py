@@ -352,3 +352,49 @@ def test_the_schema_documents_shifts(client, lead):
     assert "/api/assignments/{id}/hand-over/" in schema["paths"]
     assign = schema["components"]["schemas"]
     assert any("shift" in (s.get("properties") or {}) for s in assign.values())
+
+
+# --- the watchers' pages ------------------------------------------------------------------------------
+
+
+def _signed_in(volunteer):
+    from django.core.cache import cache
+    from django.test import Client
+
+    from backend.accounts.services import magic_link_issue
+
+    cache.clear()  # magic links are rate-limited per volunteer id, and ids repeat between tests
+    client = Client()
+    link = magic_link_issue(volunteer=volunteer)
+    client.get("/" + link.split("://", 1)[1].split("/", 1)[1], follow=True)
+    return client
+
+
+def test_the_morning_watcher_hands_over_from_their_page_and_the_general_sees_it(pair, election_day, geo):
+    from ..factories import UserFactory
+
+    morning, afternoon = pair
+    for a, name in ((morning, "ana"), (afternoon, "bruno")):
+        a.volunteer.user = UserFactory(username=name, role="volunteer")
+        a.volunteer.save(update_fields=["user"])
+    general = VolunteerFactory(area=geo.north_town, user=UserFactory(username="general", role="volunteer"))
+    assignment_create(volunteer=general, place=geo.north_place, role=AssignmentRole.PLACE, source="web", notify=False)
+    ana, bruno = _signed_in(morning.volunteer), _signed_in(afternoon.volunteer)
+    # the afternoon watcher's page says when and from whom
+    page = bruno.get("/mi/").content.decode()
+    assert "Turno tarde" in page and "A las 13:00 recibís la mesa de Ana Morales" in page
+    # the morning watcher: arrives, sees who replaces her; no handover button until he arrives
+    ana.post("/mi/llegue/")
+    page = ana.get("/mi/").content.decode()
+    assert "A las 13:00 te reemplaza Bruno Tardes" in page and 'data-testid="hand-over"' in page
+    refused = ana.post("/mi/entregue/", follow=True).content.decode()
+    assert "todavía no avisó que llegó" in refused
+    # when: he arrives and she hands over from her page
+    bruno.post("/mi/llegue/")
+    ana.post("/mi/entregue/")
+    # then
+    assert Assignment.objects.get(pk=morning.pk).status == "done"
+    school = _signed_in(general).get("/mi/").content.decode()
+    assert school.count('data-testid="school-shift-entry"') == 3
+    assert "Ana Morales entregó la mesa a Bruno Tardes." in school
+    assert "turno tarde" in school
