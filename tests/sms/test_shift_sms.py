@@ -44,9 +44,7 @@ def _reply(response) -> str:
 @pytest.fixture
 def pair(geo):
     """Table 1 of Escuela Norte: Ana in the morning, Bruno in the afternoon (both confirmed by SMS)."""
-    ana = VolunteerFactory(
-        area=geo.north_town, first_name="Ana", last_name="Morales", user=UserFactory(username="ana")
-    )
+    ana = VolunteerFactory(area=geo.north_town, first_name="Ana", last_name="Morales", user=UserFactory(username="ana"))
     bruno = VolunteerFactory(
         area=geo.north_town, first_name="Bruno", last_name="Tardes", user=UserFactory(username="bruno")
     )

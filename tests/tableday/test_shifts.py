@@ -20,7 +20,7 @@ from backend.assignments.services import (
 )
 from backend.console.selectors import late_assignments
 from backend.core.exceptions import ApplicationError
-from backend.tableday.models import TableDay, TableReport, TableState
+from backend.tableday.models import TableDay, TableReport
 from backend.tableday.services import shift_hand_over, table_report, watcher_check_in
 from backend.volunteers.models import Availability
 
@@ -182,9 +182,7 @@ def test_after_the_handover_the_table_stays_covered_and_watched(pair, election_d
 # --- the handover on the table's timeline ------------------------------------------------------------
 
 
-def test_the_afternoon_arrival_and_the_handover_go_on_the_timeline_and_never_move_the_table(
-    pair, election_day, geo
-):
+def test_the_afternoon_arrival_and_the_handover_go_on_the_timeline_and_never_move_the_table(pair, election_day, geo):
     morning, afternoon = pair
     table = geo.north_tables[0]
     watcher_check_in(assignment=morning, source="sms")
@@ -311,7 +309,9 @@ def test_a_whole_slot_offers_a_shift_choice(client, geo, north_coordinator):
     assert "Turno mañana" in panel and "Todo el día" in panel
 
 
-def test_the_day_board_table_page_shows_both_watchers_and_the_handover(pair, election_day, client, north_coordinator, geo):
+def test_the_day_board_table_page_shows_both_watchers_and_the_handover(
+    pair, election_day, client, north_coordinator, geo
+):
     morning, afternoon = pair
     watcher_check_in(assignment=morning, source="sms")
     watcher_check_in(assignment=afternoon, source="sms")
