@@ -398,3 +398,14 @@ def test_the_morning_watcher_hands_over_from_their_page_and_the_general_sees_it(
     assert school.count('data-testid="school-shift-entry"') == 3
     assert "Ana Morales entregó la mesa a Bruno Tardes." in school
     assert "turno tarde" in school
+
+
+def test_the_day_board_counts_the_watchers_present(pair, election_day, client, north_coordinator, geo):
+    # given: the morning watcher at table 1 of the four slots of Norte (a general and three tables)
+    morning, _afternoon = pair
+    watcher_check_in(assignment=morning, source="sms")
+    client.force_login(north_coordinator)
+    # when
+    page = client.get("/consola/dia/mesas/", {"area": geo.north.pk}).content.decode()
+    # then: a split slot with one half present counts only once both are held (they are): 1 of 4
+    assert 'data-testid="present-total">1/4<' in page

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, EventSource, Shift
+from backend.assignments.selectors import Coverage, coverage_map_by_area
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
 from backend.incidents import services as incident_services
@@ -57,6 +58,11 @@ def day_board(request):
     total = DayCounts()
     for a in shown:
         total.add(counts[a.pk])
+    # Watchers present (checked in) of the slots: the coverage counts, the same grouped queries.
+    coverage = coverage_map_by_area(user=request.user, election=election, areas=shown)
+    present = Coverage()
+    for a in shown:
+        present.add(coverage[a.pk])
     places = []
     if area is not None:
         per_place = day_counts_by_place(user=request.user, election=election, area=area, direct_only=True)
@@ -80,6 +86,7 @@ def day_board(request):
         "area": area,
         "crumbs": ancestors(area, request.user),
         "total": total,
+        "present": present,
         "nodes": [(child, counts[child.pk]) for child in children],
         "places": places,
         "incidents": incident_counts(user=request.user, election=election, area=area),
