@@ -401,11 +401,19 @@ def test_the_morning_watcher_hands_over_from_their_page_and_the_general_sees_it(
 
 
 def test_the_day_board_counts_the_watchers_present(pair, election_day, client, north_coordinator, geo):
-    # given: the morning watcher at table 1 of the four slots of Norte (a general and three tables)
+    # given: the morning watcher at table 1 of Norte, and a whole-day one at table 2 of Sur
     morning, _afternoon = pair
     watcher_check_in(assignment=morning, source="sms")
+    south = assignment_create(
+        volunteer=VolunteerFactory(area=geo.south_town),
+        place=geo.south_place,
+        table=geo.south_tables[0],
+        role=AssignmentRole.TABLE,
+        source="web",
+    )
+    Assignment.objects.filter(pk=south.pk).update(status="checked_in")
     client.force_login(north_coordinator)
     # when
     page = client.get("/consola/dia/mesas/", {"area": geo.north.pk}).content.decode()
-    # then: a split slot with one half present counts only once both are held (they are): 1 of 4
-    assert 'data-testid="present-total">1/4<' in page
+    # then: only the coordinator's area counts
+    assert 'data-testid="present-total">1<' in page

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, EventSource, Shift
-from backend.assignments.selectors import Coverage, coverage_map_by_area
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
 from backend.incidents import services as incident_services
@@ -31,6 +30,7 @@ from backend.tableday.selectors import (
     table_days_of_place,
     table_report_list,
     table_status_get,
+    watchers_present_by_area,
 )
 from backend.tableday.services import table_report
 
@@ -58,11 +58,9 @@ def day_board(request):
     total = DayCounts()
     for a in shown:
         total.add(counts[a.pk])
-    # Watchers present (checked in) of the slots: the coverage counts, the same grouped queries.
-    coverage = coverage_map_by_area(user=request.user, election=election, areas=shown)
-    present = Coverage()
-    for a in shown:
-        present.add(coverage[a.pk])
+    # Watchers at their tables and schools now (checked in): one grouped query over those rows.
+    present_by_area = watchers_present_by_area(user=request.user, election=election, areas=shown, under=area)
+    present = sum(present_by_area[a.pk] for a in shown)
     places = []
     if area is not None:
         per_place = day_counts_by_place(user=request.user, election=election, area=area, direct_only=True)
