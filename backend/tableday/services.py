@@ -237,7 +237,12 @@ def shift_hand_over(*, assignment: Assignment, actor=None, source: str) -> Hando
         # The table first, then the assignments (the order of `table_report` and the check-in).
         table = Table.objects.select_for_update().filter(pk=assignment.table_id).first()
         assert table is not None  # the assignment's own table (a foreign key)
-        row = Assignment.objects.select_for_update().select_related("volunteer", "table").get(pk=assignment.pk)
+        # Only the assignment row (its table, nullable, is an outer join PostgreSQL will not lock).
+        row = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("volunteer", "table")
+            .get(pk=assignment.pk)
+        )
         incoming = shift_partner(assignment=row)
         if row.status == AssignmentStatus.DONE and incoming is not None:
             return HandoverResult(assignment=row, incoming=incoming, table=table, changed=False)
