@@ -68,6 +68,22 @@ def my_assignment_get(*, volunteer) -> MyAssignment | None:
     )
 
 
+def my_finished_shift_get(*, volunteer) -> Assignment | None:
+    """Today's morning shift the volunteer already handed over (their page thanks them instead of
+    saying they have no place)."""
+    return (
+        Assignment.objects.filter(
+            volunteer=volunteer,
+            shift=Shift.MORNING,
+            status=AssignmentStatus.DONE,
+            election__date=timezone.localdate(),
+        )
+        .select_related("table", "place")
+        .order_by("-id")
+        .first()
+    )
+
+
 def short_link_user_get(*, key: str):
     """The user a short link signs in, or None when the key is unknown, expired or revoked."""
     row = (

@@ -27,7 +27,7 @@ from backend.tableday.services import shift_hand_over, table_report, walk_in_wat
 from backend.volunteers.models import Channel, Volunteer
 from backend.volunteers.services import volunteer_seen_on_web, volunteer_update
 
-from .selectors import my_assignment_get, school_overview, short_link_user_get
+from .selectors import my_assignment_get, my_finished_shift_get, school_overview, short_link_user_get
 
 DRAFT_KEY = "portal_incident_draft"
 WALK_IN_KEY = "portal_walk_in_draft"
@@ -68,6 +68,8 @@ def mine(request):
     volunteer_seen_on_web(volunteer_id=volunteer.pk)
     mine_ = my_assignment_get(volunteer=volunteer)
     context = {"volunteer": volunteer, "mine": mine_, "channels": Channel.choices}
+    if mine_ is None:
+        context["finished_shift"] = my_finished_shift_get(volunteer=volunteer)
     if mine_ is not None and mine_.assignment.table is not None:
         status = table_status_get(table=mine_.assignment.table)
         following = table_next_state(status.state)

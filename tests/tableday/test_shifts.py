@@ -394,6 +394,7 @@ def test_the_morning_watcher_hands_over_from_their_page_and_the_general_sees_it(
     ana.post("/mi/entregue/")
     # then
     assert Assignment.objects.get(pk=morning.pk).status == "done"
+    assert "Entregaste la mesa 1 de Escuela Norte. ¡Gracias por tu turno!" in ana.get("/mi/").content.decode()
     school = _signed_in(general).get("/mi/").content.decode()
     assert school.count('data-testid="school-shift-entry"') == 3
     assert "Ana Morales entregó la mesa a Bruno Tardes." in school
