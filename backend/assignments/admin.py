@@ -33,6 +33,9 @@ class AssignmentAddForm(forms.ModelForm):
     """Creating an assignment in the admin calls `assignment_create`, so the rules and the audit
     row are the service's; its ApplicationError becomes a form error instead of a 500."""
 
+    # The whole day unless a shift is chosen (a form posted without the field keeps working).
+    shift = forms.ChoiceField(label=_("turno"), choices=Shift.choices, required=False, initial=Shift.DAY)
+
     class Meta:
         model = Assignment
         fields = ["volunteer", "place", "table", "role", "shift", "locked", "reason"]
