@@ -15,11 +15,12 @@ from rest_framework.views import APIView
 
 from backend.accounts.models import Role
 from backend.assignments import selectors, services
-from backend.assignments.models import Assignment, AssignmentRole, AssignmentStatus, EventSource
+from backend.assignments.models import Assignment, AssignmentRole, AssignmentStatus, EventSource, Shift
 from backend.assignments.tasks import auto_assign_start, auto_assign_status
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.permissions import Action, can, require, role_of
+from backend.tableday.services import shift_hand_over, watcher_check_in
 from backend.volunteers.models import Volunteer
 
 SOURCE = EventSource.API
@@ -32,6 +33,7 @@ class AssignmentOutputSerializer(serializers.ModelSerializer):
     table_number = serializers.IntegerField(source="table.number", allow_null=True, default=None)
     status_label = serializers.CharField(source="get_status_display")
     role_label = serializers.CharField(source="get_role_display")
+    shift_label = serializers.CharField(source="get_shift_display")
 
     class Meta:
         model = Assignment
@@ -48,6 +50,8 @@ class AssignmentOutputSerializer(serializers.ModelSerializer):
             "role",
             "role_label",
             "slot",
+            "shift",
+            "shift_label",
             "status",
             "status_label",
             "locked",
@@ -129,9 +133,11 @@ class AssignmentDetailApi(APIView):
 
 
 class AssignApi(APIView):
-    """POST {volunteer, place, table?, role, reason?, locked?, allow_absent?}: the manual assign.
+    """POST {volunteer, place, table?, role, shift?, slot?, reason?, locked?, allow_absent?}: the manual assign.
 
-    Cost and reason are the service's (the one cost rule); `reason` is the coordinator's note."""
+    Cost and reason are the service's (the one cost rule); `reason` is the coordinator's note.
+    `shift`: day (default), morning or afternoon of a table slot (`slot`: which one; the first free
+    by default)."""
 
     class InputSerializer(serializers.Serializer):
         volunteer = serializers.IntegerField()
@@ -141,6 +147,8 @@ class AssignApi(APIView):
         reason = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
         locked = serializers.BooleanField(required=False, default=False)
         allow_absent = serializers.BooleanField(required=False, default=False)
+        shift = serializers.ChoiceField(choices=Shift.choices, required=False, default=Shift.DAY)
+        slot = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=99, default=None)
 
     @extend_schema(
         request=InputSerializer, responses={201: AssignmentOutputSerializer}, operation_id="assignments_assign"
@@ -164,6 +172,8 @@ class AssignApi(APIView):
             reason=d["reason"],
             locked=d["locked"],
             allow_absent=d["allow_absent"],
+            shift=d["shift"],
+            slot=d["slot"],
         )
         return Response(_render(assignment), status=status.HTTP_201_CREATED)
 
@@ -257,7 +267,16 @@ class CheckInApi(_RespondApi):
 
     @extend_schema(request=None, responses={200: AssignmentOutputSerializer}, operation_id="assignments_check_in")
     def post(self, request, pk: int):
-        return self._respond(request, pk, services.assignment_check_in)
+        return self._respond(request, pk, watcher_check_in)
+
+
+class HandOverApi(_RespondApi):
+    """POST: the morning-shift watcher hands the table over to the afternoon one, who has arrived
+    (what ENTREGO by SMS and the portal's button do); refused otherwise with a stable code."""
+
+    @extend_schema(request=None, responses={200: AssignmentOutputSerializer}, operation_id="assignments_hand_over")
+    def post(self, request, pk: int):
+        return self._respond(request, pk, lambda **kw: shift_hand_over(**kw).assignment)
 
 
 class ReplaceApi(APIView):
@@ -369,8 +388,8 @@ class CoverageTableApi(APIView):
 
 
 class CandidatesApi(APIView):
-    """GET ?place=ID&role=table|place[&table=ID][&slot=0][&limit=20][&include_absent=1]: best available
-    volunteers; those marked absent today only when the coordinator asks for them."""
+    """GET ?place=ID&role=table|place[&table=ID][&slot=0][&shift=day|morning|afternoon][&limit=20][&include_absent=1]:
+    best available volunteers; those marked absent today only when the coordinator asks for them."""
 
     class InputSerializer(serializers.Serializer):
         place = serializers.IntegerField()
@@ -379,6 +398,7 @@ class CandidatesApi(APIView):
         slot = serializers.IntegerField(required=False, default=0, min_value=0)
         limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=200)
         include_absent = serializers.BooleanField(required=False, default=False)
+        shift = serializers.ChoiceField(choices=Shift.choices, required=False, default=Shift.DAY)
 
     class OutputSerializer(serializers.Serializer):
         volunteer_id = serializers.IntegerField()
@@ -410,6 +430,7 @@ class CandidatesApi(APIView):
             limit=d["limit"],
             user=request.user,
             include_absent=d["include_absent"],
+            shift=d["shift"],
         )
         return Response({"candidates": self.OutputSerializer(found, many=True).data})
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("assignments/<int:pk>/decline/", assignments.DeclineApi.as_view(), name="api-assignment-decline"),
     path("assignments/<int:pk>/confirm/", assignments.ConfirmApi.as_view(), name="api-assignment-confirm"),
     path("assignments/<int:pk>/check-in/", assignments.CheckInApi.as_view(), name="api-assignment-check-in"),
+    path("assignments/<int:pk>/hand-over/", assignments.HandOverApi.as_view(), name="api-assignment-hand-over"),
     path("assignments/<int:pk>/replace/", assignments.ReplaceApi.as_view(), name="api-assignment-replace"),
     path("assignments/candidates/", assignments.CandidatesApi.as_view(), name="api-assignment-candidates"),
     path("assignments/coverage/", assignments.CoverageAreaApi.as_view(), name="api-coverage-areas"),

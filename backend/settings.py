@@ -419,6 +419,7 @@ CELERY_BEAT_SCHEDULE.update(
         "sms-broadcasts-finish": {"task": "sms.broadcasts_finish", "schedule": 60.0},
         "sms-remind-unconfirmed": {"task": "sms.remind_unconfirmed", "schedule": crontab(hour=10, minute=0)},
         "sms-remind-eve": {"task": "sms.remind_eve", "schedule": crontab(hour=19, minute=0)},
+        "sms-remind-shift": {"task": "sms.remind_shift", "schedule": 300.0},
         "sms-whatsapp-fallback": {"task": "sms.whatsapp_fallback", "schedule": 60.0},
     }
 )
@@ -428,5 +429,8 @@ CELERY_BEAT_SCHEDULE.update(
 INCIDENT_ESCALATION_MINUTES = env.int("INCIDENT_ESCALATION_MINUTES", default=15)
 # The day board flags the places with a table that has not reported opening by this local time (HH:MM).
 TABLEDAY_OPEN_DEADLINE = env.str("TABLEDAY_OPEN_DEADLINE", default="08:30")
+# Shifts: both watchers of a split table get their reminder this many minutes before the handover
+# (the election's `shift_handover_time`); beat looks every five minutes.
+SHIFT_REMINDER_MINUTES_BEFORE = env.int("SHIFT_REMINDER_MINUTES_BEFORE", default=60)
 CELERY_BEAT_SCHEDULE["incidents-escalate-due"] = {"task": "incidents.escalate_due", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["credentials-expire-batches"] = {"task": "credentials.expire_batches", "schedule": 3600.0}

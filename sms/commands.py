@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from rapidfuzz.distance import OSA
 
 from backend.assignments.errors import AssignmentErrorCode
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, EventSource, Shift
 from backend.assignments.selectors import assignment_get_active_for_volunteer
-from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
+from backend.assignments.services import assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
 from backend.elections.models import Table
@@ -27,7 +27,7 @@ from backend.messaging.encoding import transliterate
 from backend.messaging.models import TemplateKind
 from backend.messaging.texts import render_kind, template_get
 from backend.tableday.models import TableState
-from backend.tableday.services import table_report
+from backend.tableday.services import shift_hand_over, table_report, watcher_check_in
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Channel, Volunteer
 from backend.volunteers.services import (
@@ -122,6 +122,10 @@ def inbound_command(
         reply = _incident_command(volunteer, incident_text, attachments)
         return Reply("incident", "" if volunteer.opted_out else reply)
 
+    if handover_keyword_parse(body):
+        reply = _handover_command(volunteer)
+        return Reply("handover", "" if volunteer.opted_out else reply)
+
     photo_of = sheet_photo_sms_parse(body) if attachments else None
     if photo_of is not None:
         reply = sheet_photo_sms_command(volunteer=volunteer, parsed=photo_of, photos=attachments)
@@ -199,7 +203,7 @@ def _volunteer_command(volunteer: Volunteer, intent: Intent, body: str, attachme
             assignment_decline(assignment=assignment, actor=volunteer.user, source=EventSource.SMS, reason="SMS NO")
             return _text(TemplateKind.DECLINE_RECEIVED, volunteer, assignment)
         if intent == Intent.CHECK_IN:
-            assignment = assignment_check_in(assignment=assignment, actor=volunteer.user, source=EventSource.SMS)
+            assignment = watcher_check_in(assignment=assignment, actor=volunteer.user, source=EventSource.SMS)
             return _text(TemplateKind.CHECK_IN_RECEIVED, volunteer, assignment)
     except ApplicationError as exc:
         if exc.code == AssignmentErrorCode.NOT_ELECTION_DAY:
@@ -387,4 +391,38 @@ def _incident_command(volunteer: Volunteer, text: str, photos: list) -> str:
     return _sms(
         _("Fiscaliza: problema #%(id)s recibido (%(category)s, %(where)s). Te avisamos cuando alguien lo tome.")
         % {"id": incident.pk, "category": incident.category.name, "where": where}
+    )
+
+
+# The shift handover by SMS: the morning watcher answers "ENTREGO" (or "entregué la mesa", a typo too).
+HANDOVER_WORDS = ("entrego", "entregue", "entregada")
+
+
+def handover_keyword_parse(body: str) -> bool:
+    """Whether `body` is the morning watcher's handover: the keyword, then at most "la mesa" and its number."""
+    words = fold(body).split()
+    if not words or not any(OSA.distance(words[0], k) <= 1 for k in HANDOVER_WORDS):
+        return False
+    rest = [w for w in words[1:] if w not in _FILLERS]
+    return len(rest) == 0 or (len(rest) == 1 and rest[0].isdigit())
+
+
+def _handover_command(volunteer: Volunteer) -> str:
+    assignment = assignment_get_active_for_volunteer(volunteer=volunteer)
+    if assignment is None:
+        # A repeated ENTREGO: the morning assignment has ended with the first one.
+        assignment = (
+            Assignment.objects.filter(volunteer=volunteer, shift=Shift.MORNING, status=AssignmentStatus.DONE)
+            .order_by("-election__date", "-id")
+            .first()
+        )
+    if assignment is None:
+        return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
+    try:
+        result = shift_hand_over(assignment=assignment, actor=volunteer.user, source=EventSource.SMS)
+    except ApplicationError as exc:
+        return _sms(f"Fiscaliza: {exc.message}")
+    return _sms(
+        _("Fiscaliza: registramos que entregaste la mesa %(number)s a %(name)s. Gracias por tu turno!")
+        % {"number": result.table.number, "name": result.incoming.volunteer.full_name}
     )

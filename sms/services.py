@@ -108,9 +108,15 @@ def link_for_text(volunteer, body: str) -> str:
         return ""
 
 
+# Reminders before a shift handover (sms.reminders.reminders_shift), by the notice's "which".
+SHIFT_REMINDERS = {"shift_in": TemplateKind.SHIFT_INCOMING, "shift_out": TemplateKind.SHIFT_OUTGOING}
+
+
 def _template_kind_for(notice: Notice) -> str:
     if notice.kind == NoticeKind.REMINDER and notice.payload.get("which") == "eve":
         return TemplateKind.REMINDER_EVE
+    if notice.kind == NoticeKind.REMINDER and notice.payload.get("which") in SHIFT_REMINDERS:
+        return SHIFT_REMINDERS[notice.payload["which"]]
     return str(notice.kind)
 
 
@@ -167,6 +173,11 @@ def notice_deliver(*, notice: Notice) -> OutboundMessage | None:
     context["texto"] = str(notice.payload.get("text") or notice.payload.get("body") or "")
     if notice.payload.get("place_name"):
         context["escuela"] = notice.payload["place_name"]
+    # Shift reminders: the handover time and the other watcher of the table.
+    if notice.payload.get("time"):
+        context["hora"] = notice.payload["time"]
+    if notice.payload.get("other"):
+        context["otro"] = notice.payload["other"]
     rendered = render_kind(kind, context)
     return outbound_queue(
         volunteer=volunteer,

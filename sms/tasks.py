@@ -70,6 +70,11 @@ def remind_unconfirmed() -> int:
     return reminders.reminders_unconfirmed()
 
 
+@shared_task(name="sms.remind_shift", ignore_result=True)
+def remind_shift() -> int:
+    return reminders.reminders_shift()
+
+
 @shared_task(name="sms.remind_eve", ignore_result=True)
 def remind_eve() -> int:
     return reminders.reminders_eve()

@@ -14,9 +14,10 @@ from django.utils.translation import ngettext
 from backend.core.admin import ReadOnlyInline, ScopedAdmin, subtree_filter
 from backend.core.exceptions import ApplicationError
 from backend.permissions import Action, can
+from backend.tableday.services import watcher_check_in
 
 from . import services
-from .models import Assignment, AssignmentEvent, AssignmentStatus, EventSource
+from .models import Assignment, AssignmentEvent, AssignmentStatus, EventSource, Shift
 
 _EVENT_FIELDS = ("created_at", "kind", "from_status", "to_status", "actor", "source", "reason")
 
@@ -32,9 +33,12 @@ class AssignmentAddForm(forms.ModelForm):
     """Creating an assignment in the admin calls `assignment_create`, so the rules and the audit
     row are the service's; its ApplicationError becomes a form error instead of a 500."""
 
+    # The whole day unless a shift is chosen (a form posted without the field keeps working).
+    shift = forms.ChoiceField(label=_("turno"), choices=Shift.choices, required=False, initial=Shift.DAY)
+
     class Meta:
         model = Assignment
-        fields = ["volunteer", "place", "table", "role", "locked", "reason"]
+        fields = ["volunteer", "place", "table", "role", "shift", "locked", "reason"]
 
     def clean(self):
         cleaned = super().clean()
@@ -48,6 +52,7 @@ class AssignmentAddForm(forms.ModelForm):
                 place=cleaned["place"],
                 table=cleaned.get("table"),
                 role=cleaned["role"],
+                shift=cleaned.get("shift") or Shift.DAY,
                 locked=cleaned.get("locked", False),
                 reason=cleaned.get("reason", ""),
                 actor=self.request_user,
@@ -66,8 +71,8 @@ class AssignmentAddForm(forms.ModelForm):
 class AssignmentAdmin(ScopedAdmin):
     coordinator_rights = frozenset({"view", "add", "change"})
     lead_rights = frozenset({"view", "add", "change"})  # cancel instead of delete: the trail stays
-    list_display = ["volunteer", "place", "table", "role", "status", "locked", "status_changed_at"]
-    list_filter = ["election", "status", "role", "locked", subtree_filter("place__area__path")]
+    list_display = ["volunteer", "place", "table", "role", "shift", "status", "locked", "status_changed_at"]
+    list_filter = ["election", "status", "role", "shift", "locked", subtree_filter("place__area__path")]
     search_fields = [
         "volunteer__last_name",
         "volunteer__first_name",
@@ -102,6 +107,7 @@ class AssignmentAdmin(ScopedAdmin):
             "table",
             "role",
             "slot",
+            "shift",
             "status",
             "reason",
             "cost",
@@ -119,9 +125,12 @@ class AssignmentAdmin(ScopedAdmin):
         if not change:
             return  # created by AssignmentAddForm.clean through the service
         if "locked" in form.changed_data:
-            services.assignment_set_locked(
-                assignment=obj, locked=obj.locked, actor=request.user, source=EventSource.ADMIN
-            )
+            try:
+                services.assignment_set_locked(
+                    assignment=obj, locked=obj.locked, actor=request.user, source=EventSource.ADMIN
+                )
+            except ApplicationError as exc:  # a shift stays pinned: say so instead of failing the page
+                messages.error(request, str(exc.message))
 
     def save_related(self, request, form, formsets, change):
         # Events are read-only: nothing related is written from the form.
@@ -165,7 +174,7 @@ class AssignmentAdmin(ScopedAdmin):
         self._apply(
             request,
             queryset,
-            service=services.assignment_check_in,
+            service=watcher_check_in,
             done_message=lambda n: (
                 ngettext("%(n)d fiscal marcado presente.", "%(n)d fiscales marcados presentes.", n) % {"n": n}
             ),

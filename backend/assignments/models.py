@@ -22,6 +22,23 @@ class AssignmentStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelada")
 
 
+class Shift(models.TextChoices):
+    """Which part of the day an assignment covers; a table's slot is covered by one whole-day watcher
+    or by a morning and an afternoon watcher who hand over at the election's `shift_handover_time`."""
+
+    DAY = "day", _("Todo el día")
+    MORNING = "morning", _("Turno mañana")
+    AFTERNOON = "afternoon", _("Turno tarde")
+
+
+# The shifts that cannot share one slot with each shift (a whole-day watcher excludes both halves).
+SHIFT_OVERLAPS: dict[str, tuple[str, ...]] = {
+    Shift.DAY: (Shift.DAY, Shift.MORNING, Shift.AFTERNOON),
+    Shift.MORNING: (Shift.DAY, Shift.MORNING),
+    Shift.AFTERNOON: (Shift.DAY, Shift.AFTERNOON),
+}
+
+
 # Statuses that hold a slot: the unique constraints below apply only to them.
 ACTIVE_STATUSES = (
     AssignmentStatus.PROPOSED,
@@ -69,6 +86,10 @@ class Assignment(models.Model):
     role = models.CharField(_("rol"), max_length=8, choices=AssignmentRole.choices)
     # Position among the slots of the same table or place (0 = titular; 1.. = substitutes).
     slot = models.PositiveSmallIntegerField(_("puesto"), default=0)
+    # A table slot may be split in two shifts (manual or imported assignments; the engine fills whole days).
+    shift = models.CharField(
+        _("turno"), max_length=10, choices=Shift.choices, default=Shift.DAY, db_default=Shift.DAY.value
+    )
     status = models.CharField(
         _("estado"), max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.PROPOSED, db_index=True
     )
@@ -110,10 +131,17 @@ class Assignment(models.Model):
             models.UniqueConstraint(
                 fields=["election", "volunteer"], condition=_active, name="assignment_one_active_per_volunteer"
             ),
+            # One watcher per table slot and part of the day: a whole-day watcher holds both halves,
+            # so each half's index also covers "day" (a morning and an afternoon watcher may share it).
             models.UniqueConstraint(
                 fields=["table", "slot"],
-                condition=_active & Q(role="table"),
+                condition=_active & Q(role="table", shift__in=["day", "morning"]),
                 name="assignment_one_active_per_table_slot",
+            ),
+            models.UniqueConstraint(
+                fields=["table", "slot"],
+                condition=_active & Q(role="table", shift__in=["day", "afternoon"]),
+                name="assignment_one_active_per_table_slot_pm",
             ),
             models.UniqueConstraint(
                 fields=["place", "slot"],
@@ -125,6 +153,11 @@ class Assignment(models.Model):
                 name="assignment_table_matches_role",
             ),
             models.CheckConstraint(condition=Q(status__in=AssignmentStatus.values), name="assignment_status_valid"),
+            # Shifts are for table watchers; the fiscal general stays the whole day.
+            models.CheckConstraint(
+                condition=Q(shift="day") | Q(role="table", shift__in=["morning", "afternoon"]),
+                name="assignment_shift_valid",
+            ),
         ]
         indexes = [
             models.Index(fields=["election", "status"], name="assignment_election_status"),
@@ -132,6 +165,8 @@ class Assignment(models.Model):
             models.Index(fields=["election", "status", "place"], name="assignment_coverage"),
             # The election-day board's latest check-ins: newest first without sorting every one.
             models.Index(fields=["election", "status", "status_changed_at"], name="assignment_recent_status"),
+            # Coverage corrects its counts for split slots from the few shift rows alone.
+            models.Index(fields=["election", "table"], condition=~Q(shift="day"), name="assignment_shift_rows"),
         ]
 
     def __str__(self) -> str:

@@ -30,7 +30,7 @@ from .engine.rules import (
     levels_above,
     pair_cost_arrays,
 )
-from .models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
+from .models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, Shift
 
 STATE_EMPTY, STATE_PARTIAL, STATE_COMPLETE = "empty", "partial", "complete"
 _STATE_LABELS = {STATE_EMPTY: "vacío", STATE_PARTIAL: "incompleto", STATE_COMPLETE: "completo"}
@@ -86,14 +86,16 @@ def _place_counts(*, user, election: Election, area: Area | None, direct: bool =
     places = PollingPlace.objects.filter(election=election)
     tables = Table.objects.filter(election=election)
     assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
+    scope = Q()
     if area is not None and direct:
         places = places.filter(area=area)
         tables = tables.filter(place__area=area)
-        assignments = assignments.filter(place__area=area)
+        scope = Q(place__area=area)
     elif area is not None:
         places = places.filter(area__path__startswith=area.path)
         tables = tables.filter(place__area__path__startswith=area.path)
-        assignments = assignments.filter(place__area__path__startswith=area.path)
+        scope = Q(place__area__path__startswith=area.path)
+    assignments = assignments.filter(scope)
     counts: dict[int, dict] = {}
     for pk, code, name, area_id in visible(user, places).values_list("pk", "code", "name", "area_id"):
         counts[pk] = {
@@ -126,9 +128,48 @@ def _place_counts(*, user, election: Election, area: Area | None, direct: bool =
             row["confirmed"] += n
         if status == AssignmentStatus.CHECKED_IN:
             row["checked_in"] += n
+    for place_id, delta in split_slot_corrections(user=user, election=election, scope=scope, key="place_id").items():
+        if place_id in counts:
+            for field, d in delta.items():
+                counts[place_id][field] += d
     for row in counts.values():
         row["state"] = coverage_state(slots=row["slots"], assigned=row["assigned"])
     return counts
+
+
+def split_slot_corrections(*, user, election: Election, scope: Q, key: str) -> dict[int, dict[str, int]]:
+    """What a table slot split in shifts adds to the plain per-assignment counts, by `key` (place or area id).
+
+    The grouped counts count every active assignment as one slot held. A split slot is covered
+    only when both halves are: a morning and an afternoon watcher count as one assigned slot
+    (confirmed when both confirmed; present when either is at the table, the morning one's handover
+    (`done`) included); one half alone covers nothing. Read from the few shift rows only (a partial
+    index), so the plain counts keep their covering indexes.
+    """
+    rows = visible(
+        user,
+        Assignment.objects.filter(election=election, status__in=[*ACTIVE_STATUSES, AssignmentStatus.DONE])
+        .exclude(shift=Shift.DAY)
+        .filter(scope),
+    ).values_list(key, "table_id", "slot", "shift", "status")
+    halves: dict[tuple, dict] = {}
+    for group, table_id, slot, shift, status in rows:
+        halves.setdefault((group, table_id, slot), {})[shift] = status
+    out: dict[int, dict[str, int]] = {}
+    confirmed_or_done = {*CONFIRMED_STATUSES, AssignmentStatus.DONE}
+    for (group, _table, _slot), held in halves.items():
+        delta = out.setdefault(group, {"assigned": 0, "confirmed": 0, "checked_in": 0})
+        for status in held.values():  # take back what the plain counts added for each active half
+            if status in ACTIVE_STATUSES:
+                delta["assigned"] -= 1
+                delta["confirmed"] -= status in CONFIRMED_STATUSES
+                delta["checked_in"] -= status == AssignmentStatus.CHECKED_IN
+        morning, afternoon = held.get(Shift.MORNING), held.get(Shift.AFTERNOON)
+        if morning is not None and afternoon in ACTIVE_STATUSES:
+            delta["assigned"] += 1
+            delta["confirmed"] += afternoon in CONFIRMED_STATUSES and morning in confirmed_or_done
+            delta["checked_in"] += AssignmentStatus.CHECKED_IN in (morning, afternoon)
+    return out
 
 
 def coverage_by_place(*, user, election: Election, area: Area | None = None) -> list[dict]:
@@ -153,10 +194,12 @@ def _area_counts(*, user, election: Election, paths: list[str]) -> dict[str, dic
     tables = Table.objects.filter(election=election)
     assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
     areas = Area.objects.filter(election=election)
+    scope = Q()
     if len(paths) == 1:
         places = places.filter(area__path__startswith=paths[0])
         tables = tables.filter(place__area__path__startswith=paths[0])
-        assignments = assignments.filter(place__area__path__startswith=paths[0])
+        scope = Q(place__area__path__startswith=paths[0])
+        assignments = assignments.filter(scope)
         areas = areas.filter(path__startswith=paths[0])
     path_of = dict(areas.values_list("pk", "path"))
     counts: dict[str, dict] = {}
@@ -182,6 +225,13 @@ def _area_counts(*, user, election: Election, paths: list[str]) -> dict[str, dic
             row["confirmed"] += n
         if status == AssignmentStatus.CHECKED_IN:
             row["checked_in"] += n
+    for area_id, delta in split_slot_corrections(
+        user=user, election=election, scope=scope, key="place__area_id"
+    ).items():
+        area_row = counts.get(path_of.get(area_id, ""))
+        if area_row is not None:
+            for field, d in delta.items():
+                area_row[field] += d
     return counts
 
 
@@ -290,11 +340,12 @@ def coverage_by_table(*, user, place: PollingPlace) -> dict:
     """A place's slots one by one: its general(s) and each table's watcher(s), with who holds them."""
     election = place.election
     held: dict[tuple, dict] = {}
-    for a in visible(user, Assignment.objects.filter(place=place, status__in=ACTIVE_STATUSES)).select_related(
-        "volunteer"
-    ):
-        held[(a.role, a.table_id, a.slot)] = {
+    # A morning watcher who handed over (`done`) still holds their half of the day.
+    holding = Q(status__in=ACTIVE_STATUSES) | Q(status=AssignmentStatus.DONE, shift=Shift.MORNING)
+    for a in visible(user, Assignment.objects.filter(holding, place=place)).select_related("volunteer"):
+        held[(a.role, a.table_id, a.slot, a.shift)] = {
             "assignment_id": a.pk,
+            "shift": a.shift,
             "volunteer_id": a.volunteer_id,
             "volunteer": a.volunteer.full_name,
             "status": a.status,
@@ -304,16 +355,36 @@ def coverage_by_table(*, user, place: PollingPlace) -> dict:
         }
 
     def slots(role, table_id, n):
-        return [{"slot": s, "assignment": held.get((role, table_id, s))} for s in range(n)]
+        """One entry per slot; a slot split in shifts gives two (its morning and its afternoon)."""
+        out = []
+        for s in range(n):
+            day = held.get((role, table_id, s, Shift.DAY))
+            halves = [held.get((role, table_id, s, shift)) for shift in (Shift.MORNING, Shift.AFTERNOON)]
+            if day is not None or not any(halves):
+                out.append({"slot": s, "shift": Shift.DAY.value, "assignment": day})
+            else:
+                out += [
+                    {"slot": s, "shift": shift.value, "assignment": a}
+                    for shift, a in zip((Shift.MORNING, Shift.AFTERNOON), halves, strict=True)
+                ]
+        return out
+
+    def covered(table_slots, test) -> int:
+        """Slots covered by a whole-day watcher, or by both halves, that pass `test`."""
+        by_slot: dict[int, list] = {}
+        for s in table_slots:
+            by_slot.setdefault(s["slot"], []).append(s["assignment"])
+        return sum(1 for held_ in by_slot.values() if all(a is not None and test(a) for a in held_))
 
     general = slots(AssignmentRole.PLACE, None, election.place_watchers_per_place)
     tables = []
+    n_slots = election.table_watchers_per_table
     for pk, number, electors in (
         visible(user, Table.objects.filter(place=place)).order_by("number").values_list("pk", "number", "electors")
     ):
-        table_slots = slots(AssignmentRole.TABLE, pk, election.table_watchers_per_table)
-        assigned = sum(1 for s in table_slots if s["assignment"])
-        state = coverage_state(slots=len(table_slots), assigned=assigned)
+        table_slots = slots(AssignmentRole.TABLE, pk, n_slots)
+        assigned = covered(table_slots, lambda a: True)
+        state = coverage_state(slots=n_slots, assigned=assigned)
         tables.append(
             {
                 "id": pk,
@@ -321,9 +392,7 @@ def coverage_by_table(*, user, place: PollingPlace) -> dict:
                 "electors": electors,
                 "slots": table_slots,
                 "assigned": assigned,
-                "confirmed": sum(
-                    1 for s in table_slots if s["assignment"] and s["assignment"]["status"] in CONFIRMED_STATUSES
-                ),
+                "confirmed": covered(table_slots, lambda a: a["status"] in CONFIRMED_STATUSES),
                 "checked_in": sum(
                     1
                     for s in table_slots
@@ -356,7 +425,9 @@ _NEAR_M = 30_000
 _DEG_LAT_M = 111_000
 
 
-def _free_volunteers_in_district(*, place: PollingPlace, role: str | None, slot: int | None, include_absent: bool):
+def _free_volunteers_in_district(
+    *, place: PollingPlace, role: str | None, slot: int | None, include_absent: bool, shift: str = Shift.DAY
+):
     """A narrowing query (the district, not busy, the plain flags of the eligibility rule) so the one
     rule in `eligibility_problems` runs over a few hundred rows instead of the whole roster."""
     election = place.election
@@ -373,7 +444,9 @@ def _free_volunteers_in_district(*, place: PollingPlace, role: str | None, slot:
     # Without a role or slot (several slots at once), `_rank` applies the rest of the rule per slot.
     if role is not None:
         qs = qs.filter(roles_accepted__in=[RolesAccepted.ANY, role])
-    if slot == 0:
+    if shift in PARTIAL_AVAILABILITY:
+        qs = qs.exclude(availability=Availability.AFTERNOON if shift == Shift.MORNING else Availability.MORNING)
+    elif slot == 0:
         qs = qs.exclude(availability__in=PARTIAL_AVAILABILITY)
     if election.requires_training:
         qs = qs.filter(trained=True)
@@ -395,15 +468,16 @@ def candidates_for_slot(
     limit: int = 20,
     user=None,
     include_absent: bool = False,
+    shift: str = Shift.DAY,
 ) -> list[SlotCandidate]:
-    """The best available volunteers for one slot, cheapest first, with cost and reason.
+    """The best available volunteers for one slot (or one shift of it), cheapest first, with cost and reason.
 
     Available: eligible by the one rule (`eligibility_problems`), costed by the one rule
     (`pair_cost_arrays`), not in an active assignment, not having declined in this election and not
     marked absent today (unless `include_absent`). With `user`, only volunteers that user may see.
     Used by the console's "assign from the best available" list, the API and decline replacements.
     """
-    qs = _free_volunteers_in_district(place=place, role=role, slot=slot, include_absent=include_absent)
+    qs = _free_volunteers_in_district(place=place, role=role, slot=slot, include_absent=include_absent, shift=shift)
     if user is not None:
         qs = visible(user, qs)
     place_has_geo = place.latitude is not None and place.longitude is not None
@@ -425,9 +499,11 @@ def candidates_for_slot(
             longitude__range=(place.longitude - dlon, place.longitude + dlon),
         )
     rows = list(qs.filter(near).values_list(*_CANDIDATE_FIELDS))
-    ranked = _rank(place, role, slot, rows, include_absent, limit=limit)
+    ranked = _rank(place, role, slot, rows, include_absent, limit=limit, shift=shift)
     if len(ranked) < limit or (ranked and ranked[min(limit, len(ranked)) - 1].cost_m > _NEAR_M):
-        ranked = _rank(place, role, slot, list(qs.values_list(*_CANDIDATE_FIELDS)), include_absent, limit=limit)
+        ranked = _rank(
+            place, role, slot, list(qs.values_list(*_CANDIDATE_FIELDS)), include_absent, limit=limit, shift=shift
+        )
     return ranked[:limit]
 
 
@@ -449,7 +525,13 @@ _CANDIDATE_FIELDS = (
 
 
 def _rank(
-    place: PollingPlace, role: str, slot: int, rows: list, include_absent: bool, limit: int | None = None
+    place: PollingPlace,
+    role: str,
+    slot: int,
+    rows: list,
+    include_absent: bool,
+    limit: int | None = None,
+    shift: str = Shift.DAY,
 ) -> list[SlotCandidate]:
     """The eligible among `rows`, cheapest first; with `limit`, only the best `limit` (their reasons
     are worded only for them: a district of thousands ranked for two proposals)."""
@@ -471,7 +553,12 @@ def _rank(
         home = area_path or votes_path
         facts = VolunteerFacts(excl, out, availability, roles, trained, home)
         if eligibility_problems(
-            facts, requires_training=election.requires_training, role=role, slot=slot, place_path=place_path
+            facts,
+            requires_training=election.requires_training,
+            role=role,
+            slot=slot,
+            place_path=place_path,
+            shift=shift,
         ):
             continue
         up, lca_path = levels_above(home, place_path)

@@ -28,22 +28,27 @@ from .live import assignment_changed_broadcast, assignment_checked_in_broadcast,
 from .models import (
     ACTIVE_STATUSES,
     ALLOWED_TRANSITIONS,
+    SHIFT_OVERLAPS,
     Assignment,
     AssignmentEvent,
     AssignmentRole,
     AssignmentStatus,
     EventSource,
+    Shift,
 )
 from .plan_writer import plan_write
 from .selectors import candidates_for_slot
 
 
-def _free_slot(*, place, table, role: str) -> int:
+def _free_slot(*, place, table, role: str, shift: str = Shift.DAY) -> int:
     election = place.election
     if role == AssignmentRole.TABLE:
         capacity = election.table_watchers_per_table
+        # A slot is free for a shift when nobody holds that part of the day in it.
         taken = set(
-            Assignment.objects.filter(table=table, role=role, status__in=ACTIVE_STATUSES).values_list("slot", flat=True)
+            Assignment.objects.filter(
+                table=table, role=role, status__in=ACTIVE_STATUSES, shift__in=SHIFT_OVERLAPS[shift]
+            ).values_list("slot", flat=True)
         )
     else:
         capacity = election.place_watchers_per_place
@@ -89,8 +94,13 @@ def assignment_create(
     notify: bool = True,
     replaces: Assignment | None = None,
     allow_absent: bool = False,
+    shift: str = Shift.DAY,
 ) -> Assignment:
     """Assign `volunteer` to `place` (and `table` for a table watcher) as a proposal: the manual "assign".
+
+    `shift`: the whole day, or the morning or afternoon of a table slot (a half-day volunteer may
+    take the half they are free for). A shift assignment is pinned (`locked`): the engine plans
+    whole days only and never moves a half; a coordinator still removes it with "Quitar".
 
     Called by the console, the API, the admin, decline and no-show replacements. Checks the one
     eligibility rule (a volunteer marked absent today only with `allow_absent`, a coordinator's
@@ -107,6 +117,12 @@ def assignment_create(
         raise ApplicationError(
             _("La mesa no pertenece a ese establecimiento."), code=AssignmentErrorCode.TABLE_NOT_IN_PLACE
         )
+    if shift not in Shift.values or (shift != Shift.DAY and role != AssignmentRole.TABLE):
+        raise ApplicationError(
+            _("Los turnos mañana y tarde son para fiscales de mesa."), code=AssignmentErrorCode.SHIFT_INVALID
+        )
+    if shift != Shift.DAY:
+        locked = True
     facts = volunteer_facts(volunteer, absent=_was_absent(volunteer=volunteer, election_id=place.election_id))
     _refuse_problems(
         volunteer,
@@ -117,6 +133,7 @@ def assignment_create(
             slot=slot or 0,
             place_path=place.area.path,
             allow_absent=allow_absent,
+            shift=shift,
         ),
     )
     cost, fit = pair_cost(volunteer=volunteer, place=place)
@@ -132,7 +149,7 @@ def assignment_create(
                     code=AssignmentErrorCode.ALREADY_ASSIGNED,
                 )
             if slot is None:
-                slot = _free_slot(place=place, table=table, role=role)
+                slot = _free_slot(place=place, table=table, role=role, shift=shift)
             assignment = Assignment.objects.create(
                 election_id=place.election_id,
                 volunteer=volunteer,
@@ -140,6 +157,7 @@ def assignment_create(
                 table=table,
                 role=role,
                 slot=slot,
+                shift=shift,
                 locked=locked,
                 reason=str(fit)[:255],
                 cost=cost if math.isfinite(cost) else None,
@@ -227,11 +245,17 @@ def assignment_transition(
 def assignment_set_locked(
     *, assignment: Assignment, locked: bool, actor=None, source: str, reason: str = ""
 ) -> Assignment:
-    """Pin an assignment so the auto-assigner never moves it (or release it)."""
+    """Pin an assignment so the auto-assigner never moves it (or release it; never a shift, which the
+    engine does not plan)."""
     with transaction.atomic():
         row = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if row.locked == locked:
             return row
+        if not locked and row.shift != Shift.DAY:
+            raise ApplicationError(
+                _("Un turno queda fijado: la asignación automática no reparte turnos."),
+                code=AssignmentErrorCode.SHIFT_STAYS_LOCKED,
+            )
         row.locked = locked
         row.save(update_fields=["locked", "updated_at"])
         event_record(
@@ -302,11 +326,13 @@ def assignment_propose_replacement(*, declined: Assignment, actor=None, source: 
     place, table = declined.place, declined.table
     with transaction.atomic():
         taken = Assignment.objects.filter(place=place, role=declined.role, table=table, slot=declined.slot).filter(
-            status__in=ACTIVE_STATUSES
+            status__in=ACTIVE_STATUSES, shift__in=SHIFT_OVERLAPS[declined.shift]
         )
         if taken.exists():
             return None
-        best = candidates_for_slot(place=place, role=declined.role, table=table, slot=declined.slot, limit=1)
+        best = candidates_for_slot(
+            place=place, role=declined.role, table=table, slot=declined.slot, limit=1, shift=declined.shift
+        )
         if not best:
             event_record(
                 assignment=declined,
@@ -326,6 +352,7 @@ def assignment_propose_replacement(*, declined: Assignment, actor=None, source: 
             table=table,
             role=declined.role,
             slot=declined.slot,
+            shift=declined.shift,
             actor=actor,
             source=source,
             reason=_("reemplazo de %(name)s") % {"name": declined.volunteer.full_name},
@@ -382,6 +409,7 @@ def late_watcher_replace(*, assignment: Assignment, volunteer, actor, source: st
             table=late.table,
             role=late.role,
             slot=late.slot,
+            shift=late.shift,
             actor=actor,
             source=source,
             reason=_("reemplazo de %(name)s, que no se presentó") % {"name": late.volunteer.full_name},
@@ -395,7 +423,7 @@ def assignment_unassign(*, assignment: Assignment, actor=None, source: str, reas
     Refused for a locked assignment (unlock it first). A volunteer who had been told gets a
     cancellation notice after commit.
     """
-    if assignment.locked:
+    if assignment.locked and assignment.shift == Shift.DAY:
         raise ApplicationError(
             _("La asignación está fijada: liberala antes de quitarla."), code=AssignmentErrorCode.LOCKED
         )

@@ -10,7 +10,14 @@ from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole, AssignmentStatus
+from backend.assignments.models import (
+    ACTIVE_STATUSES,
+    Assignment,
+    AssignmentEvent,
+    AssignmentRole,
+    AssignmentStatus,
+    Shift,
+)
 from backend.elections.models import Area, Election, PollingPlace
 from backend.permissions import visible
 from backend.volunteers.models import Volunteer
@@ -85,6 +92,13 @@ def check_in_deadline(*, election: Election) -> datetime.datetime:
     return timezone.make_aware(start, timezone.get_default_timezone()) + grace
 
 
+def handover_deadline(*, election: Election) -> datetime.datetime:
+    """When an afternoon watcher who has not checked in counts as missing: the handover plus the grace."""
+    grace = datetime.timedelta(minutes=settings.CONSOLE_CHECK_IN_GRACE_MINUTES)
+    start = datetime.datetime.combine(election.date, election.shift_handover_time)
+    return timezone.make_aware(start, timezone.get_default_timezone()) + grace
+
+
 TOLD = (AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED)
 
 
@@ -94,7 +108,8 @@ def late_assignments(*, user, election: Election, area: Area | None = None, now=
     Only notified or confirmed assignments count: a proposal nobody was told of is not a missing
     person. Each one's clock starts at the later of the check-in time and the moment they were
     told (a replacement notified at 10:40 is late at 10:40 plus the grace, not at once). Empty
-    before the election's own deadline.
+    before the election's own deadline. An afternoon-shift watcher is expected at the handover
+    time instead: late from the handover plus the grace.
     """
     now = now or timezone.now()
     if now < check_in_deadline(election=election):
@@ -106,6 +121,8 @@ def late_assignments(*, user, election: Election, area: Area | None = None, now=
         .values("created_at")[:1]
     )
     qs = visible(user, Assignment.objects.filter(election=election, status__in=TOLD))
+    if now < handover_deadline(election=election):
+        qs = qs.exclude(shift=Shift.AFTERNOON)
     if area is not None:
         qs = qs.filter(place__area__path__startswith=area.path)
     cutoff = now - grace

@@ -16,6 +16,12 @@ class Election(TimeStampedModel):
     name = models.CharField(_("nombre"), max_length=200)
     date = models.DateField(_("fecha"))
     check_in_time = models.TimeField(_("hora de presentación"), default=datetime.time(7, 30))
+    # When the morning shift of a table hands over to the afternoon one (local time).
+    shift_handover_time = models.TimeField(
+        _("hora del cambio de turno"),
+        default=datetime.time(13, 0),
+        help_text=_("El fiscal del turno mañana entrega la mesa al del turno tarde a esta hora."),
+    )
     table_watchers_per_table = models.PositiveSmallIntegerField(_("fiscales por mesa"), default=1)
     place_watchers_per_place = models.PositiveSmallIntegerField(_("fiscales generales por establecimiento"), default=1)
     requires_training = models.BooleanField(_("exige capacitación"), default=False)

@@ -30,7 +30,7 @@ WHATSAPP = "whatsapp"
 WHATSAPP_PREFIX = "whatsapp:"
 WINDOW = datetime.timedelta(hours=24)
 # The values a template's variables may take (sms.services.assignment_context and the notice's text).
-TEMPLATE_VARIABLES = ("nombre", "escuela", "direccion", "mesa", "link", "rol", "dia", "hora", "estado", "texto")
+TEMPLATE_VARIABLES = ("nombre", "escuela", "direccion", "mesa", "link", "rol", "dia", "hora", "estado", "texto", "otro")
 
 
 @dataclass(frozen=True)

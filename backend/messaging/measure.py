@@ -20,6 +20,7 @@ KINDS_WITH_SCHOOL = (
     TemplateKind.INFO,
     TemplateKind.CONFIRMATION_RECEIVED,
     TemplateKind.ASK_CONFIRM,
+    TemplateKind.SHIFT_INCOMING,
 )
 # Common Argentine first names of every length: the name is the other field that varies.
 FIRST_NAMES = ("María", "Juan", "Micaela", "Maximiliano", "Sol", "Florencia", "Agustín", "Ana", "Guadalupe", "Lucas")
@@ -50,6 +51,7 @@ def school_context(row: dict, index: int, *, link: str) -> dict:
         "dia": "Dom 11/08",
         "hora": "7:30",
         "estado": "Notificada",
+        "otro": "Maximiliano Fernández",
         "link": link,
     }
 

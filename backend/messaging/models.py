@@ -23,6 +23,8 @@ class TemplateKind(models.TextChoices):
     INSTRUCTION = "instruction", _("Instrucción")
     ANNOUNCEMENT = "announcement", _("Anuncio del hilo")
     SHEET_ASKED_BACK = "sheet_asked_back", _("Acta a revisar")
+    SHIFT_INCOMING = "shift_incoming", _("Recordatorio del turno tarde")
+    SHIFT_OUTGOING = "shift_outgoing", _("Recordatorio del cambio de turno (turno mañana)")
     # ... and replies to keywords.
     INFO = "info", _("Respuesta a MESA")
     NO_ASSIGNMENT = "no_assignment", _("Sin asignación")

@@ -32,7 +32,7 @@ DAY_NAMES = ["Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom"]
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # Variables a coordinator may use in a broadcast; notices may also use the rest of CONTEXT_VARS.
 BROADCAST_VARS = ("nombre", "escuela", "direccion", "mesa", "link")
-CONTEXT_VARS = (*BROADCAST_VARS, "rol", "dia", "hora", "estado", "texto")
+CONTEXT_VARS = (*BROADCAST_VARS, "rol", "dia", "hora", "estado", "texto", "otro")
 # The abbreviations of the field, applied to a school name only when they save a segment.
 SCHOOL_ABBREVIATIONS = (
     ("ESCUELA", "ESC"),
@@ -69,6 +69,15 @@ DEFAULT_TEXTS: dict[str, Any] = {
     TemplateKind.REMINDER_EVE: gettext_lazy(
         "Fiscaliza: {nombre}, mañana {hora} te esperamos en {escuela}, {direccion}. Llevá tu DNI. "
         "Al llegar, responde LLEGUE."
+    ),
+    # Shifts, before the handover ({hora}: the handover time; {otro}: the other watcher of the table).
+    TemplateKind.SHIFT_INCOMING: gettext_lazy(
+        "Fiscaliza: {nombre}, hoy a las {hora} te esperan en la mesa {mesa} de {escuela}, {direccion}. "
+        "Al llegar, responde LLEGUE."
+    ),
+    TemplateKind.SHIFT_OUTGOING: gettext_lazy(
+        "Fiscaliza: {nombre}, a las {hora} te reemplaza {otro} en la mesa {mesa}. Entregale la mesa y tus notas "
+        "y responde ENTREGO."
     ),
     TemplateKind.CONFIRMATION_RECEIVED: gettext_lazy(
         "Fiscaliza: gracias {nombre}, confirmaste {escuela} el {dia} {hora}. Al llegar ese día, responde LLEGUE."

@@ -6,12 +6,12 @@ from urllib.parse import quote_plus
 from django.utils import timezone
 
 from backend.accounts.models import ShortLink, link_key_hash
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, Shift
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.elections.models import Table
 from backend.incidents.models import Incident, IncidentStatus
 from backend.tableday.models import TableState
-from backend.tableday.selectors import table_days_of_place
+from backend.tableday.selectors import shift_entries_of_place, shift_partner, table_days_of_place
 
 
 @dataclass
@@ -23,6 +23,9 @@ class MyAssignment:
     can_decline: bool
     can_check_in: bool
     is_election_day: bool
+    # A shift: the other half of the table's day (who takes over, or whom they take over from).
+    partner: Assignment | None = None
+    can_hand_over: bool = False
 
 
 def map_url_for(place) -> str:
@@ -48,7 +51,13 @@ def my_assignment_get(*, volunteer) -> MyAssignment | None:
         place_watcher = row.volunteer if row else None
     election_day = timezone.localdate() == assignment.election.date
     status = assignment.status
+    partner = shift_partner(assignment=assignment)
     return MyAssignment(
+        partner=partner,
+        can_hand_over=election_day
+        and assignment.shift == Shift.MORNING
+        and status == AssignmentStatus.CHECKED_IN
+        and partner is not None,
         assignment=assignment,
         place_watcher=place_watcher,
         map_url=map_url_for(assignment.place),
@@ -56,6 +65,22 @@ def my_assignment_get(*, volunteer) -> MyAssignment | None:
         can_decline=status in {AssignmentStatus.PROPOSED, AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED},
         can_check_in=election_day and status in {AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED},
         is_election_day=election_day,
+    )
+
+
+def my_finished_shift_get(*, volunteer) -> Assignment | None:
+    """Today's morning shift the volunteer already handed over (their page thanks them instead of
+    saying they have no place)."""
+    return (
+        Assignment.objects.filter(
+            volunteer=volunteer,
+            shift=Shift.MORNING,
+            status=AssignmentStatus.DONE,
+            election__date=timezone.localdate(),
+        )
+        .select_related("table", "place")
+        .order_by("-id")
+        .first()
     )
 
 
@@ -81,6 +106,7 @@ def school_overview(*, place) -> dict:
         .order_by("slot")
     ):
         watchers.setdefault(a.table_id, []).append(a)
+    shift_entries = shift_entries_of_place(place=place)
     tables = []
     for table in Table.objects.filter(place=place).order_by("number"):
         day = days.get(table.pk)
@@ -92,6 +118,7 @@ def school_overview(*, place) -> dict:
                 "state_label": TableState(state).label,
                 "absent": day.watcher_absent if day is not None else "",
                 "watchers": watchers.get(table.pk, []),
+                "shift_entries": shift_entries.get(table.pk, []),
             }
         )
     incidents = (

@@ -10,6 +10,7 @@ urlpatterns = [
     path("mi/confirmar/", views.confirm, name="confirm"),
     path("mi/no-puedo/", views.decline, name="decline"),
     path("mi/llegue/", views.check_in, name="check_in"),
+    path("mi/entregue/", views.hand_over, name="hand_over"),
     path("mi/mesa/", views.table_report_next, name="table_report"),
     path("mi/canal/", views.channel_set, name="channel"),
     path("mi/acta/", views.sheet_form, name="sheet"),

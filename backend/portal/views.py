@@ -11,7 +11,7 @@ from sesame.utils import get_user
 
 from backend.accounts.services import SCOPE
 from backend.assignments.models import AssignmentRole, EventSource
-from backend.assignments.services import assignment_check_in, assignment_confirm, assignment_decline
+from backend.assignments.services import assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
 from backend.count.models import Category, SheetSource
 from backend.count.selectors import sheet_forms_for_table
@@ -23,11 +23,11 @@ from backend.incidents.services import incident_report
 from backend.permissions import Action, can, can_submit_sheet
 from backend.tableday.models import PROGRESS, TableState
 from backend.tableday.selectors import table_next_state, table_status_get
-from backend.tableday.services import table_report, walk_in_watcher_record
+from backend.tableday.services import shift_hand_over, table_report, walk_in_watcher_record, watcher_check_in
 from backend.volunteers.models import Channel, Volunteer
 from backend.volunteers.services import volunteer_seen_on_web, volunteer_update
 
-from .selectors import my_assignment_get, school_overview, short_link_user_get
+from .selectors import my_assignment_get, my_finished_shift_get, school_overview, short_link_user_get
 
 DRAFT_KEY = "portal_incident_draft"
 WALK_IN_KEY = "portal_walk_in_draft"
@@ -68,6 +68,8 @@ def mine(request):
     volunteer_seen_on_web(volunteer_id=volunteer.pk)
     mine_ = my_assignment_get(volunteer=volunteer)
     context = {"volunteer": volunteer, "mine": mine_, "channels": Channel.choices}
+    if mine_ is None:
+        context["finished_shift"] = my_finished_shift_get(volunteer=volunteer)
     if mine_ is not None and mine_.assignment.table is not None:
         status = table_status_get(table=mine_.assignment.table)
         following = table_next_state(status.state)
@@ -117,7 +119,17 @@ def decline(request):
 
 @require_POST
 def check_in(request):
-    return _respond(request, assignment_check_in, _("Registramos tu llegada. ¡Buena jornada!"))
+    return _respond(request, watcher_check_in, _("Registramos tu llegada. ¡Buena jornada!"))
+
+
+@require_POST
+def hand_over(request):
+    """The morning-shift watcher's "Entregué la mesa" (as ENTREGO by SMS)."""
+    return _respond(
+        request,
+        lambda **kw: shift_hand_over(**kw).assignment,
+        _("Registramos que entregaste la mesa. ¡Gracias por tu turno!"),
+    )
 
 
 @require_POST

@@ -16,6 +16,9 @@ class TableState(models.TextChoices):
     SHEET_SENT = "sheet_sent", _("Acta enviada")
     NO_WATCHER = "no_watcher", _("Sin fiscal")
     WATCHER_LEFT = "watcher_left", _("El fiscal se retiró")
+    # Shift handover, on the timeline only (they never change the table's state).
+    SHIFT_ARRIVED = "shift_arrived", _("Llegó el fiscal del turno")
+    HANDED_OVER = "handed_over", _("Cambio de turno")
 
 
 # The table's progress; a report never moves a table back along it (only a correction does).
@@ -23,6 +26,8 @@ PROGRESS = [TableState.WAITING, TableState.OPEN, TableState.CLOSED, TableState.C
 RANK = {state: i for i, state in enumerate(PROGRESS)}
 # Whether someone watches the table; these do not move the progress.
 PRESENCE = {TableState.NO_WATCHER, TableState.WATCHER_LEFT}
+# Timeline entries written by the shift services (an arrival, a handover): never a state of the table.
+SHIFT_ENTRIES = {TableState.SHIFT_ARRIVED, TableState.HANDED_OVER}
 
 
 class TableReport(models.Model):

@@ -7,10 +7,11 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentStatus, Shift
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.permissions import visible
 
-from .models import PRESENCE, PROGRESS, RANK, TableDay, TableReport, TableState
+from .models import PRESENCE, PROGRESS, RANK, SHIFT_ENTRIES, TableDay, TableReport, TableState
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ def table_status_from_reports(reports) -> TableStatus:
 
 def table_status_step(status: TableStatus, reported: str, *, correction: bool = False) -> TableStatus:
     """The state after one more report (the fold's step: the service applies it to the stored state)."""
+    if reported in SHIFT_ENTRIES:
+        return status  # a shift's arrival or handover: on the timeline, never a state
     if reported in PRESENCE:
         return TableStatus(state=status.state, watcher_absent=reported)
     state = status.state
@@ -141,6 +144,32 @@ def day_counts_by_area(
     return result
 
 
+def watchers_present_by_area(
+    *, user, election: Election, areas: list[Area], under: Area | None = None
+) -> dict[int, int]:
+    """Watchers checked in (at their table or school now) under each of `areas`, by area id.
+
+    One grouped query over the checked-in assignments only (the coverage index: election, status,
+    place), rolled up by path as `day_counts_by_area` does: the day board's "fiscales presentes".
+    """
+    result = {a.pk: 0 for a in areas}
+    by_path = {a.path: a.pk for a in areas}
+    rows = Assignment.objects.filter(election=election, status=AssignmentStatus.CHECKED_IN)
+    if under is not None:
+        rows = rows.filter(place__area__path__startswith=under.path)
+    counted = list(
+        visible(user, rows).values("place__area_id").annotate(n=Count("id")).values_list("place__area_id", "n")
+    )
+    paths = dict(Area.objects.filter(pk__in={r[0] for r in counted}).values_list("pk", "path"))
+    for area_id, n in counted:
+        parts = paths[area_id].strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            pk = by_path.get("/" + "/".join(parts[:i]) + "/")
+            if pk is not None:
+                result[pk] += n
+    return result
+
+
 def day_counts_by_place(*, user, election: Election, area: Area, direct_only: bool = False) -> dict[int, DayCounts]:
     """Counts of each visible place under `area` (or directly in it), keyed by place id."""
     tables = _tables_under(user, election, area)
@@ -176,3 +205,66 @@ def places_not_opened(*, user, election: Election, area: Area | None = None) -> 
 
 def table_days_of_place(*, place: PollingPlace) -> dict[int, TableDay]:
     return {d.table_id: d for d in TableDay.objects.filter(table__place=place)}
+
+
+# --- Shifts ---------------------------------------------------------------------------------------
+
+
+def shift_partner(*, assignment: Assignment) -> Assignment | None:
+    """The other half of a split slot: the afternoon watcher of a morning one and the other way round."""
+    if assignment.shift == Shift.DAY or assignment.table_id is None:
+        return None
+    other = Shift.AFTERNOON if assignment.shift == Shift.MORNING else Shift.MORNING
+    statuses = [*ACTIVE_STATUSES, AssignmentStatus.DONE] if other == Shift.MORNING else list(ACTIVE_STATUSES)
+    return (
+        Assignment.objects.filter(table_id=assignment.table_id, slot=assignment.slot, shift=other, status__in=statuses)
+        .select_related("volunteer", "table")
+        .order_by("-id")
+        .first()
+    )
+
+
+def shift_entries_of_place(*, place: PollingPlace) -> dict[int, list[TableReport]]:
+    """The shift arrivals and handovers on the timelines of a school's tables, oldest first, by table id."""
+    out: dict[int, list[TableReport]] = {}
+    for report in TableReport.objects.filter(table__place=place, state__in=SHIFT_ENTRIES).order_by("id"):
+        out.setdefault(report.table_id, []).append(report)
+    return out
+
+
+def handover_at(*, election: Election) -> datetime.datetime:
+    """The moment of the election's shift handover (its date at `shift_handover_time`, local time)."""
+    naive = datetime.datetime.combine(election.date, election.shift_handover_time)
+    return timezone.make_aware(naive, timezone.get_default_timezone())
+
+
+def shift_reminders_due(*, now: datetime.datetime) -> list[tuple[Assignment, str, Assignment | None]]:
+    """(assignment, "shift_in" | "shift_out", the other half) for the shift watchers to remind now.
+
+    Within SHIFT_REMINDER_MINUTES_BEFORE before an election's handover (elections of today, local
+    date): the afternoon watchers who were told and have not arrived, and the morning watchers whose
+    afternoon partner is assigned (without one there is nobody to hand over to: the console shows
+    the half-covered table). Whether a reminder was already written is the caller's check.
+    """
+    today = timezone.localdate(now)
+    ahead = datetime.timedelta(minutes=settings.SHIFT_REMINDER_MINUTES_BEFORE)
+    due = []
+    rows = (
+        Assignment.objects.filter(
+            election__date=today,
+            shift__in=[Shift.MORNING, Shift.AFTERNOON],
+            status__in=[AssignmentStatus.NOTIFIED, AssignmentStatus.CONFIRMED, AssignmentStatus.CHECKED_IN],
+        )
+        .select_related("election", "volunteer", "table")
+        .order_by("id")
+    )
+    for assignment in rows:
+        at = handover_at(election=assignment.election)
+        if not at - ahead <= now < at:
+            continue
+        partner = shift_partner(assignment=assignment)
+        if assignment.shift == Shift.AFTERNOON and assignment.status != AssignmentStatus.CHECKED_IN:
+            due.append((assignment, "shift_in", partner))
+        elif assignment.shift == Shift.MORNING and partner is not None:
+            due.append((assignment, "shift_out", partner))
+    return due

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
-from backend.assignments.services import assignment_check_in, assignment_create
+from backend.assignments.errors import AssignmentErrorCode
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, Shift
+from backend.assignments.services import assignment_check_in, assignment_create, assignment_transition
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
 from backend.core.text import clean_text
@@ -19,8 +20,8 @@ from backend.volunteers.services import volunteer_create
 
 from .errors import TableReportErrorCode
 from .live import table_report_event_after_commit
-from .models import PRESENCE, RANK, STEP_TIME_FIELD, TableDay, TableReport, TableState
-from .selectors import TableStatus, table_report_list, table_status_from_reports, table_status_step
+from .models import PRESENCE, RANK, SHIFT_ENTRIES, STEP_TIME_FIELD, TableDay, TableReport, TableState
+from .selectors import TableStatus, shift_partner, table_report_list, table_status_from_reports, table_status_step
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ def table_report(
     """
     try:
         state = TableState(state)
+        if state in SHIFT_ENTRIES:
+            raise ValueError(state)  # written only by the shift services, with whose shift it was
     except ValueError:
         raise ApplicationError(
             _("Estado de mesa desconocido: %(state)s.") % {"state": state}, code=TableReportErrorCode.UNKNOWN_STATE
@@ -161,3 +164,117 @@ def walk_in_watcher_record(
         if timezone.localdate() == place.election.date:
             assignment = assignment_check_in(assignment=assignment, actor=actor, source=channel)
     return assignment
+
+
+# --- Shifts: a morning watcher hands the table over to an afternoon one ----------------------------
+
+
+def _shift_label(shift: str) -> str:
+    return str(Shift(shift).label).lower()
+
+
+def _timeline_entry(*, table: Table, state: str, actor, channel: str, note: str) -> TableReport:
+    """A shift entry on the table's timeline: a row among the reports that never changes the table's state."""
+    report = TableReport.objects.create(
+        table=table, state=state, channel=channel, actor=actor, note=clean_text(note, max_length=300)
+    )
+    day = TableDay.objects.filter(table=table).first()
+    current = day.state if day is not None else table_status_from_reports(table_report_list(table=table)).state
+    live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, current))
+    return report
+
+
+def watcher_check_in(*, assignment: Assignment, actor=None, source: str) -> Assignment:
+    """Election day: a watcher is at their place (SMS `LLEGUE`, the volunteer's page, the console's
+    board, the API, the admin). `assignment_check_in` with, for a watcher of a shift, the arrival on
+    the table's timeline ("llegó ... (turno tarde)"), beside the reports, live on the board after commit.
+    A repeated check-in records nothing new.
+    """
+    with transaction.atomic():
+        before = assignment.status
+        assignment = assignment_check_in(assignment=assignment, actor=actor, source=source)
+        if (
+            assignment.shift != Shift.DAY
+            and assignment.table_id is not None
+            and before != AssignmentStatus.CHECKED_IN
+            and assignment.status == AssignmentStatus.CHECKED_IN
+        ):
+            table = Table.objects.select_for_update().filter(pk=assignment.table_id).first()
+            assert table is not None  # the assignment's own table (a foreign key)
+            _timeline_entry(
+                table=table,
+                state=TableState.SHIFT_ARRIVED,
+                actor=actor,
+                channel=source,
+                note=_("Llegó %(name)s (%(shift)s).")
+                % {"name": assignment.volunteer.full_name, "shift": _shift_label(assignment.shift)},
+            )
+    return assignment
+
+
+@dataclass(frozen=True)
+class HandoverResult:
+    assignment: Assignment  # the morning watcher's, now done
+    incoming: Assignment  # the afternoon watcher's
+    table: Table
+    changed: bool  # False: the handover had already been recorded
+
+
+def shift_hand_over(*, assignment: Assignment, actor=None, source: str) -> HandoverResult:
+    """The morning watcher hands the table over to the afternoon one (SMS `ENTREGO`, the volunteer's
+    page, the API).
+
+    Only a morning watcher who is present hands over, and only to an afternoon watcher who has
+    reported arriving (`LLEGUE`): the table is never left unwatched by a tap. The morning assignment
+    ends (`done`, audited with who took over) and the handover goes on the table's timeline, live on
+    the board after commit; it never changes the table's state. A repeat records nothing.
+    """
+    if assignment.shift != Shift.MORNING or assignment.table_id is None:
+        raise ApplicationError(
+            _("Solo el fiscal del turno mañana entrega la mesa."), code=AssignmentErrorCode.NOT_A_SHIFT
+        )
+    with transaction.atomic():
+        # The table first, then the assignments (the order of `table_report` and the check-in).
+        table = Table.objects.select_for_update().filter(pk=assignment.table_id).first()
+        assert table is not None  # the assignment's own table (a foreign key)
+        # Only the assignment row (its table, nullable, is an outer join PostgreSQL will not lock).
+        row = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("volunteer", "table")
+            .get(pk=assignment.pk)
+        )
+        incoming = shift_partner(assignment=row)
+        if row.status == AssignmentStatus.DONE and incoming is not None:
+            return HandoverResult(assignment=row, incoming=incoming, table=table, changed=False)
+        if row.status != AssignmentStatus.CHECKED_IN:
+            raise ApplicationError(
+                _("Para entregar la mesa primero registrá tu llegada (LLEGUE)."),
+                code=AssignmentErrorCode.HANDOVER_NOT_PRESENT,
+            )
+        if incoming is None:
+            raise ApplicationError(
+                _("No hay fiscal del turno tarde para tu mesa: quedate y avisá a tu fiscal general."),
+                code=AssignmentErrorCode.HANDOVER_NOBODY_ARRIVED,
+            )
+        if incoming.status != AssignmentStatus.CHECKED_IN:
+            raise ApplicationError(
+                _("%(name)s todavía no avisó que llegó: que responda LLEGUE y después entregá la mesa.")
+                % {"name": incoming.volunteer.full_name},
+                code=AssignmentErrorCode.HANDOVER_NOBODY_ARRIVED,
+            )
+        row = assignment_transition(
+            assignment=row,
+            to_status=AssignmentStatus.DONE,
+            actor=actor,
+            source=source,
+            reason=_("entregó la mesa a %(name)s") % {"name": incoming.volunteer.full_name},
+        )
+        _timeline_entry(
+            table=table,
+            state=TableState.HANDED_OVER,
+            actor=actor,
+            channel=source,
+            note=_("%(out)s entregó la mesa a %(in)s.")
+            % {"out": row.volunteer.full_name, "in": incoming.volunteer.full_name},
+        )
+    return HandoverResult(assignment=row, incoming=incoming, table=table, changed=True)

@@ -154,13 +154,15 @@ def eligibility_problems(
     place_path: str | None = None,
     has_substitute_slots: bool = False,
     allow_absent: bool = False,
+    shift: str | None = None,
 ) -> list[Problem]:
     """Why a volunteer may not take a slot, in words for the coordinator (empty list: eligible).
 
     The one eligibility rule: the solver's snapshot (with no role, slot or place: whether the
     volunteer may take any slot at all), the candidate lists and the manual services call it.
     `slot=None` asks about any slot: a half-day volunteer fits only where the election has
-    substitute slots.
+    substitute slots. `shift` (a manual assignment's part of the day; the engine asks about whole
+    days): a half-day volunteer may hold a titular slot's morning or afternoon, the half they are free.
     """
     problems = []
     if facts.excluded:
@@ -171,6 +173,16 @@ def eligibility_problems(
         problems.append(Problem(PROBLEM_ABSENT, _("fue marcado/a ausente hoy")))
     if facts.availability == Availability.UNAVAILABLE:
         problems.append(Problem("unavailable", _("no está disponible")))
+    elif shift in PARTIAL_AVAILABILITY:
+        if facts.availability in PARTIAL_AVAILABILITY and facts.availability != shift:
+            problems.append(
+                Problem(
+                    "half_day",
+                    _("solo está disponible a la mañana")
+                    if facts.availability == Availability.MORNING
+                    else _("solo está disponible a la tarde"),
+                )
+            )
     elif facts.availability in PARTIAL_AVAILABILITY and (slot == 0 or (slot is None and not has_substitute_slots)):
         problems.append(
             Problem("half_day", _("solo está disponible medio día; un puesto titular necesita todo el día"))

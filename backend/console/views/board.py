@@ -9,11 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.assignments import services as assignment_services
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource, Shift
 from backend.assignments.selectors import candidates_for_slot, coverage_by_table, coverage_state, state_label
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
 from backend.permissions import Action, can
+from backend.tableday.services import watcher_check_in
 from backend.volunteers.models import Volunteer
 from backend.volunteers.selectors import volunteer_search
 
@@ -42,13 +43,17 @@ def _flat_slots(slots: dict) -> list[dict]:
                 "table_id": table["id"],
                 "table_number": table["number"],
                 "slot": s["slot"],
+                "shift": s["shift"],
+                "shift_label": "" if s["shift"] == Shift.DAY else str(Shift(s["shift"]).label),
                 "a": s["assignment"],
             }
             for s in table["slots"]
         ]
     for row in rows:
         a = row["a"]
-        row["state"] = "open" if a is None else ("good" if a["status"] in ("confirmed", "checked_in") else "covered")
+        row["state"] = (
+            "open" if a is None else ("good" if a["status"] in ("confirmed", "checked_in", "done") else "covered")
+        )
     return rows
 
 
@@ -111,6 +116,11 @@ def candidates(request, pk: int):
         table = get_visible(request, Table.objects.all(), pk=int(table_id), place=place)
     slot = request.GET.get("puesto", "0")
     slot = int(slot) if slot.isdigit() else 0
+    shift = request.GET.get("turno", Shift.DAY)
+    if shift not in Shift.values or (shift != Shift.DAY and role != AssignmentRole.TABLE):
+        shift = Shift.DAY
+    # A half of a split slot keeps its shift; a whole slot may be given to a morning or an afternoon.
+    shift_fixed = request.GET.get("fijo") == "1"
     query = request.GET.get("q", "").strip()
     if query:
         people = list(volunteer_search(user=request.user, query=query, limit=10))
@@ -127,7 +137,7 @@ def candidates(request, pk: int):
         ]
     else:
         found = candidate_rows(
-            candidates_for_slot(user=request.user, place=place, role=role, table=table, slot=slot, limit=8)
+            candidates_for_slot(user=request.user, place=place, role=role, table=table, slot=slot, limit=8, shift=shift)
         )
         people = list(
             Volunteer.objects.filter(pk__in=[c["volunteer_id"] for c in found]).select_related("area", "votes_at__area")
@@ -141,6 +151,9 @@ def candidates(request, pk: int):
         "table": table,
         "role": role,
         "slot": slot,
+        "shift": shift,
+        "shift_fixed": shift_fixed,
+        "shifts": Shift.choices,
         "candidates": found,
         "query": query,
         "can_change": can(request.user, Action.CHANGE, place),
@@ -160,12 +173,15 @@ def assign(request):
         messages.error(request, _("Elegí un rol válido."))
         return _back(request, place.pk)
     volunteer = get_visible(request, Volunteer.objects.all(), pk=request.POST.get("volunteer") or 0)
+    slot = request.POST.get("slot", "")
     try:
         assignment = assignment_services.assignment_create(
             volunteer=volunteer,
             place=place,
             table=table,
             role=role,
+            shift=request.POST.get("shift") or Shift.DAY,
+            slot=int(slot) if slot.isdigit() and int(slot) < 100 else None,
             actor=request.user,
             source=SOURCE,
             reason=_("asignación manual"),
@@ -249,7 +265,7 @@ def check_in(request, pk: int):
     """A coordinator records that the watcher is at their place (e.g. confirmed by phone)."""
     assignment = _assignment(request, pk)
     try:
-        assignment_services.assignment_check_in(assignment=assignment, actor=request.user, source=SOURCE)
+        watcher_check_in(assignment=assignment, actor=request.user, source=SOURCE)
     except ApplicationError as exc:
         flash_error(request, exc)
     else:

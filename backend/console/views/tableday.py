@@ -5,6 +5,7 @@ incident board (take, resolve, notes). Parse, authorise, call the tableday and i
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, EventSource, Shift
 from backend.core.exceptions import ApplicationError
 from backend.elections.models import PollingPlace, Table
 from backend.incidents import services as incident_services
@@ -29,6 +30,7 @@ from backend.tableday.selectors import (
     table_days_of_place,
     table_report_list,
     table_status_get,
+    watchers_present_by_area,
 )
 from backend.tableday.services import table_report
 
@@ -56,6 +58,9 @@ def day_board(request):
     total = DayCounts()
     for a in shown:
         total.add(counts[a.pk])
+    # Watchers at their tables and schools now (checked in): one grouped query over those rows.
+    present_by_area = watchers_present_by_area(user=request.user, election=election, areas=shown, under=area)
+    present = sum(present_by_area[a.pk] for a in shown)
     places = []
     if area is not None:
         per_place = day_counts_by_place(user=request.user, election=election, area=area, direct_only=True)
@@ -79,6 +84,7 @@ def day_board(request):
         "area": area,
         "crumbs": ancestors(area, request.user),
         "total": total,
+        "present": present,
         "nodes": [(child, counts[child.pk]) for child in children],
         "places": places,
         "incidents": incident_counts(user=request.user, election=election, area=area),
@@ -130,6 +136,14 @@ def day_table(request, pk: int):
         "reports": table_report_list(table=table),
         "progress": [(s.value, s.label) for s in PROGRESS],
         "incidents": Incident.objects.filter(table=table).select_related("category", "owner").order_by("-id"),
+        # The table's watchers, both halves of a split day (the morning one still after handing over).
+        "watchers": visible(
+            request.user,
+            Assignment.objects.filter(
+                Q(status__in=ACTIVE_STATUSES) | Q(status=AssignmentStatus.DONE, shift=Shift.MORNING), table=table
+            ).select_related("volunteer"),
+        ).order_by("slot", "shift"),
+        "handover_time": table.election.shift_handover_time,
     }
     return render(request, "console/tableday/table.html", context)
 
