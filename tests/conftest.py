@@ -102,6 +102,20 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """Counters kept in the cache (magic links issued per volunteer id, ...) must not leak from one
+    test into the next: on SQLite ids repeat between tests. Only the in-process cache is emptied;
+    a shared Redis is left alone (PostgreSQL never hands out an id twice)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    local = caches["default"]
+    if isinstance(local, LocMemCache):
+        local.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_history(monkeypatch):
     # DRF keeps request counts in the cache; a fresh store per test keeps tests independent of
     # each other's API traffic without flushing a shared Redis.

@@ -4,7 +4,6 @@ table of the school, "tengo fiscal" for an uncovered table; the watcher's proble
 import hashlib
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -17,14 +16,6 @@ from backend.volunteers.models import Volunteer
 from tests.factories import UserFactory, VolunteerFactory
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
-
-
-@pytest.fixture(autouse=True)
-def _fresh_link_rate():
-    # Magic links are rate-limited per volunteer in the cache; ids repeat from test to test.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _path(link: str) -> str:
