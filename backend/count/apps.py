@@ -6,3 +6,8 @@ class CountConfig(AppConfig):
     name = "backend.count"
     label = "count"
     verbose_name = _("Escrutinio: actas y conteo rápido")
+
+    def ready(self) -> None:
+        from . import signals
+
+        signals.connect()

@@ -22,7 +22,7 @@ from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 
 from .errors import CountErrorCode, SheetFlag
-from .live import count_event_after_commit
+from .live import count_event, count_event_after_commit
 from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
 from .selectors import ballot_list_for_table, category_list_for_table
 from .tallies import tally_apply
@@ -75,7 +75,7 @@ def _label(name: str) -> str:
 
 
 def _check(
-    *, table: Table, figures: SheetFigures, lists: list[BallotList], other_voters: dict[str, int]
+    *, electors: int | None, figures: SheetFigures, lists: list[BallotList], other_voters: dict[str, int]
 ) -> tuple[list[Flag], list[str]]:
     """The checks of one sheet: what is missing, what exceeds the electors, what does not add up."""
     flags: list[Flag] = []
@@ -86,14 +86,14 @@ def _check(
     list_sum = sum(v or 0 for v in figures.votes.values())
     others = sum(getattr(figures, name) or 0 for name in ("blank", "null", "contested", "challenged"))
     voters = figures.voters
-    if table.electors is not None:
+    if electors is not None:
         biggest = max([voters or 0, list_sum + others])
-        if biggest > table.electors:
+        if biggest > electors:
             flags.append(
                 Flag(
                     SheetFlag.OVER_ELECTORS,
                     _("Hay %(votes)s votos y la mesa tiene %(electors)s electores.")
-                    % {"votes": biggest, "electors": table.electors},
+                    % {"votes": biggest, "electors": electors},
                 )
             )
     if voters is not None and not missing and list_sum + others != voters:
@@ -185,29 +185,35 @@ def sheet_submit(
     """
     lists = _validate(table=table, category=category, figures=figures)
     photo_file, digest = photo_read(photo) if photo is not None else (None, "")
+    codes = {c.pk: c.code for c in category_list_for_table(table=table)}
     with transaction.atomic():
         # One table's sheets are compared one after the other: the watcher's SMS and the fiscal
-        # general's web form must each see the other's row.
-        table = Table.objects.select_for_update().select_related("place__area").get(pk=table.pk)
-        current = (
-            ResultSheet.objects.select_for_update()
-            .filter(table=table, category=category, official=False, current=True)
-            .first()
+        # general's web form must each see the other's row. Only the table's row is locked (not its
+        # place's nor its area's, which every other table of the area shares).
+        electors, area_path = (
+            Table.objects.select_for_update(of=("self",))
+            .filter(pk=table.pk)
+            .values_list("electors", "place__area__path")
+            .get()
         )
-        other_voters = {
-            code: voters
-            for code, voters in ResultSheet.objects.filter(table=table, official=False, current=True)
-            .exclude(category=category)
-            .values_list("category__code", "voters")
-            if voters is not None
-        }
-        flags, missing = _check(table=table, figures=figures, lists=lists, other_voters=other_voters)
+        # The table's current party sheets, every category at once: this category's is compared,
+        # the others' voters must match.
+        current = None
+        other_voters = {}
+        for other in ResultSheet.objects.filter(table_id=table.pk, official=False, current=True).only(
+            "id", "category_id", *TOTAL_FIELDS, "votes"
+        ):
+            if other.category_id == category.pk:
+                current = other
+            elif other.voters is not None:
+                other_voters[codes.get(other.category_id, str(other.category_id))] = other.voters
+        flags, missing = _check(electors=electors, figures=figures, lists=lists, other_voters=other_voters)
         sheet = ResultSheet(
             election_id=table.election_id,
             table=table,
             category=category,
             source=source,
-            area_path=table.place.area.path,
+            area_path=area_path,
             votes={str(k): v for k, v in figures.votes.items() if v is not None},
             actor=actor,
             photo_sheet=photo_sheet,
@@ -237,13 +243,14 @@ def sheet_submit(
             [SheetVote(sheet=sheet, ballot_list_id=k, votes=v) for k, v in figures.votes.items() if v is not None]
         )
         if sheet.current:
-            tally_apply(sheet=sheet, electors=table.electors, sign=1)
+            tally_apply(sheet=sheet, electors=electors, sign=1)
         SheetEvent.objects.create(
             sheet=sheet, kind=SheetEvent.Kind.RECEIVED, actor=actor, note="; ".join(f.code for f in flags)[:300]
         )
         if flags and source != SheetSource.SMS:
             _ask_back(table=table, category=category, flags=flags)
-        live_send(board_group(table.election_id), partial(count_event_after_commit, sheet.pk))
+        # Built now from the row just written: no re-read after commit.
+        live_send(board_group(table.election_id), count_event(sheet, table_number=table.number))
     return SheetResult(sheet=sheet, flags=flags, missing=missing)
 
 

@@ -1,7 +1,7 @@
 """The quick count's running sums (CountTally): added to and taken from as sheets become or stop
 being current, inside the same transaction; rebuilt from the sheets after a bulk write.
 
-One statement per change: INSERT ... ON CONFLICT DO UPDATE adds to the row (PostgreSQL and SQLite
+One statement per change: a multi-row INSERT ... ON CONFLICT DO UPDATE adds to the rows (PostgreSQL and SQLite
 both speak it). Rows are written in a fixed order (list id) so that two sheets of one area never
 wait on each other in opposite orders.
 """
@@ -39,13 +39,14 @@ def tally_apply(*, sheet: ResultSheet, electors: int | None, sign: int) -> None:
     q = connection.ops.quote_name
     columns = ", ".join(q(c) for c in _TOTALS)
     updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in _TOTALS)
+    # One statement for the totals row and every list: VALUES rows go in list id order.
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     sql = (
-        f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) VALUES {values} "
         f"ON CONFLICT (category_id, area_path, list_id) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.execute(sql, [value for row in rows for value in row])
 
 
 def tally_rebuild(*, election_id: int) -> int:
