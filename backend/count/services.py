@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -164,6 +164,59 @@ def _watchers_of(table: Table) -> list:
     ]
 
 
+_SHEET_FIELDS = ("id", "category_id", "votes", *TOTAL_FIELDS)
+
+
+def _table_lock(*, table_id: int) -> tuple[int | None, str, list[ResultSheet]]:
+    """Lock the table's row for this transaction; return its electors, its place's area path and its
+    current party sheets. Hand-written SQL, once per sheet on election night (no ORM compile).
+
+    Two statements on purpose: in READ COMMITTED a statement that waited for the lock still sees the
+    sheets of its own snapshot, so the sheets are read by a second statement, after the lock, where
+    the sheet of the transaction that held it is visible."""
+    q = connection.ops.quote_name
+    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.electors, a.path FROM elections_table t JOIN elections_pollingplace p ON p.id = t.place_id "
+            f"JOIN elections_area a ON a.id = p.area_id WHERE t.id = %s{lock}",
+            [table_id],
+        )
+        electors, area_path = cursor.fetchone()
+        cursor.execute(
+            f"SELECT {', '.join(q(f) for f in _SHEET_FIELDS)} FROM count_resultsheet "
+            "WHERE table_id = %s AND official = %s AND current = %s",
+            [table_id, False, True],
+        )
+        votes_field = ResultSheet._meta.get_field("votes")
+        currents = []
+        for row in cursor.fetchall():
+            values = dict(zip(_SHEET_FIELDS, row, strict=True))
+            values["votes"] = votes_field.from_db_value(values["votes"], None, connection)
+            currents.append(ResultSheet(table_id=table_id, official=False, current=True, **values))
+    return electors, area_path, currents
+
+
+def _votes_insert(*, sheet_id: int, votes: list[tuple[int, int]]) -> None:
+    """The sheet's SheetVote rows in one statement (PostgreSQL: as arrays, so the driver keeps its
+    parsed form whatever the number of lists)."""
+    if not votes:
+        return
+    table = SheetVote._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (sheet_id, ballot_list_id, votes) SELECT %s, * FROM unnest(%s::int[], %s::int[])",
+                [sheet_id, [k for k, _v in votes], [v for _k, v in votes]],
+            )
+        else:
+            values = ", ".join(["(%s, %s, %s)"] * len(votes))
+            cursor.execute(
+                f"INSERT INTO {table} (sheet_id, ballot_list_id, votes) VALUES {values}",
+                [x for k, v in votes for x in (sheet_id, k, v)],
+            )
+
+
 def sheet_submit(
     *,
     table: Table,
@@ -190,19 +243,12 @@ def sheet_submit(
         # One table's sheets are compared one after the other: the watcher's SMS and the fiscal
         # general's web form must each see the other's row. Only the table's row is locked (not its
         # place's nor its area's, which every other table of the area shares).
-        electors, area_path = (
-            Table.objects.select_for_update(of=("self",))
-            .filter(pk=table.pk)
-            .values_list("electors", "place__area__path")
-            .get()
-        )
+        electors, area_path, currents = _table_lock(table_id=table.pk)
         # The table's current party sheets, every category at once: this category's is compared,
         # the others' voters must match.
         current = None
         other_voters = {}
-        for other in ResultSheet.objects.filter(table_id=table.pk, official=False, current=True).only(
-            "id", "category_id", *TOTAL_FIELDS, "votes"
-        ):
+        for other in currents:
             if other.category_id == category.pk:
                 current = other
             elif other.voters is not None:
@@ -239,9 +285,7 @@ def sheet_submit(
         if photo_file is not None:
             sheet.photo.save(str(photo_file.name), photo_file, save=False)
         sheet.save()
-        SheetVote.objects.bulk_create(
-            [SheetVote(sheet=sheet, ballot_list_id=k, votes=v) for k, v in figures.votes.items() if v is not None]
-        )
+        _votes_insert(sheet_id=sheet.pk, votes=[(k, v) for k, v in figures.votes.items() if v is not None])
         if sheet.current:
             tally_apply(sheet=sheet, electors=electors, sign=1)
         SheetEvent.objects.create(
