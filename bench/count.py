@@ -495,7 +495,19 @@ def _spy(directory: str, pids: list[int]) -> list[subprocess.Popen]:
     spy = Path(sys.executable).with_name("py-spy")
     return [
         subprocess.Popen(
-            [str(spy), "record", "-p", str(pid), "-f", "raw", "-r", "100", "--nonblocking", "-o", f"{directory}/{pid}.txt"],
+            [
+                str(spy),
+                "record",
+                "-p",
+                str(pid),
+                "-f",
+                "raw",
+                "-r",
+                "100",
+                "--nonblocking",
+                "-o",
+                f"{directory}/{pid}.txt",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -6,6 +6,7 @@ notice that asks the watcher back, all in one transaction.
 """
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -188,11 +189,11 @@ def _table_lock(*, table_id: int) -> tuple[int | None, str, list[ResultSheet]]:
             "WHERE table_id = %s AND official = %s AND current = %s",
             [table_id, False, True],
         )
-        votes_field = ResultSheet._meta.get_field("votes")
         currents = []
         for row in cursor.fetchall():
             values = dict(zip(_SHEET_FIELDS, row, strict=True))
-            values["votes"] = votes_field.from_db_value(values["votes"], None, connection)
+            if isinstance(values["votes"], str):  # JSON text (Django's drivers hand jsonb back undecoded)
+                values["votes"] = json.loads(values["votes"])
             currents.append(ResultSheet(table_id=table_id, official=False, current=True, **values))
     return electors, area_path, currents
 

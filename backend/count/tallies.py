@@ -6,6 +6,8 @@ both speak it). Rows are written in a fixed order (list id) so that two sheets o
 wait on each other in opposite orders.
 """
 
+from typing import Any
+
 from django.db import connection, transaction
 
 from .models import CountTally, ResultSheet
@@ -40,7 +42,7 @@ def tally_apply(*, sheet: ResultSheet, electors: int | None, sign: int) -> None:
             "FROM unnest(%s::int[], %s::bigint[]) AS l(id, votes)) AS r ORDER BY r.list_id "
             f"{conflict}"
         )
-        params = [sheet.category_id, sheet.area_path, *totals, [k for k, _v in lists], [v for _k, v in lists]]
+        params: list[Any] = [sheet.category_id, sheet.area_path, *totals, [k for k, _ in lists], [v for _, v in lists]]
     else:
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * (len(lists) + 1))
         sql = f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) VALUES {values} {conflict}"
