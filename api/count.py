@@ -19,7 +19,15 @@ from backend.count.errors import CountErrorCode
 from backend.count.exports import discrepancies_xlsx
 from backend.count.models import Category, ResultSheet, SheetSource
 from backend.count.results_import import official_import_national, official_import_wide
-from backend.count.selectors import discrepancy_list, quick_count, sheet_list_for_table
+from backend.count.selectors import (
+    category_get_by_code,
+    category_get_by_id,
+    discrepancy_iter,
+    discrepancy_list,
+    discrepancy_page,
+    quick_count,
+    sheet_list_for_table,
+)
 from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
 from backend.elections.models import Area, Election, Table
 from backend.permissions import Action, can, can_import, can_resolve_sheets, can_submit_sheet, role_of
@@ -57,9 +65,9 @@ class SheetOutputSerializer(serializers.ModelSerializer):
 
 
 def _category(table: Table, value: str) -> Category:
-    category = Category.objects.filter(election_id=table.election_id, code__iexact=value).first()
+    category = category_get_by_code(election_id=table.election_id, code=value)
     if category is None and str(value).isdigit():
-        category = Category.objects.filter(election_id=table.election_id, pk=int(value)).first()
+        category = category_get_by_id(election_id=table.election_id, pk=int(value))
     if category is None:
         raise ApplicationError(f"Categoría desconocida: {value}", code=CountErrorCode.UNKNOWN_CATEGORY)
     return category
@@ -151,23 +159,37 @@ def _quick_count_data(count) -> dict:
 
 
 class DiscrepancyListApi(APIView):
-    """Tables where our sheet and the official figure differ, ranked by votes at stake (?export=xlsx: spreadsheet)."""
+    """Tables where our sheet and the official figure differ, ranked by votes at stake (?export=xlsx:
+    spreadsheet; ?limit=&offset=: one page, `count` still says how many in all)."""
+
+    class InputSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=10_000, required=False, default=None)
+        offset = serializers.IntegerField(min_value=0, required=False, default=0)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="count_discrepancies")
     def get(self, request, election_id: int):
         election = get_object_or_404(Election, pk=election_id)
         area = _scoped_area(request, election)
-        found = discrepancy_list(election=election, area=area)
         if request.query_params.get("export") == "xlsx":
-            content = discrepancies_xlsx(found, base_url=request.build_absolute_uri("/"))
+            content = discrepancies_xlsx(
+                discrepancy_iter(election=election, area=area), base_url=request.build_absolute_uri("/")
+            )
             response = HttpResponse(
                 content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             )
             response["Content-Disposition"] = f'attachment; filename="discrepancias-{election.slug}.xlsx"'
             return response
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        limit, offset = params.validated_data["limit"], params.validated_data["offset"]
+        if limit is None:
+            found = discrepancy_list(election=election, area=area)
+            total = len(found)
+        else:
+            total, found = discrepancy_page(election=election, area=area, limit=limit, offset=offset)
         return Response(
             {
-                "count": len(found),
+                "count": total,
                 "results": [
                     {
                         "table_id": d.table_id,

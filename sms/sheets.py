@@ -26,7 +26,7 @@ from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRo
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
 from backend.count.models import Category, ResultSheet, SheetSource, SheetStatus
-from backend.count.selectors import ballot_list_for_table
+from backend.count.selectors import ballot_list_for_table, category_get_by_code
 from backend.count.services import FIELD_LABELS, SheetFigures, sheet_photo_submit, sheet_submit
 from backend.elections.models import Table
 from backend.messaging.encoding import transliterate
@@ -166,7 +166,7 @@ def sheet_sms_command(*, volunteer: Volunteer, parsed: SheetSms) -> str:
         return _sms(table)
     if not can_submit_sheet(volunteer.user, table):
         return _sms(_("Fiscaliza: no podés cargar el acta de la mesa %(number)s.") % {"number": table.number})
-    category = Category.objects.filter(election_id=table.election_id, code__iexact=parsed.category_code).first()
+    category = category_get_by_code(election_id=table.election_id, code=parsed.category_code)
     if category is None:
         codes = " ".join(Category.objects.filter(election_id=table.election_id).values_list("code", flat=True))
         return _sms(

@@ -125,3 +125,12 @@ def _fresh_throttle_history(monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
     monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ballot_cache():
+    # The count keeps each election's ballot per process; a rolled-back test's election id may come
+    # back (SQLite reuses row ids) with another ballot, so every test starts without one.
+    from backend.count.selectors import ballot_cache_clear
+
+    ballot_cache_clear()

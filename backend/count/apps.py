@@ -9,4 +9,6 @@ class CountConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the official import task in every process that may queue it by name (backend.core.jobs).
-        from . import tasks  # noqa: F401
+        from . import signals, tasks  # noqa: F401
+
+        signals.connect()

@@ -5,6 +5,7 @@ Every cell goes through `spreadsheet_cell` (no formula injection); every export 
 
 import io
 import logging
+from collections.abc import Iterable
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -30,8 +31,9 @@ def _save(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def discrepancies_xlsx(found: list[Discrepancy], *, base_url: str) -> bytes:
-    """One row per table x category x differing figure: everything a challenge needs."""
+def discrepancies_xlsx(found: Iterable[Discrepancy], *, base_url: str) -> bytes:
+    """One row per table x category x differing figure: everything a challenge needs. `found` may be
+    a generator (`selectors.discrepancy_iter`): rows are written as they are read."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Discrepancias"))
     sheet.append(
@@ -51,7 +53,9 @@ def discrepancies_xlsx(found: list[Discrepancy], *, base_url: str) -> bytes:
         ]
     )
     base = base_url.rstrip("/")
+    tables = 0
     for d in found:
+        tables += 1
         photo = f"{base}{d.ours.photo.url}" if d.ours.photo else ""
         for name, (ours, official) in d.differences.items():
             sheet.append(
@@ -73,7 +77,7 @@ def discrepancies_xlsx(found: list[Discrepancy], *, base_url: str) -> bytes:
                     )
                 ]
             )
-    logger.info("discrepancies export: %s tables", len(found))
+    logger.info("discrepancies export: %s tables", tables)
     return _save(workbook)
 
 

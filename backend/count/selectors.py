@@ -1,12 +1,17 @@
 """Reads of the count: a table's ballot, its sheets, the quick count, the discrepancies."""
 
+import itertools
+import json
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role
 from backend.elections.models import Area, Election, Table
 from backend.permissions import role_of, scope_areas
 
@@ -20,25 +25,77 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
 
 
+@dataclass(frozen=True)
+class _Ballot:
+    """An election's ballot as the sheet doors read it: categories (with their districts' paths, empty
+    when voted everywhere) and each category's lists (with their district's path, "" when everywhere)."""
+
+    loaded_at: float
+    categories: tuple[tuple[Category, frozenset[str]], ...]
+    lists: dict[int, tuple[tuple[BallotList, str], ...]]
+
+
+# Per process: every sheet needs its table's ballot, which is per election and does not change on
+# election night. Saves of a category or list (the admin, the imports) clear it at once in this
+# process (`ballot_cache_clear`, from the app's signals); other processes reload it within this TTL.
+BALLOT_CACHE_TTL = 10.0  # seconds
+_ballots: dict[int, _Ballot] = {}
+
+
+def ballot_cache_clear(election_id: int | None = None) -> None:
+    if election_id is None:
+        _ballots.clear()
+    else:
+        _ballots.pop(election_id, None)
+
+
+def _ballot(election_id: int) -> _Ballot:
+    found = _ballots.get(election_id)
+    now = time.monotonic()
+    if found is not None and now - found.loaded_at < BALLOT_CACHE_TTL:
+        return found
+    districts: dict[int, set[str]] = {}
+    for category_id, path in Category.districts.through.objects.filter(category__election_id=election_id).values_list(
+        "category_id", "area__path"
+    ):
+        districts.setdefault(category_id, set()).add(path)
+    categories = tuple(
+        (c, frozenset(districts.get(c.pk, ())))
+        for c in Category.objects.filter(election_id=election_id).order_by("position", "id")
+    )
+    lists: dict[int, list[tuple[BallotList, str]]] = {c.pk: [] for c, _paths in categories}
+    for bl in (
+        BallotList.objects.filter(category__election_id=election_id)
+        .annotate(district_path=F("district__path"))
+        .order_by("position", "id")
+    ):
+        lists.setdefault(bl.category_id, []).append((bl, bl.district_path or ""))
+    found = _Ballot(loaded_at=now, categories=categories, lists={k: tuple(v) for k, v in lists.items()})
+    _ballots[election_id] = found
+    return found
+
+
 def category_list_for_table(*, table: Table) -> list[Category]:
     """The categories voted at `table`: those with no districts, and those of one of its areas."""
-    paths = _ancestor_paths(table.place.area.path)
-    return list(
-        Category.objects.filter(election_id=table.election_id)
-        .filter(Q(districts__isnull=True) | Q(districts__path__in=paths))
-        .distinct()
-        .order_by("position", "id")
-    )
+    paths = set(_ancestor_paths(table.place.area.path))
+    return [c for c, districts in _ballot(table.election_id).categories if not districts or districts & paths]
+
+
+def category_get_by_code(*, election_id: int, code: str) -> Category | None:
+    """The election's category whose short code is `code` (any case), or None."""
+    wanted = code.casefold()
+    return next((c for c, _d in _ballot(election_id).categories if c.code.casefold() == wanted), None)
+
+
+def category_get_by_id(*, election_id: int, pk: int) -> Category | None:
+    return next((c for c, _d in _ballot(election_id).categories if c.pk == pk), None)
 
 
 def ballot_list_for_table(*, table: Table, category: Category) -> list[BallotList]:
     """The lists on `table`'s sheet for `category`, in sheet order."""
-    paths = _ancestor_paths(table.place.area.path)
-    return list(
-        BallotList.objects.filter(category=category)
-        .filter(Q(district__isnull=True) | Q(district__path__in=paths))
-        .order_by("position", "id")
-    )
+    paths = set(_ancestor_paths(table.place.area.path))
+    lists = _ballot(category.election_id).lists.get(category.pk, ())
+    return [bl for bl, district in lists if not district or district in paths]
 
 
 def sheet_current_get(*, table: Table, category: Category, official: bool = False) -> ResultSheet | None:
@@ -207,113 +264,215 @@ class Discrepancy:
     watcher: str = ""
 
 
-def _difference(ours: ResultSheet, official: ResultSheet, lists: dict[int, BallotList]) -> tuple[int, dict]:
+def _difference(ours: ResultSheet, official: ResultSheet, lists: dict[int, BallotList]) -> dict:
+    """Each figure where the two sheets differ: list name (or total's field) -> (ours, official)."""
     differences: dict = {}
-    at_stake = 0
     ids = set(ours.votes) | set(official.votes)
     for list_id in sorted(ids, key=int):
         mine, theirs = int(ours.votes.get(list_id, 0)), int(official.votes.get(list_id, 0))
         if mine == theirs:
             continue
         ballot_list = lists.get(int(list_id))
-        name = ballot_list.name if ballot_list else list_id
-        differences[name] = (mine, theirs)
-        if ballot_list is not None and ballot_list.ours:
-            at_stake += max(0, mine - theirs)
-        else:
-            at_stake += max(0, theirs - mine)
+        differences[ballot_list.name if ballot_list else list_id] = (mine, theirs)
     for name in ("blank", "null", "contested", "challenged", "voters"):
         mine, theirs = getattr(ours, name), getattr(official, name)
         if mine is not None and theirs is not None and mine != theirs:
             differences[name] = (mine, theirs)
-    return at_stake, differences
+    return differences
+
+
+def _votes_at_stake(ours: ResultSheet, other: ResultSheet, lists: dict[int, BallotList]) -> int:
+    """Votes the party loses if `other` stands instead of `ours`: its own lost votes plus rivals'
+    gained votes (the discrepancies compute the same in SQL)."""
+    at_stake = 0
+    for list_id in set(ours.votes) | set(other.votes):
+        mine, theirs = int(ours.votes.get(list_id, 0)), int(other.votes.get(list_id, 0))
+        ballot_list = lists.get(int(list_id))
+        at_stake += max(0, mine - theirs) if ballot_list is not None and ballot_list.ours else max(0, theirs - mine)
+    return at_stake
+
+
+_TOTAL_NAMES = ("blank", "null", "contested", "challenged", "voters")
+
+
+def _discrepancy_sql(*, vendor: str, quote, area_path: str | None, category_id: int | None, page: bool) -> str:
+    """One query: every current party sheet beside the current official sheet of its table and
+    category, the lists of both expanded from their JSON and compared, the votes at stake for us
+    summed (our lists' lost votes plus rivals' gained votes), ranked, counted and paged in SQL.
+
+    Ranked as the console shows them: most votes at stake first, then the biggest total gap, then
+    the table. A pair whose JSON text is equal is equal; a different text may still hold the same
+    figures (key order on SQLite), so equality is decided on the expanded lists."""
+    each = "jsonb_each_text" if vendor == "postgresql" else "json_each"
+    distinct = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    totals = [quote(n) for n in _TOTAL_NAMES]
+    totals_differ = " OR ".join(f"p.{c} {distinct} o.{c}" for c in totals)
+    pair_totals = ", ".join(
+        f"p.{c} AS ours_{n}, o.{c} AS official_{n}" for c, n in zip(totals, _TOTAL_NAMES, strict=True)
+    )
+    totals_gap = " + ".join(f"COALESCE(ABS(pair.ours_{n} - pair.official_{n}), 0)" for n in _TOTAL_NAMES)
+    totals_differ_pair = " OR ".join(f"pair.ours_{n} {distinct} pair.official_{n}" for n in _TOTAL_NAMES)
+    filters = ""
+    if area_path is not None:
+        filters += " AND substr(p.area_path, 1, %(area_length)s) = %(area)s"
+    if category_id is not None:
+        filters += " AND p.category_id = %(category)s"
+    return f"""
+WITH pair AS (
+  SELECT p.id AS ours_id, o.id AS official_id, p.table_id, p.category_id, p.actor_id, p.photo,
+         p.votes AS ours_votes, o.votes AS official_votes, {pair_totals}
+  FROM count_resultsheet p
+  JOIN count_resultsheet o ON o.table_id = p.table_id AND o.category_id = p.category_id
+       AND o.official = %(yes)s AND o.current = %(yes)s
+  WHERE p.election_id = %(election)s AND p.official = %(no)s AND p.current = %(yes)s{filters}
+    AND (p.votes <> o.votes OR {totals_differ})
+), cells AS (
+  SELECT pair.ours_id, e.key AS list_key, CAST(e.value AS INTEGER) AS mine, 0 AS theirs, 1 AS in_mine, 0 AS in_theirs
+  FROM pair, {each}(pair.ours_votes) e
+  UNION ALL
+  SELECT pair.ours_id, e.key, 0, CAST(e.value AS INTEGER), 0, 1
+  FROM pair, {each}(pair.official_votes) e
+), per_list AS (
+  SELECT ours_id, list_key, SUM(mine) AS mine, SUM(theirs) AS theirs, SUM(in_mine) AS in_mine,
+         SUM(in_theirs) AS in_theirs
+  FROM cells GROUP BY ours_id, list_key
+), scored AS (
+  SELECT l.ours_id,
+         SUM(CASE WHEN b.ours THEN (CASE WHEN l.mine > l.theirs THEN l.mine - l.theirs ELSE 0 END)
+                  ELSE (CASE WHEN l.theirs > l.mine THEN l.theirs - l.mine ELSE 0 END) END) AS at_stake,
+         SUM(ABS(l.mine - l.theirs)) AS gap,
+         SUM(CASE WHEN l.mine <> l.theirs OR l.in_mine = 0 OR l.in_theirs = 0 THEN 1 ELSE 0 END) AS differing
+  FROM per_list l LEFT JOIN count_ballotlist b ON b.id = CAST(l.list_key AS INTEGER)
+  GROUP BY l.ours_id
+)
+SELECT pair.ours_id, pair.official_id, pair.table_id, pair.category_id, pair.actor_id, pair.photo,
+       pair.ours_votes, pair.official_votes,
+       {", ".join(f"pair.ours_{n}, pair.official_{n}" for n in _TOTAL_NAMES)},
+       COALESCE(s.at_stake, 0) AS at_stake, t.number, pl.name, a.path,
+       u.first_name, u.last_name, u.username{", COUNT(*) OVER () AS total" if page else ""}
+FROM pair
+LEFT JOIN scored s ON s.ours_id = pair.ours_id
+JOIN elections_table t ON t.id = pair.table_id
+JOIN elections_pollingplace pl ON pl.id = t.place_id
+JOIN elections_area a ON a.id = pl.area_id
+LEFT JOIN accounts_user u ON u.id = pair.actor_id
+WHERE COALESCE(s.differing, 0) > 0 OR {totals_differ_pair}
+ORDER BY COALESCE(s.at_stake, 0) DESC, COALESCE(s.gap, 0) + {totals_gap} DESC, t.number, pair.table_id,
+         pair.category_id{" LIMIT %(limit)s OFFSET %(offset)s" if page else ""}
+"""
+
+
+def _discrepancy_rows(
+    *, election: Election, area: Area | None, category: Category | None, limit: int | None, offset: int
+):
+    """The ranked rows (a generator, fetched in chunks so that an export never holds them all),
+    with the total before paging as the last column when `limit` is given."""
+    sql = _discrepancy_sql(
+        vendor=connection.vendor,
+        quote=connection.ops.quote_name,
+        area_path=area.path if area is not None else None,
+        category_id=category.pk if category is not None else None,
+        page=limit is not None,
+    )
+    params: dict = {"election": election.pk, "yes": True, "no": False, "limit": limit, "offset": offset}
+    if area is not None:
+        params["area"], params["area_length"] = area.path, len(area.path)
+    if category is not None:
+        params["category"] = category.pk
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(2000):
+            yield from chunk
+
+
+def _json(value) -> dict:
+    # PostgreSQL's driver hands back jsonb decoded, SQLite's the text.
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+def _discrepancies(election: Election, rows) -> Iterator[tuple[Discrepancy, int]]:
+    """Discrepancy objects from `_discrepancy_rows` (and each row's total column, when paged)."""
+    ballot = _ballot(election.pk)
+    lists = {bl.pk: bl for entries in ballot.lists.values() for bl, _d in entries}
+    categories = {c.pk: c for c, _d in ballot.categories}
+    names: dict[str, str] = {}
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, 2000)):
+        wanted = {p for row in chunk for p in _ancestor_paths(row[21])} - names.keys()
+        if wanted:
+            names.update(Area.objects.filter(election=election, path__in=wanted).values_list("path", "name"))
+        for row in chunk:
+            ours_id, official_id, table_id, category_id, actor_id, photo, ours_votes, official_votes = row[:8]
+            totals = row[8:18]
+            ours = ResultSheet(
+                id=ours_id,
+                election_id=election.pk,
+                table_id=table_id,
+                category_id=category_id,
+                actor_id=actor_id,
+                photo=photo or "",
+                votes=_json(ours_votes),
+                **{n: totals[2 * i] for i, n in enumerate(_TOTAL_NAMES)},
+            )
+            official = ResultSheet(
+                id=official_id,
+                election_id=election.pk,
+                table_id=table_id,
+                category_id=category_id,
+                official=True,
+                votes=_json(official_votes),
+                **{n: totals[2 * i + 1] for i, n in enumerate(_TOTAL_NAMES)},
+            )
+            chain = [names.get(p, "") for p in _ancestor_paths(row[21])]
+            first, last, username = row[22:25]
+            category = categories.get(category_id)
+            yield (
+                Discrepancy(
+                    table_id=table_id,
+                    table=row[19],
+                    category_id=category_id,
+                    category=category.name if category is not None else str(category_id),
+                    district=chain[0] if len(chain) > 0 else "",
+                    section=chain[1] if len(chain) > 1 else "",
+                    circuit=chain[2] if len(chain) > 2 else "",
+                    place=row[20],
+                    ours=ours,
+                    official=official,
+                    at_stake=int(row[18]),
+                    differences=_difference(ours, official, lists),
+                    watcher=(f"{first or ''} {last or ''}".strip() or username or "") if actor_id else "",
+                ),
+                int(row[25]) if len(row) > 25 else 0,
+            )
 
 
 def discrepancy_list(
     *, election: Election, area: Area | None = None, category: Category | None = None
 ) -> list[Discrepancy]:
     """Every table x category where the party's current sheet and the official figure differ,
-    ranked by the votes at stake for the party (then by the size of the difference)."""
-    official = ResultSheet.objects.filter(election=election, official=True, current=True)
-    if area is not None:
-        official = official.filter(area_path__startswith=area.path)
-    if category is not None:
-        official = official.filter(category=category)
-    official_by_key = {
-        (s.table_id, s.category_id): s
-        for s in official.only(
-            "id", "table_id", "category_id", "votes", "blank", "null", "contested", "challenged", "voters"
-        )
-    }
-    ours_qs = ResultSheet.objects.filter(election=election, official=False, current=True)
-    if area is not None:
-        ours_qs = ours_qs.filter(area_path__startswith=area.path)
-    if category is not None:
-        ours_qs = ours_qs.filter(category=category)
-    lists = {bl.pk: bl for bl in BallotList.objects.filter(category__election=election)}
-    found: list[tuple[ResultSheet, ResultSheet, int, dict]] = []
-    for sheet in ours_qs.only(
-        "id",
-        "table_id",
-        "category_id",
-        "votes",
-        "blank",
-        "null",
-        "contested",
-        "challenged",
-        "voters",
-        "photo",
-        "actor_id",
-    ).iterator(chunk_size=5000):
-        theirs = official_by_key.get((sheet.table_id, sheet.category_id))
-        if theirs is None or sheet.figures() == theirs.figures():
-            continue
-        at_stake, differences = _difference(sheet, theirs, lists)
-        found.append((sheet, theirs, at_stake, differences))
-    if not found:
-        return []
-    tables = {t.pk: t for t in Table.objects.filter(pk__in={s.table_id for s, *_ in found}).select_related("place")}
-    areas = {a.pk: a for a in Area.objects.filter(election=election).only("id", "parent_id", "name")}
-    categories = {c.pk: c for c in Category.objects.filter(election=election)}
-    watchers = _watcher_names(found)
-    result = []
-    for sheet, theirs, at_stake, differences in found:
-        table = tables[sheet.table_id]
-        area_chain = _area_chain(areas, table.place.area_id)
-        result.append(
-            Discrepancy(
-                table_id=table.pk,
-                table=table.number,
-                category_id=sheet.category_id,
-                category=categories[sheet.category_id].name,
-                district=area_chain[0] if len(area_chain) > 0 else "",
-                section=area_chain[1] if len(area_chain) > 1 else "",
-                circuit=area_chain[2] if len(area_chain) > 2 else "",
-                place=table.place.name,
-                ours=sheet,
-                official=theirs,
-                at_stake=at_stake,
-                differences=differences,
-                watcher=watchers.get(sheet.actor_id, "") if sheet.actor_id else "",
-            )
-        )
-    result.sort(key=lambda d: (-d.at_stake, -sum(abs(a - b) for a, b in d.differences.values()), d.table))
-    return result
+    ranked by the votes at stake for the party (then by the size of the difference): one query."""
+    rows = _discrepancy_rows(election=election, area=area, category=category, limit=None, offset=0)
+    return [d for d, _total in _discrepancies(election, rows)]
 
 
-def _area_chain(areas: dict[int, Area], area_id: int | None) -> list[str]:
-    """Names from the district down to the place's area (district, section, circuit...)."""
-    chain = []
-    node = areas.get(area_id) if area_id is not None else None
-    while node is not None:
-        chain.append(node.name)
-        node = areas.get(node.parent_id) if node.parent_id is not None else None
-    return list(reversed(chain))
+def discrepancy_page(
+    *, election: Election, area: Area | None = None, category: Category | None = None, limit: int, offset: int = 0
+) -> tuple[int, list[Discrepancy]]:
+    """(how many in all, the `limit` from `offset` on in rank order): one query, paged in SQL."""
+    rows = _discrepancy_rows(election=election, area=area, category=category, limit=limit, offset=offset)
+    found = list(_discrepancies(election, rows))
+    if not found and offset:
+        total, _page = discrepancy_page(election=election, area=area, category=category, limit=1)
+        return total, []
+    return (found[0][1] if found else 0), [d for d, _total in found]
 
 
-def _watcher_names(found) -> dict[int, str]:
-    ids = {s.actor_id for s, *_ in found if s.actor_id}
-    return {u.pk: (u.get_full_name() or u.get_username()) for u in User.objects.filter(pk__in=ids)}
+def discrepancy_iter(
+    *, election: Election, area: Area | None = None, category: Category | None = None
+) -> Iterator[Discrepancy]:
+    """Every discrepancy in rank order, read in chunks (the legal team's export)."""
+    rows = _discrepancy_rows(election=election, area=area, category=category, limit=None, offset=0)
+    return (d for d, _total in _discrepancies(election, rows))
 
 
 @dataclass
@@ -431,8 +590,8 @@ def conflict_list(*, user, election: Election, area: Area | None = None) -> list
         current = currents.get((sheet.table_id, sheet.category_id))
         at_stake, differences = 0, dict[str, tuple]()
         if current is not None:
-            loss, differences = _difference(current, sheet, lists)
-            at_stake = max(loss, _difference(sheet, current, lists)[0])
+            differences = _difference(current, sheet, lists)
+            at_stake = max(_votes_at_stake(current, sheet, lists), _votes_at_stake(sheet, current, lists))
         found.append(Conflict(sheet=sheet, current=current, at_stake=at_stake, differences=differences))
     found.sort(key=lambda c: (-c.at_stake, c.sheet.table.number, c.sheet.category_id, c.sheet.pk))
     return found

@@ -6,11 +6,12 @@ notice that asks the watcher back, all in one transaction.
 """
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import partial
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,7 +23,7 @@ from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 
 from .errors import CountErrorCode, SheetFlag
-from .live import count_event_after_commit
+from .live import count_event, count_event_after_commit
 from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
 from .selectors import ballot_list_for_table, category_list_for_table
 from .tallies import tally_apply
@@ -75,7 +76,7 @@ def _label(name: str) -> str:
 
 
 def _check(
-    *, table: Table, figures: SheetFigures, lists: list[BallotList], other_voters: dict[str, int]
+    *, electors: int | None, figures: SheetFigures, lists: list[BallotList], other_voters: dict[str, int]
 ) -> tuple[list[Flag], list[str]]:
     """The checks of one sheet: what is missing, what exceeds the electors, what does not add up."""
     flags: list[Flag] = []
@@ -86,14 +87,14 @@ def _check(
     list_sum = sum(v or 0 for v in figures.votes.values())
     others = sum(getattr(figures, name) or 0 for name in ("blank", "null", "contested", "challenged"))
     voters = figures.voters
-    if table.electors is not None:
+    if electors is not None:
         biggest = max([voters or 0, list_sum + others])
-        if biggest > table.electors:
+        if biggest > electors:
             flags.append(
                 Flag(
                     SheetFlag.OVER_ELECTORS,
                     _("Hay %(votes)s votos y la mesa tiene %(electors)s electores.")
-                    % {"votes": biggest, "electors": table.electors},
+                    % {"votes": biggest, "electors": electors},
                 )
             )
     if voters is not None and not missing and list_sum + others != voters:
@@ -164,6 +165,59 @@ def _watchers_of(table: Table) -> list:
     ]
 
 
+_SHEET_FIELDS = ("id", "category_id", "votes", *TOTAL_FIELDS)
+
+
+def _table_lock(*, table_id: int) -> tuple[int | None, str, list[ResultSheet]]:
+    """Lock the table's row for this transaction; return its electors, its place's area path and its
+    current party sheets. Hand-written SQL, once per sheet on election night (no ORM compile).
+
+    Two statements on purpose: in READ COMMITTED a statement that waited for the lock still sees the
+    sheets of its own snapshot, so the sheets are read by a second statement, after the lock, where
+    the sheet of the transaction that held it is visible."""
+    q = connection.ops.quote_name
+    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.electors, a.path FROM elections_table t JOIN elections_pollingplace p ON p.id = t.place_id "
+            f"JOIN elections_area a ON a.id = p.area_id WHERE t.id = %s{lock}",
+            [table_id],
+        )
+        electors, area_path = cursor.fetchone()
+        cursor.execute(
+            f"SELECT {', '.join(q(f) for f in _SHEET_FIELDS)} FROM count_resultsheet "
+            "WHERE table_id = %s AND official = %s AND current = %s",
+            [table_id, False, True],
+        )
+        currents = []
+        for row in cursor.fetchall():
+            values = dict(zip(_SHEET_FIELDS, row, strict=True))
+            if isinstance(values["votes"], str):  # JSON text (Django's drivers hand jsonb back undecoded)
+                values["votes"] = json.loads(values["votes"])
+            currents.append(ResultSheet(table_id=table_id, official=False, current=True, **values))
+    return electors, area_path, currents
+
+
+def _votes_insert(*, sheet_id: int, votes: list[tuple[int, int]]) -> None:
+    """The sheet's SheetVote rows in one statement (PostgreSQL: as arrays, so the driver keeps its
+    parsed form whatever the number of lists)."""
+    if not votes:
+        return
+    table = SheetVote._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (sheet_id, ballot_list_id, votes) SELECT %s, * FROM unnest(%s::int[], %s::int[])",
+                [sheet_id, [k for k, _v in votes], [v for _k, v in votes]],
+            )
+        else:
+            values = ", ".join(["(%s, %s, %s)"] * len(votes))
+            cursor.execute(
+                f"INSERT INTO {table} (sheet_id, ballot_list_id, votes) VALUES {values}",
+                [x for k, v in votes for x in (sheet_id, k, v)],
+            )
+
+
 def sheet_submit(
     *,
     table: Table,
@@ -185,29 +239,28 @@ def sheet_submit(
     """
     lists = _validate(table=table, category=category, figures=figures)
     photo_file, digest = photo_read(photo) if photo is not None else (None, "")
+    codes = {c.pk: c.code for c in category_list_for_table(table=table)}
     with transaction.atomic():
         # One table's sheets are compared one after the other: the watcher's SMS and the fiscal
-        # general's web form must each see the other's row.
-        table = Table.objects.select_for_update().select_related("place__area").get(pk=table.pk)
-        current = (
-            ResultSheet.objects.select_for_update()
-            .filter(table=table, category=category, official=False, current=True)
-            .first()
-        )
-        other_voters = {
-            code: voters
-            for code, voters in ResultSheet.objects.filter(table=table, official=False, current=True)
-            .exclude(category=category)
-            .values_list("category__code", "voters")
-            if voters is not None
-        }
-        flags, missing = _check(table=table, figures=figures, lists=lists, other_voters=other_voters)
+        # general's web form must each see the other's row. Only the table's row is locked (not its
+        # place's nor its area's, which every other table of the area shares).
+        electors, area_path, currents = _table_lock(table_id=table.pk)
+        # The table's current party sheets, every category at once: this category's is compared,
+        # the others' voters must match.
+        current = None
+        other_voters = {}
+        for other in currents:
+            if other.category_id == category.pk:
+                current = other
+            elif other.voters is not None:
+                other_voters[codes.get(other.category_id, str(other.category_id))] = other.voters
+        flags, missing = _check(electors=electors, figures=figures, lists=lists, other_voters=other_voters)
         sheet = ResultSheet(
             election_id=table.election_id,
             table=table,
             category=category,
             source=source,
-            area_path=table.place.area.path,
+            area_path=area_path,
             votes={str(k): v for k, v in figures.votes.items() if v is not None},
             actor=actor,
             photo_sheet=photo_sheet,
@@ -233,17 +286,16 @@ def sheet_submit(
         if photo_file is not None:
             sheet.photo.save(str(photo_file.name), photo_file, save=False)
         sheet.save()
-        SheetVote.objects.bulk_create(
-            [SheetVote(sheet=sheet, ballot_list_id=k, votes=v) for k, v in figures.votes.items() if v is not None]
-        )
+        _votes_insert(sheet_id=sheet.pk, votes=[(k, v) for k, v in figures.votes.items() if v is not None])
         if sheet.current:
-            tally_apply(sheet=sheet, electors=table.electors, sign=1)
+            tally_apply(sheet=sheet, electors=electors, sign=1)
         SheetEvent.objects.create(
             sheet=sheet, kind=SheetEvent.Kind.RECEIVED, actor=actor, note="; ".join(f.code for f in flags)[:300]
         )
         if flags and source != SheetSource.SMS:
             _ask_back(table=table, category=category, flags=flags)
-        live_send(board_group(table.election_id), partial(count_event_after_commit, sheet.pk))
+        # Built now from the row just written: no re-read after commit.
+        live_send(board_group(table.election_id), count_event(sheet, table_number=table.number))
     return SheetResult(sheet=sheet, flags=flags, missing=missing)
 
 

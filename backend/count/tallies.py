@@ -1,10 +1,12 @@
 """The quick count's running sums (CountTally): added to and taken from as sheets become or stop
 being current, inside the same transaction; rebuilt from the sheets after a bulk write.
 
-One statement per change: INSERT ... ON CONFLICT DO UPDATE adds to the row (PostgreSQL and SQLite
+One statement per change: a multi-row INSERT ... ON CONFLICT DO UPDATE adds to the rows (PostgreSQL and SQLite
 both speak it). Rows are written in a fixed order (list id) so that two sheets of one area never
 wait on each other in opposite orders.
 """
+
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -14,38 +16,41 @@ _TOTALS = ("votes", "tables", "electors", "voters", "blank", "null", "contested"
 
 
 def tally_apply(*, sheet: ResultSheet, electors: int | None, sign: int) -> None:
-    """Add (`sign` 1) or take away (-1) one current party sheet's figures."""
-    rows = [
-        (sheet.category_id, sheet.area_path, int(list_id), sign * int(votes), 0, 0, 0, 0, 0, 0, 0)
-        for list_id, votes in sorted(sheet.votes.items(), key=lambda kv: int(kv[0]))
+    """Add (`sign` 1) or take away (-1) one current party sheet's figures: one statement."""
+    lists = sorted((int(list_id), sign * int(votes)) for list_id, votes in sheet.votes.items())
+    totals = [
+        sign,
+        sign * (electors or 0),
+        sign * (sheet.voters or 0),
+        sign * (sheet.blank or 0),
+        sign * (sheet.null or 0),
+        sign * (sheet.contested or 0),
+        sign * (sheet.challenged or 0),
     ]
-    rows.insert(
-        0,
-        (
-            sheet.category_id,
-            sheet.area_path,
-            0,
-            0,
-            sign,
-            sign * (electors or 0),
-            sign * (sheet.voters or 0),
-            sign * (sheet.blank or 0),
-            sign * (sheet.null or 0),
-            sign * (sheet.contested or 0),
-            sign * (sheet.challenged or 0),
-        ),
-    )
     table = CountTally._meta.db_table
     q = connection.ops.quote_name
     columns = ", ".join(q(c) for c in _TOTALS)
     updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in _TOTALS)
-    sql = (
-        f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT (category_id, area_path, list_id) DO UPDATE SET {updates}"
-    )
+    conflict = f"ON CONFLICT (category_id, area_path, list_id) DO UPDATE SET {updates}"
+    if connection.vendor == "postgresql":
+        # The lists as two arrays: a dozen parameters whatever the number of lists, so the driver
+        # keeps the statement's parsed form (it re-parses any statement with more than 50).
+        sql = (
+            f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
+            "SELECT %s, %s, r.* FROM (SELECT 0 AS list_id, 0::bigint, %s::int, %s::bigint, %s::bigint, %s::bigint, "
+            "%s::bigint, %s::bigint, %s::bigint UNION ALL SELECT l.id, l.votes, 0, 0, 0, 0, 0, 0, 0 "
+            "FROM unnest(%s::int[], %s::bigint[]) AS l(id, votes)) AS r ORDER BY r.list_id "
+            f"{conflict}"
+        )
+        params: list[Any] = [sheet.category_id, sheet.area_path, *totals, [k for k, _ in lists], [v for _, v in lists]]
+    else:
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * (len(lists) + 1))
+        sql = f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) VALUES {values} {conflict}"
+        rows = [(sheet.category_id, sheet.area_path, 0, 0, *totals)]
+        rows += [(sheet.category_id, sheet.area_path, k, v, 0, 0, 0, 0, 0, 0, 0) for k, v in lists]
+        params = [value for row in rows for value in row]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.execute(sql, params)
 
 
 def tally_rebuild(*, election_id: int) -> int:

@@ -13,7 +13,8 @@ from backend.count.exports import discrepancies_xlsx, quick_count_xlsx
 from backend.count.models import Category, ResultSheet
 from backend.count.selectors import (
     ballot_list_for_table,
-    discrepancy_list,
+    discrepancy_iter,
+    discrepancy_page,
     quick_count,
     transcription_next,
     transcription_stats,
@@ -27,6 +28,7 @@ from ..models import ExportKind
 from .common import ancestors, area_from_query
 
 TOTALS = ("blank", "null", "contested", "challenged", "voters")
+DISCREPANCIES_SHOWN = 500  # the page shows the first ones (ranked); the export has them all
 
 
 def _counts(request, election, area):
@@ -86,20 +88,28 @@ def discrepancies_page(request):
     if election is None:
         return render(request, "console/no_election.html", {"nav_active": "count"})
     area = _default_area(request, election)
-    found = discrepancy_list(election=election, area=area)
     if request.GET.get("export") == "xlsx":
+        written = 0
+
+        def counted():
+            nonlocal written
+            for row in discrepancy_iter(election=election, area=area):
+                written += 1
+                yield row
+
+        content = discrepancies_xlsx(counted(), base_url=request.build_absolute_uri("/"))
         # The legal team's file names each table's watcher: logged like every export of personal data.
-        export_log(user=request.user, kind=ExportKind.DISCREPANCIES, election=election, area=area, rows=len(found))
+        export_log(user=request.user, kind=ExportKind.DISCREPANCIES, election=election, area=area, rows=written)
         response = HttpResponse(
-            discrepancies_xlsx(found, base_url=request.build_absolute_uri("/")),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
         response["Content-Disposition"] = f'attachment; filename="discrepancias-{election.slug}.xlsx"'
         return response
+    total, found = discrepancy_page(election=election, area=area, limit=DISCREPANCIES_SHOWN)
     return render(
         request,
         "console/discrepancies.html",
-        {"nav_active": "count", "election": election, "area": area, "found": found[:500], "total": len(found)},
+        {"nav_active": "count", "election": election, "area": area, "found": found, "total": total},
     )
 
 
