@@ -59,13 +59,13 @@ def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Out
     changes_by_pk: dict[int, tuple[dict, dict]] = {}
     changed_fields: set[str] = set()
     for candidate in candidates:
-        values = candidate.values
-        owner = phone_owner.get(values.get("phone", ""))
+        phone = candidate.phone  # the values as a dict are built only for the ones compared
+        owner = phone_owner.get(phone) if phone else None
         if owner is not None and owner != candidate.dni:
             reject_candidate(
                 candidate,
                 outcome,
-                texts.phone_of_other % {"phone": values["phone"], "dni": mask_dni(owner)},
+                texts.phone_of_other % {"phone": phone, "dni": mask_dni(owner)},
                 texts,
             )
             continue
