@@ -7,9 +7,9 @@ Fresh database: a temporary SQLite file by default; with BENCH_DATABASE_URL (or 
 a PostgreSQL database, a new database (`--database`, default `bench_import_roster`) is created next to
 it and dropped at the end. The floor is the bare read of the same file in the same run (`open_sheet`
 and every row: the budget scan and calamine, a piece at a time for a large xlsx); the same read with
-the sheet parsed whole, as before the pieces, is printed beside it. Each phase prints its wall and CPU seconds, its ratio to the floor and the peak
-memory so far (ru_maxrss). Targets (issue 15): apply and re-apply <= 4x the floor, peak <= 400 MB
-at 200,000 rows.
+the sheet parsed whole, as before the pieces, is printed beside it. Each phase prints its wall and
+CPU seconds, its ratio to the floor and its own peak memory (ru_maxrss reset before it).
+Targets (issue 15): apply and re-apply <= 4x the floor, peak <= 400 MB at 200,000 rows.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
-from backend.core.sheetscan import CHUNK, Budget, BudgetExceeded, xlsx_parts, scan_ods, scan_xls, scan_xlsx
+from backend.core.sheetscan import CHUNK, Budget, BudgetExceeded, scan_ods, scan_xls, scan_xlsx, xlsx_parts
 from backend.core.text import header_key
 
 HEADER_SCAN_ROWS = 30
@@ -378,7 +378,15 @@ _SHEET_DATA = b"<sheetData>"
 _SHEET_DATA_END = b"</sheetData>"
 _DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
 # Parts a piece does not need: the other sheets and what only they use.
-_SKIPPED_PARTS = ("xl/worksheets/", "xl/chartsheets/", "xl/media/", "xl/drawings/", "xl/charts/", "xl/pivot", "docProps/")
+_SKIPPED_PARTS = (
+    "xl/worksheets/",
+    "xl/chartsheets/",
+    "xl/media/",
+    "xl/drawings/",
+    "xl/charts/",
+    "xl/pivot",
+    "docProps/",
+)
 
 
 class _NotPieceable(Exception):
