@@ -27,6 +27,7 @@ from backend.core.text import fold
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteers_import_update
 
+from . import readers
 from .models import BatchStatus, ImportBatch, RowStatus
 from .roster_rows import FIELDS, PHONE_AT, Candidate, Outcome, Texts, _, read_roster, reject_candidate
 
@@ -234,6 +235,9 @@ def roster_import(*, batch: ImportBatch, dry_run: bool, open_sheet: Callable[[],
     finally:
         if gc_was_enabled:
             gc.enable()
+        # What the import cached stays no longer than it: the worker gives the memory back.
+        readers.forget_cached_values()
+        release_freed_memory()
 
 
 class _Clock:

@@ -2,6 +2,9 @@
 whole-sheet read, with row numbers kept across blank stretches, pieces and shared strings."""
 
 import datetime as dt
+import io
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,26 @@ def test_pieces_give_the_rows_and_height_of_the_whole_read(tmp_path, settings, p
     assert pieced.height == whole.height == 1539
     assert whole_rows[1499] == ["", "", "solo C 1500", "", 1500]
     assert whole_rows[4][2] == dt.date(2027, 1, 3)  # styles travel with each piece: dates stay dates
+
+
+def test_a_sheet_without_row_and_cell_numbers_is_read_whole(tmp_path, settings):
+    """Rows without `r` would restart their numbering in every piece: such a sheet is not cut."""
+    data = _write(tmp_path / "big.xlsx")
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                # Only the first rows (no stretch of blank rows) keep their meaning without numbers.
+                head, _sep, rest = content.partition(b"<sheetData>")
+                rows = re.findall(rb"<row .*?</row>", rest)[:1000]
+                content = head + b"<sheetData>" + b"".join(re.sub(rb' r="[A-Z]*\d+"', b"", r) for r in rows)
+                content += b"</sheetData></worksheet>"
+            target.writestr(info, content)
+    settings.IMPORT_XLSX_PIECE_BYTES = 2_000
+    sheet = open_sheet(out.getvalue(), filename="big.xlsx")
+    assert not callable(sheet._height)
+    settings.IMPORT_XLSX_PIECE_BYTES = 10**9
+    filled = [row for row in _trimmed(open_sheet(data, filename="big.xlsx").rows()) if row]
+    assert [row for row in _trimmed(sheet.rows()) if row] == filled[:1000]
