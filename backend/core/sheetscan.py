@@ -142,7 +142,7 @@ def _xlsx_shared_strings(archive: zipfile.ZipFile, name: str | None, budget: Bud
     return lengths
 
 
-def _xlsx_parts(archive: zipfile.ZipFile) -> tuple[str | None, str | None]:
+def xlsx_parts(archive: zipfile.ZipFile) -> tuple[str | None, str | None]:
     """(first sheet, shared strings) member names, resolved through the workbook's relationships."""
     from xml.etree import ElementTree
 
@@ -238,7 +238,7 @@ def _scan_xlsx_plain(handle: IO[bytes], lengths: array, budget: Budget) -> None:
 
 def scan_xlsx(archive: zipfile.ZipFile, budget: Budget) -> None:
     """Raise BudgetExceeded when reading the first sheet would build more than `budget` allows."""
-    sheet, shared = _xlsx_parts(archive)
+    sheet, shared = xlsx_parts(archive)
     lengths = _xlsx_shared_strings(archive, shared, budget)
     if sheet is None:
         return

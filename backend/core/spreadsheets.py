@@ -27,7 +27,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
-from backend.core.sheetscan import CHUNK, Budget, BudgetExceeded, scan_ods, scan_xls, scan_xlsx
+from backend.core.sheetscan import CHUNK, Budget, BudgetExceeded, scan_ods, scan_xls, scan_xlsx, xlsx_parts
 from backend.core.text import header_key
 
 HEADER_SCAN_ROWS = 30
@@ -83,16 +83,23 @@ def budget() -> Budget:
     )
 
 
-@dataclass
 class Sheet:
     """The first sheet of a file: `height` rows (header included), read lazily by `rows()`.
 
-    Every call to `rows()` reads the file again from its bytes, a row at a time for csv; cell
-    text is checked against the one-cell limit as it is read."""
+    Every call to `rows()` reads the file again from its bytes, a row at a time for csv and a
+    piece at a time for a large xlsx; cell text is checked against the one-cell limit as it is
+    read. A large xlsx counts its `height` only when asked (one more read)."""
 
-    kind: str  # "xlsx", "xls", "ods" or "csv"
-    height: int
-    _rows: Callable[[], Iterable[list]]
+    def __init__(self, kind: str, height: int | Callable[[], int], rows: Callable[[], Iterable[list]]):
+        self.kind = kind  # "xlsx", "xls", "ods" or "csv"
+        self._height = height
+        self._rows = rows
+
+    @property
+    def height(self) -> int:
+        if callable(self._height):
+            self._height = self._height()
+        return self._height
 
     def rows(self) -> Iterator[list]:
         max_chars = budget().max_cell_chars
@@ -335,6 +342,10 @@ def _bomb() -> ApplicationError:
 def _workbook_sheet(data: bytes, kind: str) -> Sheet:
     from python_calamine import CalamineWorkbook
 
+    if kind == "xlsx":
+        pieces = _xlsx_pieces_sheet(data)
+        if pieces is not None:
+            return pieces
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = workbook.get_sheet_by_index(0)
@@ -349,6 +360,164 @@ def _workbook_sheet(data: bytes, kind: str) -> Sheet:
     if height > max_rows + 1:
         raise _too_many_rows(max_rows)
     return Sheet(kind, height, sheet.iter_rows)
+
+
+# --- a large xlsx, a piece at a time -------------------------------------------------------------
+#
+# calamine builds a whole sheet at once: at 200,000 rows its cells take about 120 MB and parsing
+# them about 190 MB. A large sheet is therefore cut, between rows, into pieces of about
+# XLSX_PIECE_BYTES of XML; each piece is wrapped with the workbook's own small parts (workbook,
+# relationships, styles, shared strings) into a tiny stored zip that calamine reads on its own,
+# and only that piece's cells are held at once. Rows keep their numbers (`r="..."`): the gap
+# before a piece's first row (empty rows) is filled with empty rows, and its columns are padded
+# to their absolute position. Only the plain shape every common writer produces is cut
+# (unprefixed tags, `r` on every row and cell, no CDATA); any other sheet is read whole.
+
+XLSX_PIECE_BYTES = 4 * 1024 * 1024
+_SHEET_DATA = b"<sheetData>"
+_SHEET_DATA_END = b"</sheetData>"
+_DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
+# Parts a piece does not need: the other sheets and what only they use.
+_SKIPPED_PARTS = (
+    "xl/worksheets/",
+    "xl/chartsheets/",
+    "xl/media/",
+    "xl/drawings/",
+    "xl/charts/",
+    "xl/pivot",
+    "docProps/",
+)
+
+
+class _NotPieceable(Exception):
+    """The sheet is not in the plain shape that can be cut between rows."""
+
+
+# A row or cell tag without `r` first, or a CDATA section (which may hide "</row>"): not plain.
+_NOT_PLAIN = re.compile(rb'<(?:row|c)(?=[\s>/])(?! r=")|<!\[CDATA\[')
+
+
+def _plain_rows(piece: bytes) -> bool:
+    return _NOT_PLAIN.search(piece) is None
+
+
+def _xlsx_pieces_sheet(data: bytes) -> Sheet | None:
+    """A Sheet read a piece at a time, or None when the sheet is small or not plain enough to cut."""
+    piece_bytes = _limit("IMPORT_XLSX_PIECE_BYTES", XLSX_PIECE_BYTES)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        sheet_name, shared = xlsx_parts(archive)
+        if sheet_name is None:
+            return None
+        sheet_size = archive.getinfo(sheet_name).file_size
+        # The shared strings are parsed again with every piece: pieces at least twice their size.
+        if shared is not None:
+            piece_bytes = max(piece_bytes, 2 * archive.getinfo(shared).file_size)
+        if sheet_size <= 2 * piece_bytes:
+            return None
+        with archive.open(sheet_name) as handle:
+            start = handle.read(CHUNK)
+    except (BudgetExceeded, zipfile.BadZipFile, KeyError, EOFError, ValueError, SyntaxError, OSError):
+        return None  # the whole read reports what is wrong with the file
+    at = start.find(_SHEET_DATA)
+    if at < 0 or not start.lstrip().startswith((b"<?xml", b"<worksheet")) or b"<worksheet" not in start[:at]:
+        return None
+    if not _plain_rows(start[at:].rpartition(b"</row>")[0]):
+        return None
+    head = _DIMENSION.sub(b"", start[: at + len(_SHEET_DATA)])
+    parts = {
+        info.filename: archive.read(info)
+        for info in archive.infolist()
+        if info.filename != sheet_name and not info.filename.startswith(_SKIPPED_PARTS) and not info.is_dir()
+    }
+    max_rows = _limit("IMPORT_MAX_ROWS", 200_000)
+
+    def pieces() -> Iterator[bytes]:
+        """The sheet's rows, each piece a whole worksheet document of complete rows."""
+        with zipfile.ZipFile(io.BytesIO(data)) as source, source.open(sheet_name) as handle:
+            handle.read(at + len(_SHEET_DATA))
+            blocks: list[bytes] = []
+            size = 0
+            wanted = CHUNK  # the first piece is small: the upload's check stops after two filled rows
+            while True:
+                block = handle.read(CHUNK)
+                # "</sheetData>" may straddle two blocks: look from just before this one.
+                tail = blocks[-1][-len(_SHEET_DATA_END) :] if blocks else b""
+                done = not block or _SHEET_DATA_END in tail + block
+                blocks.append(block)
+                size += len(block)
+                if not done and size < wanted:
+                    continue
+                rest = b"".join(blocks)
+                if done:
+                    end = rest.find(_SHEET_DATA_END)
+                    rows = rest[:end] if end >= 0 else rest
+                    while len(rows) > wanted:  # what is left after a large last block, cut as usual
+                        cut = rows.rfind(b"</row>", 0, wanted) + len(b"</row>")
+                        if cut < len(b"</row>"):
+                            break
+                        yield rows[:cut]
+                        rows = rows[cut:]
+                    yield rows
+                    return
+                cut = rest.rfind(b"</row>") + len(b"</row>")
+                if cut < len(b"</row>"):
+                    blocks = [rest]  # one long row: keep reading until it ends
+                    continue
+                yield rest[:cut]
+                blocks = [rest[cut:]]
+                size = len(blocks[0])
+                wanted = piece_bytes
+
+    def workbooks() -> Iterator[tuple[int, int, list[list]]]:
+        """(first row, first column, rows) of each piece's used range (0-based)."""
+        from python_calamine import CalamineWorkbook
+
+        expected = 0
+        for rows_xml in pieces():
+            # The first piece was checked whole; the others are checked where it matters, cheaply: a
+            # CDATA section could hide a cut, and rows without numbers would restart at 0 (below).
+            if b"<![CDATA[" in rows_xml:
+                raise _NotPieceable
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as piece:
+                for name, content in parts.items():
+                    piece.writestr(name, content)
+                piece.writestr(sheet_name, b"".join((head, rows_xml, _SHEET_DATA_END, b"</worksheet>")))
+            del rows_xml
+            out.seek(0)
+            sheet = CalamineWorkbook.from_filelike(out).get_sheet_by_index(0)
+            if sheet.start is None:
+                continue
+            top, left = sheet.start
+            if top < expected:
+                raise _NotPieceable
+            if top > max_rows:
+                raise _too_many_rows(max_rows)
+            piece_rows = sheet.to_python(skip_empty_area=True)
+            expected = top + len(piece_rows)
+            yield top, left, piece_rows
+
+    def rows() -> Iterator[list]:
+        expected = 0
+        for top, left, piece_rows in workbooks():
+            while expected < top:
+                yield []
+                expected += 1
+            pad = [""] * left
+            for row in piece_rows:
+                yield pad + row if left else row
+            expected = top + len(piece_rows)
+
+    def height() -> int:
+        last = 0
+        for top, _left, piece_rows in workbooks():
+            last = top + len(piece_rows)
+        if last > max_rows + 1:
+            raise _too_many_rows(max_rows)
+        return last
+
+    return Sheet("xlsx", height, rows)
 
 
 def open_sheet(data: bytes, *, filename: str = "", scanned: bool = False) -> Sheet:

@@ -27,6 +27,7 @@ from backend.core.text import fold
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteers_import_update
 
+from . import readers
 from .models import BatchStatus, ImportBatch, RowStatus
 from .roster_rows import FIELDS, PHONE_AT, Candidate, Outcome, Texts, _, read_roster, reject_candidate
 
@@ -59,13 +60,13 @@ def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Out
     changes_by_pk: dict[int, tuple[dict, dict]] = {}
     changed_fields: set[str] = set()
     for candidate in candidates:
-        values = candidate.values
-        owner = phone_owner.get(values.get("phone", ""))
+        phone = candidate.phone  # the values as a dict are built only for the ones compared
+        owner = phone_owner.get(phone) if phone else None
         if owner is not None and owner != candidate.dni:
             reject_candidate(
                 candidate,
                 outcome,
-                texts.phone_of_other % {"phone": values["phone"], "dni": mask_dni(owner)},
+                texts.phone_of_other % {"phone": phone, "dni": mask_dni(owner)},
                 texts,
             )
             continue
@@ -234,6 +235,9 @@ def roster_import(*, batch: ImportBatch, dry_run: bool, open_sheet: Callable[[],
     finally:
         if gc_was_enabled:
             gc.enable()
+        # What the import cached stays no longer than it: the worker gives the memory back.
+        readers.forget_cached_values()
+        release_freed_memory()
 
 
 class _Clock:

@@ -106,3 +106,14 @@ def test_roster_import_results_are_the_recorded_ones(tmp_path):
     expected = json.loads(GOLDEN.read_text())
     for key in expected:
         assert outcome[key] == expected[key], key
+
+
+def test_roster_import_read_a_piece_at_a_time_gives_the_same_results(tmp_path, settings):
+    """A large xlsx is read by calamine a piece of rows at a time (backend.core.spreadsheets): with
+    pieces of a few rows, the whole golden run must give exactly the recorded results."""
+    settings.IMPORT_XLSX_PIECE_BYTES = 20_000
+    outcome = _outcome(tmp_path)
+
+    expected = json.loads(GOLDEN.read_text())
+    for key in expected:
+        assert outcome[key] == expected[key], key
