@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole, AssignmentStatus
+from backend.assignments.selectors import coverage_map_by_place
 from backend.elections.models import Area, Election, PollingPlace
 from backend.permissions import visible
 from backend.volunteers.models import Volunteer
@@ -57,11 +58,21 @@ def volunteer_assignments_with_events(*, volunteer: Volunteer) -> QuerySet[Assig
     )
 
 
-def accreditation_rows(*, user, election: Election, area: Area | None = None) -> list[tuple]:
-    """(last name, first name, DNI, place code, place name, address, table, role) of active watchers."""
+def _accreditation_assignments(*, user, election: Election, area: Area | None) -> QuerySet[Assignment]:
     qs = visible(user, Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES))
     if area is not None:
         qs = qs.filter(place__area__path__startswith=area.path)
+    return qs
+
+
+def accreditation_count(*, user, election: Election, area: Area | None = None) -> int:
+    """How many rows `accreditation_rows` would give: one count, to choose between the file now and a job."""
+    return _accreditation_assignments(user=user, election=election, area=area).count()
+
+
+def accreditation_rows(*, user, election: Election, area: Area | None = None) -> list[tuple]:
+    """(last name, first name, DNI, place code, place name, address, table, role) of active watchers."""
+    qs = _accreditation_assignments(user=user, election=election, area=area)
     qs = qs.select_related("volunteer", "place", "table").order_by("place__code", "role", "table__number", "slot")
     return [
         (
@@ -76,6 +87,36 @@ def accreditation_rows(*, user, election: Election, area: Area | None = None) ->
         )
         for a in qs
     ]
+
+
+def _coverage_places(*, user, election: Election, area: Area | None) -> QuerySet[PollingPlace]:
+    places = visible(user, PollingPlace.objects.filter(election=election))
+    if area is not None:
+        places = places.filter(area__path__startswith=area.path)
+    return places
+
+
+def coverage_count(*, user, election: Election, area: Area | None = None) -> int:
+    """How many rows `coverage_rows` would give (one per visible place), in one count."""
+    return _coverage_places(user=user, election=election, area=area).count()
+
+
+def coverage_rows(*, user, election: Election, area: Area | None = None) -> list[tuple]:
+    """Per visible place under `area`: area, code, name, address, slots, assigned, confirmed,
+    checked in, uncovered. A fixed number of queries whatever the number of districts."""
+    per_place = coverage_map_by_place(user=user, election=election, area=area)
+    rows = []
+    places = _coverage_places(user=user, election=election, area=area)
+    for area_name, pk, code, name, address in places.order_by("area__path", "code").values_list(
+        "area__name", "pk", "code", "name", "address"
+    ):
+        cov = per_place.get(pk)
+        if cov is None:
+            continue
+        rows.append(
+            (area_name, code, name, address, cov.slots, cov.assigned, cov.confirmed, cov.checked_in, cov.uncovered)
+        )
+    return rows
 
 
 def check_in_deadline(*, election: Election) -> datetime.datetime:

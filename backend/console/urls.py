@@ -22,7 +22,7 @@ app_name = "console"
 
 console_patterns = [
     path("", coverage.coverage, name="coverage"),
-    path("cobertura.xlsx", coverage.coverage_export, name="coverage_export"),
+    path("cobertura.xlsx", exports.coverage_export, name="coverage_export"),
     path("establecimientos/<int:pk>/", board.place, name="place"),
     path("establecimientos/<int:pk>/candidatos/", board.candidates, name="candidates"),
     path("asignaciones/nueva/", board.assign, name="assign"),
@@ -56,6 +56,8 @@ console_patterns = [
     path("dia/incidentes/<int:pk>/resolver/", tableday.incident_resolve, name="incident_resolve"),
     path("dia/incidentes/<int:pk>/nota/", tableday.incident_note, name="incident_note"),
     path("acreditacion.xlsx", exports.accreditation_export, name="accreditation_export"),
+    path("exportaciones/<int:pk>/", exports.export_job, name="export_job"),
+    path("exportaciones/<int:pk>.xlsx", exports.export_job_download, name="export_job_download"),
     path("conteo/", count.quick_count_page, name="quick_count"),
     path("conteo.xlsx", count.quick_count_export, name="quick_count_export"),
     path("discrepancias/", count.discrepancies_page, name="discrepancies"),
