@@ -31,6 +31,7 @@ console_patterns = [
     path("asignaciones/<int:pk>/intercambiar/", board.swap, name="swap"),
     path("asignaciones/<int:pk>/presente/", board.check_in, name="check_in"),
     path("asignaciones/<int:pk>/reemplazar/", day.replace, name="replace"),
+    path("asignaciones/<int:pk>/propuestas/", day.late_proposals, name="late_proposals"),
     path("asignacion-automatica/", autoassign.auto_assign, name="auto_assign"),
     path("fiscales/", volunteers.volunteers, name="volunteers"),
     path("fiscales/<int:pk>/", volunteers.volunteer, name="volunteer"),
