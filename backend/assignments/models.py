@@ -132,6 +132,8 @@ class Assignment(models.Model):
             models.Index(fields=["election", "status", "place"], name="assignment_coverage"),
             # The election-day board's latest check-ins: newest first without sorting every one.
             models.Index(fields=["election", "status", "status_changed_at"], name="assignment_recent_status"),
+            # Lists by place (the API's cursor, the board's late watchers): read in order, not sorted.
+            models.Index(fields=["election", "place", "role", "table", "slot", "id"], name="assignment_by_place"),
         ]
 
     def __str__(self) -> str:

@@ -63,7 +63,10 @@ def assignment_list_visible(
     """Assignments the user may see, newest status changes last; filters are optional."""
     qs = Assignment.objects.filter(election=election)
     if area is not None:
-        qs = qs.filter(place__area__path__startswith=area.path)
+        # The area's places as an id list, read through the assignment's place index: a join on the
+        # area path walked every assignment of the country first (national election-day board).
+        places = PollingPlace.objects.filter(election=election, area__path__startswith=area.path).values("pk")
+        qs = qs.filter(place_id__in=places)
     if place is not None:
         qs = qs.filter(place=place)
     if status:
