@@ -53,7 +53,7 @@ def xlsx_write(
     title: str,
     header: Sequence[str],
     rows: Iterable[Sequence],
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> int:
     """Write the sheet of `xlsx_bytes` into `target`; `on_progress(rows written)` every few thousand rows.
 

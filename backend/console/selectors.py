@@ -81,7 +81,7 @@ def accreditation_rows(*, user, election: Election, area: Area | None = None) ->
             a.place.code,
             a.place.name,
             a.place.address,
-            a.table.number if a.table_id else None,
+            a.table.number if a.table is not None else None,
             str(AssignmentRole(a.role).label),
         )
         for a in qs
