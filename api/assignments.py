@@ -13,6 +13,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.pagination import AssignmentCursorPagination
 from backend.accounts.models import Role
 from backend.assignments import selectors, services
 from backend.assignments.models import Assignment, AssignmentRole, AssignmentStatus, EventSource, Shift
@@ -88,9 +89,11 @@ def _assignment(pk: int) -> Assignment:
 
 
 class AssignmentListApi(ListAPIView):
-    """GET ?election=SLUG[&area=ID][&place=ID][&status=...][&active=1]: assignments the user may see."""
+    """GET ?election=SLUG[&area=ID][&place=ID][&status=...][&active=1][&cursor=...]: assignments the
+    user may see, grouped by place; follow `next` for the following page (cursor pagination)."""
 
     serializer_class = AssignmentOutputSerializer
+    pagination_class = AssignmentCursorPagination
 
     def get_queryset(self):
         params = self.request.query_params

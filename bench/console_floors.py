@@ -30,6 +30,8 @@ class Page:
     floor: Callable[[], object]
     headers: dict = field(default_factory=dict)
     lead_only: bool = False
+    method: str = "get"
+    data: dict = field(default_factory=dict)
 
 
 def scope_of(user, election: Election) -> Area | None:
@@ -88,6 +90,15 @@ def pages(*, election: Election, scope: Area | None) -> list[Page]:
         election=election, status__in=ACTIVE, place__area__path__startswith=root_path
     )
     volunteers_garcia = Volunteer.objects.filter(search_key__contains="garcia").order_by("last_name", "pk")
+    # The first late watcher in scope (bench/console.py moved the election and its statuses to yesterday).
+    late = (
+        scope_assignments.filter(status__in=["notified", "confirmed"])
+        .select_related("place__area")
+        .order_by("place_id", "role", "table_id", "slot", "id")
+        .first()
+    )
+    late_path = late.place.area.path.split("/")[1] if late else ""
+    late_path = f"/{late_path}/"
     out = [
         Page("coverage, root", "/consola/", coverage_floor(election, root_path)),
         Page("coverage, district", f"/consola/?area={top.pk}", coverage_floor(election, top.path)),
@@ -98,6 +109,12 @@ def pages(*, election: Election, scope: Area | None) -> list[Page]:
         ),
         Page("coverage, area below", f"/consola/?area={child.pk}", coverage_floor(election, child.path)),
         Page("coverage.xlsx, root", "/consola/cobertura.xlsx", coverage_floor(election, root_path)),
+        Page(
+            "coverage.xlsx, start the job",
+            "/consola/cobertura.xlsx",
+            coverage_floor(election, root_path),
+            method="post",
+        ),
         Page(
             "place board",
             f"/consola/establecimientos/{place.pk}/",
@@ -117,6 +134,12 @@ def pages(*, election: Election, scope: Area | None) -> list[Page]:
         Page("election day, root", "/consola/dia/", coverage_floor(election, root_path)),
         Page("election day, district", f"/consola/dia/?area={top.pk}", coverage_floor(election, top.path)),
         Page(
+            "late watcher's proposals (one row)",
+            f"/consola/asignaciones/{late.pk}/propuestas/" if late else "/consola/dia/",
+            rows_floor(Volunteer.objects.filter(area__path__startswith=late_path).order_by("pk"), 200),
+            headers={"HTTP_HX_REQUEST": "true"},
+        ),
+        Page(
             "late watchers, page 2",
             f"/consola/dia/?area={top.pk}&tarde=2",
             rows_floor(scope_assignments.filter(status__in=["notified", "confirmed"]).order_by("place__code")),
@@ -135,6 +158,15 @@ def pages(*, election: Election, scope: Area | None) -> list[Page]:
             rows_floor(
                 scope_assignments.filter(place__area__path__startswith=top.path).select_related("volunteer"), 10**6
             ),
+        ),
+        Page(
+            "accreditation.xlsx, start the job",
+            "/consola/acreditacion.xlsx",
+            rows_floor(
+                scope_assignments.filter(place__area__path__startswith=top.path).select_related("volunteer"), 10**6
+            ),
+            method="post",
+            data={"area": top.pk},
         ),
         Page("station thread", f"/hilos/{place.pk}/", rows_floor(Assignment.objects.none())),
         # API reads

@@ -167,6 +167,8 @@ class Assignment(models.Model):
             models.Index(fields=["election", "status", "status_changed_at"], name="assignment_recent_status"),
             # Coverage corrects its counts for split slots from the few shift rows alone.
             models.Index(fields=["election", "table"], condition=~Q(shift="day"), name="assignment_shift_rows"),
+            # Lists by place (the API's cursor, the board's late watchers): read in order, not sorted.
+            models.Index(fields=["election", "place", "role", "table", "slot", "id"], name="assignment_by_place"),
         ]
 
     def __str__(self) -> str:

@@ -6,8 +6,7 @@ rows, watchers late on election day. Every function takes the user and narrows w
 import datetime
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from backend.assignments.models import (
@@ -18,6 +17,7 @@ from backend.assignments.models import (
     AssignmentStatus,
     Shift,
 )
+from backend.assignments.selectors import coverage_map_by_place
 from backend.elections.models import Area, Election, PollingPlace
 from backend.permissions import visible
 from backend.volunteers.models import Volunteer
@@ -64,11 +64,21 @@ def volunteer_assignments_with_events(*, volunteer: Volunteer) -> QuerySet[Assig
     )
 
 
-def accreditation_rows(*, user, election: Election, area: Area | None = None) -> list[tuple]:
-    """(last name, first name, DNI, place code, place name, address, table, role) of active watchers."""
+def _accreditation_assignments(*, user, election: Election, area: Area | None) -> QuerySet[Assignment]:
     qs = visible(user, Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES))
     if area is not None:
         qs = qs.filter(place__area__path__startswith=area.path)
+    return qs
+
+
+def accreditation_count(*, user, election: Election, area: Area | None = None) -> int:
+    """How many rows `accreditation_rows` would give: one count, to choose between the file now and a job."""
+    return _accreditation_assignments(user=user, election=election, area=area).count()
+
+
+def accreditation_rows(*, user, election: Election, area: Area | None = None) -> list[tuple]:
+    """(last name, first name, DNI, place code, place name, address, table, role) of active watchers."""
+    qs = _accreditation_assignments(user=user, election=election, area=area)
     qs = qs.select_related("volunteer", "place", "table").order_by("place__code", "role", "table__number", "slot")
     return [
         (
@@ -78,11 +88,41 @@ def accreditation_rows(*, user, election: Election, area: Area | None = None) ->
             a.place.code,
             a.place.name,
             a.place.address,
-            a.table.number if a.table_id else None,
+            a.table.number if a.table is not None else None,
             str(AssignmentRole(a.role).label),
         )
         for a in qs
     ]
+
+
+def _coverage_places(*, user, election: Election, area: Area | None) -> QuerySet[PollingPlace]:
+    places = visible(user, PollingPlace.objects.filter(election=election))
+    if area is not None:
+        places = places.filter(area__path__startswith=area.path)
+    return places
+
+
+def coverage_count(*, user, election: Election, area: Area | None = None) -> int:
+    """How many rows `coverage_rows` would give (one per visible place), in one count."""
+    return _coverage_places(user=user, election=election, area=area).count()
+
+
+def coverage_rows(*, user, election: Election, area: Area | None = None) -> list[tuple]:
+    """Per visible place under `area`: area, code, name, address, slots, assigned, confirmed,
+    checked in, uncovered. A fixed number of queries whatever the number of districts."""
+    per_place = coverage_map_by_place(user=user, election=election, area=area)
+    rows = []
+    places = _coverage_places(user=user, election=election, area=area)
+    for area_name, pk, code, name, address in places.order_by("area__path", "code").values_list(
+        "area__name", "pk", "code", "name", "address"
+    ):
+        cov = per_place.get(pk)
+        if cov is None:
+            continue
+        rows.append(
+            (area_name, code, name, address, cov.slots, cov.assigned, cov.confirmed, cov.checked_in, cov.uncovered)
+        )
+    return rows
 
 
 def check_in_deadline(*, election: Election) -> datetime.datetime:
@@ -115,22 +155,36 @@ def late_assignments(*, user, election: Election, area: Area | None = None, now=
     if now < check_in_deadline(election=election):
         return Assignment.objects.none()
     grace = datetime.timedelta(minutes=settings.CONSOLE_CHECK_IN_GRACE_MINUTES)
-    told_at = (
-        AssignmentEvent.objects.filter(assignment=OuterRef("pk"), to_status__in=TOLD)
-        .order_by("created_at", "id")
-        .values("created_at")[:1]
-    )
+    cutoff = now - grace
     qs = visible(user, Assignment.objects.filter(election=election, status__in=TOLD))
     if now < handover_deadline(election=election):
         qs = qs.exclude(shift=Shift.AFTERNOON)
     if area is not None:
-        qs = qs.filter(place__area__path__startswith=area.path)
-    cutoff = now - grace
+        # The area's places as an id list: the assignment's place index then reads the district's
+        # rows alone (a join on the area path made SQLite walk every late watcher of the country).
+        places = PollingPlace.objects.filter(election=election, area__path__startswith=area.path).values("pk")
+        qs = qs.filter(place_id__in=places)
     # Told no later than the last status change: whoever changed status before the cutoff is late
-    # without looking up when they were told (that lookup, row by row, cost most of the page).
-    qs = qs.annotate(told_at=Coalesce(Subquery(told_at), "status_changed_at")).filter(
-        Q(status_changed_at__lte=cutoff) | Q(told_at__lte=cutoff)
+    # without looking up when they were told. Otherwise: told before the cutoff, i.e. some "told"
+    # event before it (the first one is the earliest). A filter, not a column: computing "when were
+    # they told" for every row before sorting cost most of the country's page.
+    told_before = AssignmentEvent.objects.filter(assignment=OuterRef("pk"), to_status__in=TOLD, created_at__lte=cutoff)
+    qs = qs.filter(Q(status_changed_at__lte=cutoff) | Exists(told_before))
+    # By place (in the official list's order, the place ids), then general before tables, table,
+    # slot: the order the assignment's place index gives without sorting every late watcher (the
+    # place code, in another table, made the country's page sort 57,000 rows for its first 20).
+    return qs.select_related("volunteer", "place__area", "place__election", "table").order_by(*LATE_ORDER)
+
+
+LATE_ORDER = ("place_id", "role", "table_id", "slot", "id")
+
+
+def late_ahead_of(*, user, late: Assignment, now=None) -> int | None:
+    """How many late watchers of the same place, role and slot come before `late` on the board, or
+    None when `late` is not (or no longer) late: which pair of proposals is theirs."""
+    ids = list(
+        late_assignments(user=user, election=late.election, now=now)
+        .filter(place_id=late.place_id, role=late.role, slot=late.slot)
+        .values_list("pk", flat=True)
     )
-    return qs.select_related("volunteer", "place__area", "place__election", "table").order_by(
-        "place__code", "table__number", "slot"
-    )
+    return ids.index(late.pk) if late.pk in ids else None

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from backend.accounts.models import CoordinatorScope
 from backend.accounts.services import coordinator_scope_remove
-from backend.assignments.models import AssignmentRole
+from backend.assignments.models import Assignment, AssignmentRole, AssignmentStatus
 from backend.assignments.services import assignment_check_in, assignment_create
 from backend.console.routing import websocket_urlpatterns
 from tests.factories import VolunteerFactory
@@ -40,6 +40,13 @@ def _tell(assignment, *, hours_ago: float):
     )
     assignment.refresh_from_db()
     return assignment
+
+
+def _proposals(client, late) -> list[dict]:
+    """The proposals the board's "Proponer reemplazo" loads for one late watcher (htmx fragment)."""
+    response = client.get(reverse("console:late_proposals", args=[late.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    return response.context["proposals"]
 
 
 def test_board_counts_check_ins_in_scope(
@@ -75,7 +82,7 @@ def test_late_watchers_are_flagged_only_after_the_configured_time(client, geo, n
     # then
     assert before.context["flagged"] == []
     assert "se marcan las mesas" in before.content.decode()
-    assert [a.volunteer.full_name for a, _proposals, _thread in after.context["flagged"]] == ["Leo Tarde"]
+    assert [a.volunteer.full_name for a, _thread in after.context["flagged"]] == ["Leo Tarde"]
 
 
 def test_a_proposal_nobody_was_told_of_is_not_counted_late(client, geo, north_coordinator):
@@ -88,7 +95,7 @@ def test_a_proposal_nobody_was_told_of_is_not_counted_late(client, geo, north_co
     # when
     response = client.get(reverse("console:election_day"))
     # then: only the person who knew where to go is missing
-    assert [a.volunteer.full_name for a, _p, _t in response.context["flagged"]] == ["Leo Tarde"]
+    assert [a.volunteer.full_name for a, _t in response.context["flagged"]] == ["Leo Tarde"]
     assert response.context["late_total"] == 1
 
 
@@ -119,11 +126,12 @@ def test_late_watchers_of_one_place_get_different_proposals(client, geo, north_c
     for i in range(6):
         VolunteerFactory(area=geo.north_town, votes_at=geo.north_place, first_name=f"Libre{i}")
     client.force_login(north_coordinator)
-    # when
+    # when: the coordinator opens each late watcher's proposals from the board
     flagged = client.get(reverse("console:election_day")).context["flagged"]
+    pairs = [_proposals(client, a) for a, _t in flagged]
     # then: each watcher has two proposals and nobody is proposed twice
-    proposed = [c["volunteer_id"] for _a, proposals, _t in flagged for c in proposals]
-    assert [len(p) for _a, p, _t in flagged] == [2, 2, 2]
+    proposed = [c["volunteer_id"] for proposals in pairs for c in proposals]
+    assert [len(p) for p in pairs] == [2, 2, 2]
     assert len(set(proposed)) == len(proposed) == 6
 
 
@@ -248,7 +256,9 @@ def test_one_click_replacement_of_a_late_watcher(client, geo, north_coordinator)
     VolunteerFactory(area=geo.north_town, votes_at=geo.north_place, first_name="Ana", last_name="Cerca")
     client.force_login(north_coordinator)
     page = client.get(reverse("console:election_day"))
-    _late, proposals, _thread = page.context["flagged"][0]
+    _late, _thread = page.context["flagged"][0]
+    assert reverse("console:late_proposals", args=[late.pk]) in page.content.decode()
+    proposals = _proposals(client, late)
     # when
     client.post(reverse("console:replace", args=[late.pk]), {"volunteer": proposals[0]["volunteer_id"]})
     # then: Leo, who had been told, is absent; Ana's proposal is not late before she is told
@@ -275,8 +285,8 @@ def test_every_late_watcher_is_reachable_page_by_page(client, geo, north_coordin
     response = client.get(reverse("console:election_day"))
     second = client.get(reverse("console:election_day"), {"tarde": 2})
     # then: 20 on the first page, the other 4 on the second, none twice
-    first_ids = {a.pk for a, _p, _t in response.context["flagged"]}
-    second_ids = {a.pk for a, _p, _t in second.context["flagged"]}
+    first_ids = {a.pk for a, _t in response.context["flagged"]}
+    second_ids = {a.pk for a, _t in second.context["flagged"]}
     assert len(first_ids) == day.FLAGGED_SHOWN and len(second_ids) == 4
     assert response.context["late_total"] == 24 and not first_ids & second_ids
     assert "tarde=2" in response.content.decode()
@@ -320,3 +330,28 @@ def test_live_board_closes_when_the_coordinators_scope_is_taken_away(geo, north_
     # then
     assert connected
     assert closed == {"type": "websocket.close", "code": 4403}
+
+
+def test_proposals_for_someone_who_arrived_meanwhile_say_so(client, geo, north_coordinator):
+    # given: Leo was late; he checks in before the coordinator opens his proposals
+    geo.election.date = datetime.date.today() - datetime.timedelta(days=1)
+    geo.election.save()
+    late = _assign(geo.north_place, geo.north_tables[0], first_name="Leo", last_name="Tarde", area=geo.north_town)
+    VolunteerFactory(area=geo.north_town, votes_at=geo.north_place)
+    client.force_login(north_coordinator)
+    assert len(_proposals(client, late)) == 1
+    # (the check-in service accepts only the election's own day; the election here was yesterday)
+    Assignment.objects.filter(pk=late.pk).update(status=AssignmentStatus.CHECKED_IN)
+    # when
+    response = client.get(reverse("console:late_proposals", args=[late.pk]))
+    # then: a page (no JavaScript) that says so, and nothing to click
+    assert response.status_code == 200 and response.context["proposals"] == []
+    assert "Ya no figura sin presente" in response.content.decode()
+
+
+def test_proposals_of_a_watcher_outside_the_scope_are_not_found(client, geo, south_coordinator):
+    geo.election.date = datetime.date.today() - datetime.timedelta(days=1)
+    geo.election.save()
+    late = _assign(geo.north_place, geo.north_tables[0], area=geo.north_town)
+    client.force_login(south_coordinator)
+    assert client.get(reverse("console:late_proposals", args=[late.pk])).status_code == 404

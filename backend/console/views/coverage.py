@@ -8,8 +8,6 @@ from backend.elections.models import PollingPlace
 from backend.permissions import Action, can, visible
 
 from ..access import console_view, current_election, root_areas
-from ..exports import export_log, xlsx_bytes, xlsx_response
-from ..models import ExportKind
 from .common import ancestors, area_from_query, page_of
 
 FILTERS = {
@@ -59,52 +57,3 @@ def coverage(request):
         "filters": [("", _("Todo")), ("sin-cubrir", _("Sin cubrir")), ("sin-confirmar", _("Sin confirmar"))],
     }
     return render(request, "console/coverage.html", context)
-
-
-@console_view
-def coverage_export(request):
-    """Per place: area, code, name, slots, assigned, confirmed, checked in, uncovered. Logged."""
-    election = current_election(request)
-    if election is None:
-        return render(request, "console/no_election.html", status=404)
-    area = area_from_query(request, election)
-    # One pass over every visible place (under `area`, or all the user may see): a fixed number of
-    # queries whatever the number of districts.
-    per_place = coverage_map_by_place(user=request.user, election=election, area=area)
-    places = visible(request.user, PollingPlace.objects.filter(election=election))
-    if area is not None:
-        places = places.filter(area__path__startswith=area.path)
-    rows = []
-    for place in places.select_related("area").order_by("area__path", "code"):
-        cov = per_place.get(place.pk)
-        if cov is None:
-            continue
-        rows.append(
-            (
-                place.area.name,
-                place.code,
-                place.name,
-                place.address,
-                cov.slots,
-                cov.assigned,
-                cov.confirmed,
-                cov.checked_in,
-                cov.uncovered,
-            )
-        )
-    header = [
-        _("Área"),
-        _("Código"),
-        _("Establecimiento"),
-        _("Dirección"),
-        _("Puestos"),
-        _("Asignados"),
-        _("Confirmados"),
-        _("Presentes"),
-        _("Sin cubrir"),
-    ]
-    content, count = xlsx_bytes(title=_("Cobertura"), header=header, rows=rows)
-    export_log(
-        user=request.user, kind=ExportKind.COVERAGE, election=election, area=area, filters=dict(request.GET), rows=count
-    )
-    return xlsx_response(content, stem="cobertura")

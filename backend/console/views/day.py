@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,7 +25,7 @@ from backend.threads.selectors import announcement_unread_list
 from backend.volunteers.models import Volunteer
 
 from ..access import console_view, current_election
-from ..selectors import check_in_deadline, late_assignments
+from ..selectors import check_in_deadline, late_ahead_of, late_assignments
 from .board import SOURCE, _assignment
 from .common import (
     ancestors,
@@ -68,12 +69,14 @@ def election_day(request):
     now = timezone.now()
     late = late_assignments(user=request.user, election=election, area=area, now=now)
     # A phone page cannot hold thousands of cards: pages of 20 (?tarde=N), every one reachable.
-    late_page = Paginator(late, FLAGGED_SHOWN).get_page(request.GET.get("tarde"))
+    # The page's ids first (one lean sorted query, no joins), then those 20 rows with their place,
+    # table and person: sorting every late watcher with their joined rows cost most of the page.
+    late_page = Paginator(late.values_list("pk", flat=True), FLAGGED_SHOWN).get_page(request.GET.get("tarde"))
     late_total = late_page.paginator.count
-    flagged = [
-        (assignment, candidate_rows(proposals), thread_url(place=assignment.place))
-        for assignment, proposals in late_watcher_proposals(user=request.user, late=list(late_page.object_list))
-    ]
+    late_page.object_list = list(late.filter(pk__in=list(late_page.object_list)))
+    # Replacements are ranked only for the row a coordinator opens (`late_proposals`): the list of
+    # who is missing is what the board owes at once.
+    flagged = [(assignment, thread_url(place=assignment.place)) for assignment in late_page.object_list]
     unread = announcement_unread_list(user=request.user)
     recent = assignment_list_visible(
         user=request.user, election=election, area=area, status=AssignmentStatus.CHECKED_IN
@@ -96,6 +99,28 @@ def election_day(request):
         "unread_total": len(unread),
     }
     return render(request, "console/day.html", context)
+
+
+@console_view
+def late_proposals(request, pk: int):
+    """One late watcher's two proposed replacements, each with its one-click "Reemplazar": a
+    fragment for the board's "Proponer reemplazo" (htmx), or a small page without JavaScript."""
+    late = _assignment(request, pk)
+    ahead = late_ahead_of(user=request.user, late=late)
+    proposals = [] if ahead is None else late_watcher_proposals(user=request.user, late=late, ahead=ahead)
+    board = reverse("console:election_day")
+    target = request.GET.get("next", "")
+    if not (target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})):
+        target = board
+    context = {
+        "nav_active": "day",
+        "a": late,
+        "still_late": ahead is not None,
+        "proposals": candidate_rows(proposals),
+        "next": target,
+    }
+    template = "console/_late_proposals.html" if request.headers.get("HX-Request") else "console/late_proposals.html"
+    return render(request, template, context)
 
 
 @require_POST
