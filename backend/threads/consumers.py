@@ -31,6 +31,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
@@ -86,8 +87,16 @@ class TokenBucket:
 
 
 @database_sync_to_async
-def _member(user, place_id):
-    return selectors.thread_member_get(user=user, place_id=place_id)
+def _member(session_key, place_id):
+    return selectors.thread_member_for_session(session_key=session_key, place_id=place_id)
+
+
+def _session_key(scope) -> str | None:
+    """The session cookie of the handshake (the page's own; the origin was checked before routing)."""
+    for name, value in scope.get("headers") or ():
+        if name == b"cookie":
+            return parse_cookie(value.decode("latin-1")).get(settings.SESSION_COOKIE_NAME) or None
+    return None
 
 
 @database_sync_to_async
@@ -202,15 +211,18 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         self.last_sent_id = 0
         self.frames = TokenBucket(settings.THREADS_WS_FRAMES_PER_SECOND, settings.THREADS_WS_FRAMES_BURST)
         self.posts = TokenBucket(settings.THREADS_WS_POSTS_PER_SECOND, settings.THREADS_WS_POSTS_BURST)
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close()  # before accept: the handshake is refused with 403
-            return
-        place_id = int(self.scope["url_route"]["kwargs"]["place_id"])
-        member = await _member(user, place_id)
-        if member is None:
+        # This route has no AuthMiddlewareStack (its own thread hop and two queries): the session and
+        # the membership are read together, in one hop. Refusals come before accept (HTTP 403).
+        session_key = _session_key(self.scope)
+        if session_key is None:
             await self.close()
             return
+        place_id = int(self.scope["url_route"]["kwargs"]["place_id"])
+        found = await _member(session_key, place_id)
+        if found is None:
+            await self.close()
+            return
+        self.scope["user"], member = found
         self.member = member
         # Join before catching up: anything stored from now on arrives live (buffered), anything
         # earlier comes from the database; ids deduplicate the overlap.

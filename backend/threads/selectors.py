@@ -5,13 +5,20 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.db.models import QuerySet
-from django.utils import timezone
+from importlib import import_module
 
-from backend.accounts.models import Role
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from backend.accounts.models import CoordinatorScope, Role, User
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
-from backend.permissions import Action, can, permissions_forget, role_of, visible
+from backend.elections.models import PollingPlace
+from backend.permissions import Action, can, permissions_forget, role_of, thread_actions, visible
 from backend.volunteers.models import Volunteer
 
 from .models import AnnouncementDelivery, Message, Thread, ThreadMute, ThreadReadState
@@ -63,6 +70,77 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
         moderator=moderator,
         sees_staff=moderator or (volunteer is not None and _is_place_watcher(volunteer=volunteer, place=place)),
     )
+
+
+def thread_member_for_session(*, session_key: str, place_id: int) -> tuple[User, Membership] | None:
+    """Who holds this session and may they join the thread of `place_id`: the thread socket's one question.
+
+    Answers what AuthMiddlewareStack and `thread_member_get` answered in two thread hops and six
+    queries (session, user, thread, volunteer, active assignments, place watcher) with two: the
+    session, then the user with every fact the permission rules need (`thread_actions`). The
+    session is judged as `django.contrib.auth.get_user` judges it: unknown or expired key, a
+    backend no longer configured, an inactive user or a password changed since the login
+    (the session's auth hash, current secret or a fallback) all mean nobody. Returns None for
+    nobody and for a stranger to the thread.
+    """
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    user_id, backend_path = session.get(SESSION_KEY), session.get(BACKEND_SESSION_KEY)
+    if user_id is None or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    backend = load_backend(backend_path)
+    if not isinstance(backend, ModelBackend):  # backends that authenticate nobody have no user to give
+        return None
+    try:
+        user_pk = User._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    user = _socket_user_facts(user_pk=user_pk, place_id=place_id).first()
+    if user is None or not backend.user_can_authenticate(user) or not _session_hash_verified(session, user):
+        return None
+    if user.fz_thread_id is None:
+        return None
+    actions = thread_actions(user, in_scope=user.fz_in_scope, assigned_here=user.fz_assigned_here)
+    if Action.VIEW not in actions:
+        return None
+    moderator = Action.MODERATE in actions
+    volunteer_id = user.fz_volunteer_id
+    return user, Membership(
+        thread_id=user.fz_thread_id,
+        place_id=place_id,
+        place_name=user.fz_place_name,
+        user_id=user.pk,
+        volunteer_id=volunteer_id,
+        can_post=Action.POST in actions,
+        moderator=moderator,
+        sees_staff=moderator or (volunteer_id is not None and user.fz_place_watcher),
+    )
+
+
+def _socket_user_facts(*, user_pk, place_id: int) -> QuerySet[User]:
+    """The user, annotated with the place's thread and what decides their rights there: one query."""
+    place = PollingPlace.objects.filter(pk=place_id)
+    active_here = Assignment.objects.filter(
+        volunteer__user_id=OuterRef("pk"), place_id=place_id, status__in=ACTIVE_STATUSES
+    )
+    covering = place.filter(election_id=OuterRef("area__election_id"), area__path__startswith=OuterRef("area__path"))
+    return User.objects.filter(pk=user_pk).annotate(
+        fz_thread_id=Subquery(Thread.objects.filter(place_id=place_id).values("pk")[:1]),
+        fz_place_name=Subquery(place.values("name")[:1]),
+        fz_volunteer_id=Subquery(Volunteer.objects.filter(user_id=OuterRef("pk")).values("pk")[:1]),
+        fz_assigned_here=Exists(active_here),
+        fz_place_watcher=Exists(active_here.filter(role=AssignmentRole.PLACE)),
+        fz_in_scope=Exists(CoordinatorScope.objects.filter(user_id=OuterRef("pk")).filter(Exists(covering))),
+    )
+
+
+def _session_hash_verified(session, user) -> bool:
+    """The session's auth hash matches the user's password now (with the current secret or a fallback)."""
+    session_hash = session.get(HASH_SESSION_KEY)
+    if not session_hash:
+        return False
+    if constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return True
+    return any(constant_time_compare(session_hash, h) for h in user.get_session_auth_fallback_hash())
 
 
 def _is_place_watcher(*, volunteer, place) -> bool:
