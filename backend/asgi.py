@@ -12,10 +12,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-
-from backend.core.origins import OriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from backend.core.origins import OriginValidator  # noqa: E402
 from backend.routing import self_authenticating_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 http_app = django_asgi_app

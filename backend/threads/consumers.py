@@ -30,12 +30,13 @@ from functools import partial
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http.cookie import parse_cookie
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
-from backend.core.live import thread_group, user_group, volunteer_group
+from backend.core.live import thread_group
 from backend.core.sockets import HandshakeSafeMixin
 
 from . import selectors, services
@@ -190,6 +191,10 @@ def _seen(user):
 
 class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
     groups: list[str] = []
+    # No channel of its own in the layer (an alias that names no layer): the thread's events and
+    # the person's membership changes come through this process's fan-out, which listens once for
+    # all its sockets; a channel per socket cost Redis round trips at every connect and close.
+    channel_layer_alias = "threads.no-channel-per-socket"
 
     async def dispatch(self, message):
         # Channels runs `close_old_connections` in a worker thread before every handler: one thread
@@ -203,7 +208,6 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
 
     async def connect(self):
         self.member = None
-        self.joined: list[str] = []
         self.delivering = asyncio.Lock()
         # Live events wait here until the catch-up after `hello` is sent; then they are deduplicated by id.
         self.buffer: list[dict] | None = []
@@ -230,12 +234,12 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         # thread, not per socket); the person's own group (membership changes) through the layer.
         self.outbox = asyncio.Queue()
         self.drainer = asyncio.ensure_future(self._drain_outbox())
-        self.fanout = fanout_for(self.channel_layer)
+        self.fanout = fanout_for(get_channel_layer())
         self.thread_group = thread_group(member.thread_id)
-        await self.fanout.join(self.thread_group, self)
-        self.joined = [volunteer_group(member.volunteer_id) if member.volunteer_id else user_group(member.user_id)]
-        for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.people = (("user", member.user_id),)
+        if member.volunteer_id:
+            self.people += (("volunteer", member.volunteer_id),)
+        await self.fanout.join(self.thread_group, self, people=self.people)
         self.joined_at = time.monotonic()
         await self.accept()
         await self.send_json(
@@ -252,9 +256,7 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         if self.member is None:
             return
         self.drainer.cancel()
-        await self.fanout.leave(self.thread_group, self)
-        for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.fanout.leave(self.thread_group, self, people=self.people)
 
     async def _drain_outbox(self) -> None:
         """The thread's events for this socket, in order; never while a catch-up is being sent."""
