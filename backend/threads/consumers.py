@@ -42,7 +42,7 @@ from backend.core.sockets import HandshakeSafeMixin
 from . import selectors, services
 from .fanout import fanout_for
 from .models import Thread
-from .payloads import message_payload, payload_for
+from .payloads import message_payload_from_row, payload_for
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +120,10 @@ class _PageLoad:
 def _page_after(load: _PageLoad, key: PageKey) -> list[dict]:
     load.started = time.monotonic()
     thread_id, after, moderator, staff = key
-    return [
-        message_payload(m)
-        for m in selectors.message_list(
-            thread=thread_id, moderator=moderator, after=after, limit=CATCH_UP_BATCH, staff=staff
-        )
-    ]
+    rows = selectors.message_rows_after(
+        thread_id=thread_id, after=after, moderator=moderator, staff=staff, limit=CATCH_UP_BATCH
+    )
+    return [message_payload_from_row(row) for row in rows]
 
 
 class SharedPages:

@@ -19,11 +19,12 @@ from django.utils.crypto import constant_time_compare
 
 from backend.accounts.models import CoordinatorScope, Role, User
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+from backend.core.prepared import PreparedQuery
 from backend.elections.models import PollingPlace
 from backend.permissions import Action, can, permissions_forget, role_of, thread_actions, visible
 from backend.volunteers.models import Volunteer
 
-from .models import AnnouncementDelivery, Message, Thread, ThreadMute, ThreadReadState
+from .models import AnnouncementDelivery, Attachment, Message, Thread, ThreadMute, ThreadReadState
 
 HISTORY_PAGE_MAX = 200
 
@@ -226,6 +227,62 @@ def message_list(
     if before is not None:
         qs = qs.filter(id__lt=before)
     return list(reversed(qs.order_by("-id")[:limit]))
+
+
+# The columns of a catch-up page: what `payloads.message_payload_from_row` needs, nothing more.
+PAGE_COLUMNS = (
+    "id",
+    "thread_id",
+    "body",
+    "source",
+    "announcement",
+    "pinned",
+    "hidden",
+    "staff_only",
+    "has_attachments",
+    "created_at",
+    "author_user_id",
+    "author_volunteer_id",
+    "author_volunteer__first_name",
+    "author_volunteer__last_name",
+    "author_user__first_name",
+    "author_user__last_name",
+    "author_user__username",
+)
+
+
+def _page_after_query(*, moderator: bool, staff: bool, limit: int) -> PreparedQuery:
+    def build(*, thread_id: int, after: int) -> QuerySet:
+        qs = Message.objects.filter(thread_id=thread_id, id__gt=after)
+        if not moderator:
+            qs = qs.filter(hidden=False)
+        if not staff:
+            qs = qs.filter(staff_only=False)
+        return qs.order_by("id").values_list(*PAGE_COLUMNS)[:limit]
+
+    return PreparedQuery(build, "thread_id", "after")
+
+
+_page_after_queries: dict[tuple[bool, bool, int], PreparedQuery] = {}
+
+
+def message_rows_after(*, thread_id: int, after: int, moderator: bool, staff: bool, limit: int) -> list[dict]:
+    """The messages after id `after` in id order, as `message_list(after=...)` returns them, as plain rows
+    (PAGE_COLUMNS, and `attachments` where there are any): the catch-up of every socket that connects."""
+    limit = max(1, min(int(limit), HISTORY_PAGE_MAX))
+    key = (moderator, staff, limit)
+    query = _page_after_queries.get(key)
+    if query is None:
+        query = _page_after_queries[key] = _page_after_query(moderator=moderator, staff=staff, limit=limit)
+    rows = [dict(zip(PAGE_COLUMNS, row, strict=True)) for row in query.rows(thread_id=thread_id, after=after)]
+    with_files = [row["id"] for row in rows if row["has_attachments"]]
+    if with_files:
+        files: dict[int, list[Attachment]] = {}
+        for attachment in Attachment.objects.filter(message_id__in=with_files).order_by("pk"):
+            files.setdefault(attachment.message_id, []).append(attachment)
+        for row in rows:
+            row["attachments"] = files.get(row["id"], [])
+    return rows
 
 
 def message_list_pinned(*, thread: Thread) -> list[Message]:
