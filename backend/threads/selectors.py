@@ -6,6 +6,7 @@ import datetime
 import functools
 from dataclasses import dataclass
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
@@ -97,7 +98,8 @@ def thread_member_for_session(*, session_key: str, place_id: int) -> tuple[User,
         user_pk = User._meta.pk.to_python(user_id)
     except ValidationError:
         return None
-    user = next(iter(User.objects.raw(*_socket_user_facts_sql(user_pk=user_pk, place_id=place_id))), None)
+    # The user with the annotations of `_socket_user_facts` (fz_*) as attributes.
+    user: Any = next(iter(User.objects.raw(*_socket_user_facts_sql(user_pk=user_pk, place_id=place_id))), None)
     if user is None or not backend.user_can_authenticate(user) or not _session_hash_verified(session, user):
         return None
     if user.fz_thread_id is None:
