@@ -12,9 +12,10 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from backend.core.origins import OriginValidator  # noqa: E402
-from backend.routing import websocket_urlpatterns  # noqa: E402
+from backend.routing import self_authenticating_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 http_app = django_asgi_app
 if settings.DEBUG:
@@ -26,6 +27,15 @@ if settings.DEBUG:
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The station-thread socket reads its session with its membership in one thread hop (the
+        # national-scale connect path); the other sockets get the user from AuthMiddlewareStack.
+        "websocket": OriginValidator(
+            URLRouter(
+                [
+                    *self_authenticating_websocket_urlpatterns,
+                    re_path(r"^", AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+                ]
+            )
+        ),
     }
 )

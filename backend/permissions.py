@@ -180,7 +180,9 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
         place = _place_of(obj)
         if place is None:
             return False
-        if action in {Action.POST, Action.MODERATE} and not isinstance(obj, Thread):
+        if isinstance(obj, Thread):
+            return action in thread_actions(user, in_scope=_in_scope(user, place.election_id, place.area.path))
+        if action in {Action.POST, Action.MODERATE}:
             return False
         return _in_scope(user, place.election_id, place.area.path)
 
@@ -197,8 +199,29 @@ def can(user: Any, action: Action | str, obj: Model) -> bool:
     if isinstance(obj, Table):
         return action == Action.VIEW and obj.place_id in _active_place_ids(volunteer)
     if isinstance(obj, Thread):
-        return action in {Action.VIEW, Action.POST} and obj.place_id in _active_place_ids(volunteer)
+        return action in thread_actions(user, assigned_here=obj.place_id in _active_place_ids(volunteer))
     return False
+
+
+def thread_actions(user: Any, *, in_scope: bool = False, assigned_here: bool = False) -> frozenset[Action]:
+    """What `user` may do in a station thread, from the two facts that decide it.
+
+    `in_scope`: a scope of the (coordinator) user covers the thread's place; `assigned_here`: the
+    user's volunteer record holds an active assignment at that place. `can()` looks the facts up;
+    the thread socket reads them with its user in one query (`thread_member_for_session`).
+    """
+    role = role_of(user)
+    if role is None:
+        return frozenset()
+    if role == Role.LEAD:
+        return frozenset(Action)
+    if role == Role.COORDINATOR:
+        return _COORDINATOR_THREAD_ACTIONS if in_scope else frozenset()
+    return _VOLUNTEER_THREAD_ACTIONS if assigned_here else frozenset()
+
+
+_COORDINATOR_THREAD_ACTIONS = frozenset({Action.VIEW, Action.CHANGE, Action.POST, Action.MODERATE})
+_VOLUNTEER_THREAD_ACTIONS = frozenset({Action.VIEW, Action.POST})
 
 
 def visible(user: Any, queryset: QuerySet) -> QuerySet:

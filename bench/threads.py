@@ -432,14 +432,14 @@ def free_port() -> int:
 
 
 def start_servers(
-    count: int, log_dir: Path, uvicorn_args: list[str], profile: bool = False
+    count: int, log_dir: Path, uvicorn_args: list[str], profile: bool = False, app: str = "backend.asgi:application"
 ) -> list[tuple[subprocess.Popen, int, Path]]:
     # As in production: DEBUG off (no query log, no per-query formatting).
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CELERY_TASK_ALWAYS_EAGER": "true", "DJANGO_DEBUG": "false"}
     servers = []
     for n in range(count):
         port = free_port()
-        log = log_dir / f"threads-server-{n}.log"
+        log = log_dir / f"threads-{'bare' if app.startswith('bare_ws') else 'server'}-{n}.log"
         # py-spy launches the first server itself (sampling a child needs no ptrace rights).
         spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "100"]
         spy += ["-o", str(log_dir / "threads-server-0.profile"), "--"]
@@ -450,7 +450,8 @@ def start_servers(
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "backend.asgi:application",
+                    *(["--app-dir", str(ROOT / "bench")] if app.startswith("bare_ws") else []),
+                    app,
                     "--host",
                     "127.0.0.1",
                     "--port",
@@ -480,6 +481,60 @@ def start_servers(
     return servers
 
 
+def stop_servers(servers: list[tuple[subprocess.Popen, int, Path]], pids: list[int]) -> None:
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)
+    for process, _port, _log in servers:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def start_clients(urls: list[tuple[str, str]], processes: int) -> tuple[list, list]:
+    ctx = mp.get_context("spawn")
+    pipes, workers = [], []
+    for n in range(processes):
+        parent, child = ctx.Pipe()
+        worker = ctx.Process(target=client_process, args=(child, urls[n::processes]), daemon=True)
+        worker.start()
+        pipes.append(parent)
+        workers.append(worker)
+    return pipes, workers
+
+
+def stop_clients(workers: list) -> None:
+    for worker in workers:
+        worker.join(timeout=10)
+        if worker.is_alive():
+            worker.terminate()
+
+
+def handshake_floor(args, bench_dir: Path) -> dict:
+    """Server CPU per socket of a bare ASGI app under the same uvicorn options and clients."""
+    servers = start_servers(args.servers, bench_dir, args.uvicorn_args.split(), app="bare_ws:app")
+    pids = [process.pid for process, _port, _log in servers]
+    urls = [(f"ws://127.0.0.1:{servers[i % args.servers][1]}/ws/bare/", "") for i in range(args.clients)]
+    pipes, workers = start_clients(urls, args.client_processes)
+    try:
+
+        def ask(command: str) -> list:
+            for p in pipes:
+                p.send(command)
+            return [p.recv() for p in pipes]
+
+        ask("stats")  # the client processes are up
+        before = sum(cpu_seconds(pid) for pid in pids)
+        replies = ask("connect")
+        cpu = sum(cpu_seconds(pid) for pid in pids) - before
+        held = sum(r["connected"] for r in replies)
+        ask("quit")
+    finally:
+        stop_clients(workers)
+        stop_servers(servers, pids)
+    return {"held": held, "ms": cpu / max(held, 1) * 1000, "s": max(r["s"] for r in replies)}
+
+
 def server_pid(process: subprocess.Popen) -> int:
     """The uvicorn process: the Popen itself, or the child of py-spy when profiling."""
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
@@ -498,6 +553,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--no-floor", action="store_true", help="skip the channel-layer-alone floor")
     parser.add_argument("--no-storm", action="store_true", help="skip the reconnect storm")
+    parser.add_argument(
+        "--no-handshake-floor", action="store_true", help="skip the bare ASGI app's connect cost per socket"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="sample server 0 with py-spy (var/bench/threads-server-0.profile)"
     )
@@ -534,6 +592,14 @@ def main() -> None:
             f" CPU {f['cpu']:.1f} s; load average {os.getloadavg()[0]:.1f}"
         )
 
+    handshake = None
+    if not args.no_handshake_floor:
+        handshake = handshake_floor(args, bench_dir)
+        print(
+            f"handshake floor (bare ASGI app, same uvicorn options and clients): {handshake['held']} sockets in"
+            f" {handshake['s']:.1f} s, {handshake['ms']:.2f} ms CPU/socket; load average {os.getloadavg()[0]:.1f}"
+        )
+
     database_url = os.environ.get("BENCH_DATABASE_URL", "")
     if not database_url:
         db_file = bench_dir / "threads.sqlite3"
@@ -553,21 +619,15 @@ def main() -> None:
     def servers_cpu() -> float:
         return sum(cpu_seconds(pid) for pid in pids)
 
-    pipes, workers = [], []
+    workers: list = []
     try:
         rss_idle = sum(rss_mb(pid) for pid in pids)
-        ctx = mp.get_context("spawn")
         # Member i of every thread goes to server i % K: each thread has sockets on every server.
         urls = [
             (f"ws://127.0.0.1:{servers[i % args.servers][1]}/ws/threads/{place}/", cookie)
             for i, (place, cookie) in enumerate(specs)
         ]
-        for n in range(args.client_processes):
-            parent, child = ctx.Pipe()
-            worker = ctx.Process(target=client_process, args=(child, urls[n :: args.client_processes]), daemon=True)
-            worker.start()
-            pipes.append(parent)
-            workers.append(worker)
+        pipes, workers = start_clients(urls, args.client_processes)
 
         def ask(command: str) -> list:
             for p in pipes:
@@ -584,7 +644,9 @@ def main() -> None:
         print(
             f"sockets connected: {held} of {args.clients} in {max(r['s'] for r in replies):.1f} s;"
             f" server CPU {connect_cpu:.1f} s, {connect_ms:.2f} ms per socket (target <= {CONNECT_CPU_TARGET_MS} ms:"
-            f" {'met' if connect_ms <= CONNECT_CPU_TARGET_MS else 'NOT met'})"
+            f" {'met' if connect_ms <= CONNECT_CPU_TARGET_MS else 'NOT met'}"
+            + (f"; handshake floor {handshake['ms']:.2f} ms, {connect_ms / handshake['ms']:.1f}x" if handshake else "")
+            + ")"
             + (f"; failures: {failures}" if failures else "")
         )
         print(f"server RSS: {rss_idle:.0f} MB idle, {sum(rss_mb(pid) for pid in pids):.0f} MB with {held} sockets")
@@ -641,17 +703,8 @@ def main() -> None:
             )
         ask("quit")
     finally:
-        for worker in workers:
-            worker.join(timeout=10)
-            if worker.is_alive():
-                worker.terminate()
-        for pid in pids:
-            os.kill(pid, signal.SIGTERM)
-        for process, _port, _log in servers:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_clients(workers)
+        stop_servers(servers, pids)
     errors = [
         f"{log.name}: {line}"
         for _p, _port, log in servers

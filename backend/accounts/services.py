@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Role, User
 from backend.core.bulk import bulk_insert
 from backend.core.exceptions import ApplicationError
-from backend.core.live import MEMBERSHIP_CHANGED, live_send, user_group
+from backend.core.live import MEMBERSHIP_CHANGED, THREAD_MEMBERS_GROUP, live_send, membership_changed, user_group
 from backend.permissions import Action, require
 from backend.volunteers.services import volunteer_user_link, volunteers_user_link_by_username
 
@@ -178,7 +178,8 @@ def magic_links_bulk(*, volunteers: list[dict]) -> dict[int, str]:
 
 
 def _scope_changed(user_id: int) -> None:
-    live_send(user_group(user_id), MEMBERSHIP_CHANGED)
+    live_send(user_group(user_id), MEMBERSHIP_CHANGED)  # the console's sockets
+    live_send(THREAD_MEMBERS_GROUP, membership_changed(user_id=user_id))  # the thread sockets
 
 
 def coordinator_scope_add(*, user, area, actor=None) -> CoordinatorScope:

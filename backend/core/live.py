@@ -3,8 +3,10 @@
 Every channel-layer group name is defined here, as the contract between the services that send
 and the consumers that listen:
 - `thread.<id>`: a station thread's messages (`message.created`, `message.updated`);
-- `threads.volunteer.<id>` and `threads.user.<id>`: every open socket of one person
-  (`membership.changed` makes them re-check what they may still see, and close otherwise);
+- `threads.members`: `membership.changed` naming a volunteer or a user: their open thread sockets
+  re-check what they may still see, and close otherwise (each server process listens once and
+  finds the person's sockets itself: no Redis subscription per socket);
+- `threads.user.<id>`: the console sockets of one user (`membership.changed` when a scope changes);
 - `board.<election id>`: the election-day board and coverage pages (`check_in.created`,
   `table_report.created`, `incident.changed`, `count.changed` for a result sheet, and `board.changed`
   for any other change of a slot:
@@ -27,10 +29,6 @@ def thread_group(thread_id: int) -> str:
     return f"thread.{thread_id}"
 
 
-def volunteer_group(volunteer_id: int) -> str:
-    return f"threads.volunteer.{volunteer_id}"
-
-
 def user_group(user_id: int) -> str:
     return f"threads.user.{user_id}"
 
@@ -40,6 +38,12 @@ def board_group(election_id: int) -> str:
 
 
 MEMBERSHIP_CHANGED = {"type": "membership.changed"}
+THREAD_MEMBERS_GROUP = "threads.members"
+
+
+def membership_changed(*, volunteer_id: int | None = None, user_id: int | None = None) -> dict:
+    """The event for `THREAD_MEMBERS_GROUP`: the assignments of a volunteer or the scopes of a user changed."""
+    return {**MEMBERSHIP_CHANGED, "volunteer": volunteer_id, "user": user_id}
 
 
 def live_send(group: str, event: dict | Callable[[], dict | None]) -> None:

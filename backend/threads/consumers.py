@@ -30,17 +30,19 @@ from functools import partial
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
-from backend.core.live import thread_group, user_group, volunteer_group
+from backend.core.live import thread_group
 from backend.core.sockets import HandshakeSafeMixin
 
 from . import selectors, services
 from .fanout import fanout_for
 from .models import Thread
-from .payloads import message_payload, payload_for
+from .payloads import message_payload_from_row, payload_for
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +88,16 @@ class TokenBucket:
 
 
 @database_sync_to_async
-def _member(user, place_id):
-    return selectors.thread_member_get(user=user, place_id=place_id)
+def _member(session_key, place_id):
+    return selectors.thread_member_for_session(session_key=session_key, place_id=place_id)
+
+
+def _session_key(scope) -> str | None:
+    """The session cookie of the handshake (the page's own; the origin was checked before routing)."""
+    for name, value in scope.get("headers") or ():
+        if name == b"cookie":
+            return parse_cookie(value.decode("latin-1")).get(settings.SESSION_COOKIE_NAME) or None
+    return None
 
 
 @database_sync_to_async
@@ -110,12 +120,10 @@ class _PageLoad:
 def _page_after(load: _PageLoad, key: PageKey) -> list[dict]:
     load.started = time.monotonic()
     thread_id, after, moderator, staff = key
-    return [
-        message_payload(m)
-        for m in selectors.message_list(
-            thread=thread_id, moderator=moderator, after=after, limit=CATCH_UP_BATCH, staff=staff
-        )
-    ]
+    rows = selectors.message_rows_after(
+        thread_id=thread_id, after=after, moderator=moderator, staff=staff, limit=CATCH_UP_BATCH
+    )
+    return [message_payload_from_row(row) for row in rows]
 
 
 class SharedPages:
@@ -181,6 +189,10 @@ def _seen(user):
 
 class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
     groups: list[str] = []
+    # No channel of its own in the layer (an alias that names no layer): the thread's events and
+    # the person's membership changes come through this process's fan-out, which listens once for
+    # all its sockets; a channel per socket cost Redis round trips at every connect and close.
+    channel_layer_alias = "threads.no-channel-per-socket"
 
     async def dispatch(self, message):
         # Channels runs `close_old_connections` in a worker thread before every handler: one thread
@@ -194,7 +206,6 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
 
     async def connect(self):
         self.member = None
-        self.joined: list[str] = []
         self.delivering = asyncio.Lock()
         # Live events wait here until the catch-up after `hello` is sent; then they are deduplicated by id.
         self.buffer: list[dict] | None = []
@@ -202,15 +213,18 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         self.last_sent_id = 0
         self.frames = TokenBucket(settings.THREADS_WS_FRAMES_PER_SECOND, settings.THREADS_WS_FRAMES_BURST)
         self.posts = TokenBucket(settings.THREADS_WS_POSTS_PER_SECOND, settings.THREADS_WS_POSTS_BURST)
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close()  # before accept: the handshake is refused with 403
-            return
-        place_id = int(self.scope["url_route"]["kwargs"]["place_id"])
-        member = await _member(user, place_id)
-        if member is None:
+        # This route has no AuthMiddlewareStack (its own thread hop and two queries): the session and
+        # the membership are read together, in one hop. Refusals come before accept (HTTP 403).
+        session_key = _session_key(self.scope)
+        if session_key is None:
             await self.close()
             return
+        place_id = int(self.scope["url_route"]["kwargs"]["place_id"])
+        found = await _member(session_key, place_id)
+        if found is None:
+            await self.close()
+            return
+        self.scope["user"], member = found
         self.member = member
         # Join before catching up: anything stored from now on arrives live (buffered), anything
         # earlier comes from the database; ids deduplicate the overlap.
@@ -218,12 +232,12 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         # thread, not per socket); the person's own group (membership changes) through the layer.
         self.outbox = asyncio.Queue()
         self.drainer = asyncio.ensure_future(self._drain_outbox())
-        self.fanout = fanout_for(self.channel_layer)
+        self.fanout = fanout_for(get_channel_layer())
         self.thread_group = thread_group(member.thread_id)
-        await self.fanout.join(self.thread_group, self)
-        self.joined = [volunteer_group(member.volunteer_id) if member.volunteer_id else user_group(member.user_id)]
-        for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.people = (("user", member.user_id),)
+        if member.volunteer_id:
+            self.people += (("volunteer", member.volunteer_id),)
+        await self.fanout.join(self.thread_group, self, people=self.people)
         self.joined_at = time.monotonic()
         await self.accept()
         await self.send_json(
@@ -240,9 +254,7 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
         if self.member is None:
             return
         self.drainer.cancel()
-        await self.fanout.leave(self.thread_group, self)
-        for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.fanout.leave(self.thread_group, self, people=self.people)
 
     async def _drain_outbox(self) -> None:
         """The thread's events for this socket, in order; never while a catch-up is being sent."""

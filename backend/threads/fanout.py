@@ -6,6 +6,11 @@ most of the server's CPU at thousands of sockets. Here the process joins each th
 with one channel of its own, decodes each event once and hands it to the outbox of every local
 socket of that thread; a socket drains its outbox in order in its own task, so a slow client
 delays only itself.
+
+Membership changes travel the same way: the process listens once to `threads.members` and hands
+each `membership.changed` to the sockets of the volunteer or user it names. So a thread socket has
+no channel nor group of its own in Redis: connecting and leaving cost no Redis round trip (but the
+first socket of a thread in this process, which subscribes the process to the thread's group).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import logging
 import weakref
 from typing import Any, Protocol
 
-from backend.core.live import thread_group
+from backend.core.live import THREAD_MEMBERS_GROUP, thread_group
 
 logger = logging.getLogger(__name__)
 
@@ -29,22 +34,36 @@ class ThreadFanout:
         self.layer = layer
         self.channel: asyncio.Future | None = None
         self.listeners: dict[str, set[Listener]] = {}
+        # ("volunteer", id) or ("user", id) -> the sockets of that person in this process.
+        self.people: dict[tuple[str, int], set[Listener]] = {}
+        self.members_subscribed: asyncio.Future | None = None
         # The group subscription of each thread with local sockets; joiners wait until it holds.
         self.subscribed: dict[str, asyncio.Future] = {}
         self.reader: asyncio.Future | None = None
 
-    async def join(self, group: str, listener: Listener) -> None:
-        """Deliver `group`'s events to `listener` from when this returns."""
+    async def join(self, group: str, listener: Listener, *, people: tuple[tuple[str, int], ...] = ()) -> None:
+        """Deliver `group`'s events, and the membership changes of `people`, to `listener` from when this returns."""
         if self.channel is None:
             self.channel = asyncio.ensure_future(self._open())
         channel = await asyncio.shield(self.channel)
+        if self.members_subscribed is None:
+            self.members_subscribed = asyncio.ensure_future(self.layer.group_add(THREAD_MEMBERS_GROUP, channel))
+        for person in people:
+            self.people.setdefault(person, set()).add(listener)
         if group not in self.listeners:
             self.listeners[group] = set()
             self.subscribed[group] = asyncio.ensure_future(self.layer.group_add(group, channel))
         self.listeners[group].add(listener)
+        await asyncio.shield(self.members_subscribed)
         await asyncio.shield(self.subscribed[group])
 
-    async def leave(self, group: str, listener: Listener) -> None:
+    async def leave(self, group: str, listener: Listener, *, people: tuple[tuple[str, int], ...] = ()) -> None:
+        for person in people:
+            sockets = self.people.get(person)
+            if sockets is not None:
+                sockets.discard(listener)
+                if not sockets:
+                    del self.people[person]
         listeners = self.listeners.get(group)
         if self.channel is None or listeners is None or listener not in listeners:
             return
@@ -71,6 +90,9 @@ class ThreadFanout:
                 logger.exception("thread fan-out could not read from the channel layer")
                 await asyncio.sleep(1)
                 continue
+            if event.get("type") == "membership.changed":
+                self._to_people(event)
+                continue
             try:
                 group = thread_group(event["message"]["thread"])
             except (KeyError, TypeError):
@@ -78,6 +100,14 @@ class ThreadFanout:
                 continue
             for listener in self.listeners.get(group, ()):
                 listener.outbox.put_nowait(event)
+
+    def _to_people(self, event: dict) -> None:
+        sockets: set[Listener] = set()
+        for kind in ("volunteer", "user"):
+            if event.get(kind) is not None:
+                sockets |= self.people.get((kind, event[kind]), set())
+        for listener in sockets:
+            listener.outbox.put_nowait(event)
 
 
 _fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadFanout] = weakref.WeakKeyDictionary()

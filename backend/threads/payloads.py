@@ -40,6 +40,35 @@ def message_payload(message: Message) -> dict:
     }
 
 
+def message_payload_from_row(row: dict) -> dict:
+    """`message_payload` from a row of `selectors.message_rows_after` (the same keys and values)."""
+    if row["author_volunteer_id"] is not None:
+        author = f"{row['author_volunteer__first_name']} {row['author_volunteer__last_name']}".strip()
+    elif row["author_user_id"] is not None:
+        full = f"{row['author_user__first_name']} {row['author_user__last_name']}".strip()
+        author = full or row["author_user__username"]
+    else:
+        author = _("Sistema")
+    return {
+        "id": row["id"],
+        "thread": row["thread_id"],
+        "author": author,
+        "author_kind": "volunteer" if row["author_volunteer_id"] else ("staff" if row["author_user_id"] else ""),
+        "body": row["body"],
+        "source": str(row["source"]),
+        "announcement": row["announcement"],
+        "pinned": row["pinned"],
+        "hidden": row["hidden"],
+        "staff_only": row["staff_only"],
+        "attachments": [
+            {"id": a.pk, "url": reverse("threads:attachment", args=[a.pk]), "content_type": a.content_type}
+            for a in row.get("attachments", ())
+        ],
+        "created_at": row["created_at"].isoformat(),
+        "time": timezone.localtime(row["created_at"]).strftime("%H:%M"),
+    }
+
+
 def payload_for(payload: dict, *, moderator: bool) -> dict:
     """What one reader may see: a hidden message keeps its place but loses its text for non-moderators."""
     if payload.get("hidden") and not moderator:

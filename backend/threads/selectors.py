@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
-from backend.accounts.models import Role
+from backend.accounts.models import CoordinatorScope, Role, User
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
-from backend.permissions import Action, can, permissions_forget, role_of, visible
+from backend.core.prepared import PreparedQuery
+from backend.elections.models import PollingPlace
+from backend.permissions import Action, can, permissions_forget, role_of, thread_actions, visible
 from backend.volunteers.models import Volunteer
 
-from .models import AnnouncementDelivery, Message, Thread, ThreadMute, ThreadReadState
+from .models import AnnouncementDelivery, Attachment, Message, Thread, ThreadMute, ThreadReadState
 
 HISTORY_PAGE_MAX = 200
 
@@ -65,6 +76,118 @@ def thread_member_get(*, user, place_id: int) -> Membership | None:
     )
 
 
+def thread_member_for_session(*, session_key: str, place_id: int) -> tuple[User, Membership] | None:
+    """Who holds this session and may they join the thread of `place_id`: the thread socket's one question.
+
+    Answers what AuthMiddlewareStack and `thread_member_get` answered in two thread hops and six
+    queries (session, user, thread, volunteer, active assignments, place watcher) with two: the
+    session, then the user with every fact the permission rules need (`thread_actions`). The
+    session is judged as `django.contrib.auth.get_user` judges it: unknown or expired key, a
+    backend no longer configured, an inactive user or a password changed since the login
+    (the session's auth hash, current secret or a fallback) all mean nobody. Returns None for
+    nobody and for a stranger to the thread.
+    """
+    session = _session_data(session_key)
+    user_id, backend_path = session.get(SESSION_KEY), session.get(BACKEND_SESSION_KEY)
+    if user_id is None or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    backend = load_backend(backend_path)
+    if not isinstance(backend, ModelBackend):  # backends that authenticate nobody have no user to give
+        return None
+    try:
+        user_pk = User._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    # The user with the annotations of `_socket_user_facts` (fz_*) as attributes.
+    user: Any = next(iter(User.objects.raw(*_socket_user_facts_sql(user_pk=user_pk, place_id=place_id))), None)
+    if user is None or not backend.user_can_authenticate(user) or not _session_hash_verified(session, user):
+        return None
+    if user.fz_thread_id is None:
+        return None
+    actions = thread_actions(user, in_scope=user.fz_in_scope, assigned_here=user.fz_assigned_here)
+    if Action.VIEW not in actions:
+        return None
+    moderator = Action.MODERATE in actions
+    volunteer_id = user.fz_volunteer_id
+    return user, Membership(
+        thread_id=user.fz_thread_id,
+        place_id=place_id,
+        place_name=user.fz_place_name,
+        user_id=user.pk,
+        volunteer_id=volunteer_id,
+        can_post=Action.POST in actions,
+        moderator=moderator,
+        sees_staff=moderator or (volunteer_id is not None and user.fz_place_watcher),
+    )
+
+
+def _socket_user_facts(*, user_pk, place_id: int) -> QuerySet[User]:
+    """The user, annotated with the place's thread and what decides their rights there: one query."""
+    place = PollingPlace.objects.filter(pk=place_id)
+    active_here = Assignment.objects.filter(
+        volunteer__user_id=OuterRef("pk"), place_id=place_id, status__in=ACTIVE_STATUSES
+    )
+    covering = place.filter(election_id=OuterRef("area__election_id"), area__path__startswith=OuterRef("area__path"))
+    return User.objects.filter(pk=user_pk).annotate(
+        fz_thread_id=Subquery(Thread.objects.filter(place_id=place_id).values("pk")[:1]),
+        fz_place_name=Subquery(place.values("name")[:1]),
+        fz_volunteer_id=Subquery(Volunteer.objects.filter(user_id=OuterRef("pk")).values("pk")[:1]),
+        fz_assigned_here=Exists(active_here),
+        fz_place_watcher=Exists(active_here.filter(role=AssignmentRole.PLACE)),
+        fz_in_scope=Exists(CoordinatorScope.objects.filter(user_id=OuterRef("pk")).filter(Exists(covering))),
+    )
+
+
+# Compiling that annotated query took most of a connect's CPU (py-spy, 2,000 sockets): its SQL is
+# the same for every socket but for the two ids, so it is compiled once per database vendor with
+# two sentinel ids and only the ids are put in on each call.
+_USER_SENTINEL, _PLACE_SENTINEL = -7_301_991_113, -7_301_991_117
+
+
+@functools.cache
+def _socket_user_facts_compiled(vendor: str) -> tuple[str, tuple, list[int], list[int]]:
+    sql, params = _socket_user_facts(user_pk=_USER_SENTINEL, place_id=_PLACE_SENTINEL).query.sql_with_params()
+    user_at = [i for i, p in enumerate(params) if p == _USER_SENTINEL]
+    place_at = [i for i, p in enumerate(params) if p == _PLACE_SENTINEL]
+    return sql, tuple(params), user_at, place_at
+
+
+def _socket_user_facts_sql(*, user_pk, place_id: int) -> tuple[str, list]:
+    sql, template, user_at, place_at = _socket_user_facts_compiled(connection.vendor)
+    params = list(template)
+    for i in user_at:
+        params[i] = user_pk
+    for i in place_at:
+        params[i] = place_id
+    return sql, params
+
+
+def _session_data(session_key: str) -> dict:
+    """The session's data, or {} when the key is unknown or expired."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        return dict(store(session_key=session_key).items())
+    # The database engine's own load builds and compiles its query each time: the same row, read plainly.
+    table = connection.ops.quote_name(Session._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
+            [session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        row = cursor.fetchone()
+    return store().decode(row[0]) if row else {}
+
+
+def _session_hash_verified(session, user) -> bool:
+    """The session's auth hash matches the user's password now (with the current secret or a fallback)."""
+    session_hash = session.get(HASH_SESSION_KEY)
+    if not session_hash:
+        return False
+    if constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return True
+    return any(constant_time_compare(session_hash, h) for h in user.get_session_auth_fallback_hash())
+
+
 def _is_place_watcher(*, volunteer, place) -> bool:
     return Assignment.objects.filter(
         volunteer=volunteer, place=place, role=AssignmentRole.PLACE, status__in=ACTIVE_STATUSES
@@ -106,6 +229,62 @@ def message_list(
     if before is not None:
         qs = qs.filter(id__lt=before)
     return list(reversed(qs.order_by("-id")[:limit]))
+
+
+# The columns of a catch-up page: what `payloads.message_payload_from_row` needs, nothing more.
+PAGE_COLUMNS = (
+    "id",
+    "thread_id",
+    "body",
+    "source",
+    "announcement",
+    "pinned",
+    "hidden",
+    "staff_only",
+    "has_attachments",
+    "created_at",
+    "author_user_id",
+    "author_volunteer_id",
+    "author_volunteer__first_name",
+    "author_volunteer__last_name",
+    "author_user__first_name",
+    "author_user__last_name",
+    "author_user__username",
+)
+
+
+def _page_after_query(*, moderator: bool, staff: bool, limit: int) -> PreparedQuery:
+    def build(*, thread_id: int, after: int) -> QuerySet:
+        qs = Message.objects.filter(thread_id=thread_id, id__gt=after)
+        if not moderator:
+            qs = qs.filter(hidden=False)
+        if not staff:
+            qs = qs.filter(staff_only=False)
+        return qs.order_by("id").values_list(*PAGE_COLUMNS)[:limit]
+
+    return PreparedQuery(build, "thread_id", "after")
+
+
+_page_after_queries: dict[tuple[bool, bool, int], PreparedQuery] = {}
+
+
+def message_rows_after(*, thread_id: int, after: int, moderator: bool, staff: bool, limit: int) -> list[dict]:
+    """The messages after id `after` in id order, as `message_list(after=...)` returns them, as plain rows
+    (PAGE_COLUMNS, and `attachments` where there are any): the catch-up of every socket that connects."""
+    limit = max(1, min(int(limit), HISTORY_PAGE_MAX))
+    key = (moderator, staff, limit)
+    query = _page_after_queries.get(key)
+    if query is None:
+        query = _page_after_queries[key] = _page_after_query(moderator=moderator, staff=staff, limit=limit)
+    rows = [dict(zip(PAGE_COLUMNS, row, strict=True)) for row in query.rows(thread_id=thread_id, after=after)]
+    with_files = [row["id"] for row in rows if row["has_attachments"]]
+    if with_files:
+        files: dict[int, list[Attachment]] = {}
+        for attachment in Attachment.objects.filter(message_id__in=with_files).order_by("pk"):
+            files.setdefault(attachment.message_id, []).append(attachment)
+        for row in rows:
+            row["attachments"] = files.get(row["id"], [])
+    return rows
 
 
 def message_list_pinned(*, thread: Thread) -> list[Message]:

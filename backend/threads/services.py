@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.core.exceptions import ApplicationError
 from backend.core.jobs import task_queue
-from backend.core.live import MEMBERSHIP_CHANGED, live_send, thread_group, volunteer_group
+from backend.core.live import THREAD_MEMBERS_GROUP, live_send, membership_changed, thread_group
 from backend.core.text import clean_text
 from backend.elections.models import PollingPlace
 from backend.notices.models import NoticeKind
@@ -326,7 +326,7 @@ def thread_membership_changed(*, volunteer_id: int) -> None:
     Called inside their transaction by the assignment services; after commit, every open socket of
     the volunteer re-checks its membership and closes when the volunteer left that thread.
     """
-    live_send(volunteer_group(volunteer_id), MEMBERSHIP_CHANGED)
+    live_send(THREAD_MEMBERS_GROUP, membership_changed(volunteer_id=volunteer_id))
 
 
 # --- SMS bridge for announcements --------------------------------------------------------------

@@ -187,18 +187,63 @@ def _seed() -> dict:
     CoordinatorScope.objects.create(user=coordinator, area=towns[0])
     people["coordinadora"] = (coordinator, None)
 
+    # The thread socket reads the session itself: people whose session must not let them in.
+    eva, eva_volunteer = person("eva")
+    assignment_create(volunteer=eva_volunteer, place=places[0], table=tables[0][3], role="table", source="web")
+    people["eva"] = (eva, eva_volunteer)
+    people["coordinador_sur"] = (person("coordinador_sur", Role.COORDINATOR)[0], None)
+    CoordinatorScope.objects.create(user=people["coordinador_sur"][0], area=towns[1])
+    people["responsable"] = (person("responsable", Role.LEAD)[0], None)
+    people["coordinador_inactivo"] = (person("coordinador_inactivo", Role.COORDINATOR)[0], None)
+    CoordinatorScope.objects.create(user=people["coordinador_inactivo"][0], area=towns[0])
+
     cookies = {}
     for name, (user, _volunteer) in people.items():
         if user is not None:
             client = Client()
             client.force_login(user)
             cookies[name] = f"sessionid={client.cookies['sessionid'].value}"
+    User.objects.filter(username="coordinador_inactivo").update(is_active=False)
+    cookies.update(_bad_sessions(eva))
     return {
         "north": places[0].pk,
         "south": places[1].pk,
         "cookies": cookies,
         "volunteers": {name: v.pk for name, (_u, v) in people.items() if v is not None},
     }
+
+
+def _bad_sessions(user) -> dict[str, str]:
+    """Session cookies of `user` that are no good: expired, from before a password change, signed
+    with another secret key (a forged session row)."""
+    import datetime
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.core import signing
+    from django.utils import timezone
+
+    good = {
+        SESSION_KEY: str(user.pk),
+        BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+        HASH_SESSION_KEY: user.get_session_auth_hash(),
+    }
+    later = timezone.now() + datetime.timedelta(days=1)
+    rows = {
+        "eva_vencida": (SessionStore().encode(good), timezone.now() - datetime.timedelta(seconds=1)),
+        "eva_otra_clave": (SessionStore().encode({**good, HASH_SESSION_KEY: "0" * 64}), later),
+        "eva_firma_falsa": (
+            signing.dumps(good, key="not-the-secret-key", salt=SessionStore().key_salt, compress=True),
+            later,
+        ),
+    }
+    cookies = {}
+    for name, (data, expire) in rows.items():
+        key = f"{name.replace('_', '')}{'x' * 24}"
+        Session.objects.create(session_key=key, session_data=data, expire_date=expire)
+        cookies[name] = f"sessionid={key}"
+    return cookies
 
 
 def main(argv: list[str]) -> None:

@@ -162,6 +162,43 @@ def test_strangers_other_places_and_foreign_origins_are_refused(world):
     }
 
 
+def test_the_socket_reads_the_session_itself_and_lets_in_only_a_live_session_of_a_member(world):
+    # given: sessions of members, of strangers to the north place, and sessions that are no good
+    # (the thread socket has no AuthMiddlewareStack: it judges the session as Django's get_user does)
+    forged = "sessionid=" + "f" * 32
+
+    async def scenario():
+        results = {}
+        for name in [
+            "eva",
+            "responsable",
+            "coordinadora",
+            "coordinador_sur",
+            "coordinador_inactivo",
+            "eva_vencida",
+            "eva_otra_clave",
+            "eva_firma_falsa",
+        ]:
+            results[name] = await refused(Member(world, name))
+        stranger = Member(world, "nadie")
+        stranger.cookie = forged
+        results["forged cookie"] = await refused(stranger)
+        return results
+
+    # when / then: only the live sessions of members get a socket (101); the rest a 403 handshake
+    assert run(scenario()) == {
+        "eva": 101,
+        "responsable": 101,
+        "coordinadora": 101,
+        "coordinador_sur": 403,
+        "coordinador_inactivo": 403,
+        "eva_vencida": 403,
+        "eva_otra_clave": 403,
+        "eva_firma_falsa": 403,
+        "forged cookie": 403,
+    }
+
+
 def test_reconnecting_with_the_last_id_delivers_the_gap_exactly_once_in_order(world):
     async def scenario():
         ana, beto = Member(world, "ana"), Member(world, "beto")
