@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: the chain above runs in one thread instead of a thread hop per method (its docstring).
+    "backend.core.middleware.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -134,6 +136,19 @@ else:
     # pile up one per thread until PostgreSQL refuses more ("too many clients", seen in the benches).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A connection pool per process (psycopg_pool; 0: none, a new connection per request). Each
+    # request hands its connection back when it ends, whatever thread served it, so a few
+    # connections serve every request: a new one costs a PostgreSQL backend start and a round of
+    # setup per request (the election-day bench: README, Performance). Production sets it
+    # (docker-compose.yml); off by default so parallel test runs do not hold connections open.
+    DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+    if DATABASE_POOL_MAX_SIZE:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django refuses both
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
 # Lets parallel runs on one PostgreSQL server keep their test databases apart.
 if env.str("TEST_DATABASE_NAME", default=""):
     test_name = env.str("TEST_DATABASE_NAME")

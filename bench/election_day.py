@@ -2,17 +2,27 @@
 (mixed) against a real server, with incidents by SMS, while a WebSocket client watches the board.
 
     python bench/election_day.py [--tables 113000] [--places 17000] [--incidents 5000]
-                                 [--api-share 0.3] [--concurrency 16] [--port 9650]
+                                 [--api-share 0.3] [--concurrency 16] [--workers 2]
+                                 [--database-name bench_election_day] [--keep] [--port 0]
 
-Builds a national-size election in its own database (a SQLite file under var/, or a fresh
-PostgreSQL database beside DATABASE_URL's when that is PostgreSQL; the channel layer is Redis
-when REDIS_URL is set): 24 districts, sections, `--places` schools, `--tables` tables, one
-watcher per table (bulk inserts; setup, not measured). Starts uvicorn, connects a lead's
-WebSocket to /ws/board/<id>/, then sends every table's opening (ABRIO by signed SMS, or POST
-/api/tables/<id>/reports/ with the watcher's token) plus `--incidents` PROBLEMA texts, from
-`--concurrency` clients. Prints, each beside its target: reports per second sustained (>= 200),
-webhook p50/p95/p99 (p95 <= 50 ms), board delay p99 from a report's send to its event on the
-socket (<= 1 s); and the floor measured in the same run (GET /healthz under the same load).
+Builds a national-size election in its own database (a SQLite file under var/, or a PostgreSQL
+database beside DATABASE_URL's when that is PostgreSQL; the channel layer is Redis when REDIS_URL
+is set): 24 districts, sections, `--places` schools, `--tables` tables, one watcher per table and
+one fiscal general per school (bulk inserts; setup, not measured). `--keep` keeps that built
+election (a PostgreSQL template database `<name>_t<tables>_p<places>`, or a SQLite file) and later
+runs with `--keep` copy it instead of building again; every run works on a fresh copy.
+
+Starts uvicorn with `--workers` processes (production runs 2), connects a lead's WebSocket to
+/ws/board/<id>/, then:
+1. the floor: `--floor-requests` webhook requests signed with a wrong token, answered 403 after
+   the signature check (the whole middleware stack and the HMAC, no database), from the same clients;
+2. every table's opening (ABRIO by signed SMS, or POST /api/tables/<id>/reports/ with the
+   watcher's token) plus `--incidents` PROBLEMA texts, from `--concurrency` clients.
+Prints, each beside its target: reports per second sustained (>= 200), webhook p50/p95/p99 (p95
+<= 50 ms), board delay p99 from a report's send to its event on the socket (<= 1 s); and the
+server's CPU per request (uvicorn processes from /proc/<pid>/stat, plus the PostgreSQL backends
+of the bench database) beside the floor's, measured in the same run: on a shared machine the
+ratio and the CPU per report are the figures to judge, not the wall clock.
 """
 
 import argparse
@@ -20,6 +30,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,10 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.databases import fresh_database  # noqa: E402
-
-DB_PATH = ROOT / "var" / "bench_election_day.sqlite3"
 DISTRICTS = 24
+TICK = os.sysconf("SC_CLK_TCK")
 PROBLEMS = [
     "faltan boletas de la lista 3",
     "la mesa abrio tarde, no llego el presidente",
@@ -59,6 +68,183 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+# --- CPU of the server's processes, from /proc -------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of one process (all its threads), None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15)
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        todo += _children(current)
+    return pids
+
+
+def _tree_cpu(pid: int) -> float:
+    return sum(_cpu_seconds(p) or 0.0 for p in _tree(pid))
+
+
+class Backends:
+    """CPU of the PostgreSQL backends connected to one database, sampled from /proc while it runs.
+
+    A backend's CPU counts from when it started; one that lives through the phase is measured
+    exactly, one that comes and goes between two samples (a connection per request) is missed:
+    then the figure is a lower bound and `gone` says how many were seen to go.
+    """
+
+    def __init__(self, postmaster: int | None, database: str):
+        self.postmaster, self.database = postmaster, database
+        self.base: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.gone = 0
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _sample(self) -> dict[int, float]:
+        if self.postmaster is None:
+            return {}
+        seen = {}
+        for pid in _children(self.postmaster):
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if f" {self.database} " in title:
+                cpu = _cpu_seconds(pid)
+                if cpu is not None:
+                    seen[pid] = cpu
+        return seen
+
+    def start(self) -> None:
+        self.base = self._sample()
+        self.last = dict(self.base)
+        self.gone = 0
+        self.stop.clear()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        alive = set(self.last)
+        while not self.stop.wait(0.02):
+            now = self._sample()
+            self.gone += len(alive - set(now))
+            alive = set(now)
+            # A backend that went keeps its last sample (its CPU up to then).
+            self.last = {**self.last, **now}
+
+    def finish(self) -> float:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+        self.last = {**self.last, **self._sample()}
+        return sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.last.items())
+
+
+class Meter:
+    """Server CPU over one phase: the uvicorn processes and the bench database's backends."""
+
+    def __init__(self, server_pid: int, backends: Backends):
+        self.server_pid, self.backends = server_pid, backends
+
+    def __enter__(self) -> "Meter":
+        self.backends.start()
+        self.t0 = _tree_cpu(self.server_pid)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.uvicorn = _tree_cpu(self.server_pid) - self.t0
+        self.postgres = self.backends.finish()
+        self.gone = self.backends.gone
+
+
+# --- the election: built once, copied for every run --------------------------------------------
+
+
+def _postgres_admin():
+    import psycopg
+
+    base = os.environ["DATABASE_URL"].rpartition("/")[0]
+    return base, psycopg.connect(f"{base}/postgres", autocommit=True)
+
+
+def _prepare_database(args) -> tuple[str, str, bool, object]:
+    """DATABASE_URL of this run's fresh copy, its name, whether the election must be built, and a drop()."""
+    built_name = f"{args.database_name}_t{args.tables}_p{args.places}"
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        (ROOT / "var").mkdir(exist_ok=True)
+        run_file = ROOT / "var" / f"{args.database_name}.sqlite3"
+        built_file = ROOT / "var" / f"{built_name}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{run_file}{suffix}").unlink(missing_ok=True)
+        build = not (args.keep and built_file.exists())
+        if not build:
+            shutil.copyfile(built_file, run_file)
+
+        def close() -> None:
+            from django.db import connections
+
+            connections.close_all()
+
+        if build and args.keep:
+
+            def keep_file() -> None:
+                close()
+                shutil.copyfile(run_file, built_file)
+
+            args.keep_built = keep_file
+        return f"sqlite:///{run_file}", run_file.name, build, close
+    base, admin = _postgres_admin()
+    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [built_name]).fetchone()
+    build = not (args.keep and exists)
+    admin.execute(f"DROP DATABASE IF EXISTS {args.database_name}")
+    if build:
+        admin.execute(f"CREATE DATABASE {args.database_name}")
+    else:
+        admin.execute(f"CREATE DATABASE {args.database_name} TEMPLATE {built_name}")
+
+    def drop() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        admin.execute(f"DROP DATABASE IF EXISTS {args.database_name}")
+        admin.close()
+
+    if build and args.keep:
+        # Kept before any report is sent: `_keep_built` copies the built election as the template.
+        def keep() -> None:
+            from django.db import connections
+
+            connections.close_all()
+            admin.execute(f"DROP DATABASE IF EXISTS {built_name}")
+            admin.execute(f"CREATE DATABASE {built_name} TEMPLATE {args.database_name}")
+
+        args.keep_built = keep
+    return f"{base}/{args.database_name}", args.database_name, build, drop
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=113_000)
@@ -66,27 +252,31 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=5_000)
     parser.add_argument("--api-share", type=float, default=0.3, help="share of openings sent through the API")
     parser.add_argument("--concurrency", type=int, default=16, help="clients sending at once")
+    parser.add_argument("--workers", type=int, default=0, help="uvicorn processes (default: 2 on Redis, else 1)")
+    parser.add_argument(
+        "--pool", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process (0: a connection per request)"
+    )
+    parser.add_argument("--floor-requests", type=int, default=2000, help="requests of the floor phase")
+    parser.add_argument("--database-name", default="bench_election_day", help="the run's database (or var/ file)")
+    parser.add_argument("--keep", action="store_true", help="keep the built election and reuse it when kept")
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     args = parser.parse_args()
+    args.keep_built = None
+    workers = args.workers or (2 if os.environ.get("REDIS_URL") else 1)
+    if workers > 1 and not os.environ.get("REDIS_URL"):
+        raise SystemExit("--workers > 1 needs REDIS_URL: the in-memory channel layer does not cross processes")
 
-    (ROOT / "var").mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench_day_"))
-    database_url, drop = fresh_database(tmp, name="bench_election_day")
-    if database_url.startswith("sqlite"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
-        database_url = f"sqlite:///{DB_PATH}"
+    database_url, database_name, build, drop = _prepare_database(args)
     port = args.port or _free_port()
     env = {
         "DATABASE_URL": database_url,
         "DJANGO_DEBUG": "false",
         "SMS_BACKEND": "local",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "ERROR",  # not a line per refused request of the floor
         "API_THROTTLE_USER": "100000/min",
         "MEDIA_ROOT": str(tmp / "media"),
-        # Under ASGI each request runs in a thread of its own: persistent connections would pile up.
-        "DATABASE_CONN_MAX_AGE": "0",
     }
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
@@ -97,22 +287,36 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    built = _build(args.tables, args.places)
-    print(f"setup: {args.tables:,} tables, {args.places:,} places, watchers in {time.perf_counter() - started:.0f} s")
+    if build:
+        _build(args.tables, args.places)
+        took = time.perf_counter() - started
+        print(f"setup: {args.tables:,} tables, {args.places:,} places, watchers in {took:.0f} s")
+        if args.keep_built is not None:
+            args.keep_built()
+    else:
+        print(f"setup: the kept election ({args.tables:,} tables, {args.places:,} places) copied")
+    built = _load()
 
-    from django.db import connections
+    from django.db import connection, connections
 
+    postmaster = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend_pid = cursor.fetchone()[0]
+        postmaster = _parent(backend_pid)
     connections.close_all()
     server = subprocess.Popen(
         [
             *[sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1"],
-            *["--port", str(port), "--log-level", "warning", "--no-access-log"],
+            *["--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
         ],
         cwd=ROOT,
-        env={**os.environ},
+        # The pool is the server's: this process's own connection must close, to drop the database.
+        env={**os.environ, "DATABASE_POOL_MAX_SIZE": str(args.pool)},
     )
     try:
-        _run(args, built, port)
+        _run(args, built, port, server.pid, Backends(postmaster, database_name), workers)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -120,11 +324,18 @@ def main() -> None:
         drop()
 
 
-def _build(tables: int, places: int) -> dict:
-    """The election (held today), the area tree, places, tables, one watcher per table with a user and a token."""
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def _build(tables: int, places: int) -> None:
+    """The election (held today), the area tree, places, tables, one watcher per table with a user and
+    a token, one fiscal general per school."""
     import datetime
 
-    from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
@@ -166,8 +377,9 @@ def _build(tables: int, places: int) -> dict:
         ],
         batch_size=5000,
     )
+    people = tables + places
     users = User.objects.bulk_create(
-        [User(username=f"w{i}", role=Role.VOLUNTEER, password="!") for i in range(tables)], batch_size=5000
+        [User(username=f"w{i}", role=Role.VOLUNTEER, password="!") for i in range(people)], batch_size=5000
     )
     volunteers = Volunteer.objects.bulk_create(
         [
@@ -178,32 +390,52 @@ def _build(tables: int, places: int) -> dict:
                 phone=f"+549351{i:07d}",
                 user=users[i],
             )
-            for i in range(tables)
+            for i in range(people)
         ],
         batch_size=5000,
     )
     Assignment.objects.bulk_create(
         [
-            Assignment(election=election, volunteer=v, place=t.place, table=t, role="table", status="confirmed", slot=0)
-            for v, t in zip(volunteers, table_rows, strict=True)
+            *(
+                Assignment(
+                    election=election, volunteer=v, place=t.place, table=t, role="table", status="confirmed", slot=0
+                )
+                for v, t in zip(volunteers[:tables], table_rows, strict=True)
+            ),
+            *(
+                Assignment(election=election, volunteer=v, place=p, role="place", status="confirmed", slot=0)
+                for v, p in zip(volunteers[tables:], place_rows, strict=True)
+            ),
         ],
         batch_size=5000,
     )
     Token.objects.bulk_create(
-        [Token(key=uuid.uuid4().hex + uuid.uuid4().hex[:8], user=u) for u in users], batch_size=5000
+        [Token(key=uuid.uuid4().hex + uuid.uuid4().hex[:8], user=u) for u in users[:tables]], batch_size=5000
     )
-    tokens = dict(Token.objects.values_list("user_id", "key"))
-    lead = User.objects.create(username="bench-lead", role=Role.LEAD, password="!", is_superuser=True)
+    User.objects.create(username="bench-lead", role=Role.LEAD, password="!", is_superuser=True)
+
+
+def _load() -> dict:
+    """The built election's watchers (table, phone, API token) and a lead's session for the board."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from backend.accounts.models import User
+    from backend.assignments.models import Assignment
+    from backend.elections.models import Election
+
+    election = Election.objects.get(slug="bench-day")
+    lead = User.objects.get(username="bench-lead")
     session = SessionStore()
     session["_auth_user_id"] = str(lead.pk)
     session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
     session["_auth_user_hash"] = lead.get_session_auth_hash()
     session.create()
-    return {
-        "election": election.pk,
-        "session": session.session_key,
-        "watchers": [(t.pk, v.phone, tokens[u.pk]) for t, v, u in zip(table_rows, volunteers, users, strict=True)],
-    }
+    rows = (
+        Assignment.objects.filter(election=election, role="table")
+        .order_by("table_id")
+        .values_list("table_id", "volunteer__phone", "volunteer__user__auth_token__key")
+    )
+    return {"election": election.pk, "session": session.session_key, "watchers": list(rows)}
 
 
 class Board:
@@ -238,7 +470,7 @@ class Board:
                     self.incidents += 1
 
 
-def _run(args, built: dict, port: int) -> None:
+def _run(args, built: dict, port: int, server_pid: int, backends: Backends, workers: int) -> None:
     import requests
     from django.conf import settings
     from twilio.request_validator import RequestValidator
@@ -251,6 +483,7 @@ def _run(args, built: dict, port: int) -> None:
         except requests.RequestException:
             time.sleep(0.1)
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
     sms_url = base + "/sms/inbound/"
     board = Board(f"ws://127.0.0.1:{port}/ws/board/{built['election']}/", built["session"], base)
     board.thread.start()
@@ -265,10 +498,11 @@ def _run(args, built: dict, port: int) -> None:
         _table_id, phone, token = built["watchers"][rng.randrange(len(built["watchers"]))]
         jobs.append(("incident", None, phone, token, f"PROBLEMA {PROBLEMS[i % len(PROBLEMS)]}"))
     rng.shuffle(jobs)
+    floor_jobs = [("floor", None, phone, "", "ABRIO") for _t, phone, _token in built["watchers"][: args.floor_requests]]
 
     local = threading.local()
     sent_at: dict[int, float] = {}
-    latencies: dict[str, list[float]] = {"sms": [], "api": [], "incident": [], "floor": []}
+    latencies: dict[str, list[float]] = {"sms": [], "api": [], "incident": [], "floor": [], "healthz": []}
     errors: list[str] = []
 
     def client():
@@ -298,46 +532,56 @@ def _run(args, built: dict, port: int) -> None:
                 "Body": body,
                 "NumMedia": "0",
             }
-            signature = validator.compute_signature(sms_url, params)
+            signature = (wrong if kind == "floor" else validator).compute_signature(sms_url, params)
             r = s.post(sms_url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
         latencies[kind].append(time.perf_counter() - t0)
-        if r.status_code != 200:
+        if r.status_code != (403 if kind == "floor" else 200):
             errors.append(f"{kind} {r.status_code} {r.text[:120]}")
 
-    def floor(stop: threading.Event) -> None:
+    def healthz(stop: threading.Event) -> None:
         s = requests.Session()
         while not stop.is_set():
             t0 = time.perf_counter()
             s.get(base + "/healthz", timeout=30)
-            latencies["floor"].append(time.perf_counter() - t0)
+            latencies["healthz"].append(time.perf_counter() - t0)
             time.sleep(0.05)
 
-    stop_floor = threading.Event()
-    floor_thread = threading.Thread(target=floor, args=(stop_floor,), daemon=True)
-    floor_thread.start()
+    # The floor: the same clients and requests, refused after the signature check (no database).
+    with ThreadPoolExecutor(args.concurrency) as pool, Meter(server_pid, backends) as floor_cpu:
+        list(pool.map(send, floor_jobs))
+    floor_load = os.getloadavg()
+
+    stop_healthz = threading.Event()
+    healthz_thread = threading.Thread(target=healthz, args=(stop_healthz,), daemon=True)
+    healthz_thread.start()
     started = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
+    with ThreadPoolExecutor(args.concurrency) as pool, Meter(server_pid, backends) as cpu:
         list(pool.map(send, jobs))
-    elapsed = time.perf_counter() - started
-    stop_floor.set()
-    deadline = time.perf_counter() + 10
-    while len(board.arrived) < len(sent_at) and time.perf_counter() < deadline:
-        time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        # The board's last events (and the CPU of sending them) belong to the run.
+        deadline = time.perf_counter() + 10
+        while len(board.arrived) < len(sent_at) and time.perf_counter() < deadline:
+            time.sleep(0.1)
+    stop_healthz.set()
     board.stop.set()
 
     reports = len(built["watchers"])
+    requests_sent = reports + len(latencies["incident"])
     delays = [board.arrived[t] - sent_at[t] for t in sent_at if t in board.arrived]
     webhook = latencies["sms"] + latencies["incident"]
     ms = 1000
     load = os.getloadavg()
     profile = "PostgreSQL" if os.environ["DATABASE_URL"].startswith("postgres") else "SQLite"
     layer = "Redis" if os.environ.get("REDIS_URL") else "in-memory"
-    print(f"profile: {profile} + {layer} channel layer; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"profile: {profile} + {layer} channel layer, {workers} uvicorn worker(s), pool {args.pool}; "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (after the floor: {floor_load[0]:.2f})"
+    )
     print(f"sent: {reports:,} openings ({len(latencies['sms']):,} SMS, {len(latencies['api']):,} API)")
     print(
         f"      + {len(latencies['incident']):,} incidents by SMS, in {elapsed:.1f} s with {args.concurrency} clients"
     )
-    rate = (reports + len(latencies["incident"])) / elapsed
+    rate = requests_sent / elapsed
     print(f"reports/s sustained:  {rate:8.1f}   target >= 200     {'OK' if rate >= 200 else 'BELOW'}")
     p95 = _pct(webhook, 0.95) * ms
     print(
@@ -348,16 +592,33 @@ def _run(args, built: dict, port: int) -> None:
     print(
         f"API ms p50/p95/p99:     {_pct(api, 0.5) * ms:.1f} / {_pct(api, 0.95) * ms:.1f} / {_pct(api, 0.99) * ms:.1f}"
     )
-    floor_p50, floor_p95 = _pct(latencies["floor"], 0.5) * ms, _pct(latencies["floor"], 0.95) * ms
-    print(f"floor (GET /healthz under the same load) ms p50/p95: {floor_p50:.1f} / {floor_p95:.1f}")
-    if floor_p95:
-        print(f"webhook p95 / floor p95: {p95 / floor_p95:.1f}x")
+    floor = latencies["floor"]
+    floor_p95 = _pct(floor, 0.95) * ms
+    print(
+        f"floor (signed webhook refused at the signature, {len(floor):,} requests) ms p50/p95: "
+        f"{_pct(floor, 0.5) * ms:.1f} / {floor_p95:.1f}; webhook p95 / floor p95: {p95 / floor_p95:.1f}x"
+    )
+    hz = latencies["healthz"]
+    print(f"GET /healthz during the run ms p50/p95: {_pct(hz, 0.5) * ms:.1f} / {_pct(hz, 0.95) * ms:.1f}")
     board_p99 = _pct(delays, 0.99)
     print(
         f"board delay s p50/p99: {_pct(delays, 0.5):.3f} / {board_p99:.3f} ({len(delays):,} of {len(sent_at):,} seen)"
         f"   target p99 <= 1   {'OK' if board_p99 <= 1 else 'ABOVE'}"
     )
     print(f"incident events on the board: {board.incidents:,}")
+    per = ms / requests_sent
+    floor_per = ms / max(1, len(floor))
+    total = (cpu.uvicorn + cpu.postgres) * per
+    floor_total = max((floor_cpu.uvicorn + floor_cpu.postgres) * floor_per, 1e-9)
+    lower = f" (lower bound: {cpu.gone:,} backends came and went)" if cpu.gone else ""
+    print(
+        f"server CPU ms per report: uvicorn {cpu.uvicorn * per:.2f} + postgres {cpu.postgres * per:.2f}{lower}"
+        f" = {total:.2f}   target <= 10 (200/s on 2 cores)   {'OK' if total <= 10 else 'ABOVE'}"
+    )
+    print(
+        f"floor CPU ms per request: uvicorn {floor_cpu.uvicorn * floor_per:.2f} + postgres "
+        f"{floor_cpu.postgres * floor_per:.2f} = {floor_total:.2f}; report / floor: {total / floor_total:.1f}x"
+    )
     if errors:
         print(f"errors: {len(errors)}; first: {errors[0]}")
 

@@ -74,11 +74,16 @@ def _twilio_already_answered(body: str, params: dict) -> bool:
 def volunteer_for_phone(phone: str) -> Volunteer | None:
     if not phone:
         return None
-    found = Volunteer.objects.filter(phone=phone).first()
+    found = _volunteer_with_phone(phone)
     if found is None and phone.startswith("+54") and not phone.startswith("+549"):
         # WhatsApp may give an Argentine mobile without the 9 we store it with.
-        found = Volunteer.objects.filter(phone="+549" + phone[3:]).first()
+        found = _volunteer_with_phone("+549" + phone[3:])
     return found
+
+
+def _volunteer_with_phone(phone: str) -> Volunteer | None:
+    # With the user: every command acts as `volunteer.user`. The phone is unique: no ORDER BY.
+    return next(iter(Volunteer.objects.select_related("user").filter(phone=phone)[:1]), None)
 
 
 # What a volunteer answers to choose where we write to them.

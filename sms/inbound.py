@@ -1,6 +1,7 @@
 """Receiving texts: store first, then act once per MessageSid; never lose one to an error.
 
-The row is written before anything else. Processing claims it with a conditional UPDATE, fetches
+The row is written before anything else, already claimed by the request that wrote it (a retry
+of a row left failed, or stale in "processing", claims it with a conditional UPDATE); it fetches
 any MMS photos (outside the transaction: it is network), then acts and records the reply in one
 transaction. An error rolls the action back and marks the row failed with the error, and the
 volunteer gets a short apology instead of a 500; a retry of the same SID by Twilio processes a
@@ -53,6 +54,8 @@ def inbound_receive(*, params: dict) -> str:
     volunteer = volunteer_for_phone(phone)
     try:
         with transaction.atomic():
+            # Stored already claimed by this request (the claim of `inbound_process`, without its
+            # three queries): a retry of the SID finds it processing, or failed, or processed.
             message = InboundMessage.objects.create(
                 sid=sid[:64],
                 from_number=from_number[:32],
@@ -62,6 +65,9 @@ def inbound_receive(*, params: dict) -> str:
                 params=params,
                 media_count=_media_count(params),
                 channel=channel,
+                status=InboundStatus.PROCESSING,
+                claimed_at=timezone.now(),
+                attempts=1,
             )
             if volunteer is not None and channel == channels.WHATSAPP:
                 volunteer_whatsapp_seen(volunteer_id=volunteer.pk)
@@ -69,7 +75,8 @@ def inbound_receive(*, params: dict) -> str:
         message = InboundMessage.objects.get(sid=sid[:64])
         if message.status == InboundStatus.PROCESSED:
             return message.reply
-    return inbound_process(message_id=message.pk)
+        return inbound_process(message_id=message.pk)
+    return _process(message)
 
 
 def _media_count(params: dict) -> int:
@@ -88,8 +95,14 @@ def inbound_process(*, message_id: int) -> str:
         status=InboundStatus.PROCESSING, claimed_at=now
     ):
         return ""
-    message = InboundMessage.objects.select_related("volunteer").get(pk=message_id)
+    message = InboundMessage.objects.select_related("volunteer__user").get(pk=message_id)
     InboundMessage.objects.filter(pk=message_id).update(attempts=message.attempts + 1)
+    return _process(message)
+
+
+def _process(message: InboundMessage) -> str:
+    """Act on a row this request has claimed, and record the outcome on it."""
+    message_id = message.pk
     try:
         attachments, refused = _photos(message)
         with transaction.atomic():

@@ -80,7 +80,7 @@ def table_report(
             table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
         )
         after = table_status_step(current, state, correction=correction)
-        _day_save(table, after.state, after.watcher_absent, report.created_at, day=day)
+        _day_save(table, after.state, after.watcher_absent, report.created_at, day=day or TableDay(table=table))
         live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
@@ -103,7 +103,8 @@ def _day_save(table: Table, state: str, absent: str, at, day: TableDay | None = 
             setattr(day, field, None)  # a correction moved the table back: that step is not reached
         elif RANK[step] == rank and getattr(day, field) is None:
             setattr(day, field, at)
-    day.save()
+    # A new row is inserted at once (its key is the table's: save() would try an UPDATE first).
+    day.save(force_insert=day._state.adding)
 
 
 def table_day_rebuild(*, table: Table) -> TableDay:

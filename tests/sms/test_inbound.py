@@ -2,12 +2,13 @@
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from backend.assignments.models import AssignmentStatus
-from backend.messaging.models import InboundMessage
+from backend.messaging.models import InboundMessage, InboundStatus
 from backend.threads.models import Message
 from sms.replies import Intent, reply_understand
 
@@ -245,3 +246,45 @@ def test_dev_page_is_hidden_in_production_profiles(client, settings, lead):
     settings.DEBUG = False
     client.force_login(lead)
     assert client.get("/dev/sms/").status_code == 404
+
+
+def test_a_repeat_while_the_first_delivery_is_still_acting_waits_until_its_claim_is_stale(
+    signed_post, assigned, north_volunteer
+):
+    # given: the first delivery stored its row (already claimed by that request) and is still acting
+    params = _params(north_volunteer.phone, "si", sid="SMbusy0001")
+    InboundMessage.objects.create(
+        sid="SMbusy0001",
+        from_number=north_volunteer.phone,
+        body="si",
+        volunteer=north_volunteer,
+        params=params,
+        status=InboundStatus.PROCESSING,
+        claimed_at=timezone.now(),
+        attempts=1,
+    )
+    # when: Twilio delivers the same SID again
+    repeat = signed_post("/sms/inbound/", params)
+    # then: no answer and nothing acted on: the first request owns it
+    assert "<Message>" not in _reply(repeat)
+    assigned.refresh_from_db()
+    assert assigned.status == AssignmentStatus.PROPOSED
+    # when: that request died (its claim is stale) and Twilio retries
+    InboundMessage.objects.filter(sid="SMbusy0001").update(claimed_at=timezone.now() - timedelta(minutes=3))
+    retry = signed_post("/sms/inbound/", params)
+    # then: acted once, by the retry
+    assert "confirmaste" in _reply(retry)
+    assigned.refresh_from_db()
+    assert assigned.status == AssignmentStatus.CONFIRMED
+    row = InboundMessage.objects.get(sid="SMbusy0001")
+    assert (row.status, row.attempts) == (InboundStatus.PROCESSED, 2)
+
+
+def test_a_new_delivery_is_stored_claimed_and_processed_in_one_attempt(signed_post, assigned, north_volunteer):
+    # when: a text arrives
+    reply = signed_post("/sms/inbound/", _params(north_volunteer.phone, "si", sid="SMonce0001"))
+    # then: processed on its first attempt, answered and recorded
+    assert "confirmaste" in _reply(reply)
+    row = InboundMessage.objects.get(sid="SMonce0001")
+    assert (row.status, row.attempts, row.keyword) == ("processed", 1, "yes")
+    assert row.claimed_at is not None and row.handled_at >= row.claimed_at
