@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.assignments.models import Assignment
-from backend.credentials.models import BatchState, CredentialBatch
+from backend.core.models import FileJobState
+from backend.credentials.models import CredentialBatch
 from backend.credentials.selectors import batch_get
 from backend.credentials.services import (
     assignment_credential_pdf,
@@ -70,7 +71,7 @@ class BatchSerializer(serializers.ModelSerializer):
         fields = ["id", "election", "area", "state", "total", "done", "pages", "percent", "error", "download_url"]
 
     def get_download_url(self, obj) -> str:
-        return reverse("api-credentials-batch-download", args=[obj.pk]) if obj.state == BatchState.DONE else ""
+        return reverse("api-credentials-batch-download", args=[obj.pk]) if obj.state == FileJobState.DONE else ""
 
 
 class CredentialBatchStartApi(APIView):
@@ -109,7 +110,7 @@ class CredentialBatchDownloadApi(APIView):
     @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     def get(self, request, pk: int):
         batch = batch_get(user=request.user, pk=pk)
-        if batch is None or batch.state != BatchState.DONE or not batch.file_name:
+        if batch is None or batch.state != FileJobState.DONE or not batch.file_name:
             return _not_found(_("Ese zip no está listo o ya se borró."))
         path = batch_dir() / batch.file_name
         if not path.is_file():

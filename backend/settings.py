@@ -185,10 +185,11 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Zips of schools' credentials built by the Celery worker; the web process serves them to whoever asked.
 CREDENTIALS_DIR = Path(env.str("CREDENTIALS_DIR", default=str(VAR_DIR / "credentials")))
-# Zips of credentials carry names and DNIs: deleted this many hours after they were built (beat, hourly).
-CREDENTIALS_ZIP_KEEP_HOURS = env.int("CREDENTIALS_ZIP_KEEP_HOURS", default=48)
 # Large console spreadsheets written by the Celery worker; the web process serves each to whoever asked.
 CONSOLE_EXPORTS_DIR = Path(env.str("CONSOLE_EXPORTS_DIR", default=str(VAR_DIR / "exports")))
+# Zips of credentials and large spreadsheets carry names, DNIs and phones: deleted this many hours
+# after they were built (beat, hourly); their rows stay as "expired".
+GENERATED_FILES_KEEP_HOURS = env.int("GENERATED_FILES_KEEP_HOURS", default=48)
 STATICFILES_DIRS = [BASE_DIR / "backend" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -286,7 +287,7 @@ SPECTACULAR_SETTINGS = {
         "BroadcastStatusEnum": "backend.messaging.models.BroadcastStatus",
         "VolunteerChannelEnum": "backend.volunteers.models.Channel",
         "EventSourceEnum": "backend.assignments.models.EventSource",
-        "CredentialBatchStateEnum": "backend.credentials.models.BatchState",
+        "FileJobStateEnum": "backend.core.models.FileJobState",
         "TableStateEnum": "backend.tableday.models.TableState",
     },
 }
@@ -454,3 +455,4 @@ TABLEDAY_OPEN_DEADLINE = env.str("TABLEDAY_OPEN_DEADLINE", default="08:30")
 SHIFT_REMINDER_MINUTES_BEFORE = env.int("SHIFT_REMINDER_MINUTES_BEFORE", default=60)
 CELERY_BEAT_SCHEDULE["incidents-escalate-due"] = {"task": "incidents.escalate_due", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["credentials-expire-batches"] = {"task": "credentials.expire_batches", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["console-expire-exports"] = {"task": "console.expire_exports", "schedule": 3600.0}

@@ -278,12 +278,13 @@ def run_pages(election, args: argparse.Namespace) -> None:
 def build_export_jobs(user) -> None:
     """The workbooks the "start the job" requests queued, built as the worker builds them: CPU time
     of one build each (the person waits on the progress page, not on a request)."""
-    from backend.console.models import ExportJob, ExportState
+    from backend.console.models import ExportJob
     from backend.console.services import export_job_build, export_job_path
+    from backend.core.models import FileJobState
 
     cpu = _cpu
-    for job in ExportJob.objects.filter(requested_by=user, state=ExportState.QUEUED).order_by("kind", "-pk"):
-        if ExportJob.objects.filter(requested_by=user, kind=job.kind, state=ExportState.DONE).exists():
+    for job in ExportJob.objects.filter(requested_by=user, state=FileJobState.QUEUED).order_by("kind", "-pk"):
+        if ExportJob.objects.filter(requested_by=user, kind=job.kind, state=FileJobState.DONE).exists():
             continue
         t_cpu, t = cpu(), time.perf_counter()
         built = export_job_build(job_id=job.pk)

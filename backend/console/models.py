@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from backend.core.models import FileJob
+
 
 class ExportKind(models.TextChoices):
     COVERAGE = "coverage", _("Cobertura")
@@ -38,28 +40,11 @@ class ExportLog(models.Model):
         return f"{self.get_kind_display()} · {self.user} · {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class ExportState(models.TextChoices):
-    QUEUED = "queued", _("En cola")
-    RUNNING = "running", _("Generando")
-    DONE = "done", _("Listo")
-    FAILED = "failed", _("Falló")
-
-
-class ExportJob(models.Model):
+class ExportJob(FileJob):
     """A large spreadsheet written by the worker: the page polls `state` and `done`/`total`, then the
     person who asked downloads the file (it holds what their scope lets them see, nobody else's)."""
 
     kind = models.CharField(_("tipo"), max_length=32, choices=ExportKind.choices)
-    election = models.ForeignKey("elections.Election", on_delete=models.CASCADE, related_name="+")
-    area = models.ForeignKey("elections.Area", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    state = models.CharField(max_length=8, choices=ExportState.choices, default=ExportState.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    file_name = models.CharField(max_length=200, blank=True)
-    error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("exportación en segundo plano")
@@ -67,11 +52,3 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.kind} {self.state} {self.done}/{self.total}"
-
-    @property
-    def percent(self) -> int:
-        return 100 if self.state == ExportState.DONE else int(100 * self.done / self.total) if self.total else 0
-
-    @property
-    def running(self) -> bool:
-        return self.state in {ExportState.QUEUED, ExportState.RUNNING}

@@ -13,12 +13,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from backend.core.files import file_jobs_expire
 from backend.core.jobs import task_queue
+from backend.core.models import FileJobState
 from backend.elections.models import Area, Election
 from backend.permissions import Action, require
 
 from .exports import EXPORTS, export_log, xlsx_write
-from .models import ExportJob, ExportState
+from .models import ExportJob
 
 EXPORT_TASK = "backend.console.tasks.export_job_task"
 
@@ -48,9 +50,9 @@ def export_job_build(*, job_id: int) -> ExportJob:
     """Write the job's workbook to `CONSOLE_EXPORTS_DIR` and log the export; progress every few
     thousand rows. Run by the worker; a job already built is left as it is (a repeated task)."""
     job = ExportJob.objects.select_related("election", "area", "requested_by").get(pk=job_id)
-    if job.state == ExportState.DONE:
+    if job.state == FileJobState.DONE:
         return job
-    ExportJob.objects.filter(pk=job.pk).update(state=ExportState.RUNNING)
+    ExportJob.objects.filter(pk=job.pk).update(state=FileJobState.RUNNING)
     spec = EXPORTS[job.kind]
     name = f"{spec.stem}-{job.pk}-{secrets.token_hex(8)}.xlsx"
     try:
@@ -73,12 +75,13 @@ def export_job_build(*, job_id: int) -> ExportJob:
             rows=count,
         )
     except Exception as exc:
+        (export_dir() / name).unlink(missing_ok=True)  # half a workbook of personal data helps nobody
         ExportJob.objects.filter(pk=job.pk).update(
-            state=ExportState.FAILED, error=str(exc)[:300], finished_at=timezone.now()
+            state=FileJobState.FAILED, error=str(exc)[:300], finished_at=timezone.now()
         )
         raise
     ExportJob.objects.filter(pk=job.pk).update(
-        state=ExportState.DONE, done=count, total=count, file_name=name, finished_at=timezone.now()
+        state=FileJobState.DONE, done=count, total=count, file_name=name, finished_at=timezone.now()
     )
     job.refresh_from_db()
     return job
@@ -86,7 +89,12 @@ def export_job_build(*, job_id: int) -> ExportJob:
 
 def export_job_path(*, job: ExportJob) -> Path | None:
     """The finished file of `job`, or None while it is not ready (or was cleaned away)."""
-    if job.state != ExportState.DONE or not job.file_name:
+    if job.state != FileJobState.DONE or not job.file_name:
         return None
     path = export_dir() / job.file_name
     return path if path.is_file() else None
+
+
+def export_jobs_expire(*, now=None) -> int:
+    """Delete the workbooks finished more than GENERATED_FILES_KEEP_HOURS ago (names, DNIs, phones)."""
+    return file_jobs_expire(ExportJob, export_dir(), now=now)

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from backend.core.models import FileJob
+
 # The wording's placeholders; the setup form refuses any other (see services.wording_check).
 WORDING_FIELDS = (
     "agrupacion",
@@ -108,28 +110,10 @@ class Credential(models.Model):
         return self.revoked_at is None
 
 
-class BatchState(models.TextChoices):
-    QUEUED = "queued", _("En cola")
-    RUNNING = "running", _("Generando")
-    DONE = "done", _("Listo")
-    FAILED = "failed", _("Falló")
-    EXPIRED = "expired", _("Borrado")
-
-
-class CredentialBatch(models.Model):
+class CredentialBatch(FileJob):
     """A zip of one PDF per school for an area, built by a Celery task; `done`/`total` feed the progress bar."""
 
-    election = models.ForeignKey("elections.Election", on_delete=models.CASCADE, related_name="+")
-    area = models.ForeignKey("elections.Area", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    state = models.CharField(max_length=8, choices=BatchState.choices, default=BatchState.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
     pages = models.PositiveIntegerField(default=0)
-    file_name = models.CharField(max_length=200, blank=True)
-    error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("lote de credenciales")
@@ -137,7 +121,3 @@ class CredentialBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.state} {self.done}/{self.total}"
-
-    @property
-    def percent(self) -> int:
-        return 100 if self.state == BatchState.DONE else int(100 * self.done / self.total) if self.total else 0

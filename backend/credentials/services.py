@@ -14,7 +14,7 @@ import secrets
 import string
 import zipfile
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -27,13 +27,15 @@ from PIL import Image, UnidentifiedImageError
 from backend.accounts.models import Role
 from backend.assignments.models import ACTIVE_STATUSES, Assignment
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.core.files import file_jobs_expire
 from backend.core.jobs import task_queue
+from backend.core.models import FileJobState
 from backend.elections.models import Area, Election, PollingPlace
 from backend.permissions import Action, require, role_of
 
 from .documents import LAYOUTS, credentials_pdf
 from .errors import CredentialErrorCode
-from .models import WORDING_FIELDS, BatchState, Credential, CredentialBatch, CredentialSetup, RevokeReason
+from .models import WORDING_FIELDS, Credential, CredentialBatch, CredentialSetup, RevokeReason
 from .selectors import (
     batch_places,
     credential_setup_get,
@@ -268,7 +270,7 @@ def _school_file_name(place: PollingPlace) -> str:
 def credentials_batch_build(*, batch_id: int, on_progress: Callable[[int, int], None] | None = None) -> CredentialBatch:
     """Write the batch's zip: issue what is missing and render one PDF per school; progress after each chunk."""
     batch = CredentialBatch.objects.select_related("election", "area", "requested_by").get(pk=batch_id)
-    batch.state = BatchState.RUNNING
+    batch.state = FileJobState.RUNNING
     batch.save(update_fields=["state"])
     target: Path | None = None
     try:
@@ -302,29 +304,16 @@ def credentials_batch_build(*, batch_id: int, on_progress: Callable[[int, int], 
         if target is not None:
             target.unlink(missing_ok=True)  # a half-written zip of names and DNIs is no use to anyone
         CredentialBatch.objects.filter(pk=batch.pk).update(
-            state=BatchState.FAILED, error=str(exc)[:300], finished_at=timezone.now()
+            state=FileJobState.FAILED, error=str(exc)[:300], finished_at=timezone.now()
         )
         raise
     CredentialBatch.objects.filter(pk=batch.pk).update(
-        state=BatchState.DONE, file_name=name, finished_at=timezone.now()
+        state=FileJobState.DONE, file_name=name, finished_at=timezone.now()
     )
     batch.refresh_from_db()
     return batch
 
 
 def credentials_batches_expire(*, now: datetime | None = None) -> int:
-    """Delete the zips finished more than CREDENTIALS_ZIP_KEEP_HOURS ago: they carry names and DNIs.
-
-    The batch row stays (who asked, when, how many pages) in state "expired"; a new batch
-    rebuilds the file from the current assignments. Returns how many zips were deleted.
-    """
-    cutoff = (now or timezone.now()) - timedelta(hours=settings.CREDENTIALS_ZIP_KEEP_HOURS)
-    due = CredentialBatch.objects.filter(state=BatchState.DONE, finished_at__lt=cutoff)
-    expired = 0
-    for batch_id, file_name in due.values_list("pk", "file_name"):
-        if file_name:
-            (batch_dir() / file_name).unlink(missing_ok=True)
-        expired += CredentialBatch.objects.filter(pk=batch_id, state=BatchState.DONE).update(
-            state=BatchState.EXPIRED, file_name=""
-        )
-    return expired
+    """Delete the zips finished more than GENERATED_FILES_KEEP_HOURS ago: they carry names and DNIs."""
+    return file_jobs_expire(CredentialBatch, batch_dir(), now=now)

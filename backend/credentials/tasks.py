@@ -13,5 +13,5 @@ def credentials_batch_task(batch_id: int) -> None:
 
 @shared_task(name="credentials.expire_batches")
 def credentials_batches_expire_task() -> int:
-    """Beat, hourly: zips older than CREDENTIALS_ZIP_KEEP_HOURS are deleted (personal data)."""
+    """Beat, hourly: zips older than GENERATED_FILES_KEEP_HOURS are deleted (personal data)."""
     return credentials_batches_expire()

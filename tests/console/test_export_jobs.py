@@ -3,6 +3,7 @@
 Small exports still download at once (tests/console/test_accreditation.py, test_coverage.py); here
 the inline limit is lowered so that the small test election takes the background path."""
 
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -12,8 +13,10 @@ from openpyxl import load_workbook
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_create
 from backend.celery import app
-from backend.console.models import ExportJob, ExportKind, ExportLog, ExportState
-from backend.console.services import export_job_build
+from backend.console import services as console_services
+from backend.console.models import ExportJob, ExportKind, ExportLog
+from backend.console.services import export_dir, export_job_build, export_jobs_expire
+from backend.core.models import FileJobState
 from tests.factories import VolunteerFactory
 
 
@@ -69,7 +72,7 @@ def test_a_large_accreditation_export_is_built_by_the_worker_and_downloaded_by_i
     assert response.status_code == 302 and response["Location"] == reverse("console:export_job", args=[job.pk])
     # then: the job is done, the page links the file, the file is the coordinator's scope, escaped
     job.refresh_from_db()
-    assert (job.state, job.done, job.total, job.kind) == (ExportState.DONE, 2, 2, ExportKind.ACCREDITATION)
+    assert (job.state, job.done, job.total, job.kind) == (FileJobState.DONE, 2, 2, ExportKind.ACCREDITATION)
     page = client.get(reverse("console:export_job", args=[job.pk])).content.decode()
     assert reverse("console:export_job_download", args=[job.pk]) in page
     download = client.get(reverse("console:export_job_download", args=[job.pk]))
@@ -105,7 +108,7 @@ def test_running_the_task_twice_keeps_the_first_file(geo, lead, watchers):
     job = ExportJob.objects.create(kind=ExportKind.COVERAGE, election=geo.election, requested_by=lead)
     first = export_job_build(job_id=job.pk)
     second = export_job_build(job_id=job.pk)
-    assert second.file_name == first.file_name and second.state == ExportState.DONE
+    assert second.file_name == first.file_name and second.state == FileJobState.DONE
     assert ExportLog.objects.count() == 1
 
 
@@ -123,3 +126,37 @@ def test_a_job_for_an_area_outside_the_scope_is_refused(client, geo, north_coord
     client.force_login(north_coordinator)
     response = client.post(reverse("console:coverage_export"), {"area": geo.south.pk})
     assert response.status_code == 404 and not ExportJob.objects.exists()
+
+
+def test_an_old_workbook_is_deleted_and_its_page_says_to_ask_again(client, geo, lead, watchers, settings):
+    settings.GENERATED_FILES_KEEP_HOURS = 48
+    job = ExportJob.objects.create(kind=ExportKind.COVERAGE, election=geo.election, area=None, requested_by=lead)
+    job = export_job_build(job_id=job.pk)
+    path = export_dir() / job.file_name
+    assert path.is_file()
+    # when: the hourly sweep runs 47 h, then 49 h after it was built
+    kept = export_jobs_expire(now=job.finished_at + timedelta(hours=47))
+    deleted = export_jobs_expire(now=job.finished_at + timedelta(hours=49))
+    # then
+    job.refresh_from_db()
+    assert (kept, deleted) == (0, 1) and not path.exists()
+    assert job.state == FileJobState.EXPIRED and job.file_name == ""
+    client.force_login(lead)
+    assert client.get(reverse("console:export_job_download", args=[job.pk])).status_code == 404
+    page = client.get(reverse("console:export_job", args=[job.pk])).content.decode()
+    assert 'data-testid="export-expired"' in page and "Pedila de nuevo" in page
+
+
+def test_a_failed_workbook_leaves_no_half_written_file(geo, lead, watchers, monkeypatch):
+    job = ExportJob.objects.create(kind=ExportKind.COVERAGE, election=geo.election, area=None, requested_by=lead)
+
+    def broken_write(target, **kwargs):
+        target.write(b"PK half a workbook")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(console_services, "xlsx_write", broken_write)
+    with pytest.raises(OSError):
+        export_job_build(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == FileJobState.FAILED and "disk full" in job.error
+    assert list(export_dir().iterdir()) == []

@@ -26,9 +26,10 @@ from backend.assignments.services import (
 )
 from backend.celery import app
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.core.models import FileJobState
 from backend.credentials import services as credential_services
 from backend.credentials.documents import REPORTLAB_POLYNOMIAL_MOD, _polynomial_mod
-from backend.credentials.models import BatchState, Credential, CredentialBatch
+from backend.credentials.models import Credential, CredentialBatch
 from backend.credentials.services import (
     assignment_credential_pdf,
     batch_dir,
@@ -333,7 +334,7 @@ def test_zip_of_an_area_built_by_the_task_with_progress(
     assert response["Location"] == reverse("console:credentials_batch", args=[batch.pk])
     # then
     batch.refresh_from_db()
-    assert batch.state == BatchState.DONE and batch.done == batch.total == 2 and batch.pages == 3
+    assert batch.state == FileJobState.DONE and batch.done == batch.total == 2 and batch.pages == 3
     page = client.get(reverse("console:credentials_batch", args=[batch.pk])).content.decode()
     assert 'value="100"' in page
     download = client.get(reverse("console:credentials_batch_download", args=[batch.pk]))
@@ -360,7 +361,7 @@ def test_a_coordinators_batch_covers_only_their_area_and_others_cannot_download_
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("console:credentials_batch_start"), {"area": geo.north.pk})
     batch = CredentialBatch.objects.get()
-    assert batch.total == 1 and batch.state == BatchState.DONE
+    assert batch.total == 1 and batch.state == FileJobState.DONE
     assert client.get(reverse("console:credentials_batch_download", args=[batch.pk])).status_code == 200
     client.force_login(south_coordinator)
     assert client.get(reverse("console:credentials_batch_download", args=[batch.pk])).status_code == 404
@@ -369,7 +370,7 @@ def test_a_coordinators_batch_covers_only_their_area_and_others_cannot_download_
 def test_an_old_zip_is_deleted_and_its_page_says_to_build_it_again(
     client, geo, lead, setup, watchers, settings, django_capture_on_commit_callbacks, eager_celery
 ):
-    settings.CREDENTIALS_ZIP_KEEP_HOURS = 48
+    settings.GENERATED_FILES_KEEP_HOURS = 48
     client.force_login(lead)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("console:credentials_batch_start"), {"area": ""})
@@ -382,7 +383,7 @@ def test_an_old_zip_is_deleted_and_its_page_says_to_build_it_again(
     # then
     batch.refresh_from_db()
     assert (kept, deleted) == (0, 1)
-    assert not zip_path.exists() and batch.state == BatchState.EXPIRED and batch.file_name == ""
+    assert not zip_path.exists() and batch.state == FileJobState.EXPIRED and batch.file_name == ""
     assert client.get(reverse("console:credentials_batch_download", args=[batch.pk])).status_code == 404
     page = client.get(reverse("console:credentials_batch", args=[batch.pk])).content.decode()
     assert 'data-testid="batch-expired"' in page and "Generalo de nuevo" in page
@@ -398,7 +399,7 @@ def test_a_failed_build_leaves_no_half_written_zip(geo, lead, setup, watchers, m
     with pytest.raises(OSError):
         credentials_batch_build(batch_id=batch.pk)
     batch.refresh_from_db()
-    assert batch.state == BatchState.FAILED and "disk full" in batch.error
+    assert batch.state == FileJobState.FAILED and "disk full" in batch.error
     assert list(batch_dir().iterdir()) == []
 
 

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('coverage', 'Cobertura'), ('accreditation', 'Acreditación de fiscales'), ('incidents', 'Incidentes'), ('discrepancies', 'Diferencias con el escrutinio oficial')], max_length=32, verbose_name='tipo')),
-                ('state', models.CharField(choices=[('queued', 'En cola'), ('running', 'Generando'), ('done', 'Listo'), ('failed', 'Falló')], default='queued', max_length=8)),
+                ('state', models.CharField(choices=[('queued', 'En cola'), ('running', 'Generando'), ('done', 'Listo'), ('failed', 'Falló'), ('expired', 'Borrado')], default='queued', max_length=8)),
                 ('total', models.PositiveIntegerField(default=0)),
                 ('done', models.PositiveIntegerField(default=0)),
                 ('file_name', models.CharField(blank=True, max_length=200)),

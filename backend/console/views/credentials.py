@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 from backend.accounts.models import Role
 from backend.assignments.models import Assignment
 from backend.core.exceptions import ApplicationError
+from backend.core.models import FileJobState
 from backend.credentials.documents import accreditation_pdf
-from backend.credentials.models import WORDING_FIELDS, BatchState
+from backend.credentials.models import WORDING_FIELDS
 from backend.credentials.selectors import accreditation_status_rows, batch_get, credential_setup_get
 from backend.credentials.services import (
     assignment_credential_pdf,
@@ -146,13 +147,13 @@ def batch(request, pk: int):
 
 
 def _running(found) -> bool:
-    return found.state in {BatchState.QUEUED, BatchState.RUNNING}
+    return found.state in {FileJobState.QUEUED, FileJobState.RUNNING}
 
 
 @console_view
 def batch_download(request, pk: int):
     found = batch_get(user=request.user, pk=pk)
-    if found is None or found.state != BatchState.DONE or not found.file_name:
+    if found is None or found.state != FileJobState.DONE or not found.file_name:
         raise Http404()
     path = batch_dir() / found.file_name
     if not path.is_file():
