@@ -205,6 +205,12 @@ def ballot_import(*, election: Election, source, filename: str = "") -> ImportSu
 # --- finding tables ---------------------------------------------------------------------------
 
 
+def _codes_meet(code: str, area_path: str) -> bool:
+    """Whether an area code of the file ("2", "02") is one of the codes along our area path."""
+    wanted = code.lstrip("0") or "0"
+    return any((part.lstrip("0") or "0") == wanted for part in area_path.split("/"))
+
+
 class TableFinder:
     """Tables of an election by number, narrowed by district or place code when numbers repeat."""
 
@@ -220,10 +226,12 @@ class TableFinder:
         candidates = self.by_number.get(number, [])
         if len(candidates) > 1 and place_code:
             candidates = [c for c in candidates if c[2] == place_code] or candidates
-        for code in (district, section):
-            if len(candidates) > 1 and code:
-                wanted = {code, code.lstrip("0")}
-                candidates = [c for c in candidates if wanted & set(c[1].split("/"))] or candidates
+        if district:
+            # A district the file names and none of our tables with that number is in: another
+            # district's table 1234 is not ours, even when ours is the only 1234 ("2" is "02").
+            candidates = [c for c in candidates if _codes_meet(district, c[1])]
+        if len(candidates) > 1 and section:
+            candidates = [c for c in candidates if _codes_meet(section, c[1])] or candidates
         if len(candidates) != 1:
             return None
         pk, path, _place = candidates[0]

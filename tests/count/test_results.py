@@ -220,3 +220,27 @@ def test_discrepancies_ranked_by_votes_at_stake_with_the_export(cordoba, lead, t
         "Gobernador",
         "Hacemos por Córdoba",
     )
+
+
+def test_a_row_of_another_district_does_not_match_our_only_table_with_that_number(db):
+    # given: our only table 7 is in district 02; the file's rows are table 7 of district 3 and 02's
+    election = ElectionFactory(slug="gen-2025b", name="Generales 2025")
+    province = AreaFactory(election=election, kind="distrito", code="02", name="Buenos Aires")
+    place = PollingPlaceFactory(election=election, area=province, code="P-1", name="Escuela")
+    TableFactory(place=place, district=province, number=7, electors=350)
+    header = "votos_cantidad,votos_tipo,agrupacion_nombre,cargo_nombre,mesa_id,distrito_id\n"
+    other = "120,POSITIVO,LISTA A,DIPUTADOS NACIONALES,00007,3\n4,EN BLANCO,,DIPUTADOS NACIONALES,00007,3\n"
+    ours = "90,POSITIVO,LISTA A,DIPUTADOS NACIONALES,00007,2\n5,EN BLANCO,,DIPUTADOS NACIONALES,00007,2\n"
+    # when: only the other district's rows, then both
+    with pytest.raises(ApplicationError) as refused:
+        official_import_national(
+            election=election, source=(header + other).encode(), filename="r.csv", create_missing=True
+        )
+    summary = official_import_national(
+        election=election, source=(header + other + ours).encode(), filename="r.csv", create_missing=True
+    )
+    # then: district 3's table 7 is unknown, never written over ours
+    assert "otro distrito" in refused.value.message
+    sheet = ResultSheet.objects.get(official=True)
+    assert summary.sheets == 1 and summary.unknown_table_count == 1
+    assert (sum(sheet.votes.values()), sheet.blank) == (90, 5)
