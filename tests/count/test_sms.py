@@ -1,32 +1,20 @@
 """Result sheets by SMS through the signed webhook: understood, asked back field by field, flagged."""
 
 import html
-import uuid
 
 import pytest
 
 from backend.count.models import ResultSheet, SheetStatus
 from backend.tableday.models import TableReport
 from sms.sheets import SheetSms, sheet_sms_parse
+from tests.sms.webhook import inbound_params, twiml_text
 
 from ..sms.conftest import fake_twilio, signed_post, twilio_backend  # noqa: F401 (fixtures)
 from .conftest import png_bytes
 
 
-def _params(phone: str, body: str) -> dict:
-    return {
-        "MessageSid": f"SM{uuid.uuid4().hex}",
-        "AccountSid": "AC00000000000000000000000000000000",
-        "From": phone,
-        "To": "+15005550006",
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-
 def _reply(response) -> str:
-    assert response.status_code == 200
-    return html.unescape(response.content.decode())
+    return html.unescape(twiml_text(response))
 
 
 @pytest.fixture
@@ -61,7 +49,9 @@ def test_the_format(text, expected):
 
 def test_a_complete_sheet_is_received_and_the_reply_says_what_was_understood(signed_post, geo, ballot, verified):  # noqa: F811
     # when
-    reply = _reply(signed_post("/sms/inbound/", _params(verified.phone, "ACTA 1 GOB 100 60 20 B 5 N 3 R 1 I 0 V 189")))
+    reply = _reply(
+        signed_post("/sms/inbound/", inbound_params(verified.phone, "ACTA 1 GOB 100 60 20 B 5 N 3 R 1 I 0 V 189"))
+    )
     # then
     sheet = ResultSheet.objects.get()
     assert (sheet.status, sheet.current, sheet.source, sheet.actor) == (
@@ -75,18 +65,20 @@ def test_a_complete_sheet_is_received_and_the_reply_says_what_was_understood(sig
 
 
 def test_a_wrong_total_is_asked_back(signed_post, geo, ballot, verified):  # noqa: F811
-    reply = _reply(signed_post("/sms/inbound/", _params(verified.phone, "ACTA 1 GOB 100 60 20 B 5 N 3 R 1 I 0 V 200")))
+    reply = _reply(
+        signed_post("/sms/inbound/", inbound_params(verified.phone, "ACTA 1 GOB 100 60 20 B 5 N 3 R 1 I 0 V 200"))
+    )
     assert ResultSheet.objects.get().status == SheetStatus.FLAGGED
     assert "No cierra" in reply and "suman 189" in reply and "votantes dice 200" in reply
 
 
 def test_a_missing_total_is_asked_field_by_field_and_the_answer_completes_the_sheet(signed_post, geo, ballot, verified):  # noqa: F811
     # given: no R, I, V
-    first = _reply(signed_post("/sms/inbound/", _params(verified.phone, "ACTA GOB 100 60 20 B 5 N 3")))
+    first = _reply(signed_post("/sms/inbound/", inbound_params(verified.phone, "ACTA GOB 100 60 20 B 5 N 3")))
     assert "Falta R. Respondé: ACTA 1 GOB R <numero>" in first
     # when
-    second = _reply(signed_post("/sms/inbound/", _params(verified.phone, "ACTA 1 GOB R 1")))
-    third = _reply(signed_post("/sms/inbound/", _params(verified.phone, "ACTA 1 GOB I 0 V 189")))
+    second = _reply(signed_post("/sms/inbound/", inbound_params(verified.phone, "ACTA 1 GOB R 1")))
+    third = _reply(signed_post("/sms/inbound/", inbound_params(verified.phone, "ACTA 1 GOB I 0 V 189")))
     # then
     assert "Falta I." in second
     assert "Recibida, gracias." in third
@@ -96,9 +88,9 @@ def test_a_missing_total_is_asked_field_by_field_and_the_answer_completes_the_sh
 
 
 def test_too_many_numbers_or_an_unknown_code_change_nothing(signed_post, geo, ballot, verified):  # noqa: F811
-    many = _reply(signed_post("/sms/inbound/", _params(verified.phone, "ACTA 1 GOB 1 2 3 4 V 10")))
-    unknown = _reply(signed_post("/sms/inbound/", _params(verified.phone, "ACTA 1 DIP 1 2 V 3")))
-    other = _reply(signed_post("/sms/inbound/", _params(verified.phone, "ACTA 2 GOB 1 2 3 V 6")))
+    many = _reply(signed_post("/sms/inbound/", inbound_params(verified.phone, "ACTA 1 GOB 1 2 3 4 V 10")))
+    unknown = _reply(signed_post("/sms/inbound/", inbound_params(verified.phone, "ACTA 1 DIP 1 2 V 3")))
+    other = _reply(signed_post("/sms/inbound/", inbound_params(verified.phone, "ACTA 2 GOB 1 2 3 V 6")))
     assert "mandaste 4 numeros de listas y el acta de GOB tiene 3" in many
     assert "no conozco la categoria DIP. Usa: GOB INT" in unknown
     assert "la mesa 2 no es tuya" in other
@@ -116,7 +108,7 @@ def test_a_photo_of_the_sheet_by_mms_goes_to_transcription(
     # given: the photo on the (fake) Twilio media server
     twilio_backend.credentials = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
     photo = png_bytes()
-    params = _params(verified.phone, "ACTA 1 GOB")
+    params = inbound_params(verified.phone, "ACTA 1 GOB")
     params.update(NumMedia="1", MediaUrl0=twilio_backend.add_media("image/png", photo), MediaContentType0="image/png")
     # when
     reply = _reply(signed_post("/sms/inbound/", params))

@@ -1,7 +1,6 @@
 """Inbound webhook: real Twilio signatures, keywords, de-duplication, unknown numbers."""
 
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,26 +10,9 @@ from backend.assignments.models import AssignmentStatus
 from backend.messaging.models import InboundMessage, InboundStatus
 from backend.threads.models import Message
 from sms.replies import Intent, reply_understand
+from tests.sms.webhook import inbound_params, twiml_text
 
 from ..factories import VolunteerFactory
-
-
-def _params(phone: str, body: str, sid: str | None = None, **extra) -> dict:
-    return {
-        "MessageSid": sid or f"SM{uuid.uuid4().hex}",
-        "AccountSid": "AC00000000000000000000000000000000",
-        "From": phone,
-        "To": "+15005550006",
-        "Body": body,
-        "NumMedia": "0",
-        **extra,
-    }
-
-
-def _reply(response) -> str:
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/xml")
-    return response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -65,7 +47,7 @@ def test_keywords_tolerate_case_accents_and_small_typos(text, intent):
 @pytest.mark.django_db
 def test_forged_signature_gets_403_and_writes_nothing(client, signed_post, assigned, north_volunteer):
     # given: a request signed with another auth token, and one with no signature at all
-    params = _params(north_volunteer.phone, "SI")
+    params = inbound_params(north_volunteer.phone, "SI")
     forged = signed_post("/sms/inbound/", params, token="not-our-token")
     unsigned = client.post("/sms/inbound/", params)
     # then
@@ -79,7 +61,7 @@ def test_forged_signature_gets_403_and_writes_nothing(client, signed_post, assig
 def test_signature_is_checked_against_the_public_url(signed_post, settings, assigned, north_volunteer):
     # given: a request signed for another host (a proxy misconfiguration or a replay elsewhere)
     settings.PUBLIC_BASE_URL = "https://fz.example.org"
-    params = _params(north_volunteer.phone, "SI")
+    params = inbound_params(north_volunteer.phone, "SI")
     from twilio.request_validator import RequestValidator
 
     signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(
@@ -96,10 +78,10 @@ def test_signature_is_checked_against_the_public_url(signed_post, settings, assi
 @pytest.mark.django_db
 def test_si_confirms_once_even_when_twilio_repeats_the_sid(signed_post, assigned, north_volunteer):
     # given
-    params = _params(north_volunteer.phone, "Si")
+    params = inbound_params(north_volunteer.phone, "Si")
     # when: the same MessageSid arrives twice
-    first = _reply(signed_post("/sms/inbound/", params))
-    second = _reply(signed_post("/sms/inbound/", params))
+    first = twiml_text(signed_post("/sms/inbound/", params))
+    second = twiml_text(signed_post("/sms/inbound/", params))
     # then: stored once, acted on once, the same answer both times
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.CONFIRMED
@@ -112,7 +94,7 @@ def test_si_confirms_once_even_when_twilio_repeats_the_sid(signed_post, assigned
 
 @pytest.mark.django_db
 def test_no_declines_and_frees_the_slot(signed_post, assigned, north_volunteer):
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "NO")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "NO")))
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.DECLINED
     assert assigned.events.filter(to_status="declined", source="sms").exists()
@@ -121,7 +103,7 @@ def test_no_declines_and_frees_the_slot(signed_post, assigned, north_volunteer):
 
 @pytest.mark.django_db
 def test_mesa_answers_place_address_table_time_and_a_link(signed_post, assigned, north_volunteer, geo):
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "mesa")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "mesa")))
     assert "Escuela Norte" in reply and "mesa 1" in reply and "7:30" in reply
     assert geo.north_place.address.split(" ")[0] in reply
     assert re.search(r"http://127\.0\.0\.1:8000/[0-9A-Za-z]{22}\b", reply)
@@ -130,12 +112,12 @@ def test_mesa_answers_place_address_table_time_and_a_link(signed_post, assigned,
 @pytest.mark.django_db
 def test_llegue_checks_in_only_on_election_day(signed_post, assigned, north_volunteer, geo, monkeypatch):
     # given: not election day
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "LLEGUE")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "LLEGUE")))
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.PROPOSED and "dia de la eleccion" in reply
     # when: election day
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: geo.election.date)
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "presente")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "presente")))
     # then
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.CHECKED_IN and "llegada" in reply
@@ -143,7 +125,7 @@ def test_llegue_checks_in_only_on_election_day(signed_post, assigned, north_volu
 
 @pytest.mark.django_db
 def test_ayuda_lists_the_keywords(signed_post, assigned, north_volunteer):
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "AYUDA")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "AYUDA")))
     for word in ("MESA", "SI", "NO", "LLEGUE", "BAJA"):
         assert word in reply
 
@@ -151,15 +133,15 @@ def test_ayuda_lists_the_keywords(signed_post, assigned, north_volunteer):
 @pytest.mark.django_db
 def test_baja_opts_out_and_alta_opts_back_in(signed_post, assigned, north_volunteer):
     # when
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "BAJA")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "BAJA")))
     north_volunteer.refresh_from_db()
     # then
     assert north_volunteer.opted_out is True and "ALTA" in reply
     # and while opted out nothing is answered, not even MESA
-    silent = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "MESA")))
+    silent = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "MESA")))
     assert "<Message>" not in silent
     # when
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "alta")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "alta")))
     north_volunteer.refresh_from_db()
     assert north_volunteer.opted_out is False and "AYUDA" in reply
 
@@ -168,20 +150,24 @@ def test_baja_opts_out_and_alta_opts_back_in(signed_post, assigned, north_volunt
 def test_stop_handled_by_twilio_is_not_confirmed_twice(signed_post, assigned, north_volunteer, settings):
     # given: production Twilio answers STOP itself (Advanced Opt-Out says so with OptOutType)
     settings.SMS_BACKEND = "twilio"
-    response = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "STOP", OptOutType="STOP")))
+    response = twiml_text(
+        signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "STOP", OptOutType="STOP"))
+    )
     north_volunteer.refresh_from_db()
     # then: we record the opt-out but send no second confirmation
     assert north_volunteer.opted_out is True
     assert "<Message>" not in response
     # and START under Twilio's default handling likewise
-    response = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "START")))
+    response = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "START")))
     north_volunteer.refresh_from_db()
     assert north_volunteer.opted_out is False and "<Message>" not in response
 
 
 @pytest.mark.django_db
 def test_free_text_from_an_assigned_volunteer_goes_to_their_station_thread(signed_post, assigned, north_volunteer):
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "Falta la urna de la mesa 1")))
+    reply = twiml_text(
+        signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "Falta la urna de la mesa 1"))
+    )
     message = Message.objects.get()
     assert message.body == "Falta la urna de la mesa 1" and message.source == "sms"
     assert message.thread.place == assigned.place
@@ -192,7 +178,7 @@ def test_free_text_from_an_assigned_volunteer_goes_to_their_station_thread(signe
 def test_unknown_number_gets_the_same_help_whatever_it_asks(signed_post, assigned, north_volunteer):
     # given: someone probing with a real volunteer's keywords and data
     replies = {
-        _reply(signed_post("/sms/inbound/", _params("+5491100000000", body)))
+        twiml_text(signed_post("/sms/inbound/", inbound_params("+5491100000000", body)))
         for body in ("MESA", "SI", f"DNI {north_volunteer.dni}", "Maria Garcia")
     }
     # then: one neutral text, with nothing about anyone
@@ -207,7 +193,7 @@ def test_unknown_number_gets_the_same_help_whatever_it_asks(signed_post, assigne
 @pytest.mark.django_db
 def test_volunteer_without_assignment_is_told_so(signed_post, geo):
     volunteer = VolunteerFactory(first_name="Ana")
-    reply = _reply(signed_post("/sms/inbound/", _params(volunteer.phone, "SI")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(volunteer.phone, "SI")))
     assert "no tenés un lugar" in reply or "no tenes un lugar" in reply
 
 
@@ -252,7 +238,7 @@ def test_a_repeat_while_the_first_delivery_is_still_acting_waits_until_its_claim
     signed_post, assigned, north_volunteer
 ):
     # given: the first delivery stored its row (already claimed by that request) and is still acting
-    params = _params(north_volunteer.phone, "si", sid="SMbusy0001")
+    params = inbound_params(north_volunteer.phone, "si", sid="SMbusy0001")
     InboundMessage.objects.create(
         sid="SMbusy0001",
         from_number=north_volunteer.phone,
@@ -266,14 +252,14 @@ def test_a_repeat_while_the_first_delivery_is_still_acting_waits_until_its_claim
     # when: Twilio delivers the same SID again
     repeat = signed_post("/sms/inbound/", params)
     # then: no answer and nothing acted on: the first request owns it
-    assert "<Message>" not in _reply(repeat)
+    assert "<Message>" not in twiml_text(repeat)
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.PROPOSED
     # when: that request died (its claim is stale) and Twilio retries
     InboundMessage.objects.filter(sid="SMbusy0001").update(claimed_at=timezone.now() - timedelta(minutes=3))
     retry = signed_post("/sms/inbound/", params)
     # then: acted once, by the retry
-    assert "confirmaste" in _reply(retry)
+    assert "confirmaste" in twiml_text(retry)
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.CONFIRMED
     row = InboundMessage.objects.get(sid="SMbusy0001")
@@ -282,9 +268,9 @@ def test_a_repeat_while_the_first_delivery_is_still_acting_waits_until_its_claim
 
 def test_a_new_delivery_is_stored_claimed_and_processed_in_one_attempt(signed_post, assigned, north_volunteer):
     # when: a text arrives
-    reply = signed_post("/sms/inbound/", _params(north_volunteer.phone, "si", sid="SMonce0001"))
+    reply = signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "si", sid="SMonce0001"))
     # then: processed on its first attempt, answered and recorded
-    assert "confirmaste" in _reply(reply)
+    assert "confirmaste" in twiml_text(reply)
     row = InboundMessage.objects.get(sid="SMonce0001")
     assert (row.status, row.attempts, row.keyword) == ("processed", 1, "yes")
     assert row.claimed_at is not None and row.handled_at >= row.claimed_at

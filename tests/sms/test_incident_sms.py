@@ -1,27 +1,10 @@
 """Incidents by SMS through the signed webhook: PROBLEMA, the table named in the text, the category question."""
 
-import uuid
-
 from backend.incidents.models import Incident
 from backend.incidents.services import incident_take
 from backend.notices.models import Notice
 from sms.commands import incident_keyword_parse
-
-
-def _params(phone: str, body: str) -> dict:
-    return {
-        "MessageSid": f"SM{uuid.uuid4().hex}",
-        "AccountSid": "AC00000000000000000000000000000000",
-        "From": phone,
-        "To": "+15005550006",
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-
-def _reply(response) -> str:
-    assert response.status_code == 200
-    return response.content.decode()
+from tests.sms.webhook import inbound_params, twiml_text
 
 
 def test_problema_keeps_the_watchers_words_and_tolerates_a_typo():
@@ -33,7 +16,9 @@ def test_problema_keeps_the_watchers_words_and_tolerates_a_typo():
 
 def test_problema_reports_at_the_table_named_in_the_text(signed_post, assigned, north_volunteer, geo):
     # when: the watcher of table 1 reports about table 2 of the same school
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "PROBLEMA faltan boletas en la 2")))
+    reply = twiml_text(
+        signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "PROBLEMA faltan boletas en la 2"))
+    )
     # then
     incident = Incident.objects.get()
     assert (incident.table, incident.place, incident.category.code) == (
@@ -50,15 +35,17 @@ def test_problema_reports_at_the_table_named_in_the_text(signed_post, assigned, 
 
 
 def test_a_number_that_is_no_table_of_the_school_stays_in_the_story(signed_post, assigned, north_volunteer, geo):
-    _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "PROBLEMA faltan 200 boletas")))
+    twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "PROBLEMA faltan 200 boletas")))
     assert Incident.objects.get().table == geo.north_tables[0]
 
 
 def test_a_weak_guess_asks_and_the_answer_sets_the_category(signed_post, assigned, north_volunteer):
     # when
-    asked = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "PROBLEMA se cortó la luz")))
+    asked = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "PROBLEMA se cortó la luz")))
     incident = Incident.objects.get()
-    answered = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, f"PROBLEMA {incident.pk} violencia")))
+    answered = twiml_text(
+        signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, f"PROBLEMA {incident.pk} violencia"))
+    )
     # then
     assert f"Respondé PROBLEMA {incident.pk} y BOLETAS" in asked
     assert len(asked.split("<Message>")[1].split("</Message>")[0]) <= 160
@@ -69,7 +56,7 @@ def test_a_weak_guess_asks_and_the_answer_sets_the_category(signed_post, assigne
 
 
 def test_problema_without_words_asks_for_them_and_writes_nothing(signed_post, assigned, north_volunteer):
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "PROBLEMA")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "PROBLEMA")))
     assert "PROBLEMA faltan boletas en la 1234" in reply
     assert not Incident.objects.exists()
 
@@ -78,7 +65,7 @@ def test_the_watcher_is_told_by_sms_when_a_coordinator_takes_it(
     signed_post, assigned, north_volunteer, north_coordinator
 ):
     # given
-    signed_post("/sms/inbound/", _params(north_volunteer.phone, "PROBLEMA faltan boletas"))
+    signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "PROBLEMA faltan boletas"))
     # when
     incident_take(incident=Incident.objects.get(), actor=north_coordinator, channel="web")
     # then: a notice in the outbox, in one GSM-7 segment

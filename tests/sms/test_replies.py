@@ -2,7 +2,6 @@
 webhook acting (or asking back) on natural replies."""
 
 import collections
-import uuid
 
 import pytest
 
@@ -10,6 +9,7 @@ from backend.assignments.models import AssignmentStatus
 from backend.messaging.models import InboundMessage
 from backend.threads.models import Message
 from sms.replies import Intent, reply_understand
+from tests.sms.webhook import inbound_params
 
 from .reply_corpus import CORPUS
 
@@ -51,22 +51,11 @@ def test_a_no_is_never_taken_for_a_yes():
         assert reply_understand(text) != Intent.YES, text
 
 
-def _params(phone: str, body: str) -> dict:
-    return {
-        "MessageSid": f"SM{uuid.uuid4().hex}",
-        "AccountSid": "AC00000000000000000000000000000000",
-        "From": phone,
-        "To": "+15005550006",
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("answer", ["Si voy", "Sí, voy!", "Confirmo", "ok", "dale", "si mesa 1", "👍"])
 def test_a_natural_yes_confirms_and_is_not_posted_to_the_thread(signed_post, assigned, north_volunteer, answer):
     # when
-    response = signed_post("/sms/inbound/", _params(north_volunteer.phone, answer))
+    response = signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, answer))
     # then
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.CONFIRMED
@@ -77,7 +66,7 @@ def test_a_natural_yes_confirms_and_is_not_posted_to_the_thread(signed_post, ass
 @pytest.mark.django_db
 @pytest.mark.parametrize("answer", ["no puedo", "No voy", "no llego", "nop", "Lamentablemente no puedo ir"])
 def test_a_natural_no_declines(signed_post, assigned, north_volunteer, answer):
-    signed_post("/sms/inbound/", _params(north_volunteer.phone, answer))
+    signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, answer))
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.DECLINED
 
@@ -86,7 +75,7 @@ def test_a_natural_no_declines(signed_post, assigned, north_volunteer, answer):
 @pytest.mark.parametrize("answer", ["creo que sí", "capaz", "si puedo voy", "no sé si voy", "si no llueve voy"])
 def test_an_unclear_answer_is_asked_back_and_changes_nothing(signed_post, assigned, north_volunteer, answer):
     # when
-    reply = signed_post("/sms/inbound/", _params(north_volunteer.phone, answer)).content.decode()
+    reply = signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, answer)).content.decode()
     # then: a question, no change, nothing in the school's thread
     assert "¿confirmás que vas" in reply.lower() or "confirmas que vas" in reply.lower()
     assert "Responde SI o NO" in reply
@@ -100,9 +89,9 @@ def test_an_unclear_answer_is_asked_back_and_changes_nothing(signed_post, assign
 def test_arrival_and_where_in_their_own_words(signed_post, assigned, north_volunteer, geo, monkeypatch):
     from django.utils import timezone
 
-    reply = signed_post("/sms/inbound/", _params(north_volunteer.phone, "dónde me toca?")).content.decode()
+    reply = signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "dónde me toca?")).content.decode()
     assert "Escuela Norte" in reply and "Calle 9 123" in reply
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: geo.election.date)
-    signed_post("/sms/inbound/", _params(north_volunteer.phone, "ya estoy en la escuela"))
+    signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "ya estoy en la escuela"))
     assigned.refresh_from_db()
     assert assigned.status == AssignmentStatus.CHECKED_IN

@@ -3,7 +3,6 @@ and the reminders to both before the handover, rendered for real school names.""
 
 import csv
 import datetime
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,26 +18,11 @@ from backend.tableday.models import TableReport
 from sms.commands import handover_keyword_parse
 from sms.reminders import reminders_shift
 from sms.tasks import relay_notices
+from tests.sms.webhook import inbound_params, twiml_text
 
 from ..factories import UserFactory, VolunteerFactory
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "national-schools-sample.csv"
-
-
-def _params(phone: str, body: str) -> dict:
-    return {
-        "MessageSid": f"SM{uuid.uuid4().hex}",
-        "AccountSid": "AC00000000000000000000000000000000",
-        "From": phone,
-        "To": "+15005550006",
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-
-def _reply(response) -> str:
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 @pytest.fixture
@@ -83,14 +67,17 @@ def test_llegue_and_entrego_hand_the_table_over_on_its_timeline(signed_post, pai
     morning, afternoon = pair
     ana, bruno = morning.volunteer, afternoon.volunteer
     # given: Ana is at the table since the morning
-    assert "registramos tu llegada" in _reply(signed_post("/sms/inbound/", _params(ana.phone, "LLEGUE"))).lower()
+    assert (
+        "registramos tu llegada"
+        in twiml_text(signed_post("/sms/inbound/", inbound_params(ana.phone, "LLEGUE"))).lower()
+    )
     # when: Ana tries to leave before Bruno arrives
-    early = _reply(signed_post("/sms/inbound/", _params(ana.phone, "ENTREGO")))
+    early = twiml_text(signed_post("/sms/inbound/", inbound_params(ana.phone, "ENTREGO")))
     # then: she is told to wait for him
     assert "Bruno Tardes todavia no aviso que llego" in early
     # when: Bruno arrives, then Ana hands over (with a typo)
-    _reply(signed_post("/sms/inbound/", _params(bruno.phone, "llegue")))
-    done = _reply(signed_post("/sms/inbound/", _params(ana.phone, "entrege la mesa 1")))
+    twiml_text(signed_post("/sms/inbound/", inbound_params(bruno.phone, "llegue")))
+    done = twiml_text(signed_post("/sms/inbound/", inbound_params(ana.phone, "entrege la mesa 1")))
     # then
     assert "entregaste la mesa 1 a Bruno Tardes" in done
     assert Assignment.objects.get(pk=morning.pk).status == "done"
@@ -102,7 +89,7 @@ def test_llegue_and_entrego_hand_the_table_over_on_its_timeline(signed_post, pai
         ("handed_over", "sms", ana.user.pk),
     ]
     # and a repeated ENTREGO changes nothing and says so kindly
-    again = _reply(signed_post("/sms/inbound/", _params(ana.phone, "ENTREGO")))
+    again = twiml_text(signed_post("/sms/inbound/", inbound_params(ana.phone, "ENTREGO")))
     assert "entregaste la mesa 1" in again
     assert TableReport.objects.filter(state="handed_over").count() == 1
 

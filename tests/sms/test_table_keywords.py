@@ -1,31 +1,14 @@
 """The table's timeline by SMS: ABRIO, CERRO, ESCRUTADA, ACTA through the signed webhook."""
 
-import uuid
-
 import pytest
 
 from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_create
 from backend.tableday.models import TableReport, TableState
 from sms.commands import TableKeyword, table_keyword_parse
+from tests.sms.webhook import inbound_params, twiml_text
 
 from ..factories import TableFactory
-
-
-def _params(phone: str, body: str) -> dict:
-    return {
-        "MessageSid": f"SM{uuid.uuid4().hex}",
-        "AccountSid": "AC00000000000000000000000000000000",
-        "From": phone,
-        "To": "+15005550006",
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-
-def _reply(response) -> str:
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -51,7 +34,7 @@ def test_table_keywords_tolerate_accents_typos_and_a_table_number(text, expected
 
 def test_abrio_opens_the_watchers_table_and_answers_in_one_segment(signed_post, assigned, north_volunteer, geo):
     # when
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "Abrió")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "Abrió")))
     # then
     row = TableReport.objects.get()
     assert (row.table, row.state, row.channel, row.actor) == (geo.north_tables[0], "open", "sms", north_volunteer.user)
@@ -60,10 +43,10 @@ def test_abrio_opens_the_watchers_table_and_answers_in_one_segment(signed_post, 
 
 def test_a_repeated_or_late_text_never_moves_the_table_back(signed_post, assigned, north_volunteer):
     # given
-    signed_post("/sms/inbound/", _params(north_volunteer.phone, "CERRO"))
+    signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "CERRO"))
     # when: the ABRIO sent earlier arrives late, and CERRO again
-    late = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "ABRIO")))
-    signed_post("/sms/inbound/", _params(north_volunteer.phone, "cerrro"))
+    late = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "ABRIO")))
+    signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "cerrro"))
     # then
     assert list(TableReport.objects.values_list("state", flat=True)) == ["closed"]
     assert "mesa 1 CERRADA" in late
@@ -71,7 +54,7 @@ def test_a_repeated_or_late_text_never_moves_the_table_back(signed_post, assigne
 
 def test_acta_is_the_sheet_not_an_opt_in(signed_post, assigned, north_volunteer):
     # when
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "ACTA")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "ACTA")))
     # then
     assert TableReport.objects.get().state == "sheet_sent"
     assert "ACTA ENVIADA" in reply
@@ -84,9 +67,9 @@ def test_the_fiscal_general_names_the_table_and_reports_for_any_table_of_the_sch
     )
     other = TableFactory(place=geo.north_place, district=geo.district, number=9)
     # when
-    asked = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "ABRIO")))
-    opened = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "ABRIO 9")))
-    elsewhere = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "ABRIO 101")))
+    asked = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "ABRIO")))
+    opened = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "ABRIO 9")))
+    elsewhere = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "ABRIO 101")))
     # then
     assert "indica el numero de mesa, por ejemplo: ABRIO 1234" in asked
     assert "mesa 9 ABIERTA" in opened
@@ -95,12 +78,12 @@ def test_the_fiscal_general_names_the_table_and_reports_for_any_table_of_the_sch
 
 
 def test_a_table_that_is_not_the_watchers_is_refused_and_nothing_is_written(signed_post, assigned, north_volunteer):
-    reply = _reply(signed_post("/sms/inbound/", _params(north_volunteer.phone, "ABRIO 101")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "ABRIO 101")))
     assert "101 no es tuya" in reply
     assert not TableReport.objects.exists()
 
 
 def test_a_stranger_learns_nothing_and_writes_nothing(signed_post, assigned):
-    reply = _reply(signed_post("/sms/inbound/", _params("+5493510000000", "ABRIO 1")))
+    reply = twiml_text(signed_post("/sms/inbound/", inbound_params("+5493510000000", "ABRIO 1")))
     assert "mesa 1" not in reply
     assert not TableReport.objects.exists()
