@@ -11,6 +11,7 @@ from backend.accounts.models import Role
 from backend.assignments.models import AssignmentRole, EventSource
 from backend.assignments.services import assignment_create
 from backend.count.models import BallotList, Category
+from backend.count.services import SheetFigures
 from backend.tableday.services import table_report
 
 from ..factories import CoordinatorScopeFactory, UserFactory
@@ -65,6 +66,18 @@ def north_data_entry(geo):
     user = UserFactory(username="carga-norte", role=Role.DATA_ENTRY)
     CoordinatorScopeFactory(user=user, area=geo.north)
     return user
+
+
+def sheet_figures(ballot, ours=100, cambia=60, ucr=20, blank=5, null=3, contested=1, challenged=0, voters=189):
+    """A governor's sheet that closes: 180 list votes + 9 others = 189 voters, unless told otherwise."""
+    return SheetFigures(
+        votes={ballot.ours.pk: ours, ballot.cambia.pk: cambia, ballot.ucr.pk: ucr},
+        blank=blank,
+        null=null,
+        contested=contested,
+        challenged=challenged,
+        voters=voters,
+    )
 
 
 def png_bytes(width: int = 4, height: int = 3) -> bytes:

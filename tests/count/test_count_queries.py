@@ -10,7 +10,7 @@ from backend.count.models import BallotList, CountTally, ResultSheet, SheetSourc
 from backend.count.selectors import discrepancy_iter, discrepancy_list, discrepancy_page, quick_count
 from backend.count.services import SheetFigures, sheet_submit
 
-from .test_sheets import _figures
+from .conftest import sheet_figures
 
 
 def _statements(captured) -> list[str]:
@@ -42,7 +42,11 @@ def test_a_sheet_is_six_statements_and_the_tallies_add_up(geo, ballot, watcher):
     # when
     with CaptureQueriesContext(connection) as captured:
         result = sheet_submit(
-            table=table, category=ballot.governor, figures=_figures(ballot), source=SheetSource.WEB, actor=watcher.user
+            table=table,
+            category=ballot.governor,
+            figures=sheet_figures(ballot),
+            source=SheetSource.WEB,
+            actor=watcher.user,
         )
     # then: lock, read the table's current sheets, the sheet, its votes, the tallies, the audit row
     assert result.sheet.status == SheetStatus.ACCEPTED
@@ -58,11 +62,11 @@ def test_a_list_added_to_the_ballot_is_on_the_next_sheet(geo, ballot, watcher):
     # given: a sheet read the ballot (cached in this process)
     table = geo.north_tables[0]
     sheet_submit(
-        table=table, category=ballot.governor, figures=_figures(ballot), source=SheetSource.WEB, actor=watcher.user
+        table=table, category=ballot.governor, figures=sheet_figures(ballot), source=SheetSource.WEB, actor=watcher.user
     )
     # when: a list is added (the admin) and a sheet names it
     added = BallotList.objects.create(category=ballot.governor, name="Frente de Izquierda", position=3)
-    figures = _figures(ballot, ours=90, voters=189)
+    figures = sheet_figures(ballot, ours=90, voters=189)
     figures.votes[added.pk] = 10
     result = sheet_submit(
         table=table, category=ballot.governor, figures=figures, source=SheetSource.WEB, actor=watcher.user
@@ -94,7 +98,7 @@ def three_tables(geo, ballot, watcher, lead):
     tables = geo.north_tables[:3]
     for table in tables:
         sheet_submit(
-            table=table, category=ballot.governor, figures=_figures(ballot), source=SheetSource.API, actor=lead
+            table=table, category=ballot.governor, figures=sheet_figures(ballot), source=SheetSource.API, actor=lead
         )
     ours, cambia, ucr = str(ballot.ours.pk), str(ballot.cambia.pk), str(ballot.ucr.pk)
     _official(tables[0], ballot.governor, {ucr: 20, cambia: 60, ours: 100})

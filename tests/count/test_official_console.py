@@ -20,10 +20,11 @@ from backend.count.models import (
 )
 from backend.count.results_import import official_import_national
 from backend.count.selectors import conflict_list, quick_count
-from backend.count.services import SheetFigures, sheet_submit
+from backend.count.services import sheet_submit
 from backend.notices.models import Notice, NoticeKind
 
 from ..factories import AreaFactory, ElectionFactory, PollingPlaceFactory, TableFactory, UserFactory
+from .conftest import sheet_figures
 from .test_results import CORDOBA, cordoba  # noqa: F401  (the real Córdoba fixture)
 
 
@@ -197,23 +198,16 @@ def test_only_leads_upload_and_the_menu_shows_each_screen_to_who_may_use_it(geo,
     assert 'data-testid="nav-conflicts"' in page and 'data-testid="nav-official"' in page
 
 
-def _figures(ballot, ours=100, voters=189):
-    return SheetFigures(
-        votes={ballot.ours.pk: ours, ballot.cambia.pk: 60, ballot.ucr.pk: 20},
-        blank=5,
-        null=3,
-        contested=1,
-        challenged=0,
-        voters=voters,
-    )
-
-
 @pytest.fixture
 def conflict(geo, ballot, watcher, lead):
     table = geo.north_tables[0]
-    first = sheet_submit(table=table, category=ballot.governor, figures=_figures(ballot), source="web", actor=lead)
+    first = sheet_submit(table=table, category=ballot.governor, figures=sheet_figures(ballot), source="web", actor=lead)
     second = sheet_submit(
-        table=table, category=ballot.governor, figures=_figures(ballot, ours=90, voters=179), source="web", actor=lead
+        table=table,
+        category=ballot.governor,
+        figures=sheet_figures(ballot, ours=90, voters=179),
+        source="web",
+        actor=lead,
     )
     assert second.sheet.status == SheetStatus.CONFLICT
     return first.sheet, second.sheet

@@ -13,17 +13,7 @@ from backend.notices.models import Notice, NoticeKind
 from backend.permissions import can_submit_sheet
 
 from ..factories import VolunteerFactory
-
-
-def _figures(ballot, ours=100, cambia=60, ucr=20, blank=5, null=3, contested=1, challenged=0, voters=189):
-    return SheetFigures(
-        votes={ballot.ours.pk: ours, ballot.cambia.pk: cambia, ballot.ucr.pk: ucr},
-        blank=blank,
-        null=null,
-        contested=contested,
-        challenged=challenged,
-        voters=voters,
-    )
+from .conftest import sheet_figures
 
 
 def test_a_sheet_that_adds_up_becomes_the_tables_figure(geo, ballot, watcher):
@@ -31,7 +21,7 @@ def test_a_sheet_that_adds_up_becomes_the_tables_figure(geo, ballot, watcher):
     result = sheet_submit(
         table=geo.north_tables[0],
         category=ballot.governor,
-        figures=_figures(ballot),
+        figures=sheet_figures(ballot),
         source=SheetSource.WEB,
         actor=watcher.user,
     )
@@ -58,7 +48,7 @@ def test_a_sheet_that_does_not_add_up_is_kept_flagged_and_asked_back(geo, ballot
     result = sheet_submit(
         table=geo.north_tables[0],
         category=ballot.governor,
-        figures=_figures(ballot, voters=190),
+        figures=sheet_figures(ballot, voters=190),
         source=SheetSource.API,
         actor=lead,
     )
@@ -75,7 +65,7 @@ def test_votes_never_exceed_the_tables_electors(geo, ballot, watcher):
     result = sheet_submit(
         table=geo.north_tables[0],
         category=ballot.governor,
-        figures=_figures(ballot, ours=300, voters=389),
+        figures=sheet_figures(ballot, ours=300, voters=389),
         source=SheetSource.WEB,
         actor=watcher.user,
     )
@@ -88,7 +78,7 @@ def test_the_same_voters_across_categories(geo, ballot, watcher):
     sheet_submit(
         table=geo.north_tables[0],
         category=ballot.governor,
-        figures=_figures(ballot),
+        figures=sheet_figures(ballot),
         source=SheetSource.WEB,
         actor=watcher.user,
     )
@@ -116,16 +106,16 @@ def test_a_second_report_is_compared_and_never_overwrites(geo, ballot, watcher, 
     # given
     table = geo.north_tables[0]
     first = sheet_submit(
-        table=table, category=ballot.governor, figures=_figures(ballot), source=SheetSource.WEB, actor=watcher.user
+        table=table, category=ballot.governor, figures=sheet_figures(ballot), source=SheetSource.WEB, actor=watcher.user
     ).sheet
     # when: the same figures again, then different ones
     same = sheet_submit(
-        table=table, category=ballot.governor, figures=_figures(ballot), source=SheetSource.SMS, actor=watcher.user
+        table=table, category=ballot.governor, figures=sheet_figures(ballot), source=SheetSource.SMS, actor=watcher.user
     ).sheet
     other = sheet_submit(
         table=table,
         category=ballot.governor,
-        figures=_figures(ballot, ours=90, ucr=30),
+        figures=sheet_figures(ballot, ours=90, ucr=30),
         source=SheetSource.API,
         actor=north_coordinator,
     )
@@ -149,7 +139,7 @@ def test_a_second_report_is_compared_and_never_overwrites(geo, ballot, watcher, 
 
 
 def test_a_missing_figure_is_named(geo, ballot, watcher):
-    figures = _figures(ballot)
+    figures = sheet_figures(ballot)
     figures.voters = None
     del figures.votes[ballot.ucr.pk]
     result = sheet_submit(
@@ -168,7 +158,7 @@ def test_a_missing_figure_is_named(geo, ballot, watcher):
     ],
 )
 def test_bad_input_gets_a_specific_error_and_writes_nothing(geo, ballot, watcher, case, code):
-    table, category, figures = geo.north_tables[0], ballot.governor, _figures(ballot)
+    table, category, figures = geo.north_tables[0], ballot.governor, sheet_figures(ballot)
     if case == "unknown_list":
         figures.votes[ballot.mayor_ours.pk] = 3
     elif case == "negative":

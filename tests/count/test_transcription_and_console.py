@@ -9,21 +9,10 @@ from backend.core.exceptions import ApplicationError
 from backend.count.errors import CountErrorCode
 from backend.count.models import ResultSheet, SheetSource, SheetStatus
 from backend.count.selectors import transcription_next, transcription_stats
-from backend.count.services import SheetFigures, sheet_photo_submit, sheet_submit, transcription_enter
+from backend.count.services import sheet_photo_submit, sheet_submit, transcription_enter
 
 from ..factories import CoordinatorScopeFactory, UserFactory
-from .conftest import png_bytes
-
-
-def _figures(ballot, ours=100, voters=189):
-    return SheetFigures(
-        votes={ballot.ours.pk: ours, ballot.cambia.pk: 60, ballot.ucr.pk: 20},
-        blank=5,
-        null=3,
-        contested=1,
-        challenged=0,
-        voters=voters,
-    )
+from .conftest import png_bytes, sheet_figures
 
 
 @pytest.fixture
@@ -50,10 +39,10 @@ def typists(geo):
 def test_two_matching_entries_make_the_sheet(photo, ballot, typists):
     ana, beto, _carla = typists
     assert transcription_next(user=ana) == photo
-    first = transcription_enter(photo_sheet=photo, figures=_figures(ballot), actor=ana)
+    first = transcription_enter(photo_sheet=photo, figures=sheet_figures(ballot), actor=ana)
     assert "falta una segunda carga" in first
     assert transcription_next(user=ana) is None  # never the same person twice
-    second = transcription_enter(photo_sheet=photo, figures=_figures(ballot), actor=beto)
+    second = transcription_enter(photo_sheet=photo, figures=sheet_figures(ballot), actor=beto)
     assert "quedó aceptada" in second
     agreed = ResultSheet.objects.get(current=True)
     assert (agreed.source, agreed.status, agreed.photo_sha256) == ("transcription", "transcribed", photo.photo_sha256)
@@ -64,11 +53,11 @@ def test_two_matching_entries_make_the_sheet(photo, ballot, typists):
 
 def test_a_mismatch_goes_to_a_third_person_and_counts_as_a_disagreement(photo, ballot, typists, lead):
     ana, beto, carla = typists
-    transcription_enter(photo_sheet=photo, figures=_figures(ballot), actor=ana)
-    mismatch = transcription_enter(photo_sheet=photo, figures=_figures(ballot, ours=10, voters=99), actor=beto)
+    transcription_enter(photo_sheet=photo, figures=sheet_figures(ballot), actor=ana)
+    mismatch = transcription_enter(photo_sheet=photo, figures=sheet_figures(ballot, ours=10, voters=99), actor=beto)
     assert "tercera persona" in mismatch
     assert transcription_next(user=carla) == photo
-    transcription_enter(photo_sheet=photo, figures=_figures(ballot), actor=carla)
+    transcription_enter(photo_sheet=photo, figures=sheet_figures(ballot), actor=carla)
     assert ResultSheet.objects.get(current=True).votes[str(ballot.ours.pk)] == 100
     stats = {s.name: (s.entries, s.disagreements) for s in transcription_stats(user=lead)}
     assert stats == {"Ana": (1, 0), "Beto": (1, 1), "Carla": (1, 0)}
@@ -78,20 +67,20 @@ def test_the_watchers_typed_sheet_counts_as_one_entry(photo, geo, ballot, watche
     sheet_submit(
         table=geo.north_tables[0],
         category=ballot.governor,
-        figures=_figures(ballot),
+        figures=sheet_figures(ballot),
         source=SheetSource.SMS,
         actor=watcher.user,
     )
-    result = transcription_enter(photo_sheet=photo, figures=_figures(ballot), actor=typists[0])
+    result = transcription_enter(photo_sheet=photo, figures=sheet_figures(ballot), actor=typists[0])
     assert "quedó aceptada" in result or "Coincide" in result
     photo.refresh_from_db()
     assert photo.status == SheetStatus.TRANSCRIBED
 
 
 def test_the_same_person_twice_is_refused(photo, ballot, typists):
-    transcription_enter(photo_sheet=photo, figures=_figures(ballot), actor=typists[0])
+    transcription_enter(photo_sheet=photo, figures=sheet_figures(ballot), actor=typists[0])
     with pytest.raises(ApplicationError) as err:
-        transcription_enter(photo_sheet=photo, figures=_figures(ballot), actor=typists[0])
+        transcription_enter(photo_sheet=photo, figures=sheet_figures(ballot), actor=typists[0])
     assert err.value.code == CountErrorCode.SAME_PERSON
 
 
@@ -118,7 +107,7 @@ def test_the_console_pages(geo, ballot, watcher, north_coordinator):
     sheet_submit(
         table=geo.north_tables[0],
         category=ballot.governor,
-        figures=_figures(ballot),
+        figures=sheet_figures(ballot),
         source=SheetSource.WEB,
         actor=watcher.user,
     )
