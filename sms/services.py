@@ -108,7 +108,7 @@ def link_for_text(volunteer, body: str) -> str:
         return ""
 
 
-# Reminders before a shift handover (sms.reminders.reminders_shift), by the notice's "which".
+# Reminders before a shift handover (backend.notices.reminders.reminders_shift), by the notice's "which".
 SHIFT_REMINDERS = {"shift_in": TemplateKind.SHIFT_INCOMING, "shift_out": TemplateKind.SHIFT_OUTGOING}
 
 

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.core.cache import cache
 
 from backend.messaging import broadcasts
+from backend.notices import reminders
 from backend.notices.services import RELAY_PENDING_KEY
 
-from . import reminders, services
+from . import services
 
 
 @shared_task(name="sms.relay_notices", ignore_result=True)

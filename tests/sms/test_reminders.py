@@ -8,7 +8,7 @@ from django.conf import settings as django_settings
 from backend.assignments.models import AssignmentStatus
 from backend.assignments.services import assignment_confirm, assignment_create, assignment_transition
 from backend.messaging.models import OutboundMessage
-from sms.reminders import reminders_eve, reminders_unconfirmed
+from backend.notices.reminders import reminders_eve, reminders_unconfirmed
 from sms.tasks import relay_notices
 
 from ..factories import VolunteerFactory

@@ -14,9 +14,9 @@ from backend.assignments.services import assignment_create, assignment_transitio
 from backend.messaging.measure import FIRST_NAMES
 from backend.messaging.models import OutboundMessage, TemplateKind
 from backend.messaging.texts import DEFAULT_TEXTS, render
+from backend.notices.reminders import reminders_shift
 from backend.tableday.models import TableReport
 from sms.commands import handover_keyword_parse
-from sms.reminders import reminders_shift
 from sms.tasks import relay_notices
 from tests.sms.webhook import inbound_params, twiml_text
 

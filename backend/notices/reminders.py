@@ -1,4 +1,4 @@
-"""Scheduled reminders (Celery beat): written as notices, so they go through the same outbox."""
+"""Scheduled reminders (called by the beat tasks in sms/tasks.py): written as notices, so they use the outbox."""
 
 from datetime import timedelta
 
