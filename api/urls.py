@@ -101,9 +101,15 @@ urlpatterns += [
         name="api-discrepancies",
     ),
     path(
-        "elections/<int:election_id>/official-results/",
-        count_api.OfficialImportApi.as_view(),
-        name="api-official-results",
+        "elections/<int:election_id>/official-imports/",
+        count_api.OfficialImportListApi.as_view(),
+        name="api-official-imports",
+    ),
+    path("official-imports/<int:pk>/", count_api.OfficialImportDetailApi.as_view(), name="api-official-import"),
+    path(
+        "official-imports/<int:pk>/apply/",
+        count_api.OfficialImportApplyApi.as_view(),
+        name="api-official-import-apply",
     ),
 ]
 
