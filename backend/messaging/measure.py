@@ -21,6 +21,7 @@ KINDS_WITH_SCHOOL = (
     TemplateKind.CONFIRMATION_RECEIVED,
     TemplateKind.ASK_CONFIRM,
     TemplateKind.SHIFT_INCOMING,
+    TemplateKind.SHIFT_CHANGED,
 )
 # Common Argentine first names of every length: the name is the other field that varies.
 FIRST_NAMES = ("María", "Juan", "Micaela", "Maximiliano", "Sol", "Florencia", "Agustín", "Ana", "Guadalupe", "Lucas")
