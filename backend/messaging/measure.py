@@ -53,6 +53,7 @@ def school_context(row: dict, index: int, *, link: str) -> dict:
         "hora": "7:30",
         "estado": "Notificada",
         "otro": "Maximiliano Fernández",
+        "texto": "turno mañana",  # the longest shift name, the one text of the list that carries one
         "link": link,
     }
 
