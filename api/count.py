@@ -292,10 +292,10 @@ class OfficialImportOutputSerializer(serializers.ModelSerializer):
     def get_row_errors(self, job: OfficialImport) -> list[dict]:
         """The rejected rows (the first 200; `counts.rejected_rows` says how many in all)."""
         summary = self._summary(job)
-        return [
-            {"row": row, "message": message}
-            for row, message in zip(summary.get("error_rows", []), summary.get("errors", []), strict=False)
-        ]
+        messages = summary.get("errors", [])
+        # A check stored before rows were kept beside the messages has the row in the message only.
+        rows = summary.get("error_rows") or [None] * len(messages)
+        return [{"row": row, "message": message} for row, message in zip(rows, messages, strict=False)]
 
     def get_understood(self, job: OfficialImport) -> dict:
         """The columns found by header name, the file's categories, and what is not in the election."""
