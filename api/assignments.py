@@ -202,6 +202,32 @@ class UnassignApi(APIView):
         return Response(_render(done))
 
 
+class ShiftApi(APIView):
+    """POST {shift, reason}: a coordinator moves a table watcher to the whole day, the morning or the
+    afternoon of their slot (the console's *Cambiar turno*); refused with `shift_clash` when another
+    watcher holds that part of the slot. The volunteer is told by SMS."""
+
+    class InputSerializer(_ReasonInput):
+        shift = serializers.ChoiceField(choices=Shift.choices)
+
+    @extend_schema(
+        request=InputSerializer, responses={200: AssignmentOutputSerializer}, operation_id="assignments_shift"
+    )
+    def post(self, request, pk: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = _assignment(pk)
+        require(request.user, Action.CHANGE, assignment)
+        done = services.assignment_set_shift(
+            assignment=assignment,
+            shift=data.validated_data["shift"],
+            actor=request.user,
+            source=SOURCE,
+            reason=data.validated_data["reason"],
+        )
+        return Response(_render(done))
+
+
 class LockApi(APIView):
     InputSerializer = _ReasonInput
     locked = True

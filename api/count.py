@@ -6,6 +6,8 @@ Thin adapters: parse, authorise through backend.permissions, call backend.count,
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -17,20 +19,31 @@ from backend.accounts.models import Role
 from backend.core.exceptions import ApplicationError, PermissionDenied
 from backend.count.errors import CountErrorCode
 from backend.count.exports import discrepancies_xlsx
-from backend.count.models import Category, ResultSheet, SheetSource
-from backend.count.results_import import official_import_national, official_import_wide
+from backend.count.models import (
+    Category,
+    OfficialImport,
+    OfficialImportLayout,
+    OfficialImportState,
+    ResultSheet,
+    SheetSource,
+)
+from backend.count.results_import import official_import_apply, official_import_upload, official_max_bytes
 from backend.count.selectors import (
     category_get_by_code,
     category_get_by_id,
     discrepancy_iter,
     discrepancy_list,
     discrepancy_page,
+    official_import_list,
+    official_import_progress,
     quick_count,
     sheet_list_for_table,
 )
 from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
 from backend.elections.models import Area, Election, Table
 from backend.permissions import Action, can, can_import, can_resolve_sheets, can_submit_sheet, role_of
+
+from .parsers import DiskUploadHandler
 
 
 class SheetOutputSerializer(serializers.ModelSerializer):
@@ -212,45 +225,197 @@ class DiscrepancyListApi(APIView):
         )
 
 
-class OfficialImportApi(APIView):
-    """Upload the authority's results per table: layout `national` (long CSV) or `wide` (one row per table)."""
+class OfficialImportOutputSerializer(serializers.ModelSerializer):
+    """One official results upload: its state, the worker's progress, what the check understood (or
+    what the apply did), the rejected rows with their row in the file, and where to go next."""
+
+    category = serializers.CharField(source="category.code", default=None)
+    created_by = serializers.CharField(source="created_by.username")
+    applied_by = serializers.CharField(source="applied_by.username", default=None)
+    progress = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    row_errors = serializers.SerializerMethodField()
+    understood = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+    apply_url = serializers.SerializerMethodField()
+    discrepancies_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OfficialImport
+        fields = [
+            "id",
+            "election",
+            "layout",
+            "category",
+            "create_missing",
+            "file_name",
+            "file_size",
+            "file_sha256",
+            "state",
+            "progress",
+            "counts",
+            "row_errors",
+            "understood",
+            "error_code",
+            "error_message",
+            "created_by",
+            "created_at",
+            "applied_by",
+            "applied_at",
+            "status_url",
+            "apply_url",
+            "discrepancies_url",
+        ]
+
+    @staticmethod
+    def _summary(job: OfficialImport) -> dict:
+        return job.result or job.preview
+
+    def get_progress(self, job: OfficialImport) -> int:
+        """Percent of the file read by the worker in the current step (100 when none is running)."""
+        return official_import_progress(job=job)
+
+    def get_counts(self, job: OfficialImport) -> dict:
+        summary = self._summary(job)
+        names = (
+            "rows",
+            "sheets",
+            "tables_matched",
+            "unknown_table_count",
+            "rejected_rows",
+            "rejected_sheets",
+            "categories_created",
+            "lists_created",
+        )
+        return {name: summary.get(name, 0) for name in names}
+
+    def get_row_errors(self, job: OfficialImport) -> list[dict]:
+        """The rejected rows (the first 200; `counts.rejected_rows` says how many in all)."""
+        summary = self._summary(job)
+        messages = summary.get("errors", [])
+        # A check stored before rows were kept beside the messages has the row in the message only.
+        rows = summary.get("error_rows") or [None] * len(messages)
+        return [{"row": row, "message": message} for row, message in zip(rows, messages, strict=False)]
+
+    def get_understood(self, job: OfficialImport) -> dict:
+        """The columns found by header name, the file's categories, and what is not in the election."""
+        summary = self._summary(job)
+        names = ("columns", "categories", "unknown_tables", "unknown_categories", "unknown_lists")
+        return {name: summary.get(name, {} if name == "columns" else []) for name in names}
+
+    def _url(self, name: str, **kwargs) -> str:
+        request = self.context.get("request")
+        path = reverse(name, kwargs=kwargs)
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_status_url(self, job: OfficialImport) -> str:
+        return self._url("api-official-import", pk=job.pk)
+
+    def get_apply_url(self, job: OfficialImport) -> str | None:
+        return self._url("api-official-import-apply", pk=job.pk) if job.state == OfficialImportState.PREVIEWED else None
+
+    def get_discrepancies_url(self, job: OfficialImport) -> str | None:
+        if job.state != OfficialImportState.APPLIED:
+            return None
+        return self._url("api-discrepancies", election_id=job.election_id)
+
+
+def _require_import(user) -> None:
+    if not can_import(user):
+        raise PermissionDenied(_("Solo los responsables pueden importar resultados oficiales."))
+
+
+class OfficialImportListApi(APIView):
+    """POST: upload the authority's results per table, layout `national` (long CSV) or `wide` (one row
+    per table). The file is written to disk as it arrives and stored with its SHA-256; what cannot be a
+    file of that layout is refused at once (empty, not UTF-8, the other layout, missing columns, over
+    the size limit: 413) and nothing is stored. The worker then checks every row (202: poll
+    `status_url`); a lead applies a checked file with `apply_url`. GET: the election's recent uploads."""
 
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        file = serializers.FileField()
-        layout = serializers.ChoiceField(choices=["national", "wide"])
+        # An empty file gets the import's own error (`empty_file`), not the framework's.
+        file = serializers.FileField(allow_empty_file=True)
+        layout = serializers.ChoiceField(choices=OfficialImportLayout.choices)
         category = serializers.CharField(required=False, allow_blank=True, default="")
         create_missing = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT}, operation_id="count_official_import")
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body (authentication, CSRF): the upload goes to disk, capped.
+        request.upload_handlers = [DiskUploadHandler(request, max_bytes=official_max_bytes())]
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(
+        responses={200: OfficialImportOutputSerializer(many=True)}, operation_id="count_official_imports_list"
+    )
+    def get(self, request, election_id: int):
+        _require_import(request.user)
+        election = get_object_or_404(Election, pk=election_id)
+        jobs = official_import_list(election=election, limit=50)
+        return Response(OfficialImportOutputSerializer(jobs, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={202: OfficialImportOutputSerializer},
+        operation_id="count_official_imports_upload",
+    )
     def post(self, request, election_id: int):
-        if not can_import(request.user):
-            raise PermissionDenied()
+        _require_import(request.user)
         election = get_object_or_404(Election, pk=election_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        if data.validated_data["layout"] == "national":
-            summary = official_import_national(
-                election=election,
-                source=upload.read(),
-                filename=upload.name,
-                actor=request.user,
-                create_missing=data.validated_data["create_missing"],
-            )
-        else:
-            code = data.validated_data["category"]
-            category = Category.objects.filter(election=election, code__iexact=code).first() if code else None
-            summary = official_import_wide(
-                election=election,
-                source=upload.read(),
-                filename=upload.name,
-                category=category,
-                actor=request.user,
-                create_missing=data.validated_data["create_missing"],
-            )
-        return Response(summary.as_dict(), status=status.HTTP_201_CREATED)
+        values = data.validated_data
+        category = None
+        if values["category"]:
+            category = category_get_by_code(election_id=election.pk, code=values["category"])
+            if category is None:
+                raise ApplicationError(
+                    _("Categoría desconocida: %(code)s") % {"code": values["category"]},
+                    code=CountErrorCode.UNKNOWN_CATEGORY,
+                )
+        job = official_import_upload(
+            election=election,
+            layout=values["layout"],
+            upload=values["file"],
+            actor=request.user,
+            category=category,
+            create_missing=values["create_missing"],
+        )
+        body = OfficialImportOutputSerializer(job, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+def _official_job(pk: int) -> OfficialImport:
+    return get_object_or_404(
+        OfficialImport.objects.select_related("election", "category", "created_by", "applied_by"), pk=pk
+    )
+
+
+class OfficialImportDetailApi(APIView):
+    """An official results upload: state (checking, previewed, applying, applied, failed), progress,
+    counts, rejected rows with their row number, the failure's code and message, the next link."""
+
+    @extend_schema(responses={200: OfficialImportOutputSerializer}, operation_id="count_official_import_status")
+    def get(self, request, pk: int):
+        _require_import(request.user)
+        job = _official_job(pk)
+        return Response(OfficialImportOutputSerializer(job, context={"request": request}).data)
+
+
+class OfficialImportApplyApi(APIView):
+    """Apply a checked upload (state `previewed`) in the background; 202, poll `status_url`. A second
+    call, or a call before the check ends, is refused (`count_import_state`)."""
+
+    @extend_schema(
+        request=None, responses={202: OfficialImportOutputSerializer}, operation_id="count_official_import_apply"
+    )
+    def post(self, request, pk: int):
+        _require_import(request.user)
+        job = official_import_apply(job=_official_job(pk), actor=request.user)
+        return Response(
+            OfficialImportOutputSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class SheetResolveApi(APIView):

@@ -17,6 +17,7 @@ urlpatterns = [
     path("assignments/assign/", assignments.AssignApi.as_view(), name="api-assignment-assign"),
     path("assignments/swap/", assignments.SwapApi.as_view(), name="api-assignment-swap"),
     path("assignments/<int:pk>/unassign/", assignments.UnassignApi.as_view(), name="api-assignment-unassign"),
+    path("assignments/<int:pk>/shift/", assignments.ShiftApi.as_view(), name="api-assignment-shift"),
     path("assignments/<int:pk>/lock/", assignments.LockApi.as_view(), name="api-assignment-lock"),
     path("assignments/<int:pk>/unlock/", assignments.UnlockApi.as_view(), name="api-assignment-unlock"),
     path("assignments/<int:pk>/decline/", assignments.DeclineApi.as_view(), name="api-assignment-decline"),
@@ -101,9 +102,15 @@ urlpatterns += [
         name="api-discrepancies",
     ),
     path(
-        "elections/<int:election_id>/official-results/",
-        count_api.OfficialImportApi.as_view(),
-        name="api-official-results",
+        "elections/<int:election_id>/official-imports/",
+        count_api.OfficialImportListApi.as_view(),
+        name="api-official-imports",
+    ),
+    path("official-imports/<int:pk>/", count_api.OfficialImportDetailApi.as_view(), name="api-official-import"),
+    path(
+        "official-imports/<int:pk>/apply/",
+        count_api.OfficialImportApplyApi.as_view(),
+        name="api-official-import-apply",
     ),
 ]
 

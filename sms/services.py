@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.services import magic_link_issue
-from backend.assignments.models import AssignmentRole, AssignmentStatus, EventSource
+from backend.assignments.models import AssignmentRole, AssignmentStatus, EventSource, Shift
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_transition
 from backend.core.exceptions import ApplicationError
@@ -99,6 +99,13 @@ def assignment_context(*, volunteer, assignment=None, link: str = "") -> dict:
     return context
 
 
+def _shift_start(*, assignment, shift: str) -> tuple[str, str]:
+    """The shift's name, lower case, and its start: the election's check-in time, or the handover for the afternoon."""
+    election = assignment.election
+    start = election.shift_handover_time if shift == Shift.AFTERNOON else election.check_in_time
+    return str(Shift(shift).label).lower(), f"{start.hour}:{start.minute:02d}"
+
+
 def link_for_text(volunteer, body: str) -> str:
     if "{link}" not in body:
         return ""
@@ -113,6 +120,8 @@ SHIFT_REMINDERS = {"shift_in": TemplateKind.SHIFT_INCOMING, "shift_out": Templat
 
 
 def _template_kind_for(notice: Notice) -> str:
+    if notice.kind == NoticeKind.CHANGE and notice.payload.get("shift") in Shift.values:
+        return TemplateKind.SHIFT_CHANGED
     if notice.kind == NoticeKind.REMINDER and notice.payload.get("which") == "eve":
         return TemplateKind.REMINDER_EVE
     if notice.kind == NoticeKind.REMINDER and notice.payload.get("which") in SHIFT_REMINDERS:
@@ -178,6 +187,9 @@ def notice_deliver(*, notice: Notice) -> OutboundMessage | None:
         context["hora"] = notice.payload["time"]
     if notice.payload.get("other"):
         context["otro"] = notice.payload["other"]
+    # A shift change: the new part of the day and when it starts.
+    if kind == TemplateKind.SHIFT_CHANGED and assignment is not None:
+        context["texto"], context["hora"] = _shift_start(assignment=assignment, shift=notice.payload["shift"])
     rendered = render_kind(kind, context)
     return outbound_queue(
         volunteer=volunteer,

@@ -19,6 +19,7 @@ class AssignmentErrorCode(StrEnum):
     SHIFT_INVALID = "shift_invalid"
     SHIFT_STAYS_LOCKED = "shift_stays_locked"
     NOT_A_SHIFT = "not_a_shift"
+    SHIFT_CLASH = "shift_clash"
     HANDOVER_NOT_PRESENT = "handover_not_present"
     HANDOVER_NOBODY_ARRIVED = "handover_nobody_arrived"
     ABSENT_TODAY = "absent_today"

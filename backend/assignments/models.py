@@ -198,6 +198,7 @@ class AssignmentEvent(models.Model):
         LOCKED = "locked", _("Fijada")
         UNLOCKED = "unlocked", _("Liberada")
         MOVED = "moved", _("Movida")
+        SHIFT = "shift", _("Cambio de turno")
 
     assignment = models.ForeignKey(
         Assignment, on_delete=models.CASCADE, related_name="events", verbose_name=_("asignación")

@@ -7,6 +7,7 @@ Each function owns its transaction; notices for the volunteer are written inside
 import math
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -267,6 +268,112 @@ def assignment_set_locked(
             to_status=row.status,
             reason=reason,
         )
+    return row
+
+
+def _shift_name(shift: str) -> str:
+    return str(Shift(shift).label).lower()
+
+
+def assignment_set_shift(
+    *, assignment: Assignment, shift: str, actor=None, source: str, reason: str = ""
+) -> Assignment:
+    """A coordinator moves a table watcher to the whole day, the morning or the afternoon of their slot.
+
+    Called by the console's place page and the API. Refused when another active watcher of the same
+    table slot holds a part of the day the new shift needs (a whole day needs both halves free), or
+    when the volunteer is not free for that part of the day. A half is pinned like any shift (the
+    engine plans whole days); a watcher who knows of the assignment is told of the change by SMS
+    (a `change` notice with the new shift, relayed after commit)."""
+    if shift not in Shift.values:
+        raise ApplicationError(
+            _("Turno desconocido: %(shift)s.") % {"shift": shift}, code=AssignmentErrorCode.SHIFT_INVALID
+        )
+    try:
+        with transaction.atomic():
+            row = (
+                Assignment.objects.select_for_update(of=("self",))
+                .select_related("volunteer__area", "volunteer__votes_at__area", "place__area", "election", "table")
+                .get(pk=assignment.pk)
+            )
+            if row.shift == shift:
+                return row
+            table = row.table
+            if row.role != AssignmentRole.TABLE or table is None:
+                raise ApplicationError(
+                    _("Los turnos mañana y tarde son para fiscales de mesa."), code=AssignmentErrorCode.SHIFT_INVALID
+                )
+            if row.status not in ACTIVE_STATUSES:
+                raise ApplicationError(
+                    _("La asignación de %(name)s ya no está activa.") % {"name": row.volunteer.full_name},
+                    code=AssignmentErrorCode.NOT_ACTIVE,
+                )
+            # A morning watcher who handed over (`done`) still holds the morning, as coverage counts it.
+            holding = Q(status__in=ACTIVE_STATUSES) | Q(status=AssignmentStatus.DONE, shift=Shift.MORNING)
+            holder = (
+                Assignment.objects.filter(
+                    holding,
+                    table=table,
+                    slot=row.slot,
+                    role=AssignmentRole.TABLE,
+                    shift__in=SHIFT_OVERLAPS[shift],
+                )
+                .exclude(pk=row.pk)
+                .select_related("volunteer")
+                .first()
+            )
+            if holder is not None:
+                raise ApplicationError(
+                    _(
+                        "No se puede pasar a %(name)s a %(shift)s: %(other)s tiene %(their)s de la mesa %(table)s. "
+                        "Cambiá o quitá primero esa asignación."
+                    )
+                    % {
+                        "name": row.volunteer.full_name,
+                        "shift": _shift_name(shift),
+                        "other": holder.volunteer.full_name,
+                        "their": _shift_name(holder.shift),
+                        "table": table.number,
+                    },
+                    code=AssignmentErrorCode.SHIFT_CLASH,
+                    extra={"holder": holder.pk},
+                )
+            # They hold an active assignment, so they are not absent today.
+            _refuse_problems(
+                row.volunteer,
+                eligibility_problems(
+                    volunteer_facts(row.volunteer),
+                    requires_training=row.election.requires_training,
+                    role=row.role,
+                    slot=row.slot,
+                    place_path=row.place.area.path,
+                    shift=shift,
+                ),
+            )
+            before = row.shift
+            row.shift = shift
+            row.locked = row.locked or shift != Shift.DAY
+            row.save(update_fields=["shift", "locked", "updated_at"])
+            event_record(
+                assignment=row,
+                kind=AssignmentEvent.Kind.SHIFT,
+                actor=actor,
+                source=source,
+                from_status=row.status,
+                to_status=row.status,
+                reason=(
+                    reason
+                    or _("de %(before)s a %(after)s") % {"before": _shift_name(before), "after": _shift_name(shift)}
+                )[:255],
+            )
+            if row.status != AssignmentStatus.PROPOSED or row.notices.exists():
+                notice_create(volunteer=row.volunteer, kind=NoticeKind.CHANGE, assignment=row, payload={"shift": shift})
+            assignment_changed_broadcast(election_id=row.election_id, place_id=row.place_id)
+    except IntegrityError as exc:
+        # Another coordinator gave that half of the slot to someone at the same moment.
+        raise ApplicationError(
+            _("Ese turno de la mesa acaba de ser asignado por otra persona."), code=AssignmentErrorCode.SLOT_TAKEN
+        ) from exc
     return row
 
 

@@ -29,6 +29,7 @@ console_patterns = [
     path("asignaciones/nueva/", board.assign, name="assign"),
     path("asignaciones/<int:pk>/liberar/", board.unassign, name="unassign"),
     path("asignaciones/<int:pk>/fijar/", board.lock, name="lock"),
+    path("asignaciones/<int:pk>/turno/", board.shift, name="shift"),
     path("asignaciones/<int:pk>/intercambiar/", board.swap, name="swap"),
     path("asignaciones/<int:pk>/presente/", board.check_in, name="check_in"),
     path("asignaciones/<int:pk>/reemplazar/", day.replace, name="replace"),

@@ -72,6 +72,7 @@ class ImportSummary:
     unknown_categories: list[str] = field(default_factory=list)
     unknown_lists: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    error_rows: list[int] = field(default_factory=list)  # the file's row of each rejected row in `errors`
     # What the file was understood as (the console's preview): field -> the header found for it.
     columns: dict[str, str] = field(default_factory=dict)
     tables_matched: int = 0
@@ -90,10 +91,11 @@ class ImportSummary:
         if len(self.unknown_tables) < MAX_LISTED:
             self.unknown_tables.append(label)
 
-    def reject(self, message: str) -> None:
+    def reject(self, message: str, *, row: int) -> None:
         self.rejected_rows += 1
         if len(self.errors) < MAX_LISTED:
             self.errors.append(message)
+            self.error_rows.append(row)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
@@ -380,7 +382,9 @@ def _table_rows(rows, *, header, cell, summary: ImportSummary):
         try:
             table_number = int(float(raw_table))
         except (ValueError, OverflowError):  # OverflowError: "inf"
-            summary.reject(_("Fila %(row)s: mesa «%(t)s» no es un número.") % {"row": number, "t": raw_table})
+            summary.reject(
+                _("Fila %(row)s: mesa «%(t)s» no es un número.") % {"row": number, "t": raw_table}, row=number
+            )
             continue
         yield number, row, table_number
 
@@ -653,7 +657,7 @@ def official_import_national(
             try:
                 votes = _int(cell(row, "votes"), row=number, column="votos_cantidad")
             except ApplicationError as exc:
-                summary.reject(str(exc.message))
+                summary.reject(str(exc.message), row=number)
                 writer.reject(key)
                 continue
             sheet = writer.figures(key)
@@ -786,7 +790,7 @@ def official_import_wide(
                     for name in ("blank", "null", "contested", "challenged", "voters")
                 }
             except ApplicationError as exc:
-                summary.reject(str(exc.message))
+                summary.reject(str(exc.message), row=number)
                 writer.reject(key)
                 continue
             writer.put(key, {"votes": votes, **figures})

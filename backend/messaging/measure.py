@@ -21,6 +21,7 @@ KINDS_WITH_SCHOOL = (
     TemplateKind.CONFIRMATION_RECEIVED,
     TemplateKind.ASK_CONFIRM,
     TemplateKind.SHIFT_INCOMING,
+    TemplateKind.SHIFT_CHANGED,
 )
 # Common Argentine first names of every length: the name is the other field that varies.
 FIRST_NAMES = ("María", "Juan", "Micaela", "Maximiliano", "Sol", "Florencia", "Agustín", "Ana", "Guadalupe", "Lucas")
@@ -52,6 +53,7 @@ def school_context(row: dict, index: int, *, link: str) -> dict:
         "hora": "7:30",
         "estado": "Notificada",
         "otro": "Maximiliano Fernández",
+        "texto": "turno mañana",  # the longest shift name, the one text of the list that carries one
         "link": link,
     }
 

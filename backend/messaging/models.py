@@ -25,6 +25,7 @@ class TemplateKind(models.TextChoices):
     SHEET_ASKED_BACK = "sheet_asked_back", _("Acta a revisar")
     SHIFT_INCOMING = "shift_incoming", _("Recordatorio del turno tarde")
     SHIFT_OUTGOING = "shift_outgoing", _("Recordatorio del cambio de turno (turno mañana)")
+    SHIFT_CHANGED = "shift_changed", _("Cambio de turno (todo el día, mañana o tarde)")
     # ... and replies to keywords.
     INFO = "info", _("Respuesta a MESA")
     NO_ASSIGNMENT = "no_assignment", _("Sin asignación")

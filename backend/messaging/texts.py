@@ -79,6 +79,10 @@ DEFAULT_TEXTS: dict[str, Any] = {
         "Fiscaliza: {nombre}, a las {hora} te reemplaza {otro} en la mesa {mesa}. Entregale la mesa y tus notas "
         "y responde ENTREGO."
     ),
+    # A coordinator changed the watcher's shift ({texto}: the new shift; {hora}: when it starts).
+    TemplateKind.SHIFT_CHANGED: gettext_lazy(
+        "Fiscaliza: {nombre}, tu turno cambió: {texto}, mesa {mesa} de {escuela}, {dia} {hora}. Responde SI o NO {link}"
+    ),
     TemplateKind.CONFIRMATION_RECEIVED: gettext_lazy(
         "Fiscaliza: gracias {nombre}, confirmaste {escuela} el {dia} {hora}. Al llegar ese día, responde LLEGUE."
     ),
@@ -98,8 +102,8 @@ DEFAULT_TEXTS: dict[str, Any] = {
         "Fiscaliza: {nombre}, por ahora no tenés un lugar asignado. Te avisamos por acá."
     ),
     TemplateKind.HELP: gettext_lazy(
-        "Fiscaliza: responde MESA (tu lugar), SI (voy), NO (no puedo), LLEGUE (ya estoy), BAJA (no recibir más). "
-        "Otro texto va a tu escuela."
+        "Fiscaliza: responde MESA (tu lugar), SI (voy), NO (no puedo), LLEGUE (ya estoy), ENTREGO (fin de tu turno), "
+        "BAJA (no recibir más). Otro texto va a tu escuela."
     ),
     TemplateKind.OPT_OUT: gettext_lazy("Fiscaliza: no te enviaremos más mensajes. Para volver, responde ALTA."),
     TemplateKind.OPT_IN: gettext_lazy("Fiscaliza: volviste a recibir mensajes. Responde AYUDA para ver las opciones."),

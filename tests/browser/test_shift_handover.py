@@ -86,3 +86,73 @@ def test_the_morning_watcher_hands_over_to_the_afternoon_one(server, browser, ph
     expect(coordinator.get_by_test_id("timeline")).to_contain_text("Ana Morales entregó la mesa a Bruno Tardes.")
     ana_context.close()
     bruno_context.close()
+
+
+CHANGE_SETUP = """
+import datetime
+from django.utils import timezone
+from backend.accounts.models import CoordinatorScope, User
+from backend.assignments.services import assignment_create, assignment_transition
+from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.volunteers.models import Volunteer
+
+election = Election.objects.create(
+    slug="turnos-cambio", name="Cambio de turno (prueba)", date=timezone.localdate(), check_in_time=datetime.time(7, 30)
+)
+district = Area.objects.create(election=election, kind="distrito", code="cba5", name="Córdoba Sur")
+town = Area.objects.create(election=election, parent=district, kind="localidad", code="rc", name="Río Cuarto")
+place = PollingPlace.objects.create(election=election, area=town, code="RC-1", name="Escuela Sarmiento")
+tables = [Table.objects.create(election=election, place=place, district=district, number=n) for n in (41, 42)]
+CoordinatorScope.objects.create(user=User.objects.get(username="coordinadora"), area=district)
+def assign(first, last, dni, phone, table, shift):
+    volunteer = Volunteer.objects.create(first_name=first, last_name=last, dni=dni, phone=phone, area=town)
+    a = assignment_create(
+        volunteer=volunteer, place=place, table=table, role="table", source="web", notify=False, shift=shift
+    )
+    return assignment_transition(assignment=a, to_status="confirmed", source="sms").pk
+
+result = {
+    "place": place.pk,
+    "carla": assign("Carla", "Sosa", "27000411", "+5493584000401", tables[0], "day"),
+    "elena": assign("Elena", "Mañanas", "27000421", "+5493584000421", tables[1], "morning"),
+    "dario": assign("Darío", "Tardes", "27000422", "+5493584000422", tables[1], "afternoon"),
+}
+"""
+
+TOLD = """
+from backend.notices.models import Notice
+result = [n.payload.get("shift") for n in Notice.objects.filter(assignment_id=CARLA, kind="change")]
+"""
+
+
+def test_a_coordinator_changes_a_shift_on_the_phone_and_a_clash_is_explained(server, phone, shots):
+    from playwright.sync_api import expect
+
+    seeded = run_django(server, CHANGE_SETUP)
+    coordinator = phone.new_page()
+    _login(coordinator, server, "coordinadora")
+    coordinator.goto(server.url + f"/consola/establecimientos/{seeded['place']}/")
+    carla = coordinator.get_by_test_id("slot").filter(has_text="Carla Sosa")
+
+    # --- Carla, a whole-day watcher of table 41, goes to the morning -------------------------------------
+    change = carla.get_by_test_id("shift-change")
+    change.locator("summary").click()
+    change.get_by_label("Turno").select_option(label="Turno mañana")
+    shots(coordinator, "50-shift-change-form")
+    change.get_by_role("button", name="Cambiar turno").click()
+    expect(coordinator.locator(".flash")).to_contain_text("Carla Sosa: Turno mañana.")
+    table_41 = coordinator.locator('[data-testid="slot"][data-table="41"]')
+    expect(table_41.get_by_test_id("slot-shift")).to_have_text(["Turno mañana", "Turno tarde"])
+    assert run_django(server, TOLD.replace("CARLA", str(seeded["carla"]))) == ["morning"]
+
+    # --- Elena (morning of table 42) to the whole day: Darío holds the afternoon, so it is refused -------
+    elena = coordinator.get_by_test_id("slot").filter(has_text="Elena Mañanas")
+    change = elena.get_by_test_id("shift-change")
+    change.locator("summary").click()
+    change.get_by_label("Turno").select_option(label="Todo el día")
+    change.get_by_role("button", name="Cambiar turno").click()
+    expect(coordinator.locator(".flash")).to_contain_text(
+        "No se puede pasar a Elena Mañanas a todo el día: Darío Tardes tiene turno tarde de la mesa 42."
+    )
+    expect(coordinator.get_by_test_id("slot").filter(has_text="Elena Mañanas")).to_contain_text("Turno mañana")
+    shots(coordinator, "51-shift-change-clash")

@@ -10,11 +10,22 @@ from django.core.cache import cache
 from backend.accounts.models import Role
 from backend.assignments.models import AssignmentRole, EventSource
 from backend.assignments.services import assignment_create
+from backend.celery import app
 from backend.count.models import BallotList, Category
 from backend.count.services import SheetFigures
 from backend.tableday.services import table_report
 
 from ..factories import CoordinatorScopeFactory, UserFactory
+
+
+@pytest.fixture
+def media_and_inline_worker(settings, tmp_path):
+    """Uploads under a temporary folder; the worker runs inline even when REDIS_URL names a broker."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
 
 
 @dataclass

@@ -64,8 +64,9 @@ def test_bad_input_is_a_clear_400(api, geo, ballot, watcher):
     assert not ResultSheet.objects.exists()
 
 
+@pytest.mark.usefixtures("media_and_inline_worker")
 def test_quick_count_discrepancies_and_resolution_through_the_api(
-    api, geo, ballot, watcher, lead, north_coordinator, south_coordinator
+    api, geo, ballot, watcher, lead, north_coordinator, south_coordinator, django_capture_on_commit_callbacks
 ):
     # given: our sheet, then an official file with 7 of our votes missing at table 1
     table = geo.north_tables[0]
@@ -76,12 +77,15 @@ def test_quick_count_discrepancies_and_resolution_through_the_api(
         "Votos RECURRIDOS,Votos IMPUGNADOS,cant_votantes\n1,93,60,20,5,3,1,0,182\n"
     )
     api.force_authenticate(lead)
-    imported = api.post(
-        f"/api/elections/{geo.election.pk}/official-results/",
-        {"file": SimpleUploadedFile("oficial.csv", official.encode()), "layout": "wide", "category": "GOB"},
-        format="multipart",
-    )
-    assert imported.status_code == 201 and imported.json()["sheets"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        uploaded = api.post(
+            f"/api/elections/{geo.election.pk}/official-imports/",
+            {"file": SimpleUploadedFile("oficial.csv", official.encode()), "layout": "wide", "category": "GOB"},
+            format="multipart",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(api.get(uploaded["Location"]).json()["apply_url"])
+    assert api.get(uploaded["Location"]).json()["counts"]["sheets"] == 1
     # when
     api.force_authenticate(north_coordinator)
     count = api.get(f"/api/elections/{geo.election.pk}/quick-count/?category=GOB&area={geo.north.pk}").json()

@@ -6,7 +6,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from backend.celery import app
 from backend.console.models import ExportKind, ExportLog
 from backend.count import results_import
 from backend.count.models import (
@@ -27,15 +26,7 @@ from ..factories import AreaFactory, ElectionFactory, PollingPlaceFactory, Table
 from .conftest import sheet_figures
 from .test_results import CORDOBA, cordoba  # noqa: F401  (the real Córdoba fixture)
 
-
-@pytest.fixture(autouse=True)
-def _media_and_eager(settings, tmp_path):
-    """Uploads under a temporary folder; the worker runs inline even when REDIS_URL names a broker."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.update(task_always_eager=True, task_eager_propagates=True)
-    yield
-    app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
+pytestmark = pytest.mark.usefixtures("media_and_inline_worker")
 
 
 def _lead_client():

@@ -126,7 +126,7 @@ def test_llegue_checks_in_only_on_election_day(signed_post, assigned, north_volu
 @pytest.mark.django_db
 def test_ayuda_lists_the_keywords(signed_post, assigned, north_volunteer):
     reply = twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "AYUDA")))
-    for word in ("MESA", "SI", "NO", "LLEGUE", "BAJA"):
+    for word in ("MESA", "SI", "NO", "LLEGUE", "ENTREGO", "BAJA"):
         assert word in reply
 
 

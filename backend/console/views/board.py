@@ -97,6 +97,7 @@ def place(request, pk: int):
         "others": [s for s in slots if s["a"]],
         "can_change": can(request.user, Action.CHANGE, place),
         "thread_url": thread_url(place=place),
+        "shifts": Shift.choices,
     }
     return render(request, "console/place.html", context)
 
@@ -238,6 +239,29 @@ def lock(request, pk: int):
         flash_error(request, exc)
     else:
         messages.success(request, _("Asignación fijada.") if locked else _("Asignación liberada para el asignador."))
+    return _back(request, assignment.place_id)
+
+
+@require_POST
+@console_view
+def shift(request, pk: int):
+    """*Cambiar turno*: the whole day, the morning or the afternoon of the watcher's table slot."""
+    assignment = _assignment(request, pk)
+    try:
+        changed = assignment_services.assignment_set_shift(
+            assignment=assignment,
+            shift=request.POST.get("shift", ""),
+            actor=request.user,
+            source=SOURCE,
+            reason=request.POST.get("reason", ""),
+        )
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("%(name)s: %(shift)s.") % {"name": assignment.volunteer.full_name, "shift": changed.get_shift_display()},
+        )
     return _back(request, assignment.place_id)
 
 
