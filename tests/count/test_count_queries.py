@@ -1,5 +1,6 @@
-"""The count's hot paths stay few statements: a sheet in six (a ballot change is seen at once), the
-discrepancies in one query (ranked, counted and paged in SQL, figures compared, not JSON text)."""
+"""The count's hot paths stay few statements: a sheet in three on PostgreSQL, six elsewhere (a ballot
+change is seen at once), the discrepancies in one query (ranked, counted and paged in SQL, figures
+compared, not JSON text)."""
 
 import pytest
 from django.db import connection
@@ -22,7 +23,7 @@ def _statements(captured) -> list[str]:
     ]
 
 
-def test_a_sheet_is_six_statements_and_the_tallies_add_up(geo, ballot, watcher):
+def test_a_sheet_is_three_statements_on_postgresql_six_elsewhere_and_the_tallies_add_up(geo, ballot, watcher):
     # given: the ballot already read once by this process (the first sheet of the night reads it)
     table = geo.north_tables[0]
     sheet_submit(
@@ -48,9 +49,10 @@ def test_a_sheet_is_six_statements_and_the_tallies_add_up(geo, ballot, watcher):
             source=SheetSource.WEB,
             actor=watcher.user,
         )
-    # then: lock, read the table's current sheets, the sheet, its votes, the tallies, the audit row
+    # then: lock, read the table's current sheets, then the sheet, its votes, the tallies and the
+    # audit row (one statement on PostgreSQL, four elsewhere)
     assert result.sheet.status == SheetStatus.ACCEPTED
-    assert len(_statements(captured)) == 6
+    assert len(_statements(captured)) == (3 if connection.vendor == "postgresql" else 6)
     tallies = dict(CountTally.objects.filter(category=ballot.governor).values_list("list_id", "votes"))
     assert tallies == {0: 0, ballot.ours.pk: 100, ballot.cambia.pk: 60, ballot.ucr.pk: 20}
     totals = CountTally.objects.get(category=ballot.governor, list_id=0)
