@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import partial
+from typing import cast
 
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -226,7 +227,7 @@ def _sheet_write(*, sheet: ResultSheet, votes: list[tuple[int, int]], electors: 
         return
     # As the ORM's INSERT: each field's pre_save (created_at's auto_now_add) and database value.
     values = [f.get_db_prep_save(f.pre_save(sheet, True), connection) for f in _SHEET_INSERT_FIELDS]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _SHEET_INSERT_FIELDS)
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in _SHEET_INSERT_FIELDS)
     sql = (
         f"WITH sheet AS (INSERT INTO {ResultSheet._meta.db_table} ({columns}) "
         f"VALUES ({', '.join(['%s'] * len(values))}) RETURNING id), "
@@ -276,7 +277,9 @@ def sheet_submit(
     lists = _validate(table=table, category=category, figures=figures)
     photo_file, digest = photo_read(photo) if photo is not None else (None, "")
     codes = {c.pk: c.code for c in category_list_for_table(table=table)}
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the SMS webhook's): every error a door answers
+    # (ApplicationError) is raised above, so nothing here is caught and the caller's work kept apart.
+    with transaction.atomic(savepoint=False):
         # One table's sheets are compared one after the other: the watcher's SMS and the fiscal
         # general's web form must each see the other's row. Only the table's row is locked (not its
         # place's nor its area's, which every other table of the area shares).

@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 from backend.count.models import BallotList, CountTally, ResultSheet, SheetSource, SheetStatus
 from backend.count.selectors import discrepancy_iter, discrepancy_list, discrepancy_page, quick_count
 from backend.count.services import SheetFigures, sheet_submit
+from sms.commands import volunteer_for_phone
+from sms.sheets import sheet_sms_command, sheet_sms_parse
 
 from .conftest import sheet_figures
 
@@ -58,6 +60,20 @@ def test_a_sheet_is_three_statements_on_postgresql_six_elsewhere_and_the_tallies
     totals = CountTally.objects.get(category=ballot.governor, list_id=0)
     assert (totals.tables, totals.electors, totals.voters, totals.blank) == (1, table.electors or 0, 189, 5)
     assert quick_count(election=geo.election, category=ballot.governor).voters == 189
+
+
+def test_an_sms_sheet_finds_its_table_and_its_permission_in_three_statements(geo, ballot, watcher):
+    # given: the ballot read once by this process; the sender as the webhook loads them (with the user)
+    sheet_sms_command(volunteer=volunteer_for_phone(watcher.phone), parsed=sheet_sms_parse("ACTA 1 INT 150 30 V 180"))
+    volunteer = volunteer_for_phone(watcher.phone)
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        reply = sheet_sms_command(
+            volunteer=volunteer, parsed=sheet_sms_parse("ACTA 1 GOB 100 60 20 B 5 N 3 R 1 I 0 V 189")
+        )
+    # then: the sender's assignments, the table with its area, the permission; then the sheet
+    assert "Recibida" in reply
+    assert len(_statements(captured)) == 3 + (3 if connection.vendor == "postgresql" else 6)
 
 
 def test_a_list_added_to_the_ballot_is_on_the_next_sheet(geo, ballot, watcher):
