@@ -4,7 +4,7 @@ the discrepancies (JSON or the legal team's xlsx) and a coordinator's resolution
 Thin adapters: parse, authorise through backend.permissions, call backend.count, render.
 """
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -38,6 +38,7 @@ from backend.count.selectors import (
     official_import_progress,
     quick_count,
     sheet_list_for_table,
+    table_get_for_sheet,
 )
 from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
 from backend.elections.models import Area, Election, Table
@@ -116,7 +117,9 @@ class TableSheetsApi(APIView):
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        table = get_object_or_404(Table.objects.select_related("place__area"), pk=pk)
+        table = table_get_for_sheet(table_id=pk)
+        if table is None:
+            raise Http404
         if not can_submit_sheet(request.user, table):
             raise PermissionDenied()
         values = data.validated_data

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
-from backend.accounts.models import Role
+from backend.accounts.models import Role, User
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Area, Election, PollingPlace, Table
@@ -91,7 +91,9 @@ def _in_scope(user: Any, election_id: int, path: str) -> bool:
 def _volunteer_of(user: Any) -> Volunteer | None:
     """The user's volunteer record, or None; cached on the user object."""
     if not hasattr(user, "_fz_volunteer"):
-        user._fz_volunteer = Volunteer.objects.filter(user=user).first()
+        # A user loaded from its volunteer's side (select_related("user")) already knows it.
+        known = isinstance(user, User) and User.volunteer.is_cached(user)
+        user._fz_volunteer = user.volunteer if known else Volunteer.objects.filter(user=user).first()
     return user._fz_volunteer
 
 

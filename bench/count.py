@@ -3,7 +3,7 @@ through uvicorn with 2 workers as in production), the official results import wi
 the quick count and the discrepancies, on a national-size election.
 
     python bench/count.py [--tables 113000] [--categories 4] [--lists 10] [--submit 2000] [--clients 4]
-                          [--keep] [--db-name bench_count] [--port 8890] [--sample 20] [--profile]
+                          [--keep] [--db-name bench_count] [--port 8890] [--sample 20] [--profile] [--by-door]
 
 `--submit` tables get every category's sheet through the HTTP doors (half API, half SMS); the other
 tables' sheets are bulk-written first (setup, not measured), so that sheets arrive at a database of
@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="uvicorn's port (default: a free one)")
     parser.add_argument("--spy", metavar="DIR", help="py-spy record each uvicorn worker during the sheets (raw stacks)")
     parser.add_argument("--skip-official", action="store_true", help="stop after the sheets and the quick count")
+    parser.add_argument("--by-door", action="store_true", help="the API's sheets, then the SMS's: CPU a sheet per door")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_count_"))
@@ -581,7 +582,15 @@ def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> No
         floor_n = len(floor_timings)
         spies = _spy(args.spy, pids[1:]) if args.spy else []
         load_before = _load()
-        cpu, seconds = run(worker, [jobs[k :: args.clients] for k in range(args.clients)])
+        if args.by_door:
+            cpu, seconds, by_door = 0.0, 0.0, []
+            for door, by_api in (("API", True), ("SMS", False)):
+                door_jobs = [job for job in jobs if job[0] == by_api]
+                door_cpu, door_seconds = run(worker, [door_jobs[k :: args.clients] for k in range(args.clients)])
+                cpu, seconds = cpu + door_cpu, seconds + door_seconds
+                by_door.append(f"{door} {1000 * door_cpu / len(door_jobs):.2f} ms ({len(door_jobs):,} sheets)")
+        else:
+            cpu, seconds = run(worker, [jobs[k :: args.clients] for k in range(args.clients)])
         load_after = _load()
         for spy in spies:
             spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
@@ -590,6 +599,8 @@ def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> No
         server.terminate()
         server.wait(timeout=20)
     rate = len(jobs) / seconds
+    if args.by_door:
+        print(f"server CPU per sheet by door (one door after the other): {', '.join(by_door)}")
     per_sheet_ms, floor_ms = 1000 * cpu / len(jobs), 1000 * floor_cpu / floor_n
     budget_ms = 1000 * 2 / TARGET_RATE  # two cores' CPU seconds per second over the target rate
     print(

@@ -22,11 +22,16 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
+from backend.assignments.models import AssignmentRole
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
 from backend.count.models import Category, ResultSheet, SheetSource, SheetStatus
-from backend.count.selectors import ballot_list_for_table, category_get_by_code
+from backend.count.selectors import (
+    assignment_tables_for_volunteer,
+    ballot_list_for_table,
+    category_get_by_code,
+    table_get_for_sheet,
+)
 from backend.count.services import FIELD_LABELS, SheetFigures, sheet_photo_submit, sheet_submit
 from backend.elections.models import Table
 from backend.messaging.encoding import transliterate
@@ -135,27 +140,24 @@ def _sms(text: str) -> str:
 
 
 def _table_for(volunteer: Volunteer, number: int | None) -> Table | str:
-    assignments = list(
-        Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES)
-        .select_related("table__place__area", "place")
-        .order_by("-election__date", "id")
-    )
+    assignments = assignment_tables_for_volunteer(volunteer_id=volunteer.pk)
     if not assignments:
         return _("Fiscaliza: no tenés una mesa asignada.")
-    own = [a.table for a in assignments if a.role == AssignmentRole.TABLE and a.table is not None]
+    own = [(table_id, n) for _e, role, _p, table_id, n in assignments if role == AssignmentRole.TABLE and table_id]
+    found = None
     if number is None:
-        if len(own) == 1:
-            return own[0]
-        return _("Fiscaliza: indicá la mesa, por ejemplo: ACTA 1234 GOB 10 20 ... V 228")
-    for table in own:
-        if table.number == number:
-            return table
-    place_ids = [a.place_id for a in assignments if a.role == AssignmentRole.PLACE]
-    found = (
-        Table.objects.filter(election_id=assignments[0].election_id, place_id__in=place_ids, number=number)
-        .select_related("place__area")
-        .first()
-    )
+        if len(own) != 1:
+            return _("Fiscaliza: indicá la mesa, por ejemplo: ACTA 1234 GOB 10 20 ... V 228")
+        found = table_get_for_sheet(table_id=own[0][0])
+    elif own_id := next((table_id for table_id, n in own if n == number), None):
+        found = table_get_for_sheet(table_id=own_id)
+    else:
+        place_ids = [place_id for _e, role, place_id, _t, _n in assignments if role == AssignmentRole.PLACE]
+        found = (
+            Table.objects.filter(election_id=assignments[0][0], place_id__in=place_ids, number=number)
+            .select_related("place__area")
+            .first()
+        )
     return found or _("Fiscaliza: la mesa %(number)s no es tuya. Revisá el número.") % {"number": number}
 
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import partial
+from typing import cast
 
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -26,7 +27,7 @@ from .errors import CountErrorCode, SheetFlag
 from .live import count_event, count_event_after_commit
 from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
 from .selectors import ballot_list_for_table, category_list_for_table
-from .tallies import tally_apply
+from .tallies import tally_apply, tally_statement
 
 TOTAL_FIELDS = ("blank", "null", "contested", "challenged", "voters")
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
@@ -199,23 +200,59 @@ def _table_lock(*, table_id: int) -> tuple[int | None, str, list[ResultSheet]]:
 
 
 def _votes_insert(*, sheet_id: int, votes: list[tuple[int, int]]) -> None:
-    """The sheet's SheetVote rows in one statement (PostgreSQL: as arrays, so the driver keeps its
-    parsed form whatever the number of lists)."""
+    """The sheet's SheetVote rows in one statement (PostgreSQL writes them inside `_sheet_write`'s)."""
     if not votes:
         return
-    table = SheetVote._meta.db_table
+    values = ", ".join(["(%s, %s, %s)"] * len(votes))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {table} (sheet_id, ballot_list_id, votes) SELECT %s, * FROM unnest(%s::int[], %s::int[])",
-                [sheet_id, [k for k, _v in votes], [v for _k, v in votes]],
-            )
-        else:
-            values = ", ".join(["(%s, %s, %s)"] * len(votes))
-            cursor.execute(
-                f"INSERT INTO {table} (sheet_id, ballot_list_id, votes) VALUES {values}",
-                [x for k, v in votes for x in (sheet_id, k, v)],
-            )
+        cursor.execute(
+            f"INSERT INTO {SheetVote._meta.db_table} (sheet_id, ballot_list_id, votes) VALUES {values}",
+            [x for k, v in votes for x in (sheet_id, k, v)],
+        )
+
+
+_SHEET_INSERT_FIELDS = [f for f in ResultSheet._meta.concrete_fields if not f.primary_key]
+
+
+def _sheet_write(*, sheet: ResultSheet, votes: list[tuple[int, int]], electors: int | None, note: str) -> None:
+    """Write a new party sheet, its SheetVote rows, the tallies when it becomes current and its
+    audit row (a RECEIVED SheetEvent). On PostgreSQL one statement (data-modifying WITH clauses,
+    hand-written: no ORM compile); elsewhere one statement each."""
+    if connection.vendor != "postgresql":
+        sheet.save()
+        _votes_insert(sheet_id=sheet.pk, votes=votes)
+        if sheet.current:
+            tally_apply(sheet=sheet, electors=electors, sign=1)
+        SheetEvent.objects.create(sheet=sheet, kind=SheetEvent.Kind.RECEIVED, actor_id=sheet.actor_id, note=note)
+        return
+    # As the ORM's INSERT: each field's pre_save (created_at's auto_now_add) and database value.
+    values = [f.get_db_prep_save(f.pre_save(sheet, True), connection) for f in _SHEET_INSERT_FIELDS]
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in _SHEET_INSERT_FIELDS)
+    sql = (
+        f"WITH sheet AS (INSERT INTO {ResultSheet._meta.db_table} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(values))}) RETURNING id), "
+        f"list_votes AS (INSERT INTO {SheetVote._meta.db_table} (sheet_id, ballot_list_id, votes) "
+        "SELECT sheet.id, v.* FROM sheet, unnest(%s::int[], %s::int[]) AS v), "
+        f"audit AS (INSERT INTO {SheetEvent._meta.db_table} (sheet_id, kind, actor_id, note, created_at) "
+        "SELECT id, %s, %s, %s, %s FROM sheet)"
+    )
+    params = [
+        *values,
+        [k for k, _v in votes],
+        [v for _k, v in votes],
+        SheetEvent.Kind.RECEIVED.value,
+        sheet.actor_id,
+        note,
+        sheet.created_at,
+    ]
+    if sheet.current:
+        tally_sql, tally_params = tally_statement(sheet=sheet, electors=electors, sign=1)
+        sql += f", tallies AS ({tally_sql})"
+        params += tally_params
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " SELECT id FROM sheet", params)
+        sheet.pk = cursor.fetchone()[0]
+    sheet._state.adding = False
 
 
 def sheet_submit(
@@ -240,7 +277,9 @@ def sheet_submit(
     lists = _validate(table=table, category=category, figures=figures)
     photo_file, digest = photo_read(photo) if photo is not None else (None, "")
     codes = {c.pk: c.code for c in category_list_for_table(table=table)}
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the SMS webhook's): every error a door answers
+    # (ApplicationError) is raised above, so nothing here is caught and the caller's work kept apart.
+    with transaction.atomic(savepoint=False):
         # One table's sheets are compared one after the other: the watcher's SMS and the fiscal
         # general's web form must each see the other's row. Only the table's row is locked (not its
         # place's nor its area's, which every other table of the area shares).
@@ -285,12 +324,11 @@ def sheet_submit(
         sheet.flags = [{"code": f.code, "message": f.message} for f in flags]
         if photo_file is not None:
             sheet.photo.save(str(photo_file.name), photo_file, save=False)
-        sheet.save()
-        _votes_insert(sheet_id=sheet.pk, votes=[(k, v) for k, v in figures.votes.items() if v is not None])
-        if sheet.current:
-            tally_apply(sheet=sheet, electors=electors, sign=1)
-        SheetEvent.objects.create(
-            sheet=sheet, kind=SheetEvent.Kind.RECEIVED, actor=actor, note="; ".join(f.code for f in flags)[:300]
+        _sheet_write(
+            sheet=sheet,
+            votes=[(k, v) for k, v in figures.votes.items() if v is not None],
+            electors=electors,
+            note="; ".join(f.code for f in flags)[:300],
         )
         if flags and source != SheetSource.SMS:
             _ask_back(table=table, category=category, flags=flags)

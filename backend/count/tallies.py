@@ -17,6 +17,13 @@ _TOTALS = ("votes", "tables", "electors", "voters", "blank", "null", "contested"
 
 def tally_apply(*, sheet: ResultSheet, electors: int | None, sign: int) -> None:
     """Add (`sign` 1) or take away (-1) one current party sheet's figures: one statement."""
+    sql, params = tally_statement(sheet=sheet, electors=electors, sign=sign)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def tally_statement(*, sheet: ResultSheet, electors: int | None, sign: int) -> tuple[str, list[Any]]:
+    """The SQL and parameters of `tally_apply`, for a writer that sends it inside a larger statement."""
     lists = sorted((int(list_id), sign * int(votes)) for list_id, votes in sheet.votes.items())
     totals = [
         sign,
@@ -49,8 +56,7 @@ def tally_apply(*, sheet: ResultSheet, electors: int | None, sign: int) -> None:
         rows = [(sheet.category_id, sheet.area_path, 0, 0, *totals)]
         rows += [(sheet.category_id, sheet.area_path, k, v, 0, 0, 0, 0, 0, 0, 0) for k, v in lists]
         params = [value for row in rows for value in row]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params
 
 
 def tally_rebuild(*, election_id: int) -> int:

@@ -4,11 +4,15 @@ import html
 
 import pytest
 
+from backend.accounts.models import Role
+from backend.assignments.models import AssignmentRole
+from backend.assignments.services import assignment_create
 from backend.count.models import ResultSheet, SheetStatus
 from backend.tableday.models import TableReport
 from sms.sheets import SheetSms, sheet_sms_parse
 from tests.sms.webhook import inbound_params, twiml_text
 
+from ..factories import UserFactory, VolunteerFactory
 from ..sms.conftest import fake_twilio, signed_post, twilio_backend  # noqa: F401 (fixtures)
 from .conftest import png_bytes
 
@@ -95,6 +99,27 @@ def test_too_many_numbers_or_an_unknown_code_change_nothing(signed_post, geo, ba
     assert "no conozco la categoria DIP. Usa: GOB INT" in unknown
     assert "la mesa 2 no es tuya" in other
     assert not ResultSheet.objects.exists()
+
+
+def test_a_fiscal_general_sends_the_sheet_of_any_table_of_the_place_and_of_no_other(signed_post, geo, ballot):  # noqa: F811
+    # given: a fiscal general of the north school, no table of their own
+    general = VolunteerFactory(
+        area=geo.north_town, phone_verified=True, user=UserFactory(username="general-norte", role=Role.VOLUNTEER)
+    )
+    assignment_create(
+        volunteer=general, place=geo.north_place, table=None, role=AssignmentRole.PLACE, source="admin", notify=False
+    )
+    figures = "GOB 100 60 20 B 5 N 3 R 1 I 0 V 189"
+    # when
+    without_number = _reply(signed_post("/sms/inbound/", inbound_params(general.phone, f"ACTA {figures}")))
+    south = _reply(signed_post("/sms/inbound/", inbound_params(general.phone, f"ACTA 101 {figures}")))
+    north = _reply(signed_post("/sms/inbound/", inbound_params(general.phone, f"ACTA 2 {figures}")))
+    # then: the table must be named, only the school's tables are theirs
+    assert "indica la mesa" in without_number
+    assert "la mesa 101 no es tuya" in south
+    assert "mesa 2 GOB: 3 de 3 listas" in north and "Recibida" in north
+    sheet = ResultSheet.objects.get()
+    assert (sheet.table, sheet.status, sheet.actor) == (geo.north_tables[1], SheetStatus.ACCEPTED, general.user)
 
 
 def test_a_photo_of_the_sheet_by_mms_goes_to_transcription(
