@@ -43,6 +43,8 @@ class Membership:
     moderator: bool
     # Sees the lines meant for the place's coordination (a decline): moderators and the fiscal general.
     sees_staff: bool = False
+    # The thread's newest message id (any visibility) when the socket's membership was read; 0 for none.
+    newest_message_id: int = 0
 
 
 def thread_member_get(*, user, place_id: int) -> Membership | None:
@@ -118,18 +120,25 @@ def thread_member_for_session(*, session_key: str, place_id: int) -> tuple[User,
         can_post=Action.POST in actions,
         moderator=moderator,
         sees_staff=moderator or (volunteer_id is not None and user.fz_place_watcher),
+        newest_message_id=user.fz_newest_message_id or 0,
     )
 
 
 def _socket_user_facts(*, user_pk, place_id: int) -> QuerySet[User]:
-    """The user, annotated with the place's thread and what decides their rights there: one query."""
+    """The user, annotated with the place's thread, its newest message and what decides their rights there:
+    one query."""
     place = PollingPlace.objects.filter(pk=place_id)
+    thread_id = Thread.objects.filter(place_id=place_id).values("pk")[:1]
     active_here = Assignment.objects.filter(
         volunteer__user_id=OuterRef("pk"), place_id=place_id, status__in=ACTIVE_STATUSES
     )
     covering = place.filter(election_id=OuterRef("area__election_id"), area__path__startswith=OuterRef("area__path"))
     return User.objects.filter(pk=user_pk).annotate(
-        fz_thread_id=Subquery(Thread.objects.filter(place_id=place_id).values("pk")[:1]),
+        fz_thread_id=Subquery(thread_id),
+        # Lets a socket that already holds everything skip its catch-up query (the consumer's connect).
+        fz_newest_message_id=Subquery(
+            Message.objects.filter(thread_id=Subquery(thread_id)).order_by("-pk").values("pk")[:1]
+        ),
         fz_place_name=Subquery(place.values("name")[:1]),
         fz_volunteer_id=Subquery(Volunteer.objects.filter(user_id=OuterRef("pk")).values("pk")[:1]),
         fz_assigned_here=Exists(active_here),
