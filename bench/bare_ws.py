@@ -1,9 +1,10 @@
 """The handshake floor of bench/threads.py: a bare ASGI app that accepts every WebSocket.
 
 Run by the bench under the same uvicorn options as the project (`uvicorn --app-dir bench
-bare_ws:app`): it answers /healthz, accepts each socket, and answers each text frame (the client's
-hello) with a `caught_up` frame, so a client connects exactly as it does to the real thread socket,
-minus Django, the session, the membership and the catch-up. What uvicorn and the websockets
+bare_ws:app`): it answers /healthz, accepts each socket and sends a `caught_up` frame at once when
+the URL carries `last_id` (as the thread socket does), else answers each text frame (a client's
+hello) with it, so a client connects exactly as it does to the real thread socket, minus Django,
+the session, the membership and the catch-up. What uvicorn and the websockets
 protocol cost per socket is what no change to the project can save.
 """
 
@@ -27,6 +28,8 @@ async def app(scope, receive, send):
             message = await receive()
             if message["type"] == "websocket.connect":
                 await send({"type": "websocket.accept"})
+                if b"last_id=" in scope.get("query_string", b""):
+                    await send({"type": "websocket.send", "text": CAUGHT_UP})
             elif message["type"] == "websocket.receive":
                 await send({"type": "websocket.send", "text": CAUGHT_UP})
             elif message["type"] == "websocket.disconnect":

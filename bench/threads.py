@@ -111,7 +111,7 @@ class Client:
             for attempt in range(5):
                 try:
                     self.ws = await connect(
-                        self.url,
+                        f"{self.url}?last_id={self.last_id}",
                         origin=self.origin,
                         additional_headers={"Cookie": self.cookie},
                         open_timeout=120,
@@ -125,7 +125,6 @@ class Client:
                     if attempt == 4:
                         return
                     await asyncio.sleep(0.5 * (attempt + 1))
-            await self.ws.send(json.dumps({"type": "hello", "last_id": self.last_id}))
             self.reader = asyncio.create_task(self.read())
             try:
                 await asyncio.wait_for(self.caught_up.wait(), 120)
@@ -152,6 +151,9 @@ class Client:
                         self.latencies.append(now - float(message["body"][2:].split(" ", 1)[0]))
                 elif frame["type"] == "caught_up":
                     self.caught_up.set()
+                elif frame["type"] == "ready" and "resumes_from" not in frame:
+                    # A server that does not catch up from the URL's last id (before it did) waits for hello.
+                    await self.ws.send(json.dumps({"type": "hello", "last_id": self.last_id}))
         except ConnectionClosed:
             pass
 
@@ -432,13 +434,18 @@ def free_port() -> int:
 
 
 def start_servers(
-    count: int, log_dir: Path, uvicorn_args: list[str], profile: bool = False, app: str = "backend.asgi:application"
+    count: int,
+    log_dir: Path,
+    uvicorn_args: list[str],
+    profile: bool = False,
+    app: str = "backend.asgi:application",
+    first_port: int = 0,
 ) -> list[tuple[subprocess.Popen, int, Path]]:
     # As in production: DEBUG off (no query log, no per-query formatting).
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CELERY_TASK_ALWAYS_EAGER": "true", "DJANGO_DEBUG": "false"}
     servers = []
     for n in range(count):
-        port = free_port()
+        port = first_port + n if first_port else free_port()
         log = log_dir / f"threads-{'bare' if app.startswith('bare_ws') else 'server'}-{n}.log"
         # py-spy launches the first server itself (sampling a child needs no ptrace rights).
         spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "100"]
@@ -512,7 +519,7 @@ def stop_clients(workers: list) -> None:
 
 def handshake_floor(args, bench_dir: Path) -> dict:
     """Server CPU per socket of a bare ASGI app under the same uvicorn options and clients."""
-    servers = start_servers(args.servers, bench_dir, args.uvicorn_args.split(), app="bare_ws:app")
+    servers = start_servers(args.servers, bench_dir, args.uvicorn_args.split(), app="bare_ws:app", first_port=args.port)
     pids = [process.pid for process, _port, _log in servers]
     urls = [(f"ws://127.0.0.1:{servers[i % args.servers][1]}/ws/bare/", "") for i in range(args.clients)]
     pipes, workers = start_clients(urls, args.client_processes)
@@ -550,6 +557,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=20, help="seconds of publishing; default 20")
     parser.add_argument(
         "--client-processes", type=int, default=0, help="client processes; default one per 2,500 clients, at least 2"
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port of the first server, the next ones follow; default any free ports"
     )
     parser.add_argument("--no-floor", action="store_true", help="skip the channel-layer-alone floor")
     parser.add_argument("--no-storm", action="store_true", help="skip the reconnect storm")
@@ -613,7 +623,9 @@ def main() -> None:
     place_ids, specs = seed(args.clients, args.threads)
     print(f"seeded in {time.monotonic() - t0:.1f} s")
 
-    servers = start_servers(args.servers, bench_dir, args.uvicorn_args.split(), profile=args.profile)
+    servers = start_servers(
+        args.servers, bench_dir, args.uvicorn_args.split(), profile=args.profile, first_port=args.port
+    )
     pids = [server_pid(process) for process, _port, _log in servers]
 
     def servers_cpu() -> float:

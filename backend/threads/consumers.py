@@ -1,15 +1,21 @@
 """The WebSocket of a station thread: `/ws/threads/<place_id>/`.
 
-A thin adapter: authenticate (the session, through AuthMiddlewareStack), check membership with one
-selector, join the thread's group, forward events, and hand posts and read receipts to services.
+A thin adapter: read the session and the membership with one selector, join the thread's group,
+forward events, and hand posts and read receipts to services.
+
+Connect to `/ws/threads/<place_id>/?last_id=N` with the newest message id the page holds (0 for
+none): the server catches up from N on its own, right after `ready`, and no `hello` is needed
+(`ready` then carries `resumes_from`). Without `last_id` in the URL the client sends `hello`.
 
 Protocol (JSON text frames). Client -> server:
   {"type": "hello", "last_id": N}   catch up: everything after N, once, in order, then live
+                                    (only when the URL gave no `last_id`)
   {"type": "post", "body": "...", "client_id": "...", "announcement": false}
   {"type": "read", "last_id": N}    read receipt
   {"type": "ping"}
 Server -> client:
-  {"type": "ready", "thread": id, "place": name, "can_post": bool, "moderator": bool}
+  {"type": "ready", "thread": id, "place": name, "can_post": bool, "moderator": bool, "resumes_from": N}
+                                                 `resumes_from` only when the URL gave `last_id`
   {"type": "message", "message": {...}}          catch-up and live, never twice
   {"type": "caught_up", "last_id": N}
   {"type": "message.updated", "message": {...}}  pinned / hidden changed
@@ -26,9 +32,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -88,8 +96,18 @@ class TokenBucket:
 
 
 @database_sync_to_async
-def _member(session_key, place_id):
-    return selectors.thread_member_for_session(session_key=session_key, place_id=place_id)
+def _member(session_key, place_id) -> tuple[float, tuple | None]:
+    """When the read began (time.monotonic(), in the database thread) and who the session's member is."""
+    began = time.monotonic()
+    return began, selectors.thread_member_for_session(session_key=session_key, place_id=place_id)
+
+
+def _url_last_id(scope) -> int | str | None:
+    """The `last_id` of the URL's query: the id, None when absent, the raw text when it is not an id."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("last_id")
+    if not values:
+        return None
+    return int(values[-1]) if values[-1].isascii() and values[-1].isdigit() else values[-1]
 
 
 def _session_key(scope) -> str | None:
@@ -194,6 +212,23 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
     # all its sockets; a channel per socket cost Redis round trips at every connect and close.
     channel_layer_alias = "threads.no-channel-per-socket"
 
+    async def __call__(self, scope, receive, send):
+        # AsyncConsumer's loop wraps every ASGI message in a task and an asyncio.wait, made for
+        # consumers that also read a channel of the layer; this one has none, so it reads directly.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
+    async def websocket_disconnect(self, message):
+        # As AsyncWebsocketConsumer's, without its thread hop to close old connections (see dispatch).
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def dispatch(self, message):
         # Channels runs `close_old_connections` in a worker thread before every handler: one thread
         # hop per frame and per delivered message, most of the fan-out and connect cost when a
@@ -220,7 +255,7 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
             await self.close()
             return
         place_id = int(self.scope["url_route"]["kwargs"]["place_id"])
-        found = await _member(session_key, place_id)
+        read_at, found = await _member(session_key, place_id)
         if found is None:
             await self.close()
             return
@@ -239,16 +274,30 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
             self.people += (("volunteer", member.volunteer_id),)
         await self.fanout.join(self.thread_group, self, people=self.people)
         self.joined_at = time.monotonic()
+        last_id = _url_last_id(self.scope)
         await self.accept()
-        await self.send_json(
-            {
-                "type": "ready",
-                "thread": member.thread_id,
-                "place": member.place_name,
-                "can_post": member.can_post,
-                "moderator": member.moderator,
-            }
-        )
+        ready = {
+            "type": "ready",
+            "thread": member.thread_id,
+            "place": member.place_name,
+            "can_post": member.can_post,
+            "moderator": member.moderator,
+        }
+        if not isinstance(last_id, int):
+            await self.send_json(ready)
+            if last_id is not None:
+                # Said as for hello, whose text the client falls back to.
+                await self.error("bad_query", _("`last_id` debe ser un número entero."))
+            return
+        await self.send_json({**ready, "resumes_from": last_id})
+        async with self.delivering:
+            newest_here = self.fanout.newest_seen(self.thread_group, since=read_at)
+            if newest_here is not None and last_id >= max(newest_here, member.newest_message_id):
+                # Nothing newer was stored before the membership read, nor has arrived here since:
+                # whatever comes now arrives live. The common connect: no catch-up query.
+                await self._caught_up(last_id)
+            else:
+                await self._catch_up(last_id)
 
     async def disconnect(self, code):
         if self.member is None:
@@ -339,6 +388,11 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
             if len(page) < CATCH_UP_BATCH:
                 break
             cursor = page[-1]["id"]
+        await self._caught_up(last_id)
+
+    async def _caught_up(self, last_id: int) -> None:
+        """Send what arrived live during the catch-up, then `caught_up`: from here on, live."""
+        self.last_sent_id = max(self.last_sent_id, last_id)
         buffered, self.buffer = self.buffer or [], None
         for payload in sorted(buffered, key=lambda p: p["id"]):
             if payload["id"] > last_id:  # the client already holds everything up to last_id

@@ -11,12 +11,16 @@ Membership changes travel the same way: the process listens once to `threads.mem
 each `membership.changed` to the sockets of the volunteer or user it names. So a thread socket has
 no channel nor group of its own in Redis: connecting and leaving cost no Redis round trip (but the
 first socket of a thread in this process, which subscribes the process to the thread's group).
+
+The fan-out also remembers, per thread it listens to, since when and the newest message id it has
+seen: a socket that connects already holding everything needs no catch-up query (`newest_seen`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from typing import Any, Protocol
 
@@ -38,7 +42,10 @@ class ThreadFanout:
         self.people: dict[tuple[str, int], set[Listener]] = {}
         self.members_subscribed: asyncio.Future | None = None
         # The group subscription of each thread with local sockets; joiners wait until it holds.
-        self.subscribed: dict[str, asyncio.Future] = {}
+        # Its result is the time.monotonic() from which it held.
+        self.subscribed: dict[str, asyncio.Future[float]] = {}
+        # The newest message id received for each group since its subscription.
+        self.newest: dict[str, int] = {}
         self.reader: asyncio.Future | None = None
 
     async def join(self, group: str, listener: Listener, *, people: tuple[tuple[str, int], ...] = ()) -> None:
@@ -52,10 +59,28 @@ class ThreadFanout:
             self.people.setdefault(person, set()).add(listener)
         if group not in self.listeners:
             self.listeners[group] = set()
-            self.subscribed[group] = asyncio.ensure_future(self.layer.group_add(group, channel))
+            self.subscribed[group] = asyncio.ensure_future(self._subscribe(group, channel))
         self.listeners[group].add(listener)
         await asyncio.shield(self.members_subscribed)
         await asyncio.shield(self.subscribed[group])
+
+    async def _subscribe(self, group: str, channel: str) -> float:
+        await self.layer.group_add(group, channel)
+        return time.monotonic()
+
+    def newest_seen(self, group: str, *, since: float) -> int | None:
+        """The newest message id of `group` received here, if this process has listened to the group
+        without a break since `since` (a time.monotonic()); None if it has not.
+
+        A message stored after `since` is then either at most this id or still on its way here (and
+        so delivered live to every socket joined now): a socket that holds this id and whatever
+        the database held at `since` misses nothing."""
+        subscribed = self.subscribed.get(group)
+        if subscribed is None or not subscribed.done() or subscribed.cancelled() or subscribed.exception():
+            return None
+        if subscribed.result() > since:
+            return None
+        return self.newest.get(group, 0)
 
     async def leave(self, group: str, listener: Listener, *, people: tuple[tuple[str, int], ...] = ()) -> None:
         for person in people:
@@ -71,6 +96,7 @@ class ThreadFanout:
         if not listeners:
             del self.listeners[group]
             del self.subscribed[group]
+            self.newest.pop(group, None)
             # The layer's subscribe and unsubscribe keep their call order, so a socket that joins
             # right after this subscribes again after this unsubscribe.
             await self.layer.group_discard(group, await asyncio.shield(self.channel))
@@ -98,7 +124,12 @@ class ThreadFanout:
             except (KeyError, TypeError):
                 logger.warning("thread event without a thread: %s", event.get("type"))
                 continue
-            for listener in self.listeners.get(group, ()):
+            listeners = self.listeners.get(group)
+            if not listeners:
+                continue
+            if event.get("type") == "message.created":
+                self.newest[group] = max(self.newest.get(group, 0), event["message"]["id"])
+            for listener in listeners:
                 listener.outbox.put_nowait(event)
 
     def _to_people(self, event: dict) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import functools
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
@@ -43,6 +41,8 @@ class Membership:
     moderator: bool
     # Sees the lines meant for the place's coordination (a decline): moderators and the fiscal general.
     sees_staff: bool = False
+    # The thread's newest message id (any visibility) when the socket's membership was read; 0 for none.
+    newest_message_id: int = 0
 
 
 def thread_member_get(*, user, place_id: int) -> Membership | None:
@@ -98,38 +98,48 @@ def thread_member_for_session(*, session_key: str, place_id: int) -> tuple[User,
         user_pk = User._meta.pk.to_python(user_id)
     except ValidationError:
         return None
-    # The user with the annotations of `_socket_user_facts` (fz_*) as attributes.
-    user: Any = next(iter(User.objects.raw(*_socket_user_facts_sql(user_pk=user_pk, place_id=place_id))), None)
-    if user is None or not backend.user_can_authenticate(user) or not _session_hash_verified(session, user):
+    rows = _socket_user_facts_query.rows(user_pk=user_pk, place_id=place_id)
+    if not rows:
         return None
-    if user.fz_thread_id is None:
+    user = User.from_db(connection.alias, _USER_COLUMNS, rows[0][: len(_USER_COLUMNS)])
+    facts = dict(zip(_SOCKET_FACTS, rows[0][len(_USER_COLUMNS) :], strict=True))
+    if not backend.user_can_authenticate(user) or not _session_hash_verified(session, user):
         return None
-    actions = thread_actions(user, in_scope=user.fz_in_scope, assigned_here=user.fz_assigned_here)
+    if facts["fz_thread_id"] is None:
+        return None
+    actions = thread_actions(user, in_scope=facts["fz_in_scope"], assigned_here=facts["fz_assigned_here"])
     if Action.VIEW not in actions:
         return None
     moderator = Action.MODERATE in actions
-    volunteer_id = user.fz_volunteer_id
+    volunteer_id = facts["fz_volunteer_id"]
     return user, Membership(
-        thread_id=user.fz_thread_id,
+        thread_id=facts["fz_thread_id"],
         place_id=place_id,
-        place_name=user.fz_place_name,
+        place_name=facts["fz_place_name"],
         user_id=user.pk,
         volunteer_id=volunteer_id,
         can_post=Action.POST in actions,
         moderator=moderator,
-        sees_staff=moderator or (volunteer_id is not None and user.fz_place_watcher),
+        sees_staff=moderator or (volunteer_id is not None and facts["fz_place_watcher"]),
+        newest_message_id=facts["fz_newest_message_id"] or 0,
     )
 
 
 def _socket_user_facts(*, user_pk, place_id: int) -> QuerySet[User]:
-    """The user, annotated with the place's thread and what decides their rights there: one query."""
+    """The user, annotated with the place's thread, its newest message and what decides their rights there:
+    one query."""
     place = PollingPlace.objects.filter(pk=place_id)
+    thread_id = Thread.objects.filter(place_id=place_id).values("pk")[:1]
     active_here = Assignment.objects.filter(
         volunteer__user_id=OuterRef("pk"), place_id=place_id, status__in=ACTIVE_STATUSES
     )
     covering = place.filter(election_id=OuterRef("area__election_id"), area__path__startswith=OuterRef("area__path"))
     return User.objects.filter(pk=user_pk).annotate(
-        fz_thread_id=Subquery(Thread.objects.filter(place_id=place_id).values("pk")[:1]),
+        fz_thread_id=Subquery(thread_id),
+        # Lets a socket that already holds everything skip its catch-up query (the consumer's connect).
+        fz_newest_message_id=Subquery(
+            Message.objects.filter(thread_id=Subquery(thread_id)).order_by("-pk").values("pk")[:1]
+        ),
         fz_place_name=Subquery(place.values("name")[:1]),
         fz_volunteer_id=Subquery(Volunteer.objects.filter(user_id=OuterRef("pk")).values("pk")[:1]),
         fz_assigned_here=Exists(active_here),
@@ -138,28 +148,26 @@ def _socket_user_facts(*, user_pk, place_id: int) -> QuerySet[User]:
     )
 
 
+_USER_COLUMNS = tuple(field.attname for field in User._meta.concrete_fields)
+_SOCKET_FACTS = (
+    "fz_thread_id",
+    "fz_newest_message_id",
+    "fz_place_name",
+    "fz_volunteer_id",
+    "fz_assigned_here",
+    "fz_place_watcher",
+    "fz_in_scope",
+)
 # Compiling that annotated query took most of a connect's CPU (py-spy, 2,000 sockets): its SQL is
-# the same for every socket but for the two ids, so it is compiled once per database vendor with
-# two sentinel ids and only the ids are put in on each call.
-_USER_SENTINEL, _PLACE_SENTINEL = -7_301_991_113, -7_301_991_117
-
-
-@functools.cache
-def _socket_user_facts_compiled(vendor: str) -> tuple[str, tuple, list[int], list[int]]:
-    sql, params = _socket_user_facts(user_pk=_USER_SENTINEL, place_id=_PLACE_SENTINEL).query.sql_with_params()
-    user_at = [i for i, p in enumerate(params) if p == _USER_SENTINEL]
-    place_at = [i for i, p in enumerate(params) if p == _PLACE_SENTINEL]
-    return sql, tuple(params), user_at, place_at
-
-
-def _socket_user_facts_sql(*, user_pk, place_id: int) -> tuple[str, list]:
-    sql, template, user_at, place_at = _socket_user_facts_compiled(connection.vendor)
-    params = list(template)
-    for i in user_at:
-        params[i] = user_pk
-    for i in place_at:
-        params[i] = place_id
-    return sql, params
+# the same for every socket but for the two ids. Read as plain rows, the user built with `from_db`
+# (a raw queryset re-resolved its columns and converters on every call).
+_socket_user_facts_query = PreparedQuery(
+    lambda user_pk, place_id: _socket_user_facts(user_pk=user_pk, place_id=place_id).values_list(
+        *_USER_COLUMNS, *_SOCKET_FACTS
+    ),
+    "user_pk",
+    "place_id",
+)
 
 
 def _session_data(session_key: str) -> dict:

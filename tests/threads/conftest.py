@@ -75,9 +75,12 @@ def session_cookie(user) -> str:
     return f"sessionid={client.cookies['sessionid'].value}"
 
 
-def communicator(place_id: int, *, cookie: str = "", origin: str = "http://testserver") -> WebsocketCommunicator:
+def communicator(
+    place_id: int, *, cookie: str = "", origin: str = "http://testserver", query: str = ""
+) -> WebsocketCommunicator:
     """A client of the whole ASGI application (origin check, session auth, routing). Build it inside
-    the scenario's event loop; take `cookie` from `session_cookie(user)` before entering it."""
+    the scenario's event loop; take `cookie` from `session_cookie(user)` before entering it. `query`:
+    the URL's query string, as "last_id=N"."""
     from backend.asgi import application
 
     headers = [(b"host", b"testserver")]
@@ -85,7 +88,8 @@ def communicator(place_id: int, *, cookie: str = "", origin: str = "http://tests
         headers.append((b"origin", origin.encode()))
     if cookie:
         headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, f"/ws/threads/{place_id}/", headers=headers)
+    path = f"/ws/threads/{place_id}/" + (f"?{query}" if query else "")
+    return WebsocketCommunicator(application, path, headers=headers)
 
 
 async def receive_until(comm, frame_type: str, timeout: float = 5):

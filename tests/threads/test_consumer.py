@@ -339,3 +339,159 @@ def test_a_volunteer_moved_to_another_place_leaves_the_old_thread_and_can_join_t
     # then
     assert closed == [{"type": "websocket.close", "code": 4403}] * 2
     assert joined_new_place
+
+
+# --- the last id in the URL: caught up at connect, without hello -----------------------------------
+
+
+def _count_catch_up_queries(monkeypatch) -> list[int]:
+    """The thread ids of every catch-up page read from the database from now on."""
+    from backend.threads import selectors
+
+    reads: list[int] = []
+    original = selectors.message_rows_after
+
+    def counted(**kwargs):
+        reads.append(kwargs["thread_id"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(selectors, "message_rows_after", counted)
+    return reads
+
+
+def test_a_client_giving_its_last_id_in_the_url_is_caught_up_without_hello(geo):
+    # given
+    ana, beto = member_volunteer(geo, "ana"), member_volunteer(geo, "beto", table_index=1)
+    thread = thread_get_or_create(place=geo.north_place)
+    history = [_post(thread, beto, f"mensaje {n}").pk for n in range(3)]
+    cookie = session_cookie(ana.user)
+
+    async def scenario():
+        comm = communicator(geo.north_place.pk, cookie=cookie, query=f"last_id={history[0]}")
+        connected, _ = await comm.connect(timeout=5)
+        assert connected
+        # when: the client says nothing
+        frames = await receive_until(comm, "caught_up")
+        live = (await database_sync_to_async(_post)(thread, beto, "en vivo")).pk
+        live_frame = await comm.receive_json_from(timeout=5)
+        nothing_more = await comm.receive_nothing(timeout=0.3)
+        await comm.disconnect()
+        return frames, live, live_frame, nothing_more
+
+    frames, live, live_frame, nothing_more = run(scenario())
+    # then: ready says where it resumes from, the gap comes once, in order, then live
+    assert frames[0]["type"] == "ready" and frames[0]["resumes_from"] == history[0]
+    assert [f["message"]["id"] for f in frames[1:-1]] == history[1:]
+    assert frames[-1] == {"type": "caught_up", "last_id": history[-1]}
+    assert live_frame["message"]["id"] == live and nothing_more
+
+
+def test_a_socket_that_holds_everything_is_caught_up_without_reading_the_messages(geo, monkeypatch):
+    # given: beto's socket already listens to the thread in this process, ana's page holds every message
+    ana, beto = member_volunteer(geo, "ana"), member_volunteer(geo, "beto", table_index=1)
+    thread = thread_get_or_create(place=geo.north_place)
+    newest = [_post(thread, beto, f"mensaje {n}").pk for n in range(2)][-1]
+    ana_cookie, beto_cookie = session_cookie(ana.user), session_cookie(beto.user)
+
+    async def scenario():
+        b = communicator(geo.north_place.pk, cookie=beto_cookie, query=f"last_id={newest}")
+        await b.connect(timeout=5)
+        await receive_until(b, "caught_up")
+        reads = _count_catch_up_queries(monkeypatch)
+        # when
+        a = communicator(geo.north_place.pk, cookie=ana_cookie, query=f"last_id={newest}")
+        await a.connect(timeout=5)
+        frames = await receive_until(a, "caught_up")
+        live = (await database_sync_to_async(_post)(thread, beto, "en vivo")).pk
+        live_frame = await a.receive_json_from(timeout=5)
+        nothing_more = await a.receive_nothing(timeout=0.3)
+        await a.disconnect()
+        await b.disconnect()
+        return reads, frames, live, live_frame, nothing_more
+
+    reads, frames, live, live_frame, nothing_more = run(scenario())
+    # then
+    assert reads == []
+    assert [f["type"] for f in frames] == ["ready", "caught_up"]
+    assert live_frame["message"]["id"] == live and nothing_more
+
+
+def test_a_message_stored_while_a_socket_reads_its_membership_reaches_it_once(geo, monkeypatch):
+    # given: beto's socket listens to the thread; ana connects holding every message so far, and
+    # a message is stored right after her membership is read, before her socket joins the thread
+    from backend.threads import selectors
+
+    ana, beto = member_volunteer(geo, "ana"), member_volunteer(geo, "beto", table_index=1)
+    thread = thread_get_or_create(place=geo.north_place)
+    newest = _post(thread, beto, "antes").pk
+    ana_cookie, beto_cookie = session_cookie(ana.user), session_cookie(beto.user)
+    original = selectors.thread_member_for_session
+    stored: list[int] = []
+
+    def read_then_someone_posts(**kwargs):
+        found = original(**kwargs)
+        if found is not None and found[0] == ana.user:
+            stored.append(_post(thread, beto, "entre la lectura y la unión").pk)
+        return found
+
+    async def scenario():
+        b = communicator(geo.north_place.pk, cookie=beto_cookie, query=f"last_id={newest}")
+        await b.connect(timeout=5)
+        await receive_until(b, "caught_up")
+        monkeypatch.setattr(selectors, "thread_member_for_session", read_then_someone_posts)
+        # when
+        a = communicator(geo.north_place.pk, cookie=ana_cookie, query=f"last_id={newest}")
+        await a.connect(timeout=5)
+        frames = await receive_until(a, "caught_up")
+        nothing_more = await a.receive_nothing(timeout=0.3)
+        await a.disconnect()
+        await b.disconnect()
+        return frames, nothing_more
+
+    frames, nothing_more = run(scenario())
+    # then
+    assert [f["message"]["id"] for f in frames if f["type"] == "message"] == stored
+    assert frames[-1] == {"type": "caught_up", "last_id": stored[0]} and nothing_more
+
+
+def test_a_last_id_in_the_url_that_is_not_a_number_gets_an_error_and_hello_still_works(geo):
+    # given
+    ana = member_volunteer(geo, "ana")
+    thread = thread_get_or_create(place=geo.north_place)
+    history = [_post(thread, ana, f"mensaje {n}").pk for n in range(2)]
+    cookie = session_cookie(ana.user)
+
+    async def scenario():
+        comm = communicator(geo.north_place.pk, cookie=cookie, query="last_id=-3")
+        connected, _ = await comm.connect(timeout=5)
+        ready = await comm.receive_json_from(timeout=5)
+        error = await comm.receive_json_from(timeout=5)
+        # when: the client falls back to hello
+        await comm.send_json_to({"type": "hello", "last_id": 0})
+        frames = await receive_until(comm, "caught_up")
+        await comm.disconnect()
+        return connected, ready, error, frames
+
+    connected, ready, error, frames = run(scenario())
+    # then
+    assert connected and ready["type"] == "ready" and "resumes_from" not in ready
+    assert error["type"] == "error" and error["code"] == "bad_query"
+    assert [f["message"]["id"] for f in frames if f["type"] == "message"] == history
+
+
+def test_a_last_id_in_the_url_lets_no_stranger_in(geo, south_volunteer):
+    # given: a volunteer of another place and someone without a session, both giving a last id
+    carla = member_volunteer(geo, "carla", place=geo.south_place)
+    carla_cookie = session_cookie(carla.user)
+
+    async def attempt(cookie):
+        comm = communicator(geo.north_place.pk, cookie=cookie, query="last_id=0")
+        connected, _ = await comm.connect(timeout=5)
+        await comm.disconnect()
+        return connected
+
+    async def scenario():
+        return await attempt(carla_cookie), await attempt("")
+
+    # when / then
+    assert run(scenario()) == (False, False)

@@ -60,11 +60,17 @@ class Member:
         self.origin = origin or self.server.http
         self.ws = None
 
-    async def open(self, last_id=0):
+    async def open(self, last_id=0, *, in_url=False):
+        """Connect and catch up after `last_id`: by hello, or (`in_url`) by the URL's query as the page does."""
         headers = {"Cookie": self.cookie} if self.cookie else {}
-        self.ws = await connect(self.url, origin=self.origin, additional_headers=headers, open_timeout=TIMEOUT)
-        assert (await self.next())["type"] == "ready"
-        await self.send({"type": "hello", "last_id": last_id})
+        url = f"{self.url}?last_id={last_id}" if in_url else self.url
+        self.ws = await connect(url, origin=self.origin, additional_headers=headers, open_timeout=TIMEOUT)
+        ready = await self.next()
+        assert ready["type"] == "ready"
+        if in_url:
+            assert ready["resumes_from"] == last_id
+        else:
+            await self.send({"type": "hello", "last_id": last_id})
         return [f["message"] for f in await self.until("caught_up")]
 
     async def send(self, frame):
@@ -223,6 +229,32 @@ def test_reconnecting_with_the_last_id_delivers_the_gap_exactly_once_in_order(wo
     assert got_live["id"] == live and quiet
 
 
+def test_reconnecting_with_the_last_id_in_the_url_delivers_the_gap_exactly_once_without_hello(world):
+    async def scenario():
+        ana, beto = Member(world, "ana"), Member(world, "beto")
+        await ana.open(last_id=10**9, in_url=True)
+        await beto.open(last_id=10**9, in_url=True)
+        last_seen = await ana.post("antes del corte, por la dirección")
+        await beto.message()
+        # when: ana's phone loses the connection while beto keeps writing
+        await ana.close()
+        gap = [await beto.post(f"mientras tanto, por la dirección {n}") for n in range(3)]
+        caught_up = await ana.open(last_id=last_seen, in_url=True)
+        beto_tab = Member(world, "beto")
+        held_everything = await beto_tab.open(last_id=gap[-1], in_url=True)
+        live = await beto.post("ya de vuelta, por la dirección")
+        got_live = await ana.message()
+        quiet = await ana.silent()
+        for member in (ana, beto, beto_tab):
+            await member.close()
+        return gap, caught_up, held_everything, live, got_live, quiet
+
+    gap, caught_up, held_everything, live, got_live, quiet = run(scenario())
+    assert [m["id"] for m in caught_up] == gap
+    assert held_everything == []
+    assert got_live["id"] == live and quiet
+
+
 @pytest.mark.redis
 @needs_redis
 def test_two_server_processes_deliver_to_each_others_clients_through_redis(world):
@@ -260,7 +292,8 @@ def test_sockets_reconnecting_together_to_the_other_server_get_the_gap_exactly_o
         await writer.open(last_id=10**9)
         gap = [await writer.post(f"durante el corte {n}") for n in range(3)]
         ana_b, beto_b = Member(world, "ana", server="redis_b"), Member(world, "beto", server="redis_b")
-        caught = await asyncio.gather(ana_b.open(last_id=last_seen), beto_b.open(last_id=last_seen))
+        # One by hello, one by the URL (the page's way): both share the server's catch-up.
+        caught = await asyncio.gather(ana_b.open(last_id=last_seen), beto_b.open(last_id=last_seen, in_url=True))
         live = await writer.post("de vuelta")
         got_live = [await ana_b.message(), await beto_b.message()]
         quiet = [await ana_b.silent(), await beto_b.silent()]

@@ -90,12 +90,16 @@
   function connect() {
     retry = null;
     setStatus(navigator.onLine === false ? "offline" : "connecting");
-    try { ws = new WebSocket(url); } catch (e) { schedule(); return; }
-    ws.onopen = function () { ws.send(JSON.stringify({ type: "hello", last_id: lastId })); };
+    // The last id rides in the URL: the server catches up on its own, no hello round.
+    try { ws = new WebSocket(url + "?last_id=" + lastId); } catch (e) { schedule(); return; }
     ws.onmessage = function (e) {
       var d;
       try { d = JSON.parse(e.data); } catch (err) { return; }
       if (d.type === "message") { add(d.message); }
+      else if (d.type === "ready") {
+        // A server that did not take the URL's last id waits for hello.
+        if (d.resumes_from === undefined) { ws.send(JSON.stringify({ type: "hello", last_id: lastId })); }
+      }
       else if (d.type === "message.updated") { update(d.message); }
       else if (d.type === "caught_up") { ready = true; delay = 1000; setStatus("online"); }
       else if (d.type === "ack") {
