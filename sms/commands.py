@@ -293,7 +293,7 @@ def _sms(text: str) -> str:
 def _table_command(volunteer: Volunteer, parsed: TableKeyword) -> str:
     assignments = list(
         Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES)
-        .select_related("election", "table")
+        .select_related("table")
         .order_by("-election__date", "id")
     )
     if not assignments:
