@@ -75,9 +75,11 @@ def test_an_api_report_stays_within_its_statement_budget(watcher, geo, django_as
 
 
 def test_the_board_event_names_every_area_above_the_table_however_deep_the_tree(
-    geo, django_capture_on_commit_callbacks
+    geo, settings, django_capture_on_commit_callbacks
 ):
-    # given: a place six levels down (deeper than the lock's joins reach) and one two levels down
+    # given: a place six levels down (deeper than the lock's joins reach) and one two levels down;
+    # a listener on the board's group (in memory: this test's calls run on one loop each)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     chain = [geo.district]
     for level in range(5):
         chain.append(AreaFactory(election=geo.election, parent=chain[-1], kind=f"nivel{level}"))
