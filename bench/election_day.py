@@ -483,12 +483,14 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
     from twilio.request_validator import RequestValidator
 
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    # Up to three minutes: on a loaded machine two uvicorn processes take long to import Django.
+    deadline = time.perf_counter() + 180
+    while time.perf_counter() < deadline:
         try:
             if requests.get(base + "/healthz", timeout=1).status_code == 200:
                 break
         except requests.RequestException:
-            time.sleep(0.1)
+            time.sleep(0.2)
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
     sms_url = base + "/sms/inbound/"
