@@ -12,22 +12,13 @@ and the consumers that listen:
   for any other change of a slot:
   they re-read their numbers).
 A lost event is never fatal: clients catch up by last id or on reload, so a failed send is logged.
-
-Inside a request served by the ASGI server, an event is handed to the server's event loop and the
-request goes on: the loop sends a process's events one after the other, in the order they were
-committed (`_drain`). Elsewhere (a Celery task, a command, a test without a loop) `live_send`
-waits for the channel layer as before.
 """
 
-import asyncio
 import logging
-import os
-import weakref
-from collections import deque
 from collections.abc import Callable
 from functools import partial
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -70,48 +61,6 @@ def _send(group: str, event: dict | Callable[[], dict | None]) -> None:
         layer = get_channel_layer()
         if payload is None or layer is None:
             return
-        loop = _server_loop()
-        if loop is not None:
-            try:
-                # Not `async_to_sync`: that would hold the request's thread until the loop has
-                # published (under load, the loop is late and every request waits for it).
-                loop.call_soon_threadsafe(_enqueue, layer, group, payload)
-                return
-            except RuntimeError:  # the loop has closed: send from this thread
-                pass
         async_to_sync(layer.group_send)(group, payload)
     except Exception:  # stored already; catch-up by last id (or a reload) repairs a lost event
         logger.exception("live event to %s failed", group)
-
-
-def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop of the ASGI server whose request this thread serves (as `async_to_sync` finds it)."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
-        return None
-    return None if loop.is_closed() else loop
-
-
-# Events waiting on each loop, oldest first, and the one task per loop that sends them in turn
-# (kept here too: the loop holds its tasks only by weak references).
-_queues: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, deque]" = weakref.WeakKeyDictionary()
-_drains: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task]" = weakref.WeakKeyDictionary()
-
-
-def _enqueue(layer, group: str, payload: dict) -> None:
-    """On the loop's thread: queue the event, and start the loop's drain unless it is running."""
-    loop = asyncio.get_running_loop()
-    queue = _queues.setdefault(loop, deque())
-    queue.append((layer, group, payload))
-    drain = _drains.get(loop)
-    if drain is None or drain.done():
-        _drains[loop] = loop.create_task(_drain(queue))
-
-
-async def _drain(queue: deque) -> None:
-    while queue:
-        layer, group, payload = queue.popleft()
-        try:
-            await layer.group_send(group, payload)
-        except Exception:
-            logger.exception("live event to %s failed", group)

@@ -112,7 +112,7 @@ def test_events_sent_from_request_threads_reach_the_group_in_commit_order():
     async def scenario():
         channel = await layer.new_channel()
         await layer.group_add(group, channel)
-        # when: the thread hands the events to the loop and returns before they are sent
+        # when
         await database_sync_to_async(view)()
         return [(await layer.receive(channel))["n"] for _ in range(40)]
 
