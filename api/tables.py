@@ -17,7 +17,7 @@ from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Table
 from backend.permissions import Action, can, role_of
 from backend.tableday.models import TableReport, TableState
-from backend.tableday.selectors import table_report_list, table_status_get
+from backend.tableday.selectors import table_report_list, table_status_from_reports
 from backend.tableday.services import table_report
 
 
@@ -43,7 +43,8 @@ class TimelineOutputSerializer(serializers.Serializer):
 
 
 def _timeline(table: Table, changed: bool) -> dict:
-    status = table_status_get(table=table)
+    reports = list(table_report_list(table=table))  # one read: the reports, and the state folded from them
+    status = table_status_from_reports(reports)
     return TimelineOutputSerializer(
         {
             "table": table.pk,
@@ -51,7 +52,7 @@ def _timeline(table: Table, changed: bool) -> dict:
             "state": status.state,
             "watcher_absent": status.watcher_absent,
             "changed": changed,
-            "reports": table_report_list(table=table),
+            "reports": reports,
         }
     ).data
 

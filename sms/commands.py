@@ -17,6 +17,7 @@ from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRo
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
+from backend.core.prepared import PreparedQuery
 from backend.core.text import fold
 from backend.elections.models import Table
 from backend.incidents.categories import categories_for, category_guess
@@ -290,18 +291,30 @@ def _sms(text: str) -> str:
     return transliterate(text)[:160]
 
 
-def _table_command(volunteer: Volunteer, parsed: TableKeyword) -> str:
-    assignments = list(
-        Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES)
-        .select_related("election", "table")
+# The sender's active assignments, newest election first: compiled once, as every table keyword reads them.
+_ACTIVE_ASSIGNMENTS = PreparedQuery(
+    lambda volunteer_id: (
+        Assignment.objects.filter(volunteer_id=volunteer_id, status__in=ACTIVE_STATUSES)
         .order_by("-election__date", "id")
-    )
-    if not assignments:
+        .values_list("election_id", "role", "place_id", "table_id", "table__number")
+    ),
+    "volunteer_id",
+)
+
+
+def _table_command(volunteer: Volunteer, parsed: TableKeyword) -> str:
+    rows = _ACTIVE_ASSIGNMENTS.rows(volunteer_id=volunteer.pk)
+    if not rows:
         return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
-    election_id = assignments[0].election_id
-    assignments = [a for a in assignments if a.election_id == election_id]
-    own = {a.table.number: a.table for a in assignments if a.role == AssignmentRole.TABLE and a.table is not None}
-    place_ids = [a.place_id for a in assignments if a.role == AssignmentRole.PLACE]
+    election_id = rows[0][0]
+    rows = [row for row in rows if row[0] == election_id]
+    # The watcher's own tables, with what `table_report` and the reply use of them.
+    own = {
+        number: Table(pk=table_id, number=number, election_id=election_id, place_id=place_id)
+        for _election, role, place_id, table_id, number in rows
+        if role == AssignmentRole.TABLE and table_id is not None
+    }
+    place_ids = [place_id for _election, role, place_id, _table, _number in rows if role == AssignmentRole.PLACE]
     say = TABLE_SAYS.get(parsed.state, parsed.state.label.upper())
     if parsed.number is None:
         if len(own) != 1:

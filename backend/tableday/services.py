@@ -1,10 +1,11 @@
 """Writes of the table's timeline. Every door (SMS, the volunteer's page, the API) calls `table_report`."""
 
+import datetime
 import re
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,13 +14,14 @@ from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRo
 from backend.assignments.services import assignment_check_in, assignment_create, assignment_transition
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
+from backend.core.prepared import PreparedQuery
 from backend.core.text import clean_text
 from backend.elections.models import Table
 from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteer_create
 
 from .errors import TableReportErrorCode
-from .live import table_report_event_after_commit
+from .live import TableSite, area_ids_of_path, table_report_event
 from .models import PRESENCE, RANK, SHIFT_ENTRIES, STEP_TIME_FIELD, TableDay, TableReport, TableState
 from .selectors import TableStatus, shift_partner, table_report_list, table_status_from_reports, table_status_step
 
@@ -63,26 +65,79 @@ def table_report(
             _("Solo se corrige el avance de la mesa (en espera, abierta, cerrada, escrutada, acta enviada)."),
             code=TableReportErrorCode.CORRECTION_NEEDS_PROGRESS_STATE,
         )
-    with transaction.atomic():
+    # No savepoint: nothing inside raises but the database, and then the caller's whole
+    # transaction must roll back anyway (an SMS's reply, a request); one round trip less each way.
+    with transaction.atomic(savepoint=False):
         # Lock the table so that two reports of one table (a watcher's SMS and the fiscal general's
         # web click) are folded one after the other and both see the other's row.
-        Table.objects.select_for_update().filter(pk=table.pk).first()
+        site, day, has_reports = _table_locked(table.pk)
         # The stored current state (kept under this same lock); folded from the reports only for a
-        # table whose row is missing (reports from before the row existed).
-        day = TableDay.objects.filter(table=table).first()
+        # table whose row is missing but that has reports (from before the row existed).
         if day is not None:
             current = TableStatus(state=day.state, watcher_absent=day.watcher_absent)
-        else:
+        elif has_reports:
             current = table_status_from_reports(table_report_list(table=table))
+        else:
+            current = TableStatus(state=TableState.WAITING, watcher_absent="")
         if not correction and _adds_nothing(state, current.state, current.watcher_absent):
             return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
         report = TableReport.objects.create(
             table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
         )
         after = table_status_step(current, state, correction=correction)
-        _day_save(table, after.state, after.watcher_absent, report.created_at, day=day or TableDay(table=table))
-        live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, after.state))
+        _day_write(table.pk, after, report.created_at, day=day)
+        live_send(board_group(site.election_id), table_report_event(site, report, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
+
+
+# The table's lock and everything a report needs besides, in one statement compiled once: where the
+# table is (for the board event; the area's ancestors by joins, as deep as most trees go) and its
+# current-state row (an outer join: a table may have none yet), and whether it has any report (a table
+# with neither is waiting, no fold needed). Only the table's row is locked.
+_AREA_CHAIN = (
+    "place__area_id",
+    "place__area__parent_id",
+    "place__area__parent__parent_id",
+    "place__area__parent__parent__parent_id",
+)
+_DAY_FIELDS = ("state", "watcher_absent", *STEP_TIME_FIELD.values())
+_TABLE_LOCKED = PreparedQuery(
+    lambda table_id: (
+        Table.objects.select_for_update(of=("self",))
+        .filter(pk=table_id)
+        .annotate(has_reports=Exists(TableReport.objects.filter(table=OuterRef("pk"))))
+        .values_list(
+            "number",
+            "election_id",
+            "place_id",
+            "place__name",
+            "place__area__path",
+            "place__area__depth",
+            *_AREA_CHAIN,
+            "day__table_id",
+            *(f"day__{field}" for field in _DAY_FIELDS),
+            "has_reports",
+        )
+    ),
+    "table_id",
+)
+
+
+def _table_locked(table_id: int) -> tuple[TableSite, TableDay | None, bool]:
+    """Lock the table (inside the caller's transaction): where it is, its current-state row or None,
+    and whether it has reports."""
+    *row, has_reports = _TABLE_LOCKED.rows(table_id=table_id)[0]
+    number, election_id, place_id, place_name, path, depth = row[:6]
+    chain = row[6 : 6 + len(_AREA_CHAIN)]  # the place's area, its parent, ...
+    day_id, *day_values = row[6 + len(_AREA_CHAIN) :]
+    if depth < len(_AREA_CHAIN):
+        area_ids = tuple(reversed(chain[: depth + 1]))
+    else:  # deeper than the joins reach: the ids by the path's prefixes
+        area_ids = area_ids_of_path(election_id=election_id, path=path)
+    site = TableSite(table_id, number, election_id, place_id, place_name, path, area_ids)
+    if day_id is None:
+        return site, None, has_reports
+    return site, TableDay(table_id=table_id, **dict(zip(_DAY_FIELDS, day_values, strict=True))), has_reports
 
 
 def _adds_nothing(state: str, current: str, absent: str) -> bool:
@@ -93,18 +148,35 @@ def _adds_nothing(state: str, current: str, absent: str) -> bool:
     return RANK[TableState(state)] <= RANK[TableState(current)] and not absent
 
 
-def _day_save(table: Table, state: str, absent: str, at, day: TableDay | None = None) -> None:
-    """Keep the table's current-state row in step with its reports (same transaction, same lock)."""
-    day = day or TableDay.objects.filter(table=table).first() or TableDay(table=table)
-    day.state, day.watcher_absent = state, absent
+def _step_times(day: TableDay, state: str, at) -> dict:
+    """The time of each step after the table reaches `state` at `at` (a step it has not reached: None)."""
     rank = RANK[TableState(state)]
+    times: dict[str, datetime.datetime | None] = {}
     for step, field in STEP_TIME_FIELD.items():
         if RANK[step] > rank:
-            setattr(day, field, None)  # a correction moved the table back: that step is not reached
+            times[field] = None  # a correction moved the table back: that step is not reached
         elif RANK[step] == rank and getattr(day, field) is None:
-            setattr(day, field, at)
-    # A new row is inserted at once (its key is the table's: save() would try an UPDATE first).
-    day.save(force_insert=day._state.adding)
+            times[field] = at
+        else:
+            times[field] = getattr(day, field)
+    return times
+
+
+def _day_write(table_id: int, after: TableStatus, at, day: TableDay | None) -> None:
+    """Keep the table's current-state row in step with its reports (same transaction, same lock):
+    one UPDATE of the row read under the lock, or the table's first row inserted at once."""
+    fields: dict = {"state": after.state, "watcher_absent": after.watcher_absent}
+    if day is None:
+        TableDay.objects.create(table_id=table_id, **fields, **_step_times(TableDay(), after.state, at))
+    else:
+        fields.update(_step_times(day, after.state, at), updated_at=timezone.now())
+        TableDay.objects.filter(pk=table_id).update(**fields)
+
+
+def _day_save(table: Table, state: str, absent: str, at) -> None:
+    """`_day_write` for the repair, which reads the row itself."""
+    day = TableDay.objects.filter(table=table).first()
+    _day_write(table.pk, TableStatus(state=state, watcher_absent=absent), at, day)
 
 
 def table_day_rebuild(*, table: Table) -> TableDay:
@@ -179,9 +251,10 @@ def _timeline_entry(*, table: Table, state: str, actor, channel: str, note: str)
     report = TableReport.objects.create(
         table=table, state=state, channel=channel, actor=actor, note=clean_text(note, max_length=300)
     )
-    day = TableDay.objects.filter(table=table).first()
+    # The caller holds the table's lock already: this reads where the table is, and its state.
+    site, day, _has_reports = _table_locked(table.pk)
     current = day.state if day is not None else table_status_from_reports(table_report_list(table=table)).state
-    live_send(board_group(table.election_id), partial(table_report_event_after_commit, report.pk, current))
+    live_send(board_group(site.election_id), table_report_event(site, report, current))
     return report
 
 

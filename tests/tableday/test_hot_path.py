@@ -1,0 +1,120 @@
+"""The election-day write path's cost: statements per report by door (regression guards, not timings),
+the board event built from what the report read, and the live door's order under an ASGI loop."""
+
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+from twilio.request_validator import RequestValidator
+
+from backend.assignments.models import AssignmentRole
+from backend.assignments.services import assignment_create
+from backend.core.live import board_group, live_send
+from backend.tableday.models import TableDay, TableReport
+from backend.tableday.services import table_report
+from tests.sms.webhook import inbound_params, twiml_text
+
+from ..factories import AreaFactory, PollingPlaceFactory, TableFactory
+
+
+@pytest.fixture
+def watcher(geo, north_volunteer):
+    assignment_create(
+        volunteer=north_volunteer,
+        place=geo.north_place,
+        table=geo.north_tables[0],
+        role=AssignmentRole.TABLE,
+        source="admin",
+        notify=False,
+    )
+    return north_volunteer
+
+
+def test_a_report_locks_reads_and_writes_in_three_statements_and_a_repeat_in_one(geo, django_assert_num_queries):
+    table = geo.north_tables[0]
+    # the table's lock with its place, areas and day row; the report; the day row
+    with django_assert_num_queries(3):
+        first = table_report(table=table, state="open", channel="api")
+    with django_assert_num_queries(3):
+        table_report(table=table, state="closed", channel="api")
+    with django_assert_num_queries(1):  # a late ABRIO: the lock's read, nothing written
+        late = table_report(table=table, state="open", channel="sms")
+    assert first.changed and not late.changed
+    assert TableDay.objects.get(table=table).state == "closed"
+    assert TableReport.objects.filter(table=table).count() == 2
+
+
+def test_an_sms_opening_stays_within_its_statement_budget(client, watcher, geo, django_assert_max_num_queries):
+    params = inbound_params(watcher.phone, "ABRIO")
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(
+        settings.PUBLIC_BASE_URL + "/sms/inbound/", params
+    )
+    # the sender, the stored message, the assignments, the lock, the report, the day row, the reply;
+    # and the two transactions' begin and end (savepoints inside the test's transaction)
+    with django_assert_max_num_queries(11):
+        reply = twiml_text(client.post("/sms/inbound/", params, HTTP_X_TWILIO_SIGNATURE=signature))
+    assert "mesa 1 ABIERTA" in reply
+    assert TableDay.objects.get(table=geo.north_tables[0]).state == "open"
+
+
+def test_an_api_report_stays_within_its_statement_budget(watcher, geo, django_assert_max_num_queries):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=watcher.user).key}")
+    table = geo.north_tables[0]
+    # the token, the table, the reporter's role and assignments, the transaction with the lock, the
+    # report and the day row, and the timeline read once for the answer
+    with django_assert_max_num_queries(10):
+        response = api.post(f"/api/tables/{table.pk}/reports/", {"state": "open"}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["state"], response.json()["changed"], len(response.json()["reports"])) == ("open", True, 1)
+
+
+def test_the_board_event_names_every_area_above_the_table_however_deep_the_tree(
+    geo, settings, django_capture_on_commit_callbacks
+):
+    # given: a place six levels down (deeper than the lock's joins reach) and one two levels down;
+    # a listener on the board's group (in memory: this test's calls run on one loop each)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    chain = [geo.district]
+    for level in range(5):
+        chain.append(AreaFactory(election=geo.election, parent=chain[-1], kind=f"nivel{level}"))
+    deep = TableFactory(place=PollingPlaceFactory(election=geo.election, area=chain[-1]), district=geo.district)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(board_group(geo.election.pk), channel)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        table_report(table=deep, state="open", channel="api")
+        table_report(table=geo.north_tables[0], state="open", channel="api")
+    # then
+    first, second = async_to_sync(layer.receive)(channel), async_to_sync(layer.receive)(channel)
+    assert first["area_ids"] == [area.pk for area in chain]
+    assert (first["table_id"], first["place_id"], first["path"]) == (deep.pk, deep.place_id, chain[-1].path)
+    assert second["area_ids"] == [geo.district.pk, geo.north.pk, geo.north_town.pk]
+    assert (second["table"], second["place_name"], second["state"]) == (1, "Escuela Norte", "open")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_sent_from_request_threads_reach_the_group_in_commit_order():
+    # given: a listener on a group, and sync code run from the event loop as the ASGI server runs a view
+    layer = get_channel_layer()
+    group = f"board.order-{uuid.uuid4().hex[:8]}"
+
+    def view():
+        for n in range(40):
+            live_send(group, {"type": "table_report.created", "n": n})
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        # when
+        await database_sync_to_async(view)()
+        return [(await layer.receive(channel))["n"] for _ in range(40)]
+
+    # then
+    assert async_to_sync(scenario)() == list(range(40))
