@@ -95,10 +95,14 @@ def _counts_per_place_group(*, user, election: Election, places, narrowed: bool,
     assignment to its place and area cost most of the country's coverage page on both engines.
     A place count is one row whatever its number of tables, so the scope of a coordinator or an
     area applies to the places alone, by place id (no join on the area path per assignment).
+    The counts name columns the grouping already reads (COUNT(id) made PostgreSQL read one more
+    column of every row: a quarter of the statement's CPU).
     `narrowed`: `places` is not the whole election (an area filter), so neither are the counts.
     """
     narrowed = narrowed or role_of(user) != Role.LEAD
     places = visible(user, places).order_by()
+    if places.query.is_empty():  # nothing visible (a coordinator without scopes): no SQL to build
+        return {}
     tables = Table.objects.filter(election=election)
     assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
     if narrowed:
@@ -106,13 +110,13 @@ def _counts_per_place_group(*, user, election: Election, places, narrowed: bool,
         place_ids = places.values("pk")
         tables = tables.filter(place_id__in=place_ids)
         assignments = assignments.filter(place_id__in=place_ids)
-    tables_sql, tables_params = tables.values("place_id").annotate(n=Count("id")).order_by().query.sql_with_params()
+    tables_sql, tables_params = tables.values("place_id").annotate(n=Count("place")).order_by().query.sql_with_params()
     assignments_sql, assignments_params = (
         assignments.values("place_id")
         .annotate(
-            assigned=Count("id"),
-            confirmed=Count("id", filter=Q(status__in=CONFIRMED_STATUSES)),
-            checked_in=Count("id", filter=Q(status=AssignmentStatus.CHECKED_IN)),
+            assigned=Count("status"),
+            confirmed=Count("status", filter=Q(status__in=CONFIRMED_STATUSES)),
+            checked_in=Count("status", filter=Q(status=AssignmentStatus.CHECKED_IN)),
         )
         .order_by()
         .query.sql_with_params()
