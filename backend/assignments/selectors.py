@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
@@ -89,49 +89,67 @@ def _counts_per_place_group(*, user, election: Election, places, narrowed: bool,
     """Per `key` of the visible `places` ("id": each place; "area_id": each area holding places):
     [places, tables, assigned, confirmed, checked in], in one statement.
 
-    Tables and active assignments are counted per place first, each from its covering index
-    (`table_coverage`; `assignment_coverage`, whose place-then-status order streams the count
-    without sorting), and only those per-place rows are joined to the places: joining every
-    assignment to its place and area cost most of the country's coverage page on both engines.
-    A place count is one row whatever its number of tables, so the scope of a coordinator or an
-    area applies to the places alone, by place id (no join on the area path per assignment).
-    The counts name columns the grouping already reads (COUNT(id) made PostgreSQL read one more
-    column of every row: a quarter of the statement's CPU).
+    Joining every assignment and table to its place and area cost most of the country's coverage
+    page on both engines; here they are counted per place from their covering indexes
+    (`table_coverage`; `assignment_coverage`, place then status) and only per-place figures meet
+    the places. For the whole election the counts are grouped per place first and joined to the
+    places; for an area or a coordinator's scope each place looks its counts up. The scope applies
+    to the places alone (no join on the area path per assignment). The counts name columns the
+    grouping already reads (COUNT(id) made PostgreSQL read one more column of every row: a
+    quarter of the statement's CPU).
     `narrowed`: `places` is not the whole election (an area filter), so neither are the counts.
     """
     narrowed = narrowed or role_of(user) != Role.LEAD
     places = visible(user, places).order_by()
     if places.query.is_empty():  # nothing visible (a coordinator without scopes): no SQL to build
         return {}
-    tables = Table.objects.filter(election=election)
-    assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
-    if narrowed:
-        # An area or a coordinator's scope: count only those places' rows, found by place id.
-        place_ids = places.values("pk")
-        tables = tables.filter(place_id__in=place_ids)
-        assignments = assignments.filter(place_id__in=place_ids)
-    tables_sql, tables_params = tables.values("place_id").annotate(n=Count("place")).order_by().query.sql_with_params()
-    assignments_sql, assignments_params = (
-        assignments.values("place_id")
-        .annotate(
-            assigned=Count("status"),
-            confirmed=Count("status", filter=Q(status__in=CONFIRMED_STATUSES)),
-            checked_in=Count("status", filter=Q(status=AssignmentStatus.CHECKED_IN)),
-        )
-        .order_by()
-        .query.sql_with_params()
-    )
-    places_sql, places_params = places.values("id", "area_id").query.sql_with_params()
+    tables = Table.objects.filter(election=election).order_by()
+    assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES).order_by()
     column = {"id": "id", "area_id": "area_id"}[key]
-    sql = f"""
-        SELECT p.{column}, COUNT(*), SUM(t.n), SUM(a.assigned), SUM(a.confirmed), SUM(a.checked_in)
-        FROM ({places_sql}) p
-        LEFT JOIN ({tables_sql}) t ON t.place_id = p.id
-        LEFT JOIN ({assignments_sql}) a ON a.place_id = p.id
-        GROUP BY p.{column}
-    """
+    if narrowed:
+        # An area or a coordinator's scope, a few hundred places: each place's counts looked up
+        # in the covering indexes (PostgreSQL misjudged how many places a path prefix holds and
+        # joined the grouped rows by nested loops).
+        def per_place(rows, **filters):
+            count = rows.filter(place=OuterRef("pk"), **filters).values("place").annotate(n=Count("place"))
+            return Subquery(count.values("n"))
+
+        per_place_sql, params = (
+            places.annotate(
+                n_tables=per_place(tables),
+                assigned=per_place(assignments),
+                confirmed=per_place(assignments, status__in=CONFIRMED_STATUSES),
+                checked_in=per_place(assignments, status=AssignmentStatus.CHECKED_IN),
+            )
+            .values("id", "area_id", "n_tables", "assigned", "confirmed", "checked_in")
+            .query.sql_with_params()
+        )
+        sql = f"""
+            SELECT p.{column}, COUNT(*), SUM(p.n_tables), SUM(p.assigned), SUM(p.confirmed), SUM(p.checked_in)
+            FROM ({per_place_sql}) p GROUP BY p.{column}
+        """
+    else:
+        tables_sql, tables_params = tables.values("place_id").annotate(n=Count("place")).query.sql_with_params()
+        assignments_sql, assignments_params = (
+            assignments.values("place_id")
+            .annotate(
+                assigned=Count("status"),
+                confirmed=Count("status", filter=Q(status__in=CONFIRMED_STATUSES)),
+                checked_in=Count("status", filter=Q(status=AssignmentStatus.CHECKED_IN)),
+            )
+            .query.sql_with_params()
+        )
+        places_sql, places_params = places.values("id", "area_id").query.sql_with_params()
+        sql = f"""
+            SELECT p.{column}, COUNT(*), SUM(t.n), SUM(a.assigned), SUM(a.confirmed), SUM(a.checked_in)
+            FROM ({places_sql}) p
+            LEFT JOIN ({tables_sql}) t ON t.place_id = p.id
+            LEFT JOIN ({assignments_sql}) a ON a.place_id = p.id
+            GROUP BY p.{column}
+        """
+        params = (*places_params, *tables_params, *assignments_params)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*places_params, *tables_params, *assignments_params])
+        cursor.execute(sql, params)
         return {row[0]: [n or 0 for n in row[1:]] for row in cursor.fetchall()}
 
 
