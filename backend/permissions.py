@@ -226,6 +226,21 @@ _COORDINATOR_THREAD_ACTIONS = frozenset({Action.VIEW, Action.CHANGE, Action.POST
 _VOLUNTEER_THREAD_ACTIONS = frozenset({Action.VIEW, Action.POST})
 
 
+_PLACE_AREA_PATH = "place__area__path"
+
+
+def _scope_lookup(path_lookup: str, election_id: int, path: str) -> dict[str, Any]:
+    """The filter keeping rows under the area `path`. Rows reached through a polling place are
+    matched by place id against the scope's places (one small subquery), not by joining every
+    row to its place and area: that join made the planners walk every assignment of the election
+    on a coordinator's pages."""
+    if not path_lookup.endswith(_PLACE_AREA_PATH):
+        return {f"{path_lookup}__startswith": path}
+    place = path_lookup.removesuffix("__area__path")
+    places = PollingPlace.objects.filter(election_id=election_id, area__path__startswith=path).values("pk")
+    return {f"{place}__in": places}
+
+
 def visible(user: Any, queryset: QuerySet) -> QuerySet:
     """`queryset` narrowed to what `user` may see.
 
@@ -266,7 +281,7 @@ def visible(user: Any, queryset: QuerySet) -> QuerySet:
         election_lookup, path_lookup = lookups
         q = Q()
         for election_id, path in scopes:
-            q |= Q(**{election_lookup: election_id, f"{path_lookup}__startswith": path})
+            q |= Q(**{election_lookup: election_id, **_scope_lookup(path_lookup, election_id, path)})
         return queryset.filter(q)
 
     volunteer = _volunteer_of(user)

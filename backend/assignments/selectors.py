@@ -13,11 +13,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Role
 from backend.elections.models import Area, Election, PollingPlace, Table
-from backend.permissions import visible
+from backend.permissions import role_of, visible
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
 
 from .engine.rules import (
@@ -83,54 +85,103 @@ def assignment_list_visible(
 # --- coverage ------------------------------------------------------------------------------------
 
 
+def _counts_per_place_group(*, user, election: Election, places, narrowed: bool, key: str) -> dict[int, list[int]]:
+    """Per `key` of the visible `places` ("id": each place; "area_id": each area holding places):
+    [places, tables, assigned, confirmed, checked in], in one statement.
+
+    Joining every assignment and table to its place and area cost most of the country's coverage
+    page on both engines; here they are counted per place from their covering indexes
+    (`table_coverage`; `assignment_coverage`, place then status) and only per-place figures meet
+    the places. For the whole election the counts are grouped per place first and joined to the
+    places; for an area or a coordinator's scope each place looks its counts up. The scope applies
+    to the places alone (no join on the area path per assignment). The counts name columns the
+    grouping already reads (COUNT(id) made PostgreSQL read one more column of every row: a
+    quarter of the statement's CPU).
+    `narrowed`: `places` is not the whole election (an area filter), so neither are the counts.
+    """
+    narrowed = narrowed or role_of(user) != Role.LEAD
+    places = visible(user, places).order_by()
+    if places.query.is_empty():  # nothing visible (a coordinator without scopes): no SQL to build
+        return {}
+    tables = Table.objects.filter(election=election).order_by()
+    assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES).order_by()
+    column = {"id": "id", "area_id": "area_id"}[key]
+    if narrowed:
+        # An area or a coordinator's scope, a few hundred places: each place's counts looked up
+        # in the covering indexes (PostgreSQL misjudged how many places a path prefix holds and
+        # joined the grouped rows by nested loops).
+        def per_place(rows, **filters):
+            count = rows.filter(place=OuterRef("pk"), **filters).values("place").annotate(n=Count("place"))
+            return Subquery(count.values("n"))
+
+        per_place_sql, params = (
+            places.annotate(
+                n_tables=per_place(tables),
+                assigned=per_place(assignments),
+                confirmed=per_place(assignments, status__in=CONFIRMED_STATUSES),
+                checked_in=per_place(assignments, status=AssignmentStatus.CHECKED_IN),
+            )
+            .values("id", "area_id", "n_tables", "assigned", "confirmed", "checked_in")
+            .query.sql_with_params()
+        )
+        sql = f"""
+            SELECT p.{column}, COUNT(*), SUM(p.n_tables), SUM(p.assigned), SUM(p.confirmed), SUM(p.checked_in)
+            FROM ({per_place_sql}) p GROUP BY p.{column}
+        """
+    else:
+        tables_sql, tables_params = tables.values("place_id").annotate(n=Count("place")).query.sql_with_params()
+        assignments_sql, assignments_params = (
+            assignments.values("place_id")
+            .annotate(
+                assigned=Count("status"),
+                confirmed=Count("status", filter=Q(status__in=CONFIRMED_STATUSES)),
+                checked_in=Count("status", filter=Q(status=AssignmentStatus.CHECKED_IN)),
+            )
+            .query.sql_with_params()
+        )
+        places_sql, places_params = places.values("id", "area_id").query.sql_with_params()
+        sql = f"""
+            SELECT p.{column}, COUNT(*), SUM(t.n), SUM(a.assigned), SUM(a.confirmed), SUM(a.checked_in)
+            FROM ({places_sql}) p
+            LEFT JOIN ({tables_sql}) t ON t.place_id = p.id
+            LEFT JOIN ({assignments_sql}) a ON a.place_id = p.id
+            GROUP BY p.{column}
+        """
+        params = (*places_params, *tables_params, *assignments_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: [n or 0 for n in row[1:]] for row in cursor.fetchall()}
+
+
 def _place_counts(*, user, election: Election, area: Area | None, direct: bool = False) -> dict[int, dict]:
     """Per visible place (under `area`, or right in it when `direct`): slots, assigned, confirmed,
-    checked in; three grouped queries in total."""
+    checked in; two statements and the split slots' few rows."""
     places = PollingPlace.objects.filter(election=election)
-    tables = Table.objects.filter(election=election)
-    assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
     scope = Q()
     if area is not None and direct:
         places = places.filter(area=area)
-        tables = tables.filter(place__area=area)
         scope = Q(place__area=area)
     elif area is not None:
         places = places.filter(area__path__startswith=area.path)
-        tables = tables.filter(place__area__path__startswith=area.path)
         scope = Q(place__area__path__startswith=area.path)
-    assignments = assignments.filter(scope)
+    per_place = _counts_per_place_group(
+        user=user, election=election, places=places, narrowed=area is not None, key="id"
+    )
     counts: dict[int, dict] = {}
+    per_table, per_place_slots = election.table_watchers_per_table, election.place_watchers_per_place
     for pk, code, name, area_id in visible(user, places).values_list("pk", "code", "name", "area_id"):
+        _places, tables, assigned, confirmed, checked_in = per_place.get(pk, (1, 0, 0, 0, 0))
         counts[pk] = {
             "id": pk,
             "code": code,
             "name": name,
             "area_id": area_id,
-            "tables": 0,
-            "slots": election.place_watchers_per_place,
-            "assigned": 0,
-            "confirmed": 0,
-            "checked_in": 0,
+            "tables": tables,
+            "slots": per_place_slots + tables * per_table,
+            "assigned": assigned,
+            "confirmed": confirmed,
+            "checked_in": checked_in,
         }
-    per_table = election.table_watchers_per_table
-    for place_id, n in visible(user, tables).values("place_id").annotate(n=Count("id")).values_list("place_id", "n"):
-        if place_id in counts:
-            counts[place_id]["tables"] = n
-            counts[place_id]["slots"] += n * per_table
-    for place_id, status, n in (
-        visible(user, assignments)
-        .values("place_id", "status")
-        .annotate(n=Count("id"))
-        .values_list("place_id", "status", "n")
-    ):
-        row = counts.get(place_id)
-        if row is None:
-            continue
-        row["assigned"] += n
-        if status in CONFIRMED_STATUSES:
-            row["confirmed"] += n
-        if status == AssignmentStatus.CHECKED_IN:
-            row["checked_in"] += n
     for place_id, delta in split_slot_corrections(user=user, election=election, scope=scope, key="place_id").items():
         if place_id in counts:
             for field, d in delta.items():
@@ -149,15 +200,19 @@ def split_slot_corrections(*, user, election: Election, scope: Q, key: str) -> d
     (`done`) included); one half alone covers nothing. Read from the few shift rows only (a partial
     index), so the plain counts keep their covering indexes.
     """
-    rows = visible(
-        user,
-        Assignment.objects.filter(election=election, status__in=[*ACTIVE_STATUSES, AssignmentStatus.DONE])
-        .exclude(shift=Shift.DAY)
-        .filter(scope),
-    ).values_list(key, "table_id", "slot", "shift", "status")
+    # The statuses are filtered here, not in SQL, and nothing is sorted: with a status filter or
+    # the model's ordering the planners walked a whole-election index (every assignment of the
+    # country) instead of the partial index that holds the shift rows alone.
+    rows = (
+        visible(user, Assignment.objects.filter(election=election).exclude(shift=Shift.DAY).filter(scope))
+        .order_by()
+        .values_list(key, "table_id", "slot", "shift", "status")
+    )
+    counted = {*ACTIVE_STATUSES, AssignmentStatus.DONE}
     halves: dict[tuple, dict] = {}
     for group, table_id, slot, shift, status in rows:
-        halves.setdefault((group, table_id, slot), {})[shift] = status
+        if status in counted:
+            halves.setdefault((group, table_id, slot), {})[shift] = status
     out: dict[int, dict[str, int]] = {}
     confirmed_or_done = {*CONFIRMED_STATUSES, AssignmentStatus.DONE}
     for (group, _table, _slot), held in halves.items():
@@ -190,44 +245,30 @@ _COUNTS = ("places", "tables", "slots", "assigned", "confirmed", "checked_in")
 def _area_counts(*, user, election: Election, paths: list[str]) -> dict[str, dict]:
     """Per area that holds visible places (under `paths[0]` when there is exactly one path; with
     several, everywhere, as only the wanted areas are summed later), keyed by its path: places,
-    tables, slots, assigned, confirmed, checked in. Four queries however many areas and places
-    there are, grouped by the place's area id (an integer, served by covering indexes); the rows
-    are the areas that hold places, not the places."""
+    tables, slots, assigned, confirmed, checked in. One grouped statement however many areas and
+    places there are (`_counts_per_place_group`), the areas' paths, and the split slots' few rows;
+    the rows are the areas that hold places, not the places."""
     places = PollingPlace.objects.filter(election=election)
-    tables = Table.objects.filter(election=election)
-    assignments = Assignment.objects.filter(election=election, status__in=ACTIVE_STATUSES)
     areas = Area.objects.filter(election=election)
     scope = Q()
     if len(paths) == 1:
         places = places.filter(area__path__startswith=paths[0])
-        tables = tables.filter(place__area__path__startswith=paths[0])
         scope = Q(place__area__path__startswith=paths[0])
-        assignments = assignments.filter(scope)
         areas = areas.filter(path__startswith=paths[0])
     path_of = dict(areas.values_list("pk", "path"))
+    per_table, per_place = election.table_watchers_per_table, election.place_watchers_per_place
     counts: dict[str, dict] = {}
-    for area_id, n in visible(user, places).values("area_id").annotate(n=Count("id")).values_list("area_id", "n"):
-        row = counts[path_of[area_id]] = dict.fromkeys(_COUNTS, 0)
-        row["places"] = n
-        row["slots"] = n * election.place_watchers_per_place
-    for area_id, n in (
-        visible(user, tables).values("place__area_id").annotate(n=Count("id")).values_list("place__area_id", "n")
-    ):
-        row = counts[path_of[area_id]]
-        row["tables"] = n
-        row["slots"] += n * election.table_watchers_per_table
-    for area_id, status, n in (
-        visible(user, assignments)
-        .values("place__area_id", "status")
-        .annotate(n=Count("id"))
-        .values_list("place__area_id", "status", "n")
-    ):
-        row = counts[path_of[area_id]]
-        row["assigned"] += n
-        if status in CONFIRMED_STATUSES:
-            row["confirmed"] += n
-        if status == AssignmentStatus.CHECKED_IN:
-            row["checked_in"] += n
+    for area_id, (n_places, tables, assigned, confirmed, checked_in) in _counts_per_place_group(
+        user=user, election=election, places=places, narrowed=len(paths) == 1, key="area_id"
+    ).items():
+        counts[path_of[area_id]] = {
+            "places": n_places,
+            "tables": tables,
+            "slots": n_places * per_place + tables * per_table,
+            "assigned": assigned,
+            "confirmed": confirmed,
+            "checked_in": checked_in,
+        }
     for area_id, delta in split_slot_corrections(
         user=user, election=election, scope=scope, key="place__area_id"
     ).items():

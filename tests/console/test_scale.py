@@ -175,3 +175,42 @@ def test_the_coverage_workbook_has_every_place_with_its_counts(country, lead_cli
             active.filter(status__in=["confirmed", "checked_in"]).count(),
             active.filter(status="checked_in").count(),
         )
+
+
+def test_a_coordinator_with_two_districts_sees_each_as_counted_on_coverage_and_election_day(country, client):
+    # given: scopes on two districts of four (their counts are read for both in one statement)
+    add_districts(country, 0, 4)
+    first, second = Area.objects.get(election=country, code="d1"), Area.objects.get(election=country, code="d3")
+    coordinator = UserFactory(username="coord", role=Role.COORDINATOR)
+    CoordinatorScopeFactory(user=coordinator, area=first)
+    CoordinatorScopeFactory(user=coordinator, area=second)
+    client.force_login(coordinator)
+    # when
+    pages = [client.get("/consola/"), client.get("/consola/dia/")]
+    # then
+    for response in pages:
+        assert figures(response.context["nodes"]) == {first.path: counted(first), second.path: counted(second)}
+
+
+def test_a_town_page_lists_each_of_its_places_as_counted(country, lead_client):
+    # given
+    add_districts(country, 0, 2)
+    town = Area.objects.get(election=country, path__startswith="/d1/s0/", kind="localidad")
+    # when
+    response = lead_client.get(f"/consola/?area={town.pk}")
+    # then: the place with watchers and the one without, each with its own counts
+    listed = {
+        place.code: (cov.slots, cov.assigned, cov.confirmed, cov.checked_in)
+        for place, cov in response.context["places"]
+    }
+    expected = {}
+    for place in PollingPlace.objects.filter(area=town):
+        active = place.assignments.filter(status__in=["proposed", "notified", "confirmed", "checked_in"])
+        expected[place.code] = (
+            country.place_watchers_per_place + place.tables.count() * country.table_watchers_per_table,
+            active.count(),
+            active.filter(status__in=["confirmed", "checked_in"]).count(),
+            active.filter(status="checked_in").count(),
+        )
+    assert listed == expected
+    assert len(expected) == 2
