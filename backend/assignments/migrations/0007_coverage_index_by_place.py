@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assignments', '0005_assignment_by_place_index'),
+        ('assignments', '0006_assignment_event_kind_shift'),
         ('elections', '0005_election_shift_handover_time'),
         ('volunteers', '0006_volunteer_channel'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
