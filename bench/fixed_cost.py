@@ -46,7 +46,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process")
     parser.add_argument("--database-name", default="bench_fixed_cost", help="the run's database (or var/ file)")
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    parser.add_argument("--only", help=f"comma-separated kinds to send, of: {', '.join(KINDS)} (refused always)")
     args = parser.parse_args()
+    kinds = [k for k in KINDS if k == "refused" or not args.only or k in args.only.split(",")]
     if args.workers > 1 and not os.environ.get("REDIS_URL"):
         raise SystemExit("--workers > 1 needs REDIS_URL: the in-memory channel layer does not cross processes")
     sample = 5
@@ -101,7 +103,7 @@ def main() -> None:
         env={**os.environ, "DATABASE_POOL_MAX_SIZE": str(args.pool)},
     )
     try:
-        cpu = _run(args, watchers, port, server.pid, Backends(postmaster, database_name))
+        cpu = _run(args, kinds, watchers, port, server.pid, Backends(postmaster, database_name))
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -115,7 +117,7 @@ def main() -> None:
     )
     floor = cpu["refused"][0] + cpu["refused"][1]
     print(f"{'request':<12} {'CPU ms':>8} {'uvicorn':>8} {'postgres':>9} {'x floor':>8} {'statements':>11}")
-    for kind in KINDS:
+    for kind in kinds:
         server_ms, postgres_ms = cpu[kind]
         total = server_ms + postgres_ms
         print(
@@ -179,7 +181,9 @@ def _statements(first: list, second: list) -> dict[str, int]:
     return counts
 
 
-def _run(args, watchers: list, port: int, server_pid: int, backends: Backends) -> dict[str, tuple[float, float]]:
+def _run(
+    args, kinds: list[str], watchers: list, port: int, server_pid: int, backends: Backends
+) -> dict[str, tuple[float, float]]:
     import threading
 
     import requests
@@ -231,7 +235,7 @@ def _run(args, watchers: list, port: int, server_pid: int, backends: Backends) -
         list(pool.map(lambda w: senders["no-op SMS"](w), sms_side[:50]))
         list(pool.map(lambda w: senders["API read"](w), api_side[:50]))
     figures = {}
-    for kind in KINDS:
+    for kind in kinds:
         batch = api_side if kind.startswith("API") else sms_side
         with ThreadPoolExecutor(args.concurrency) as pool, Meter(server_pid, backends) as cpu:
             list(pool.map(senders[kind], batch))
