@@ -149,6 +149,14 @@ else:
             "max_size": DATABASE_POOL_MAX_SIZE,
             "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
         }
+    # Server-side binding: parameters go apart from the SQL, so PostgreSQL parses and plans a repeated
+    # statement once per connection and then runs it prepared (psycopg's prepare_threshold: after
+    # that many runs). Prepared statements live in a connection, so only with the pool's long-lived
+    # ones; never behind a transaction-mode PgBouncer.
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2)}
+        )
 # Lets parallel runs on one PostgreSQL server keep their test databases apart.
 if env.str("TEST_DATABASE_NAME", default=""):
     test_name = env.str("TEST_DATABASE_NAME")
@@ -245,7 +253,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 
 CACHES = (
-    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis cache, reusing its Redis client (backend/core/cache.py).
+    {"default": {"BACKEND": "backend.core.cache.RedisCache", "LOCATION": REDIS_URL}}
     if REDIS_URL
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )
@@ -254,7 +263,7 @@ CACHES = (
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns "not logged in" into a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",  # DRF's, its SQL compiled once
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -347,7 +347,9 @@ def _serve(env: dict, port: int, workers: int):
             "warning",
         ],
         cwd=ROOT,
-        env={**os.environ, **env},
+        # The connection pool as in production (docker-compose.yml): without it every request opened
+        # a PostgreSQL connection, most of GET /healthz's CPU (bench/fixed_cost.py --pool 0).
+        env={**os.environ, **env, "DATABASE_POOL_MAX_SIZE": "8"},
     )
     deadline = time.monotonic() + 600  # a worker's start (imports) takes a minute or more under load
     while time.monotonic() < deadline:

@@ -18,6 +18,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
+from backend.core.prepared import PreparedQuery
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.permissions import role_of, visible
 from backend.volunteers.models import Availability, RolesAccepted, Volunteer
@@ -50,13 +51,22 @@ def state_label(state: str) -> str:
     return _(_STATE_LABELS[state])
 
 
-def assignment_get_active_for_volunteer(*, volunteer, election=None) -> Assignment | None:
-    qs = Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES).select_related(
-        "place", "table", "election"
+def _active_for_volunteer(volunteer_id: int):
+    return (
+        Assignment.objects.filter(volunteer_id=volunteer_id, status__in=ACTIVE_STATUSES)
+        .select_related("place", "table", "election")
+        .order_by("-election__date")
     )
+
+
+# Read by nearly every text a volunteer sends (sms/commands.py): compiled once, not per message.
+_ACTIVE_FOR_VOLUNTEER = PreparedQuery(lambda volunteer_id: _active_for_volunteer(volunteer_id)[:1], "volunteer_id")
+
+
+def assignment_get_active_for_volunteer(*, volunteer, election=None) -> Assignment | None:
     if election is not None:
-        qs = qs.filter(election=election)
-    return qs.order_by("-election__date").first()
+        return _active_for_volunteer(volunteer.pk).filter(election=election).first()
+    return next(iter(_ACTIVE_FOR_VOLUNTEER.objects(volunteer_id=volunteer.pk)), None)
 
 
 def assignment_list_visible(

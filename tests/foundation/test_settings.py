@@ -24,6 +24,7 @@ from django.conf import settings
 from backend.celery import app
 print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
+    "db_options": {k: v for k, v in settings.DATABASES["default"].get("OPTIONS", {}).items() if k != "pool"},
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
@@ -68,12 +69,23 @@ def test_redis_url_switches_the_channel_layer_the_broker_and_the_cache():
     assert profile["layer_hosts"] == ["redis://127.0.0.1:6379/7"]
     assert profile["broker"] == "redis://127.0.0.1:6379/7"
     assert profile["eager"] is False
-    assert profile["cache"] == "django.core.cache.backends.redis.RedisCache"
+    # Django's Redis cache with its client reused (backend/core/cache.py)
+    assert profile["cache"] == "backend.core.cache.RedisCache"
 
 
 def test_database_url_switches_to_postgresql():
     profile = _profile(DATABASE_URL="postgres://postgres@127.0.0.1:5432/whatever")
     assert profile["engine"] == "django.db.backends.postgresql"
+    assert "server_side_binding" not in profile["db_options"]
+
+
+def test_server_side_binding_is_switched_on_with_its_prepare_threshold():
+    profile = _profile(
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/whatever",
+        DATABASE_SERVER_SIDE_BINDING="true",
+        DATABASE_PREPARE_THRESHOLD="3",
+    )
+    assert profile["db_options"] == {"server_side_binding": True, "prepare_threshold": 3}
 
 
 def test_production_refuses_to_start_without_its_secrets():

@@ -1,0 +1,249 @@
+"""The fixed cost of one request on the hot doors: server CPU and SQL statements per request, each beside the floor.
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/fixed_cost.py [--requests 1000]
+        [--concurrency 8] [--workers 2] [--pool 8] [--database-name bench_fixed_cost] [--port 0]
+
+Builds a small election in its own database (bench/election_day.py's builder: one watcher with a
+phone and an API token per table), starts uvicorn as production does (`--workers`, the connection
+pool), and sends `--requests` requests of each kind from `--concurrency` clients:
+- healthz: `GET /healthz` (one `SELECT 1`);
+- refused: the signed SMS webhook refused at the signature (403, no database): the floor;
+- no-op SMS: a signed `AYUDA` from a known watcher (stored, answered with the help text);
+- ABRIO SMS: a signed `ABRIO` from each table's watcher (a first report per table);
+- API report: `POST /api/tables/<id>/reports/` {"state": "open"} with the watcher's token;
+- API read: `GET /api/me/` with the watcher's token (authentication, DRF, one trivial read).
+For each it prints the server's CPU per request (uvicorn processes plus the bench database's
+PostgreSQL backends, from /proc: on a shared machine the CPU, not the wall clock, is the figure)
+and its ratio to the floor's, and the SQL statements of one such request counted in-process
+(BEGIN, SAVEPOINT, RELEASE and COMMIT included) through the same middleware and views.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from election_day import Backends, Meter, _build, _free_port, _parent, _prepare_database  # noqa: E402
+
+KINDS = ("healthz", "refused", "no-op SMS", "ABRIO SMS", "API report", "API read")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000, help="requests of each kind")
+    parser.add_argument("--concurrency", type=int, default=8, help="clients sending at once")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn processes (production: 2)")
+    parser.add_argument("--pool", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process")
+    parser.add_argument("--database-name", default="bench_fixed_cost", help="the run's database (or var/ file)")
+    parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    parser.add_argument("--only", help=f"comma-separated kinds to send, of: {', '.join(KINDS)} (refused always)")
+    args = parser.parse_args()
+    kinds = [k for k in KINDS if k == "refused" or not args.only or k in args.only.split(",")]
+    if args.workers > 1 and not os.environ.get("REDIS_URL"):
+        raise SystemExit("--workers > 1 needs REDIS_URL: the in-memory channel layer does not cross processes")
+    sample = 5
+    args.tables, args.places, args.keep = 2 * (args.requests + sample), max(10, args.requests // 20), False
+    args.keep_built = None
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_fixed_"))
+    database_url, database_name, _build_needed, drop = _prepare_database(args)
+    port = args.port or _free_port()
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url,
+            "DJANGO_DEBUG": "false",
+            "SMS_BACKEND": "local",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "LOG_LEVEL": "ERROR",  # not a line per refused request of the floor
+            "API_THROTTLE_USER": "100000/min",
+            "MEDIA_ROOT": str(tmp / "media"),
+        }
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    call_command("migrate", verbosity=0)
+    _build(args.tables, args.places)
+    from backend.assignments.models import Assignment
+
+    watchers = list(
+        Assignment.objects.filter(role="table")
+        .order_by("table_id")
+        .values_list("table_id", "volunteer__phone", "volunteer__user__auth_token__key")
+    )
+    statements = _statements(watchers[:sample], watchers[sample : 2 * sample])
+    watchers = watchers[2 * sample :]
+
+    postmaster = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            postmaster = _parent(cursor.fetchone()[0])
+    connections.close_all()
+    server = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1"],
+            *["--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(args.workers)],
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_POOL_MAX_SIZE": str(args.pool)},
+    )
+    try:
+        cpu = _run(args, kinds, watchers, port, server.pid, Backends(postmaster, database_name))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        connections.close_all()
+        drop()
+    load = os.getloadavg()
+    profile = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+    print(
+        f"{profile}, {args.workers} uvicorn worker(s), pool {args.pool}, {args.requests:,} requests of each kind, "
+        f"{args.concurrency} clients; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    floor = cpu["refused"][0] + cpu["refused"][1]
+    print(f"{'request':<12} {'CPU ms':>8} {'uvicorn':>8} {'postgres':>9} {'x floor':>8} {'statements':>11}")
+    for kind in kinds:
+        server_ms, postgres_ms = cpu[kind]
+        total = server_ms + postgres_ms
+        print(
+            f"{kind:<12} {total:8.2f} {server_ms:8.2f} {postgres_ms:9.2f} {total / floor:8.1f}x "
+            f"{statements.get(kind, 0):>11}"
+        )
+    print("floor: the refused webhook (signature check, whole middleware chain, no database)")
+
+
+def _params(phone: str, body: str) -> dict:
+    return {
+        "MessageSid": f"SM{uuid.uuid4().hex}",
+        "AccountSid": "AC00000000000000000000000000000000",
+        "From": phone,
+        "To": "+15005550006",
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
+def _statements(first: list, second: list) -> dict[str, int]:
+    """SQL statements of one request of each kind, through Django's test client (same middleware and views)."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from twilio.request_validator import RequestValidator
+
+    url = settings.PUBLIC_BASE_URL + "/sms/inbound/"
+    client = Client()
+
+    def sms(phone: str, body: str, *, token: str = settings.TWILIO_AUTH_TOKEN):
+        params = _params(phone, body)
+        signature = RequestValidator(token).compute_signature(url, params)
+        # Form-encoded, as Twilio posts (the test client's default is multipart).
+        return client.post(
+            "/sms/inbound/", urlencode(params), "application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=signature
+        )
+
+    requests = {
+        "healthz": lambda i: client.get("/healthz"),
+        "refused": lambda i: sms(first[i][1], "ABRIO", token=settings.TWILIO_AUTH_TOKEN + "-not"),
+        "no-op SMS": lambda i: sms(first[i][1], "AYUDA"),
+        "ABRIO SMS": lambda i: sms(first[i][1], "ABRIO"),
+        "API report": lambda i: client.post(
+            f"/api/tables/{second[i][0]}/reports/",
+            {"state": "open"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {second[i][2]}",
+        ),
+        "API read": lambda i: client.get("/api/me/", HTTP_AUTHORIZATION=f"Token {second[i][2]}"),
+    }
+    counts = {}
+    for kind, send in requests.items():
+        send(0)  # warm: first-use caches (templates, compiled queries) are not the per-request cost
+        with CaptureQueriesContext(connection) as queries:
+            response = send(1)
+        if response.status_code not in (200, 403):
+            raise SystemExit(f"{kind}: {response.status_code} {response.content[:200]!r}")
+        counts[kind] = len(queries)
+    return counts
+
+
+def _run(
+    args, kinds: list[str], watchers: list, port: int, server_pid: int, backends: Backends
+) -> dict[str, tuple[float, float]]:
+    import threading
+
+    import requests
+    from django.conf import settings
+    from twilio.request_validator import RequestValidator
+
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
+    sms_url = base + "/sms/inbound/"
+    local = threading.local()
+    errors: list[str] = []
+
+    def session():
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        return local.s
+
+    def sms(phone: str, body: str, signer, expected: int):
+        params = _params(phone, body)
+        signature = signer.compute_signature(sms_url, params)
+        r = session().post(sms_url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+        if r.status_code != expected:
+            errors.append(f"{body} {r.status_code} {r.text[:120]}")
+
+    def api(method: str, path: str, token: str, **kwargs):
+        r = session().request(method, base + path, headers={"Authorization": f"Token {token}"}, timeout=30, **kwargs)
+        if r.status_code != 200:
+            errors.append(f"{path} {r.status_code} {r.text[:120]}")
+
+    n = args.requests
+    sms_side, api_side = watchers[:n], watchers[n : 2 * n]
+    senders = {
+        "healthz": lambda w: session().get(base + "/healthz", timeout=30),
+        "refused": lambda w: sms(w[1], "ABRIO", wrong, 403),
+        "no-op SMS": lambda w: sms(w[1], "AYUDA", validator, 200),
+        "ABRIO SMS": lambda w: sms(w[1], "ABRIO", validator, 200),
+        "API report": lambda w: api("POST", f"/api/tables/{w[0]}/reports/", w[2], json={"state": "open"}),
+        "API read": lambda w: api("GET", "/api/me/", w[2]),
+    }
+    # Warm both workers (imports, compiled queries, the pool's connections) before measuring.
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        list(pool.map(lambda w: senders["no-op SMS"](w), sms_side[:50]))
+        list(pool.map(lambda w: senders["API read"](w), api_side[:50]))
+    figures = {}
+    for kind in kinds:
+        batch = api_side if kind.startswith("API") else sms_side
+        with ThreadPoolExecutor(args.concurrency) as pool, Meter(server_pid, backends) as cpu:
+            list(pool.map(senders[kind], batch))
+        figures[kind] = (cpu.uvicorn * 1000 / len(batch), cpu.postgres * 1000 / len(batch))
+    if errors:
+        print(f"errors: {len(errors)}; first: {errors[0]}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

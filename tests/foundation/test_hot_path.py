@@ -1,0 +1,97 @@
+"""The shared request path's parts: prepared model reads, token authentication, the Redis cache client."""
+
+import os
+import uuid
+
+import pytest
+from rest_framework.exceptions import AuthenticationFailed
+
+from api.authentication import TokenAuthentication
+from backend.core.cache import RedisCache
+from backend.core.prepared import PreparedQuery
+from backend.volunteers.models import Volunteer
+
+from ..factories import UserFactory, VolunteerFactory
+
+
+@pytest.mark.django_db
+def test_prepared_objects_are_the_orm_instances_with_their_related_row(django_assert_num_queries):
+    # given
+    prepared = PreparedQuery(
+        lambda phone: Volunteer.objects.select_related("user").filter(phone=phone)[:1], "phone", text=("phone",)
+    )
+    wanted = VolunteerFactory(user=UserFactory(username="ana"), phone="+5493515550001")
+    VolunteerFactory(user=UserFactory(username="otro"), phone="+5493515550002")
+    prepared.objects(phone="+5493515550002")  # compiled on first use, with a sentinel in place of the phone
+    # when: one statement, the user included
+    with django_assert_num_queries(1):
+        (found,) = prepared.objects(phone="+5493515550001")
+        username = found.user.username
+    # then: the same row and values as the ORM's own read
+    orm = Volunteer.objects.select_related("user").get(phone="+5493515550001")
+    assert found.pk == wanted.pk and username == "ana"
+    assert {f.attname: getattr(found, f.attname) for f in Volunteer._meta.concrete_fields} == {
+        f.attname: getattr(orm, f.attname) for f in Volunteer._meta.concrete_fields
+    }
+    assert found._state.adding is False and found._state.db == "default"
+    assert prepared.objects(phone="+5490000000000") == []
+
+
+@pytest.mark.django_db
+def test_prepared_query_refuses_rows_for_objects():
+    prepared = PreparedQuery(lambda pk: Volunteer.objects.filter(pk=pk).values_list("dni"), "pk")
+    with pytest.raises(TypeError):
+        prepared.objects(pk=1)
+
+
+@pytest.mark.django_db
+def test_token_authentication_reads_token_and_user_in_one_statement(django_assert_num_queries):
+    from rest_framework.authtoken.models import Token
+
+    # given
+    user = UserFactory(username="script")
+    token = Token.objects.create(user=user)
+    authentication = TokenAuthentication()
+    authentication.authenticate_credentials(token.key)  # compiled once
+    # when / then
+    with django_assert_num_queries(1):
+        found_user, found_token = authentication.authenticate_credentials(token.key)
+        assert found_user.username == "script" and found_token.key == token.key
+
+
+@pytest.mark.django_db
+def test_token_authentication_refuses_unknown_tokens_and_inactive_users_as_drf_does(client):
+    from rest_framework.authtoken.models import Token
+
+    # given
+    user = UserFactory(username="baja", is_active=False)
+    token = Token.objects.create(user=user)
+    authentication = TokenAuthentication()
+    # then
+    with pytest.raises(AuthenticationFailed):
+        authentication.authenticate_credentials("0" * 40)
+    with pytest.raises(AuthenticationFailed):
+        authentication.authenticate_credentials(token.key)
+    response = client.get("/api/me/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 401
+
+
+def test_the_redis_cache_reuses_one_client_per_server():
+    # given: no server is needed to build clients (they connect on their first command)
+    cache = RedisCache("redis://127.0.0.1:6379/15", {})
+    # then: reads and writes of one server share one client, and its pool
+    client = cache._cache.get_client()
+    assert cache._cache.get_client("key", write=True) is client
+    assert client.connection_pool is cache._cache._get_connection_pool(write=True)
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a Redis server at REDIS_URL")
+def test_the_redis_cache_still_stores_and_reads():
+    # given
+    cache = RedisCache(os.environ["REDIS_URL"], {})
+    key = f"webhookhot-{uuid.uuid4().hex}"
+    # when / then
+    cache.set(key, {"n": 1}, 30)
+    assert cache.get(key) == {"n": 1}
+    assert cache.delete(key) and cache.get(key) is None

@@ -1,0 +1,41 @@
+"""The fixed cost of a text: how many SQL statements a signed SMS that changes nothing takes, and the
+de-duplication of its SID when its row is written outside any transaction (as under the server)."""
+
+import pytest
+
+from backend.messaging.models import InboundMessage, InboundStatus
+from tests.sms.webhook import inbound_params, twiml_text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_help_text_takes_five_statements_without_a_transaction_for_its_row(
+    signed_post, assigned, north_volunteer, django_assert_num_queries
+):
+    # given: a known watcher asks for help (answered with the same text to everyone), once already:
+    # the message templates are read on first use and kept
+    twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "AYUDA")))
+    params = inbound_params(north_volunteer.phone, "AYUDA")
+    # when / then: the volunteer by phone, the row's INSERT on its own, then BEGIN, the row's
+    # outcome and COMMIT; no assignment read, no transaction around the single INSERT
+    with django_assert_num_queries(5) as queries:
+        reply = twiml_text(signed_post("/sms/inbound/", params))
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert statements == ["SELECT", "INSERT", "BEGIN", "UPDATE", "COMMIT"]
+    assert "MESA" in reply
+    stored = InboundMessage.objects.get(sid=params["MessageSid"])
+    assert stored.status == InboundStatus.PROCESSED and stored.keyword == "help" and stored.reply in reply
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeated_sid_outside_any_transaction_is_stored_once_and_answered_alike(
+    signed_post, assigned, north_volunteer
+):
+    # given: Twilio repeats a MessageSid; the row's INSERT runs in autocommit, as under uvicorn
+    params = inbound_params(north_volunteer.phone, "MESA")
+    # when
+    first = twiml_text(signed_post("/sms/inbound/", params))
+    second = twiml_text(signed_post("/sms/inbound/", params))
+    # then: the unique SID refuses the second row, and the stored reply answers it
+    assert first == second and "Escuela Norte" in first
+    assert InboundMessage.objects.count() == 1
+    assert InboundMessage.objects.get().status == InboundStatus.PROCESSED
