@@ -17,6 +17,7 @@ each distinct number costs one check (a full `phonenumbers.parse` is four times 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from .area_codes import AREA_CODES_BY_LOCALITY
 from .text import fold
 
 _AR_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("AR")
@@ -231,16 +233,19 @@ def normalize_digits(plus: bool, digits: str, default_area_code: str = "") -> Ph
 # --- Area codes by locality -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _area_codes_by_locality() -> dict[str, str]:
+def area_codes_from_library() -> dict[str, str]:
     """Folded locality name -> Argentine area code, from the geographic data `phonenumbers` ships
     ("54351": "Córdoba, Córdoba"; "542202": "González Catán/Virrey del Pino, Buenos Aires").
 
     A prefix there may run past the area code ("543586" is Río Cuarto: area 358); the library
     itself says how long the area code is. A name under several codes keeps the one of its
     shortest prefix (the city, not a neighbourhood with its own code); a tie keeps none.
+
+    Not called at run time: that data is the whole world's and takes about 100 MB once imported,
+    for good (a worker that once guessed an area code kept it). Its 300 Argentine entries are
+    written to `area_codes.py` (`python -m backend.core.phones`); a test compares the two.
     """
-    from phonenumbers.geodata import GEOCODE_DATA  # loaded on first use: it is large
+    from phonenumbers.geodata import GEOCODE_DATA
 
     found: dict[str, dict[int, set[str]]] = {}
     for prefix, names in GEOCODE_DATA.items():
@@ -281,4 +286,15 @@ def _area_code_length(prefix: str) -> tuple[str, int]:
 def area_code_for_locality(name: str) -> str | None:
     """The area code of an Argentine locality by its name ("Río Cuarto" -> "358"), or None when the
     name is unknown or is shared by places with different codes."""
-    return _area_codes_by_locality().get(fold(name))
+    return AREA_CODES_BY_LOCALITY.get(fold(name))
+
+
+if __name__ == "__main__":
+    print(
+        '"""Folded Argentine locality name -> area code, written by `python -m backend.core.phones` from the\n'
+        'phonenumbers library\'s geographic data (see `phones.area_codes_from_library`)."""\n\n'
+        "AREA_CODES_BY_LOCALITY: dict[str, str] = {"
+    )
+    for locality, code in sorted(area_codes_from_library().items()):
+        print(f"    {json.dumps(locality)}: {json.dumps(code)},")
+    print("}")
