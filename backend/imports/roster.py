@@ -148,13 +148,16 @@ def _compare_existing(
 
 def _scan_volunteers():
     """(pk, dni, *FIELDS) of every volunteer with one plain SELECT: the ORM's per-row conversion
-    costs more than the query. Values compare equal to the cleaned ones (SQLite's 0/1 == False/True)."""
+    costs more than the query. Values compare equal to the cleaned ones (SQLite's 0/1 == False/True).
+
+    Streamed through a server-side cursor on PostgreSQL: a plain cursor receives the whole result
+    at once, in the driver's memory (the re-apply of 200,000 people peaked some 100 MB higher than on SQLite)."""
     meta = Volunteer._meta
     column_of = {f.attname: f.column for f in meta.concrete_fields}
     quote = connection.ops.quote_name
     names = ["id", "dni", *FIELDS]
     sql = "SELECT {} FROM {}".format(", ".join(quote(column_of[n]) for n in names), quote(meta.db_table))
-    with connection.cursor() as cursor:
+    with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(10_000):
             yield from rows
