@@ -17,7 +17,9 @@ each distinct number costs one check (a full `phonenumbers.parse` is four times 
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -25,6 +27,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from .area_codes import AREA_CODES_BY_LOCALITY
 from .text import fold
 
 _AR_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("AR")
@@ -120,11 +123,28 @@ _AR_FIXED = _compiled(_AR.fixed_line)
 _AR_MOBILE = _compiled(_AR.mobile)
 
 
-def _matches(desc, national: str) -> bool:
+_Match = Callable[[str], object]
+
+
+def _for_length(desc, length: int) -> _Match | None:
+    """The descriptor's full match, when a number of `length` digits can be of its type."""
     if desc is None:
-        return False
+        return None
     lengths, pattern = desc
-    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+    return pattern.fullmatch if not lengths or length in lengths else None
+
+
+@lru_cache(maxsize=32)
+def _checks(length: int) -> tuple[_Match | None, tuple[tuple[int, _Match], ...], _Match | None, _Match | None]:
+    """(general, specials in order, fixed line, mobile) for numbers of `length` digits: the
+    possible lengths are looked at once per length, not on every number."""
+    specials = tuple((kind, match) for kind, desc in _AR_SPECIAL if (match := _for_length(desc, length)))
+    return (
+        _for_length(_AR_GENERAL, length),
+        specials,
+        _for_length(_AR_FIXED, length),
+        _for_length(_AR_MOBILE, length),
+    )
 
 
 def ar_number_type(national: str) -> int:  # a PhoneNumberType constant, an int
@@ -133,22 +153,18 @@ def ar_number_type(national: str) -> int:  # a PhoneNumberType constant, an int
     Same descriptors and order as the library (a test compares both on many numbers); three
     times cheaper, which matters at one check per distinct number on a 100,000-row roster.
     """
-    if not _matches(_AR_GENERAL, national):
+    general, specials, fixed, mobile = _checks(len(national))
+    if general is None or general(national) is None:
         return PhoneNumberType.UNKNOWN
-    for kind, desc in _AR_SPECIAL:
-        if _matches(desc, national):
+    for kind, match in specials:
+        if match(national) is not None:
             return kind
-    if _matches(_AR_FIXED, national):
-        if _AR.same_mobile_and_fixed_line_pattern or _matches(_AR_MOBILE, national):
+    is_mobile = mobile is not None and mobile(national) is not None
+    if fixed is not None and fixed(national) is not None:
+        if _AR.same_mobile_and_fixed_line_pattern or is_mobile:
             return PhoneNumberType.FIXED_LINE_OR_MOBILE
         return PhoneNumberType.FIXED_LINE
-    if _matches(_AR_MOBILE, national):
-        return PhoneNumberType.MOBILE
-    return PhoneNumberType.UNKNOWN
-
-
-def _type(national: str) -> int:
-    return ar_number_type(national)
+    return PhoneNumberType.MOBILE if is_mobile else PhoneNumberType.UNKNOWN
 
 
 def _argentine(national_digits: str) -> PhoneResult | None:
@@ -159,11 +175,11 @@ def _argentine(national_digits: str) -> PhoneResult | None:
     national = "9" + match.group(1) + rest if match and match.group(1) else rest
     if not national or len(national) > 11:
         return None
-    kind = _type(national)
+    kind = ar_number_type(national)
     if national.startswith("9") and kind in _MOBILE_TYPES:
         return PhoneResult("+54" + national)
     if kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        if _type("9" + national) in _MOBILE_TYPES:
+        if ar_number_type("9" + national) in _MOBILE_TYPES:
             return PhoneResult("+549" + national, (PhoneIssue.LANDLINE_AS_MOBILE,))
         return PhoneResult(None, error=PhoneIssue.NOT_MOBILE)
     if kind in _MOBILE_TYPES:
@@ -191,7 +207,7 @@ def normalize_digits(plus: bool, digits: str, default_area_code: str = "") -> Ph
             return PhoneResult(None, error=issue)
         national = digits[2:]
         if national.startswith("9") and len(national) == 11:
-            if _type(national) in _MOBILE_TYPES:
+            if ar_number_type(national) in _MOBILE_TYPES:
                 return PhoneResult("+54" + national)
             return PhoneResult(None, error=PhoneIssue.INVALID)
         return _argentine(national) or PhoneResult(None, error=PhoneIssue.INVALID)
@@ -217,16 +233,19 @@ def normalize_digits(plus: bool, digits: str, default_area_code: str = "") -> Ph
 # --- Area codes by locality -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _area_codes_by_locality() -> dict[str, str]:
+def area_codes_from_library() -> dict[str, str]:
     """Folded locality name -> Argentine area code, from the geographic data `phonenumbers` ships
     ("54351": "Córdoba, Córdoba"; "542202": "González Catán/Virrey del Pino, Buenos Aires").
 
     A prefix there may run past the area code ("543586" is Río Cuarto: area 358); the library
     itself says how long the area code is. A name under several codes keeps the one of its
     shortest prefix (the city, not a neighbourhood with its own code); a tie keeps none.
+
+    Not called at run time: that data is the whole world's and takes about 100 MB once imported,
+    for good (a worker that once guessed an area code kept it). Its 300 Argentine entries are
+    written to `area_codes.py` (`python -m backend.core.phones`); a test compares the two.
     """
-    from phonenumbers.geodata import GEOCODE_DATA  # loaded on first use: it is large
+    from phonenumbers.geodata import GEOCODE_DATA
 
     found: dict[str, dict[int, set[str]]] = {}
     for prefix, names in GEOCODE_DATA.items():
@@ -267,4 +286,15 @@ def _area_code_length(prefix: str) -> tuple[str, int]:
 def area_code_for_locality(name: str) -> str | None:
     """The area code of an Argentine locality by its name ("Río Cuarto" -> "358"), or None when the
     name is unknown or is shared by places with different codes."""
-    return _area_codes_by_locality().get(fold(name))
+    return AREA_CODES_BY_LOCALITY.get(fold(name))
+
+
+if __name__ == "__main__":
+    print(
+        '"""Folded Argentine locality name -> area code, written by `python -m backend.core.phones` from the\n'
+        'phonenumbers library\'s geographic data (see `phones.area_codes_from_library`)."""\n\n'
+        "AREA_CODES_BY_LOCALITY: dict[str, str] = {"
+    )
+    for locality, code in sorted(area_codes_from_library().items()):
+        print(f"    {json.dumps(locality)}: {json.dumps(code)},")
+    print("}")

@@ -54,7 +54,7 @@ def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Out
     current values of the ones that change are kept.
     """
     labels = texts.labels
-    compared, phone_owner = _compare_existing(candidates)
+    existing, compared, phone_owner = _compare_existing(candidates)
 
     to_create: list[Candidate] = []
     changes_by_pk: dict[int, tuple[dict, dict]] = {}
@@ -72,29 +72,26 @@ def plan_roster(*, batch: ImportBatch, candidates: list[Candidate], outcome: Out
             continue
         warned = bool(candidate.warnings)
         found = compared.get(candidate.dni)
-        if found is None:
-            to_create.append(candidate)
-            outcome.set(candidate.row, RowStatus.NEW, "; ".join(candidate.warnings), warned)
-        elif found[1]:
+        if found is not None:
             pk, changes, current = found
             changed_fields.update(changes)
             changes_by_pk[pk] = (current, changes)
             shown = [labels[c] for c in changes if c != "votes_at_score"] or [labels["votes_at_score"]]
             reason = texts.changed % {"fields": ", ".join(shown)}
             outcome.set(candidate.row, RowStatus.UPDATED, "; ".join([reason, *candidate.warnings]), warned)
-        else:
+        elif candidate.dni in existing:
             outcome.set(candidate.row, RowStatus.UNCHANGED, "; ".join(candidate.warnings), warned)
+        else:
+            to_create.append(candidate)
+            outcome.set(candidate.row, RowStatus.NEW, "; ".join(candidate.warnings), warned)
         for merged_row in candidate.merged_rows:
             outcome.statuses[merged_row] = RowStatus.MERGED
     return to_create, changes_by_pk, changed_fields
 
 
-_NOTHING_CHANGED: dict = {}
-
-
-def _compare(candidate: Candidate, row: tuple) -> tuple[int, dict, dict]:
-    """(pk, changed values, current values with the DNI) of a volunteer `row` (pk, dni, FIELDS...);
-    the current values only when something changed."""
+def _compare(candidate: Candidate, row: tuple) -> tuple[int, dict, dict] | None:
+    """(pk, changed values, current values with the DNI) of a volunteer `row` (pk, dni, FIELDS...)
+    that the file changes; None when it changes nothing."""
     values = candidate.values
     current = dict(zip(FIELDS, row[2:], strict=True))
     if values.get("phone") == current["phone"] and current["phone_verified"]:
@@ -102,47 +99,65 @@ def _compare(candidate: Candidate, row: tuple) -> tuple[int, dict, dict]:
         values = {**values, "phone_verified": True, "phone_rule": current["phone_rule"]}
     changes = {name: value for name, value in values.items() if current[name] != value}
     if not changes:
-        return row[0], _NOTHING_CHANGED, _NOTHING_CHANGED
+        return None
     return row[0], changes, {"dni": row[1], **current}
 
 
-def _compare_existing(candidates: list[Candidate]) -> tuple[dict[str, tuple[int, dict, dict]], dict[str, str]]:
-    """Each file volunteer already in the database compared with it (by DNI), and the owners (DNI)
-    of the file's phones.
+def _compare_existing(
+    candidates: list[Candidate],
+) -> tuple[set[str], dict[str, tuple[int, dict, dict]], dict[str, str]]:
+    """The DNIs of the file already in the database; those volunteers the file changes, compared with
+    it (by DNI); and the owners (DNI) of the file's phones that belong to someone else.
 
-    A small file asks with IN lists; a large one reads the table once (one query): building
-    100,000 IN parameters costs more than streaming the whole table.
+    Only what differs is kept: re-applying a roster of 200,000 unchanged people held a comparison
+    and a phone owner for each (about 60 MB). A small file asks with IN lists; a large one reads
+    the table once (one query): building 100,000 IN parameters costs more than streaming the
+    whole table.
     """
     by_dni = {c.dni: c for c in candidates}
-    phones = {phone for c in candidates if (phone := c.phone)}
+    phone_of = {phone: c.dni for c in candidates if (phone := c.phone)}
+    existing: set[str] = set()
     compared: dict[str, tuple[int, dict, dict]] = {}
     phone_owner: dict[str, str] = {}
+
+    def found(row: tuple) -> None:
+        candidate = by_dni.get(row[1])
+        if candidate is not None:
+            existing.add(candidate.dni)  # the file's own string, not the row's copy
+            changed = _compare(candidate, row)
+            if changed is not None:
+                compared[candidate.dni] = changed
+
+    def owned(phone: str | None, dni: str) -> None:
+        if phone is not None and phone_of.get(phone, dni) != dni:
+            phone_owner[phone] = dni
+
     if len(candidates) > QUERY_CHUNK:
         for row in _scan_volunteers():
-            candidate = by_dni.get(row[1])
-            if candidate is not None:
-                compared[row[1]] = _compare(candidate, row)
-            if row[PHONE_AT] in phones:
-                phone_owner[row[PHONE_AT]] = row[1]
-        return compared, phone_owner
+            found(row)
+            owned(row[PHONE_AT], row[1])
+        return existing, compared, phone_owner
     for chunk in chunks(sorted(by_dni)):
         for row in Volunteer.objects.filter(dni__in=chunk).values_list("pk", "dni", *FIELDS):
-            compared[row[1]] = _compare(by_dni[row[1]], row)
-    for chunk in chunks(sorted(phones)):
-        found_phones = Volunteer.objects.filter(phone__in=chunk).values_list("phone", "dni")
-        phone_owner.update((phone, dni) for phone, dni in found_phones if phone is not None)  # never None: phone__in
-    return compared, phone_owner
+            found(row)
+    for chunk in chunks(sorted(phone_of)):
+        for phone, dni in Volunteer.objects.filter(phone__in=chunk).values_list("phone", "dni"):
+            owned(phone, dni)
+    return existing, compared, phone_owner
 
 
 def _scan_volunteers():
     """(pk, dni, *FIELDS) of every volunteer with one plain SELECT: the ORM's per-row conversion
-    costs more than the query. Values compare equal to the cleaned ones (SQLite's 0/1 == False/True)."""
+    costs more than the query. Values compare equal to the cleaned ones (SQLite's 0/1 == False/True).
+
+    Streamed through a server-side cursor on PostgreSQL: a plain cursor receives the whole result
+    at once, in the driver's memory (the re-apply of 200,000 people peaked some 100 MB higher than on SQLite)."""
     meta = Volunteer._meta
     column_of = {f.attname: f.column for f in meta.concrete_fields}
     quote = connection.ops.quote_name
     names = ["id", "dni", *FIELDS]
     sql = "SELECT {} FROM {}".format(", ".join(quote(column_of[n]) for n in names), quote(meta.db_table))
-    with connection.cursor() as cursor:
+    with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(10_000):
             yield from rows

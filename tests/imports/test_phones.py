@@ -111,3 +111,30 @@ def test_fast_argentine_type_check_agrees_with_the_library():
     for national in samples:
         number = phonenumbers.PhoneNumber(country_code=54, national_number=int(national))
         assert ar_number_type(national) == phonenumbers.number_type(number), national
+
+
+def test_the_shipped_area_codes_by_locality_are_the_phonenumbers_library_s():
+    # given the table shipped in the code (so that no worker imports the library's 100 MB of world data)
+    from backend.core.area_codes import AREA_CODES_BY_LOCALITY
+    from backend.core.phones import area_code_for_locality, area_codes_from_library
+
+    # when / then: the same as derived from the installed library (regenerate: python -m backend.core.phones)
+    assert area_codes_from_library() == AREA_CODES_BY_LOCALITY
+    assert area_code_for_locality("Río Cuarto") == "358"
+    assert area_code_for_locality("CORDOBA") == "351"
+
+
+def test_guessing_an_area_code_by_locality_does_not_load_the_world_s_geographic_data():
+    import subprocess
+    import sys
+
+    # given a fresh interpreter, when a locality's area code is asked
+    code = (
+        "import sys; from backend.core.phones import area_code_for_locality; "
+        "assert area_code_for_locality('Villa María') == '353'; "
+        "print('phonenumbers.geodata' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    # then the library's geographic data was never imported
+    assert result.stdout.strip() == "False"
