@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import datetime
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -442,25 +443,48 @@ def _load() -> dict:
 
 
 class Board:
-    """A lead's WebSocket on the board, in its own thread: when each table's report event arrived."""
+    """A lead's WebSocket on the board, in its own process: when each table's report event arrived.
+
+    Its own process because in a thread it shares the GIL with the sixteen client threads, and
+    under their load it read frames seconds late: the delay measured was the bench's, not the
+    server's. Times are time.perf_counter() (CLOCK_MONOTONIC, the same clock in both processes).
+    """
 
     def __init__(self, url: str, session: str, origin: str):
-        self.url, self.session, self.origin = url, session, origin
+        context = multiprocessing.get_context("fork")  # before the client threads start
+        self.ready = context.Event()
+        self.stop = context.Event()
+        self.seen = context.Value("i", 0)
+        self._results, child_end = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_board_listen, args=(url, session, origin, self.ready, self.stop, self.seen, child_end), daemon=True
+        )
         self.arrived: dict[int, float] = {}
         # From the report's row (its `at`, stamped by the server) to the event on this socket.
         self.after_stored: list[float] = []
         self.incidents = 0
-        self.ready = threading.Event()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._listen()), daemon=True)
 
-    async def _listen(self) -> None:
+    def finish(self) -> None:
+        """Stop listening and take what the listener saw."""
+        self.stop.set()
+        if self._results.poll(15):
+            self.arrived, self.after_stored, self.incidents = self._results.recv()
+        self.process.join(5)
+
+
+def _board_listen(url, session, origin, ready, stop, seen, results) -> None:
+    arrived: dict[int, float] = {}
+    after_stored: list[float] = []
+    incidents = 0
+
+    async def listen() -> None:
+        nonlocal incidents
         import websockets
 
-        headers = {"Cookie": f"sessionid={self.session}", "Origin": self.origin}
-        async with websockets.connect(self.url, additional_headers=headers, max_queue=None) as ws:
-            self.ready.set()
-            while not self.stop.is_set():
+        headers = {"Cookie": f"sessionid={session}", "Origin": origin}
+        async with websockets.connect(url, additional_headers=headers, max_queue=None) as ws:
+            ready.set()
+            while not stop.is_set():
                 try:
                     raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
                 except TimeoutError:
@@ -470,11 +494,17 @@ class Board:
                 now, wall = time.perf_counter(), time.time()
                 event = json.loads(raw)
                 if event.get("type") == "table_report":
-                    if event["table_id"] not in self.arrived:
-                        self.after_stored.append(wall - datetime.datetime.fromisoformat(event["at"]).timestamp())
-                    self.arrived.setdefault(event["table_id"], now)
+                    if event["table_id"] not in arrived:
+                        after_stored.append(wall - datetime.datetime.fromisoformat(event["at"]).timestamp())
+                        arrived[event["table_id"]] = now
+                        seen.value = len(arrived)
                 elif event.get("type") == "incident":
-                    self.incidents += 1
+                    incidents += 1
+
+    try:
+        asyncio.run(listen())
+    finally:
+        results.send((arrived, after_stored, incidents))
 
 
 def _run(args, built: dict, port: int, server_pid: int, backends: Backends, workers: int) -> None:
@@ -495,7 +525,7 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
     wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
     sms_url = base + "/sms/inbound/"
     board = Board(f"ws://127.0.0.1:{port}/ws/board/{built['election']}/", built["session"], base)
-    board.thread.start()
+    board.process.start()
     if not board.ready.wait(15):
         raise SystemExit("the board's WebSocket did not connect")
 
@@ -573,10 +603,10 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
         elapsed = time.perf_counter() - started
         # The board's last events (and the CPU of sending them) belong to the run.
         deadline = time.perf_counter() + 10
-        while len(board.arrived) < len(sent_at) and time.perf_counter() < deadline:
+        while board.seen.value < len(sent_at) and time.perf_counter() < deadline:
             time.sleep(0.1)
     stop_healthz.set()
-    board.stop.set()
+    board.finish()
 
     reports = len(watchers)
     requests_sent = reports + len(latencies["incident"])
