@@ -172,15 +172,19 @@ def main() -> None:
             f"re-apply {reapply / bare:.1f}x (cpu {reapply_cpu / bare_cpu:.1f}x)"
         )
         print(
-            f"ratio to the whole-sheet floor (cpu {whole_cpu:.2f} s): apply {apply_cpu / whole_cpu:.1f}x, "
-            f"re-apply {reapply_cpu / whole_cpu:.1f}x"
+            f"ratio to the whole-sheet floor ({whole:.2f} s, cpu {whole_cpu:.2f} s): apply {apply / whole:.1f}x "
+            f"(cpu {apply_cpu / whole_cpu:.1f}x), re-apply {reapply / whole:.1f}x (cpu {reapply_cpu / whole_cpu:.1f}x)"
         )
         allowed = 400 * max(args.rows, 1) / 200_000
-        # By CPU time against the whole-sheet read: wall time means little on a shared machine.
-        verdict = apply_cpu <= 4 * whole_cpu and reapply_cpu <= 4 * whole_cpu and peak <= max(allowed, 400)
+        # The user waits for the wall clock, which on PostgreSQL includes the server's work (this
+        # process's CPU does not); on a loaded machine only the CPU ratio means anything.
+        fits = peak <= max(allowed, 400)
+        by_wall = apply <= 4 * whole and reapply <= 4 * whole and fits
+        by_cpu = apply_cpu <= 4 * whole_cpu and reapply_cpu <= 4 * whole_cpu and fits
         print(
-            f"targets (apply and re-apply cpu <= 4x the whole-sheet read, peak <= 400 MB at 200,000 rows): "
-            f"{'met' if verdict else 'NOT met'}"
+            f"targets (apply and re-apply <= 4x the whole-sheet read, peak <= 400 MB at 200,000 rows): "
+            f"{'met' if by_wall else 'NOT met'} by wall clock (quiet machine), "
+            f"{'met' if by_cpu else 'NOT met'} by this process's CPU"
         )
     finally:
         drop()
