@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import pytest
 
 from backend.accounts.models import Role
+from backend.assignments.models import AssignmentRole
+from backend.assignments.services import assignment_create
 
 from .factories import (
     AreaFactory,
@@ -87,6 +89,20 @@ def south_coordinator(geo):
 def north_volunteer(geo):
     user = UserFactory(username="vol-norte", role=Role.VOLUNTEER)
     return VolunteerFactory(area=geo.north_town, user=user, first_name="María", last_name="García")
+
+
+@pytest.fixture
+def watcher(geo, north_volunteer):
+    """north_volunteer, the watcher of the first table of the north place (told nothing)."""
+    assignment_create(
+        volunteer=north_volunteer,
+        place=geo.north_place,
+        table=geo.north_tables[0],
+        role=AssignmentRole.TABLE,
+        source="admin",
+        notify=False,
+    )
+    return north_volunteer
 
 
 @pytest.fixture

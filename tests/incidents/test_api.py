@@ -7,23 +7,8 @@ from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
 from rest_framework.test import APIClient
 
-from backend.assignments.models import AssignmentRole
-from backend.assignments.services import assignment_create
 from backend.console.routing import websocket_urlpatterns
 from backend.incidents.models import Incident
-
-
-@pytest.fixture
-def watcher(geo, north_volunteer):
-    assignment_create(
-        volunteer=north_volunteer,
-        place=geo.north_place,
-        table=geo.north_tables[0],
-        role=AssignmentRole.TABLE,
-        source="admin",
-        notify=False,
-    )
-    return north_volunteer
 
 
 def _as(user):

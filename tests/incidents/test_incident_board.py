@@ -4,33 +4,17 @@ incidents reach the area's coordinators by SMS through the outbox, and escalate 
 import datetime
 import io
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from backend.accounts.models import Role
-from backend.assignments.models import AssignmentRole
-from backend.assignments.services import assignment_create
 from backend.console.models import ExportLog
 from backend.incidents.models import Incident, IncidentEvent
 from backend.incidents.services import incident_report, incidents_escalate_due
 from backend.messaging.models import OutboundMessage
 from backend.notices.models import Notice
 from tests.factories import CoordinatorScopeFactory, UserFactory
-
-
-@pytest.fixture
-def watcher(geo, north_volunteer):
-    assignment_create(
-        volunteer=north_volunteer,
-        place=geo.north_place,
-        table=geo.north_tables[0],
-        role=AssignmentRole.TABLE,
-        source="admin",
-        notify=False,
-    )
-    return north_volunteer
 
 
 def _client(user) -> Client:

@@ -5,8 +5,6 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from backend.assignments.models import AssignmentRole
-from backend.assignments.services import assignment_create
 from backend.core.exceptions import ApplicationError
 from backend.incidents.categories import DEFAULTS, categories_for, category_guess
 from backend.incidents.models import Incident, IncidentCategory, IncidentEvent
@@ -20,19 +18,6 @@ from backend.incidents.services import (
 )
 from backend.incidents.tasks import incidents_escalate_due_task
 from backend.notices.models import Notice
-
-
-@pytest.fixture
-def watcher(geo, north_volunteer):
-    assignment_create(
-        volunteer=north_volunteer,
-        place=geo.north_place,
-        table=geo.north_tables[0],
-        role=AssignmentRole.TABLE,
-        source="admin",
-        notify=False,
-    )
-    return north_volunteer
 
 
 def _report(geo, watcher, text="faltan boletas de la lista 3", **kwargs):

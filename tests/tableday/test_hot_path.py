@@ -12,27 +12,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
-from backend.assignments.models import AssignmentRole
-from backend.assignments.services import assignment_create
 from backend.core.live import board_group, live_send
 from backend.tableday.models import TableDay, TableReport
 from backend.tableday.services import table_report
 from tests.sms.webhook import inbound_params, twiml_text
 
 from ..factories import AreaFactory, PollingPlaceFactory, TableFactory
-
-
-@pytest.fixture
-def watcher(geo, north_volunteer):
-    assignment_create(
-        volunteer=north_volunteer,
-        place=geo.north_place,
-        table=geo.north_tables[0],
-        role=AssignmentRole.TABLE,
-        source="admin",
-        notify=False,
-    )
-    return north_volunteer
 
 
 def test_a_report_locks_reads_and_writes_in_three_statements_and_a_repeat_in_one(geo, django_assert_num_queries):

@@ -42,24 +42,11 @@ def general(geo):
     return volunteer
 
 
-@pytest.fixture
-def table_watcher(geo, north_volunteer):
-    assignment_create(
-        volunteer=north_volunteer,
-        place=geo.north_place,
-        table=geo.north_tables[0],
-        role=AssignmentRole.TABLE,
-        source="admin",
-        notify=False,
-    )
-    return north_volunteer
-
-
-def test_the_general_sees_each_table_and_reports_for_any_of_them(geo, general, table_watcher):
+def test_the_general_sees_each_table_and_reports_for_any_of_them(geo, general, watcher):
     client = _signed_in(general)
     page = client.get("/mi/")
     rows = {row["table"].number: row for row in page.context["school"]["tables"]}
-    assert [a.volunteer for a in rows[1]["watchers"]] == [table_watcher]
+    assert [a.volunteer for a in rows[1]["watchers"]] == [watcher]
     assert [r["table"].number for r in page.context["school"]["uncovered"]] == [2, 3]
 
     after = _post(client, "/mi/escuela/mesa/", {"table": geo.north_tables[2].pk, "state": "open"})
@@ -71,8 +58,8 @@ def test_the_general_sees_each_table_and_reports_for_any_of_them(geo, general, t
     assert TableReport.objects.count() == 1
 
 
-def test_a_table_watcher_gets_no_school_controls(geo, table_watcher):
-    client = _signed_in(table_watcher)
+def test_a_watcher_gets_no_school_controls(geo, watcher):
+    client = _signed_in(watcher)
     assert "school" not in client.get("/mi/").context
     _post(client, "/mi/escuela/mesa/", {"table": geo.north_tables[1].pk, "state": "open"})
     assert not TableReport.objects.exists()
@@ -113,8 +100,8 @@ def test_a_bad_dni_is_refused_clearly_and_what_was_typed_comes_back(geo, general
     assert not Volunteer.objects.filter(first_name="Pedro").exists()
 
 
-def test_the_watcher_reports_a_problem_on_the_web_with_a_photo(geo, table_watcher):
-    client = _signed_in(table_watcher)
+def test_the_watcher_reports_a_problem_on_the_web_with_a_photo(geo, watcher):
+    client = _signed_in(watcher)
     photo = SimpleUploadedFile("urna.png", PNG, content_type="image/png")
     after = _post(client, "/mi/problema/", {"category": "ballot_shortage", "text": "faltan boletas", "photo": photo})
     assert "recibido" in after.content.decode()
@@ -123,8 +110,8 @@ def test_the_watcher_reports_a_problem_on_the_web_with_a_photo(geo, table_watche
     assert incident.photos.get().sha256 == hashlib.sha256(PNG).hexdigest()
 
 
-def test_a_file_that_is_not_a_photo_is_refused_and_the_text_is_kept(geo, table_watcher):
-    client = _signed_in(table_watcher)
+def test_a_file_that_is_not_a_photo_is_refused_and_the_text_is_kept(geo, watcher):
+    client = _signed_in(watcher)
     fake = SimpleUploadedFile("urna.png", b"%PDF-1.4 no", content_type="image/png")
     after = _post(client, "/mi/problema/", {"text": "faltan boletas de la lista 3", "photo": fake})
     assert "Solo se guardan fotos" in after.content.decode()
