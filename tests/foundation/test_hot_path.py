@@ -1,6 +1,7 @@
 """The shared request path's parts: prepared model reads, token authentication, the Redis cache client."""
 
 import os
+import threading
 import uuid
 
 import pytest
@@ -83,6 +84,24 @@ def test_the_redis_cache_reuses_one_client_per_server():
     client = cache._cache.get_client()
     assert cache._cache.get_client("key", write=True) is client
     assert client.connection_pool is cache._cache._get_connection_pool(write=True)
+
+
+def test_the_redis_cache_of_every_thread_shares_one_client_and_its_connections():
+    # given: Django keeps a cache object per thread, and the ASGI server runs each request in a new one
+    clients = []
+
+    def request_thread():
+        clients.append(RedisCache("redis://127.0.0.1:6379/15", {})._cache.get_client())
+
+    # when
+    threads = [threading.Thread(target=request_thread) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then: one client, so one pool of connections kept open between requests
+    assert len(clients) == 3 and clients[0] is clients[1] is clients[2]
+    assert RedisCache("redis://127.0.0.1:6379/14", {})._cache.get_client() is not clients[0]
 
 
 @pytest.mark.redis
