@@ -12,10 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import Role
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, EventSource
+from backend.assignments.models import EventSource
 from backend.core.exceptions import PermissionDenied
 from backend.elections.models import Table
-from backend.permissions import Action, can, role_of
+from backend.permissions import Action, can, can_report_table, role_of
 from backend.tableday.models import TableReport, TableState
 from backend.tableday.selectors import table_report_list, table_status_from_reports
 from backend.tableday.services import table_report
@@ -57,15 +57,6 @@ def _timeline(table: Table, changed: bool) -> dict:
     ).data
 
 
-def _may_report(user, table: Table) -> bool:
-    if can(user, Action.CHANGE, table):
-        return True
-    own = Assignment.objects.filter(
-        volunteer__user=user, election_id=table.election_id, status__in=ACTIVE_STATUSES, place_id=table.place_id
-    ).select_related("place__area")
-    return any(can(user, Action.RESPOND, a) and (a.role == AssignmentRole.PLACE or a.table_id == table.pk) for a in own)
-
-
 class TableTimelineApi(APIView):
     """GET: the table's state and reports, oldest first. POST: report a state (or correct it)."""
 
@@ -90,7 +81,7 @@ class TableTimelineApi(APIView):
         if correction:
             allowed = role_of(request.user) in {Role.LEAD, Role.COORDINATOR} and can(request.user, Action.CHANGE, table)
         else:
-            allowed = _may_report(request.user, table)
+            allowed = can_report_table(request.user, table)
         if not allowed:
             raise PermissionDenied()
         result = table_report(

@@ -130,12 +130,23 @@ def can_import(user: Any) -> bool:
 def can_submit_sheet(user: Any, table: Table) -> bool:
     """May `user` submit a result sheet for `table`? Its table watcher, its place's fiscal general,
     a data-entry volunteer or coordinator whose scope covers it, and leads."""
+    return _may_act_for_table(user, table, staff={Role.COORDINATOR, Role.DATA_ENTRY})
+
+
+def can_report_table(user: Any, table: Table) -> bool:
+    """May `user` report `table`'s state (opened, closed, counted...)? Its table watcher, its place's
+    fiscal general, a coordinator whose scope covers it, and leads: the same people by SMS (whose
+    keywords find only the sender's own tables), on the watcher's page and through the API."""
+    return _may_act_for_table(user, table, staff={Role.COORDINATOR})
+
+
+def _may_act_for_table(user: Any, table: Table, *, staff: set[str]) -> bool:
     role = role_of(user)
     if role is None:
         return False
     if role == Role.LEAD:
         return True
-    if role in {Role.COORDINATOR, Role.DATA_ENTRY}:
+    if role in staff:
         return _in_scope(user, table.election_id, table.place.area.path)
     volunteer = _volunteer_of(user)
     if volunteer is None:

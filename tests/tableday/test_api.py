@@ -60,6 +60,21 @@ def test_a_watcher_cannot_report_another_table_of_the_school(api, geo, watching,
     assert not TableReport.objects.exists()
 
 
+def test_the_fiscal_general_reports_any_table_of_the_school_and_none_of_another(api, geo, north_volunteer):
+    # given: the north place's fiscal general
+    assignment_create(
+        volunteer=north_volunteer, place=geo.north_place, role=AssignmentRole.PLACE, source="admin", notify=False
+    )
+    api.force_authenticate(north_volunteer.user)
+    # when
+    own_school = api.post(_url(geo.north_tables[1]), {"state": "open"}, format="json")
+    other_school = api.post(_url(geo.south_tables[0]), {"state": "open"}, format="json")
+    # then
+    assert own_school.status_code == 200 and own_school.json()["state"] == "open"
+    assert other_school.status_code == 403
+    assert list(TableReport.objects.values_list("table_id", flat=True)) == [geo.north_tables[1].pk]
+
+
 def test_a_watcher_cannot_correct(api, geo, watching, north_volunteer):
     api.force_authenticate(north_volunteer.user)
     response = api.post(
