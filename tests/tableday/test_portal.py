@@ -14,17 +14,9 @@ def _path(link: str) -> str:
 
 
 @pytest.fixture
-def browser(geo, north_volunteer):
-    assignment_create(
-        volunteer=north_volunteer,
-        place=geo.north_place,
-        table=geo.north_tables[0],
-        role=AssignmentRole.TABLE,
-        source="admin",
-        notify=False,
-    )
+def browser(watcher):
     client = Client(enforce_csrf_checks=True)
-    client.get(_path(magic_link_issue(volunteer=north_volunteer)), follow=True)
+    client.get(_path(magic_link_issue(volunteer=watcher)), follow=True)
     return client
 
 
