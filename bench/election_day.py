@@ -47,6 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from serving import wait_until_healthy  # noqa: E402  (bench/, beside this file)
+
 DISTRICTS = 24
 TICK = os.sysconf("SC_CLK_TCK")
 PROBLEMS = [
@@ -513,14 +515,7 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
     from twilio.request_validator import RequestValidator
 
     base = f"http://127.0.0.1:{port}"
-    # Up to three minutes: on a loaded machine two uvicorn processes take long to import Django.
-    deadline = time.perf_counter() + 180
-    while time.perf_counter() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
+    wait_until_healthy(base)
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
     sms_url = base + "/sms/inbound/"

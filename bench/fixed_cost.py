@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from election_day import Backends, Meter, _build, _free_port, _parent, _prepare_database  # noqa: E402
+from serving import wait_until_healthy  # noqa: E402
 
 KINDS = ("healthz", "refused", "no-op SMS", "ABRIO SMS", "API report", "API read")
 
@@ -191,12 +191,7 @@ def _run(
     from twilio.request_validator import RequestValidator
 
     base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
+    wait_until_healthy(base)
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
     sms_url = base + "/sms/inbound/"
