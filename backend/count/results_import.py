@@ -864,7 +864,7 @@ def official_import_upload(
 ) -> OfficialImport:
     """Store an uploaded official results file (streamed to disk, hashed as it goes) and queue its check.
 
-    Called by the console's upload page and the API (leads), and by `official_import_from_path`. What
+    Called by the console's upload page and the API (leads), and by `official_import_file`. What
     cannot be a file of this layout is refused at once from its first bytes (empty, not UTF-8, the other
     layout, missing columns), before anything is stored; the full check (every row) runs in the worker
     after commit, `official_import_run` (`queue=False`: the caller runs it itself)."""
@@ -939,7 +939,7 @@ def _head_check(head: bytes, *, layout: str, complete: bool) -> None:
 
 def official_import_apply(*, job: OfficialImport, actor, queue: bool = True) -> OfficialImport:
     """A lead applies a checked file (the console's preview page, the API): queued for the worker after
-    commit (`queue=False`: the caller runs `official_import_run` itself, `official_import_from_path`).
+    commit (`queue=False`: the caller runs `official_import_run` itself, `official_import_file`).
 
     The claim is a conditional UPDATE, so a double click or two leads queue one run."""
     if not can_import(actor):
@@ -961,7 +961,7 @@ def official_import_apply(*, job: OfficialImport, actor, queue: bool = True) -> 
 
 def official_import_run(*, job_id: int, dry_run: bool, on_progress: Progress | None = None) -> OfficialImport | None:
     """Read the stored file: a check (dry run, the preview) or the apply. Called by the Celery task and
-    by `official_import_from_path`, which also follows the progress (`on_progress(bytes read, size)`).
+    by `official_import_file`, which also follows the progress (`on_progress(bytes read, size)`).
 
     Idempotent: a job that is not in the state this run expects is left alone. A bad file ends the
     job as failed with its specific error, and (one transaction) changes nothing."""
@@ -1019,33 +1019,33 @@ def official_import_run(*, job_id: int, dry_run: bool, on_progress: Progress | N
     return OfficialImport.objects.get(pk=job.pk)
 
 
-def official_import_from_path(
+def official_import_file(
     *,
     election: Election,
     layout: str,
-    path: Path,
+    upload: File,
     actor,
     category: Category | None = None,
     create_missing: bool = False,
     apply: bool = True,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> OfficialImport:
-    """A file on the server's disk through the console's and the API's door: `manage.py count_import
-    national|wide`. The same steps in this process instead of the worker, so the operator follows them:
-    stored with its hash as an `OfficialImport` by `actor` (`official_import_upload`, with its refusals
-    raised as they are), checked (`official_import_run`, a dry run), then with `apply` claimed and
-    applied as a lead would (`official_import_apply`). `on_progress(phase, bytes read, size)`, phase
-    "check" or "apply". Returns the job: failed with its error, previewed, or applied."""
-    with path.open("rb") as handle:
-        job = official_import_upload(
-            election=election,
-            layout=layout,
-            upload=File(handle, name=path.name),
-            actor=actor,
-            category=category,
-            create_missing=create_missing,
-            queue=False,
-        )
+    """A file through the console's and the API's door, in this process instead of the worker:
+    `manage.py count_import national|wide` (a file on the server's disk, the operator following the
+    steps) and the demo's election night. Stored with its hash as an `OfficialImport` by `actor`
+    (`official_import_upload`, its refusals raised as they are), checked (`official_import_run`, a dry
+    run), then with `apply` claimed and applied as a lead would (`official_import_apply`).
+    `on_progress(phase, bytes read, size)`, phase "check" or "apply". Returns the job: failed with
+    its error, previewed, or applied."""
+    job = official_import_upload(
+        election=election,
+        layout=layout,
+        upload=upload,
+        actor=actor,
+        category=category,
+        create_missing=create_missing,
+        queue=False,
+    )
 
     def follow(phase: str) -> Progress | None:
         return None if on_progress is None else lambda done, total: on_progress(phase, done, total)

@@ -4,7 +4,7 @@ manage.py count_import ballot <election slug> boleta.xlsx
 manage.py count_import national <election slug> resultados.csv --user jefa [--create-missing] [--check]
 manage.py count_import wide <election slug> gobernador.csv --user jefa --category GOB [--create-missing] [--check]
 
-Official results go through the console's and the API's door (`official_import_from_path`): the file
+Official results go through the console's and the API's door (`official_import_file`): the file
 is stored with its hash as an `OfficialImport` by the lead named with --user, checked, then applied
 (with --check, left checked for a lead to apply from the console or the API). The refusals and their
 messages are the upload's.
@@ -13,12 +13,13 @@ messages are the upload's.
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.count.models import OfficialImportState
-from backend.count.results_import import ballot_import, official_import_from_path
+from backend.count.results_import import ballot_import, official_import_file
 from backend.count.selectors import category_get_by_code
 from backend.elections.models import Election
 
@@ -72,16 +73,17 @@ class Command(BaseCommand):
                 label = _("Revisando") if phase == "check" else _("Aplicando")
                 self.stdout.write(f"{label}: {percent}% ({done // 2**20} / {total // 2**20} MB)")
 
-        job = official_import_from_path(
-            election=election,
-            layout=layout,
-            path=path,
-            actor=actor,
-            category=chosen,
-            create_missing=create_missing,
-            apply=not check,
-            on_progress=progress,
-        )
+        with path.open("rb") as handle:
+            job = official_import_file(
+                election=election,
+                layout=layout,
+                upload=File(handle, name=path.name),
+                actor=actor,
+                category=chosen,
+                create_missing=create_missing,
+                apply=not check,
+                on_progress=progress,
+            )
         self.stdout.write(
             _("Importación #%(id)s: %(name)s, %(size)s bytes, SHA-256 %(sha)s.")
             % {"id": job.pk, "name": job.file_name, "size": job.file_size, "sha": job.file_sha256}
