@@ -40,6 +40,7 @@ from backend.core.spreadsheets import (
     read_rows,
 )
 from backend.core.text import clean_text, fold, header_key
+from backend.core.uploads import UploadTooBig
 from backend.elections.models import Area, Election, Table
 from backend.permissions import can_import
 
@@ -876,10 +877,8 @@ def official_import_upload(
         raise ApplicationError(_("La categoría no es de esta elección."), code=CountErrorCode.UNKNOWN_CATEGORY)
     size = upload.size or 0
     if size > official_max_bytes():
-        raise ApplicationError(
-            _("El archivo pesa más de %(mb)s MB, el máximo permitido.") % {"mb": official_max_bytes() // 2**20},
-            code=SpreadsheetError.TOO_BIG,
-        )
+        # The refusal the upload handler gives the console and the API as the bytes arrive.
+        raise UploadTooBig(official_max_bytes())
     digest = hashlib.sha256()
     head = b""
     for chunk in upload.chunks():

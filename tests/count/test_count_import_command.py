@@ -169,6 +169,19 @@ def test_a_bad_file_is_refused_with_the_apis_message_and_nothing_stored(lead, se
     assert not OfficialImport.objects.exists() and _stored_files(settings) == []
 
 
+def test_a_file_over_the_limit_is_refused_with_the_apis_message_and_nothing_stored(lead, settings):
+    # given: a limit below the real file's 15 KB
+    settings.COUNT_OFFICIAL_MAX_FILE_BYTES = 2_000
+    election = _trenque_lauquen("gen-2023")
+    over = _api_upload(_api(lead), election, TRENQUE_LAUQUEN.read_bytes(), name=TRENQUE_LAUQUEN.name)
+    # when
+    with pytest.raises(CommandError) as refused:
+        _command("national", election.slug, TRENQUE_LAUQUEN, "--user", "lead")
+    # then: the API's 413 message, word for word
+    assert over.status_code == 413 and str(refused.value) == over.json()["message"]
+    assert not OfficialImport.objects.exists() and _stored_files(settings) == []
+
+
 def test_a_file_of_another_election_fails_its_check_and_is_recorded_as_failed(lead, tmp_path):
     # given: the real file with every table moved out of the election
     election = _trenque_lauquen("gen-2023")
