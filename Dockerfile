@@ -34,5 +34,11 @@ RUN python manage.py compilemessages --ignore=.venv -v0 \
 USER fiscaliza
 EXPOSE 8000
 
-# The web process; docker-compose overrides the command for the worker and beat.
-CMD ["uvicorn", "backend.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# uvicorn trusts X-Forwarded-For/-Proto only from these addresses; in a container the TLS proxy is
+# another host, so any (port 8000 must be reachable only through the proxy). Narrow it in .env.
+ENV FORWARDED_ALLOW_IPS="*"
+
+# The web process, the README's production command word for word (docker-compose passes WEB_WORKERS
+# for --workers); docker-compose overrides the command for the worker and beat.
+CMD ["uvicorn", "backend.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--workers", "2", \
+     "--ws-per-message-deflate", "false", "--backlog", "4096"]

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from backend.accounts.models import Role
 from backend.core.exceptions import ApplicationError, PermissionDenied
+from backend.core.uploads import DiskUploadHandler
 from backend.count.errors import CountErrorCode
 from backend.count.exports import discrepancies_xlsx
 from backend.count.models import (
@@ -43,8 +44,6 @@ from backend.count.selectors import (
 from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
 from backend.elections.models import Area, Election, Table
 from backend.permissions import Action, can, can_import, can_resolve_sheets, can_submit_sheet, role_of
-
-from .parsers import DiskUploadHandler
 
 
 class SheetOutputSerializer(serializers.ModelSerializer):

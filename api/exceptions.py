@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from backend.core.exceptions import ApplicationError
 from backend.core.exceptions import PermissionDenied as DomainPermissionDenied
+from backend.core.uploads import UploadTooBig
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,10 @@ def exception_handler(exc, context):
             {"code": exc.code, "message": str(exc.message), "detail": exc.extra}, status=status.HTTP_403_FORBIDDEN
         )
     if isinstance(exc, ApplicationError):
-        return Response(
-            {"code": exc.code, "message": str(exc.message), "detail": exc.extra}, status=status.HTTP_400_BAD_REQUEST
+        code = (
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if isinstance(exc, UploadTooBig) else status.HTTP_400_BAD_REQUEST
         )
+        return Response({"code": exc.code, "message": str(exc.message), "detail": exc.extra}, status=code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,6 +40,7 @@ from backend.core.spreadsheets import (
     read_rows,
 )
 from backend.core.text import clean_text, fold, header_key
+from backend.core.uploads import UploadTooBig
 from backend.elections.models import Area, Election, Table
 from backend.permissions import can_import
 
@@ -852,13 +854,21 @@ def official_max_bytes() -> int:
 
 
 def official_import_upload(
-    *, election: Election, layout: str, upload, actor, category: Category | None = None, create_missing: bool = False
+    *,
+    election: Election,
+    layout: str,
+    upload,
+    actor,
+    category: Category | None = None,
+    create_missing: bool = False,
+    queue: bool = True,
 ) -> OfficialImport:
     """Store an uploaded official results file (streamed to disk, hashed as it goes) and queue its check.
 
-    Called by the console's upload page (leads). What cannot be a file of this layout is refused at
-    once from its first bytes (empty, not UTF-8, the other layout, missing columns), before anything is
-    stored; the full check (every row) runs in the worker after commit, `official_import_run`."""
+    Called by the console's upload page and the API (leads), and by `official_import_file`. What
+    cannot be a file of this layout is refused at once from its first bytes (empty, not UTF-8, the other
+    layout, missing columns), before anything is stored; the full check (every row) runs in the worker
+    after commit, `official_import_run` (`queue=False`: the caller runs it itself)."""
     if not can_import(actor):
         raise PermissionDenied(_("Solo los responsables pueden importar resultados oficiales."))
     if layout not in OfficialImportLayout.values:
@@ -867,10 +877,8 @@ def official_import_upload(
         raise ApplicationError(_("La categoría no es de esta elección."), code=CountErrorCode.UNKNOWN_CATEGORY)
     size = upload.size or 0
     if size > official_max_bytes():
-        raise ApplicationError(
-            _("El archivo pesa más de %(mb)s MB, el máximo permitido.") % {"mb": official_max_bytes() // 2**20},
-            code=SpreadsheetError.TOO_BIG,
-        )
+        # The refusal the upload handler gives the console and the API as the bytes arrive.
+        raise UploadTooBig(official_max_bytes())
     digest = hashlib.sha256()
     head = b""
     for chunk in upload.chunks():
@@ -905,7 +913,8 @@ def official_import_upload(
     )
     job.file.save(Path(str(upload.name)).name[-80:] or "resultados.csv", upload, save=False)
     job.save()
-    transaction.on_commit(lambda: task_queue(OFFICIAL_TASK, job.pk, True))
+    if queue:
+        transaction.on_commit(lambda: task_queue(OFFICIAL_TASK, job.pk, True))
     return job
 
 
@@ -927,8 +936,9 @@ def _head_check(head: bytes, *, layout: str, complete: bool) -> None:
         )
 
 
-def official_import_apply(*, job: OfficialImport, actor) -> OfficialImport:
-    """A lead applies a checked file (the console's preview page): queued for the worker after commit.
+def official_import_apply(*, job: OfficialImport, actor, queue: bool = True) -> OfficialImport:
+    """A lead applies a checked file (the console's preview page, the API): queued for the worker after
+    commit (`queue=False`: the caller runs `official_import_run` itself, `official_import_file`).
 
     The claim is a conditional UPDATE, so a double click or two leads queue one run."""
     if not can_import(actor):
@@ -942,13 +952,15 @@ def official_import_apply(*, job: OfficialImport, actor) -> OfficialImport:
             code=CountErrorCode.IMPORT_STATE,
         )
     cache.delete(job.progress_key)
-    transaction.on_commit(lambda: task_queue(OFFICIAL_TASK, job.pk, False))
+    if queue:
+        transaction.on_commit(lambda: task_queue(OFFICIAL_TASK, job.pk, False))
     job.refresh_from_db()
     return job
 
 
-def official_import_run(*, job_id: int, dry_run: bool) -> OfficialImport | None:
-    """Read the stored file: a check (dry run, the preview) or the apply. Called by the Celery task.
+def official_import_run(*, job_id: int, dry_run: bool, on_progress: Progress | None = None) -> OfficialImport | None:
+    """Read the stored file: a check (dry run, the preview) or the apply. Called by the Celery task and
+    by `official_import_file`, which also follows the progress (`on_progress(bytes read, size)`).
 
     Idempotent: a job that is not in the state this run expects is left alone. A bad file ends the
     job as failed with its specific error, and (one transaction) changes nothing."""
@@ -968,6 +980,8 @@ def official_import_run(*, job_id: int, dry_run: bool) -> OfficialImport | None:
         if now - last[0] >= 0.5 or done >= total:
             last[0] = now
             cache.set(key, (done, total), 3600)
+            if on_progress is not None:
+                on_progress(done, total)
 
     run = official_import_national if job.layout == OfficialImportLayout.NATIONAL else official_import_wide
     options = {"category": job.category} if job.layout == OfficialImportLayout.WIDE else {}
@@ -1002,3 +1016,44 @@ def official_import_run(*, job_id: int, dry_run: bool) -> OfficialImport | None:
             state=OfficialImportState.APPLIED, result=summary.as_dict(), applied_at=timezone.now()
         )
     return OfficialImport.objects.get(pk=job.pk)
+
+
+def official_import_file(
+    *,
+    election: Election,
+    layout: str,
+    upload: File,
+    actor,
+    category: Category | None = None,
+    create_missing: bool = False,
+    apply: bool = True,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> OfficialImport:
+    """A file through the console's and the API's door, in this process instead of the worker:
+    `manage.py count_import national|wide` (a file on the server's disk, the operator following the
+    steps) and the demo's election night. Stored with its hash as an `OfficialImport` by `actor`
+    (`official_import_upload`, its refusals raised as they are), checked (`official_import_run`, a dry
+    run), then with `apply` claimed and applied as a lead would (`official_import_apply`).
+    `on_progress(phase, bytes read, size)`, phase "check" or "apply". Returns the job: failed with
+    its error, previewed, or applied."""
+    job = official_import_upload(
+        election=election,
+        layout=layout,
+        upload=upload,
+        actor=actor,
+        category=category,
+        create_missing=create_missing,
+        queue=False,
+    )
+
+    def follow(phase: str) -> Progress | None:
+        return None if on_progress is None else lambda done, total: on_progress(phase, done, total)
+
+    official_import_run(job_id=job.pk, dry_run=True, on_progress=follow("check"))
+    job.refresh_from_db()
+    if not apply or job.state != OfficialImportState.PREVIEWED:
+        return job
+    official_import_apply(job=job, actor=actor, queue=False)
+    official_import_run(job_id=job.pk, dry_run=False, on_progress=follow("apply"))
+    job.refresh_from_db()
+    return job

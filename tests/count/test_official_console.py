@@ -2,11 +2,15 @@
 applied by the worker; every bad file refused with its reason and nothing changed) and the
 conflicts page (both sheets side by side, one chosen with a reason, through `sheet_resolve`)."""
 
+import gzip
+import hashlib
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from backend.console.models import ExportKind, ExportLog
+from backend.console.views import count_official
 from backend.count import results_import
 from backend.count.models import (
     BallotList,
@@ -24,7 +28,9 @@ from backend.notices.models import Notice, NoticeKind
 
 from ..factories import AreaFactory, ElectionFactory, PollingPlaceFactory, TableFactory, UserFactory
 from .conftest import sheet_figures
-from .test_results import CORDOBA, cordoba  # noqa: F401  (the real Córdoba fixture)
+from .test_results import CORDOBA, RESULTS, cordoba  # noqa: F401  (the real Córdoba fixture)
+
+CORDOBA_FULL = RESULTS / "gobernador-cordoba-2019.csv.gz"  # the whole province, 580 KB
 
 pytestmark = pytest.mark.usefixtures("media_and_inline_worker")
 
@@ -124,6 +130,69 @@ def test_a_bad_file_is_refused_at_once_with_its_reason(national, data, layout, e
     response = _upload(client, national, data, layout=layout)
     assert response.status_code == 400 and expected in response.content.decode()
     assert not OfficialImport.objects.exists() and not ResultSheet.objects.exists()
+
+
+def test_the_upload_reaches_the_service_as_a_file_on_disk_whatever_its_size(
+    cordoba,  # noqa: F811
+    monkeypatch,
+):
+    # given: the real Córdoba file (4 KB), far below the size Django would otherwise keep in memory
+    election, governor = cordoba
+    data = CORDOBA.read_bytes()
+    seen = []
+    real = count_official.official_import_upload
+
+    def spy(**kwargs):
+        seen.append(kwargs["upload"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(count_official, "official_import_upload", spy)
+    # when
+    response = _upload(_lead_client(), election, data, layout="wide", category=governor.pk)
+    # then: the API's handler wrote it to a temporary file; the stored file and its hash are the upload's
+    assert response.status_code == 302
+    assert hasattr(seen[0], "temporary_file_path")
+    job = OfficialImport.objects.get()
+    assert (job.file_sha256, job.file.read()) == (hashlib.sha256(data).hexdigest(), data)
+
+
+@pytest.mark.parametrize("size", [3_000, 200_000], ids=["caught-as-it-arrives", "caught-by-its-declared-length"])
+def test_a_file_over_the_limit_is_refused_on_the_page_and_nothing_stored(national, settings, size):
+    # given: a limit of 2,000 bytes and the real Córdoba 2019 governor file, cut
+    settings.COUNT_OFFICIAL_MAX_FILE_BYTES = 2_000
+    data = gzip.decompress(CORDOBA_FULL.read_bytes())[:size]
+    # when
+    response = _upload(_lead_client(), national, data)
+    # then: the API's refusal and message, on the form, and nothing stored
+    page = response.content.decode()
+    assert response.status_code == 413 and 'data-testid="official-upload-form"' in page
+    assert 'data-testid="official-upload-error"' in page and "pesa más de 0 MB" in page
+    media = settings.MEDIA_ROOT
+    assert not OfficialImport.objects.exists() and not (media.exists() and any(media.rglob("*.*")))
+
+
+def test_the_upload_still_needs_its_csrf_token(national, django_capture_on_commit_callbacks):
+    # given: a browser's client, which checks CSRF (the page sets the handler before the check reads the body)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory(username="jefa", role="lead"))
+    form = {"layout": "national", "create_missing": "on"}
+    data = (HEADER + _rows(7)).encode()
+    url = f"/consola/resultados-oficiales/?eleccion={national.pk}"
+    # when: without the token, then with the one the page gave
+    refused = client.post(url, {**form, "file": SimpleUploadedFile("r.csv", data)})
+    client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = client.post(
+            url,
+            {
+                **form,
+                "file": SimpleUploadedFile("r.csv", data),
+                "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+            },
+        )
+    # then
+    assert (refused.status_code, accepted.status_code) == (403, 302)
+    assert OfficialImport.objects.get().state == OfficialImportState.PREVIEWED
 
 
 def test_a_file_of_another_election_fails_its_check_and_changes_nothing(national, django_capture_on_commit_callbacks):

@@ -1,14 +1,20 @@
-"""Operational promises: /healthz, migrations in sync with the models, an idempotent demo loader."""
+"""Operational promises: /healthz, migrations in sync with the models, an idempotent demo loader, one
+production web command in the image, docker-compose and the README."""
 
+import json
+import re
+import shlex
 import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.db import connection
 from django.db.utils import OperationalError
+from uvicorn.main import main as uvicorn_command
 
 from backend.accounts.models import CoordinatorScope, User
 from backend.assignments.models import Assignment, AssignmentEvent
@@ -101,3 +107,50 @@ def test_load_demo_national_builds_the_whole_2019_list_from_the_fixture_and_a_se
     assert _counts() == after_first
     assert "(nothing changed)" in second.getvalue()
     assert Area.objects.get(election=election, path="/2/7/").name == "BAHIA BLANCA"
+
+
+def _readme_web_command() -> list[str]:
+    """The uvicorn line of the README's production commands ("Without Docker")."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Without Docker", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    line = next(line for line in block.splitlines() if line.strip().startswith("uvicorn "))
+    return shlex.split(line, comments=True)
+
+
+def _image_web_command() -> list[str]:
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return json.loads(next(line for line in dockerfile.splitlines() if line.startswith("CMD "))[4:])
+
+
+def _compose_web_command() -> list[str]:
+    """docker-compose's web command with its variables at their defaults, as compose would run it."""
+    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]["command"]
+    return [re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", part) for part in command]
+
+
+def test_the_image_compose_and_readme_start_the_web_server_with_the_same_command():
+    # given: the three places that say how production serves HTTP and WebSocket
+    readme, image, compose = _readme_web_command(), _image_web_command(), _compose_web_command()
+    # then: one command, with the WebSocket and backlog options the benches measured
+    assert image == readme and compose == readme
+    assert readme[:2] == ["uvicorn", "backend.asgi:application"]
+    for option, value in [("--ws-per-message-deflate", "false"), ("--backlog", "4096"), ("--workers", "2")]:
+        assert readme[readme.index(option) + 1] == value
+    # and: the installed uvicorn takes every option and value of it
+    context = uvicorn_command.make_context("uvicorn", readme[1:])
+    assert (context.params["ws_per_message_deflate"], context.params["backlog"], context.params["workers"]) == (
+        False,
+        4096,
+        2,
+    )
+
+
+def test_the_image_trusts_the_proxys_forwarded_headers_as_compose_does():
+    # given: uvicorn reads whom to trust with X-Forwarded-* from FORWARDED_ALLOW_IPS when no option names it
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    # then: the image trusts its proxy (another container), compose lets .env narrow it, no command overrides it
+    assert 'ENV FORWARDED_ALLOW_IPS="*"' in dockerfile
+    assert compose["x-app"]["environment"]["FORWARDED_ALLOW_IPS"] == "${FORWARDED_ALLOW_IPS:-*}"
+    assert "--forwarded-allow-ips" not in _image_web_command() + _compose_web_command() + _readme_web_command()

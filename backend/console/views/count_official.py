@@ -8,9 +8,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from backend.core.exceptions import ApplicationError
+from backend.core.uploads import DiskUploadHandler, UploadTooBig
 from backend.count.models import Category, OfficialImport, OfficialImportLayout, ResultSheet, SheetStatus
 from backend.count.results_import import official_import_apply, official_import_upload, official_max_bytes
 from backend.count.selectors import conflict_list, conflict_view, official_import_list, official_import_progress
@@ -49,15 +51,32 @@ def _lead_only(request):
     return None
 
 
+@csrf_exempt  # CSRF is checked by `_official_upload_form`, once the upload handler below is in place
 @console_view
 def official_upload(request):
-    """Choose the format, upload; the file is checked in the background and its preview shown next."""
+    """Choose the format, upload; the file is checked in the background and its preview shown next.
+
+    The file goes to disk as it arrives whatever its size, capped at `official_max_bytes()`: the
+    API's handler (`DiskUploadHandler`), one behaviour for both doors. It must be set before anything
+    reads the body, and CSRF's check reads it: hence this view is exempt and the form's view is
+    protected (Django's documented way to change the upload handlers of a view)."""
     refused = _lead_only(request)
     if refused is not None:
         return refused
     election = current_election(request)
     if election is None:
         return render(request, "console/no_election.html", {"nav_active": "official"})
+    request.upload_handlers = [DiskUploadHandler(request, max_bytes=official_max_bytes())]
+    try:
+        return _official_upload_form(request, election=election)
+    except UploadTooBig as exc:
+        # Nothing was stored and nothing changes: the page again, the reason under the file field.
+        form = OfficialUploadForm(election=election)
+        return _official_upload_page(request, election=election, form=form, status=413, refused=str(exc.message))
+
+
+@csrf_protect
+def _official_upload_form(request, *, election):
     form = OfficialUploadForm(request.POST or None, request.FILES or None, election=election)
     status = 200
     if request.method == "POST":
@@ -77,10 +96,15 @@ def official_upload(request):
             else:
                 return redirect("console:official_import", pk=job.pk)
         status = 400
+    return _official_upload_page(request, election=election, form=form, status=status)
+
+
+def _official_upload_page(request, *, election, form, status: int, refused: str = ""):
     context = {
         "nav_active": "official",
         "election": election,
         "form": form,
+        "refused": refused,
         "recent": official_import_list(election=election),
         "max_mb": official_max_bytes() // 2**20,
     }
