@@ -570,13 +570,17 @@ def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> No
                     timings.append(elapsed)
                     statuses[key] = statuses.get(key, 0) + 1
 
+        client_cpu = [0.0]
+
         def run(target, chunks) -> tuple[float, float]:
             cpu_before, started = _cpu_seconds(pids), time.perf_counter()
+            own_before = _cpu_seconds([os.getpid()])
             threads = [threading.Thread(target=target, args=(c,)) for c in chunks]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            client_cpu[0] = _cpu_seconds([os.getpid()]) - own_before
             return _cpu_seconds(pids) - cpu_before, time.perf_counter() - started
 
         floor_n = max(200, min(1000, len(jobs) // 4))
@@ -593,6 +597,7 @@ def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> No
                 by_door.append(f"{door} {1000 * door_cpu / len(door_jobs):.2f} ms ({len(door_jobs):,} sheets)")
         else:
             cpu, seconds = run(worker, [jobs[k :: args.clients] for k in range(args.clients)])
+            sheets_client_cpu = client_cpu[0]
         load_after = _load()
         for spy in spies:
             spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
@@ -612,6 +617,11 @@ def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> No
         f"{budget_ms:.2f} ms (ratio {per_sheet_ms / budget_ms:.2f}; PostgreSQL's own CPU not included); "
         f"{load_before} -> {load_after}"
     )
+    if not args.by_door:
+        print(
+            f"load generator CPU per sheet (this process's {args.clients} client threads): "
+            f"{1000 * sheets_client_cpu / len(jobs):.2f} ms, beside the server's {per_sheet_ms:.2f} ms"
+        )
     print(
         f"sheets through the doors: {len(jobs):,} in {seconds:.1f} s = {rate:.0f} sheets/s wall "
         f"(target >= {TARGET_RATE:.0f}, ratio {rate / TARGET_RATE:.2f}); per request p50 "

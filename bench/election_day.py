@@ -593,6 +593,7 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
     healthz_thread = threading.Thread(target=healthz, args=(stop_healthz,), daemon=True)
     healthz_thread.start()
     started = time.perf_counter()
+    client_cpu0, board_cpu0 = _cpu_seconds(os.getpid()) or 0.0, _cpu_seconds(board.process.pid) or 0.0
     with ThreadPoolExecutor(args.concurrency) as pool, Meter(server_pid, backends) as cpu:
         list(pool.map(send, jobs))
         elapsed = time.perf_counter() - started
@@ -600,6 +601,8 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
         deadline = time.perf_counter() + 10
         while board.seen.value < len(sent_at) and time.perf_counter() < deadline:
             time.sleep(0.1)
+    client_cpu = _cpu_seconds(os.getpid()) - client_cpu0
+    board_cpu = (_cpu_seconds(board.process.pid) or 0.0) - board_cpu0
     stop_healthz.set()
     board.finish()
 
@@ -661,6 +664,10 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
     print(
         f"floor CPU ms per request: uvicorn {floor_cpu.uvicorn * floor_per:.2f} + postgres "
         f"{floor_cpu.postgres * floor_per:.2f} = {floor_total:.2f}; report / floor: {total / floor_total:.1f}x"
+    )
+    print(
+        f"load generator CPU ms per report: clients {client_cpu * per:.2f} (this process: {args.concurrency} "
+        f"client threads and the /healthz poller) + board reader {board_cpu * per:.2f}, beside the server's {total:.2f}"
     )
     if errors:
         print(f"errors: {len(errors)}; first: {errors[0]}")
