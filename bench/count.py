@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from databases import fresh_database  # noqa: E402
 from election_day import Backends, _parent  # noqa: E402
 from loadgen import LoadGenerator, Outcome, Prepared, form_post, http_request, json_post, pct  # noqa: E402
+from serving import check_port_free, wait_until_healthy  # noqa: E402
 
 TARGET_RATE, TARGET_QUICK_MS, TARGET_DISCREPANCIES_S = 300.0, 200.0, 5.0
 
@@ -345,8 +346,7 @@ def _table_figures(rng: random.Random, lists: int, categories: int) -> list[tupl
 
 
 def _serve(env: dict, port: int, workers: int):
-    import requests
-
+    check_port_free(port)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -367,17 +367,13 @@ def _serve(env: dict, port: int, workers: int):
         # a PostgreSQL connection, most of GET /healthz's CPU (bench/fixed_cost.py --pool 0).
         env={**os.environ, **env, "DATABASE_POOL_MAX_SIZE": "8"},
     )
-    deadline = time.monotonic() + 600  # a worker's start (imports) takes a minute or more under load
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
-            return server
-        except (requests.ConnectionError, requests.Timeout):
-            if server.poll() is not None:
-                break
-            time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("uvicorn did not start")
+    try:
+        # A worker's start (imports) takes a minute or more under load.
+        wait_until_healthy(f"http://127.0.0.1:{port}", server=server, seconds=600)
+    except SystemExit:
+        server.terminate()
+        raise
+    return server
 
 
 class Doors:

@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from loadgen import LoadGenerator, Outcome, Prepared, form_post, json_post, pct, process_cpu  # noqa: E402
-from serving import wait_until_healthy  # noqa: E402  (bench/, beside this file)
+from serving import check_port_free, wait_until_healthy  # noqa: E402  (bench/, beside this file)
 
 DISTRICTS = 24
 TICK = os.sysconf("SC_CLK_TCK")
@@ -340,6 +340,7 @@ def main() -> None:
             backend_pid = cursor.fetchone()[0]
         postmaster = _parent(backend_pid)
     connections.close_all()
+    check_port_free(port)
     server = subprocess.Popen(
         [
             *[sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1"],
@@ -350,6 +351,7 @@ def main() -> None:
         env={**os.environ, "DATABASE_POOL_MAX_SIZE": str(args.pool)},
     )
     try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", server=server)
         _run(args, built, port, server.pid, Backends(postmaster, database_name), workers)
     finally:
         server.terminate()
@@ -542,7 +544,6 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
 
     base = f"http://127.0.0.1:{port}"
     host = f"127.0.0.1:{port}"
-    wait_until_healthy(base)
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
     sms_path = "/sms/inbound/"
