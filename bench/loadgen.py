@@ -170,8 +170,13 @@ class LoadGenerator:
         self._go.set()
 
     def result(self) -> Outcome:
-        outcome = self._results.recv()
+        try:
+            outcome = self._results.recv()
+        except EOFError:
+            outcome = f"exited ({self.process.exitcode}) without a result"
         self.process.join(10)
+        if isinstance(outcome, str):
+            raise SystemExit(f"the load generator failed: {outcome}")
         return outcome
 
 
@@ -182,7 +187,11 @@ def _client_main(host, port, prepared, concurrency, rate, connections, healthz_e
         uvloop.install()
     except ImportError:
         pass
-    outcome = asyncio.run(_client(host, port, prepared, concurrency, rate, connections, healthz_every, ready, go))
+    try:
+        outcome = asyncio.run(_client(host, port, prepared, concurrency, rate, connections, healthz_every, ready, go))
+    except BaseException as failure:  # the parent waits on the pipe: tell it rather than leave it waiting
+        results.send(f"{type(failure).__name__}: {failure}")
+        raise
     outcome.client_cpu = time.process_time()
     results.send(outcome)
 
@@ -239,7 +248,10 @@ async def _client(host, port, prepared, concurrency, rate, connections, healthz_
         except (_Closed, ConnectionError):
             conn[1].close()
             conn = await connect()
-            code, body, keep = await _exchange(*conn, job.raw)
+            try:
+                code, body, keep = await _exchange(*conn, job.raw)
+            except (_Closed, ConnectionError) as failure:  # twice: counted as failed (status 0), not resent
+                code, body, keep = 0, repr(failure).encode(), False
         done[i] = time.perf_counter()
         status[i] = code
         if code != job.expect and len(errors) < 20:
@@ -259,8 +271,15 @@ async def _client(host, port, prepared, concurrency, rate, connections, healthz_
         conn = await connect()
         while not stop.is_set():
             t0 = time.perf_counter()
-            _code, _body, _keep = await _exchange(*conn, raw)
-            health.append(time.perf_counter() - t0)
+            try:
+                _code, _body, keep = await _exchange(*conn, raw)
+            except (_Closed, ConnectionError):
+                keep = False
+            else:
+                health.append(time.perf_counter() - t0)
+            if not keep:
+                conn[1].close()
+                conn = await connect()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), healthz_every)
         conn[1].close()

@@ -37,6 +37,9 @@ def _server(*, hold: threading.Event | None = None):
             if hold is not None:
                 await loop.run_in_executor(None, hold.wait)
             path = head.split(b" ")[1]
+            if path == b"/drop":
+                writer.close()
+                return
             if path == b"/chunked":
                 writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
             elif path == b"/close":
@@ -88,6 +91,21 @@ def test_closed_loop_answers_every_request_whatever_the_framing_and_reconnects_a
     assert len(seen) == 40
     assert all(d >= s for s, d in zip(outcome.sent, outcome.done, strict=True))
     assert outcome.client_cpu > 0
+
+
+def test_a_request_the_server_drops_twice_is_counted_as_failed_and_the_run_goes_on():
+    with _server() as (port, seen):
+        host = f"127.0.0.1:{port}"
+        paths = ["/plain", "/drop", "/plain"]
+        prepared = [Prepared(path.strip("/"), http_request("GET", path, host=host)) for path in paths]
+        generator = LoadGenerator("127.0.0.1", port, prepared, concurrency=1)
+        generator.go()
+        outcome = generator.result()
+
+    assert outcome.status == [200, 0, 200]
+    assert len(outcome.errors) == 1 and outcome.errors[0].startswith("drop 0")
+    # sent once, then once more on a new connection; never a third time
+    assert [r.split(b" ")[1] for r in seen] == [b"/plain", b"/drop", b"/drop", b"/plain"]
 
 
 def test_form_post_sends_the_prebuilt_body_and_headers_as_written():
