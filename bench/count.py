@@ -640,7 +640,8 @@ def _report_sheets(args, jobs, outcomes, uvicorn, postgres, floor, floor_uvicorn
     clients = sum(o.client_cpu for o in outcomes)
     print(
         f"load generator CPU per sheet: clients {1000 * clients / n:.3f} ms (their own process) + bench process "
-        f"{1000 * own_cpu / n:.3f} ms (its /proc sampler), beside the server's {per_sheet_ms:.2f} ms; "
+        f"{1000 * own_cpu / n:.3f} ms (forking the clients, its /proc sampler), "
+        f"beside the server's {per_sheet_ms:.2f} ms; "
         f"floor's clients {1000 * floor.client_cpu / floor_n:.3f} ms a request"
     )
     latencies = [x * 1000 for o in outcomes for x in o.latencies()]

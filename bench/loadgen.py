@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import multiprocessing
@@ -154,6 +155,9 @@ class LoadGenerator:
         healthz_every: float | None = None,
     ):
         context = multiprocessing.get_context("fork")
+        # The collector would write to every object of the bench's (Django's) heap in both processes,
+        # and each page written after the fork is copied at the writer's expense: keep it off them.
+        gc.freeze()
         self.ready, self._go = context.Event(), context.Event()
         self._results, child_end = context.Pipe(duplex=False)
         self.process = context.Process(
