@@ -413,6 +413,9 @@ class Doors:
         body = (
             f"ACTA {table.number} {category.code} {numbers} B {blank} N {null} R {contested} I {challenged} V {voters}"
         )
+        return self.text(volunteer, body)
+
+    def text(self, volunteer, body: str) -> tuple[str, dict, str]:
         params = {
             "MessageSid": f"SM{uuid.uuid4().hex}",
             "AccountSid": self.account,
@@ -587,6 +590,16 @@ def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> No
             uvicorn = _cpu_seconds(pids) - before
             return outcome, uvicorn, backends.finish()
 
+        # Warm both workers (the doors' code paths, compiled queries, the pool's connections), as a server is
+        # warm when the sheets arrive: without it an open loop's first seconds pile up behind a cold server.
+        lead = {"Authorization": f"Token {doors.token}"}
+        warm = [Prepared("warm", http_request("GET", "/api/me/", host=host, headers=lead)) for _ in range(50)]
+        for volunteer in volunteers[:50]:
+            path, params, signature = doors.text(volunteer, "AYUDA")
+            warm.append(Prepared("warm", form_post(path, params, host=host, headers={"X-Twilio-Signature": signature})))
+        warmed = run(warm, None)[0]
+        if warmed.errors:
+            print(f"warm-up errors: {len(warmed.errors)}; first: {warmed.errors[0]}")
         floor_n = max(200, min(1000, len(jobs) // 4))
         healthz = http_request("GET", "/healthz", host=host)
         floor, floor_uvicorn, floor_pg = run([Prepared("healthz", healthz)] * floor_n, None)
@@ -651,13 +664,12 @@ def _report_sheets(args, jobs, outcomes, uvicorn, postgres, floor, floor_uvicorn
         for kind, code in zip(o.kinds, o.status, strict=True):
             statuses[f"{kind} {code}"] = statuses.get(f"{kind} {code}", 0) + 1
     if args.rate:
-        # Answers from the first to the last: the rate asked when the server keeps up (1 % allowed for the clock).
-        rates = [o.achieved() for o in outcomes]
-        rate = min(rates)
-        kept_up = rate >= 0.99 * args.rate
+        # From the first sheet due to the last answer; kept up: within 5 % of the rate (the last latency).
+        rate = min(o.achieved() for o in outcomes)
+        kept_up = all(o.kept_up() for o in outcomes)
         print(
             f"sheets answered at --rate {args.rate:g}: {rate:.0f} sheets/s ({rate / args.rate:.1%} of the rate asked, "
-            f"{'kept up' if kept_up else 'fell behind'}; target >= {TARGET_RATE:.0f}, "
+            f"{'kept up' if kept_up else 'fell behind'}, within 5 % or not; target >= {TARGET_RATE:.0f}, "
             f"{'OK' if kept_up and args.rate >= TARGET_RATE else 'BELOW'}); backlog at the end of the schedule: "
             f"{sum(o.backlog_at_end for o in outcomes):,} due and not yet sent, "
             f"{sum(o.unanswered_at_end for o in outcomes):,} not yet answered, at most "

@@ -13,8 +13,8 @@ one fiscal general per school (bulk inserts; setup, not measured). `--keep` keep
 election (a PostgreSQL template database `<name>_t<tables>_p<places>`, or a SQLite file) and later
 runs with `--keep` copy it instead of building again; every run works on a fresh copy.
 
-Starts uvicorn with `--workers` processes (production runs 2), connects a lead's WebSocket to
-/ws/board/<id>/, then:
+Starts uvicorn with `--workers` processes (production runs 2), warms it (50 signed AYUDA texts and
+50 `GET /api/me/`, not measured), connects a lead's WebSocket to /ws/board/<id>/, then:
 1. the floor: `--floor-requests` webhook requests signed with a wrong token, answered 403 after
    the signature check (the whole middleware stack and the HMAC, no database), from the same clients;
 2. every table's opening (ABRIO by signed SMS, or POST /api/tables/<id>/reports/ with the
@@ -55,7 +55,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from loadgen import LoadGenerator, Outcome, Prepared, form_post, json_post, pct, process_cpu  # noqa: E402
+from loadgen import LoadGenerator, Outcome, Prepared, form_post, http_request, json_post, pct, process_cpu  # noqa: E402
 from serving import check_port_free, wait_until_healthy  # noqa: E402  (bench/, beside this file)
 
 DISTRICTS = 24
@@ -582,6 +582,19 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
     rng.shuffle(jobs)
     floor_jobs = [sms("floor", phone, "ABRIO") for _t, phone, _token in built["watchers"][: args.floor_requests]]
 
+    # Warm both workers first (imports, compiled queries, the pool's connections), as a server is warm by
+    # the time the tables open: without it an open loop's first seconds pile up behind a cold server.
+    warm = [sms("warm", phone, "AYUDA") for _t, phone, _token in built["watchers"][:50]]
+    warm += [
+        Prepared("warm", http_request("GET", "/api/me/", host=host, headers={"Authorization": f"Token {token}"}))
+        for _t, _phone, token in built["watchers"][:50]
+    ]
+    warm_gen = LoadGenerator("127.0.0.1", port, warm, concurrency=args.concurrency)
+    warm_gen.go()
+    warmed = warm_gen.result()
+    if warmed.errors:
+        print(f"warm-up errors: {len(warmed.errors)}; first: {warmed.errors[0]}")
+
     # The floor: the same clients, closed loop, refused after the signature check (no database).
     floor_gen = LoadGenerator("127.0.0.1", port, floor_jobs, concurrency=args.concurrency)
     with Meter(server_pid, backends) as floor_cpu:
@@ -646,11 +659,11 @@ def _report(
             f"{'OK' if rate >= target else 'BELOW'}"
         )
     else:
-        # Answers from the first to the last: the rate asked when the server keeps up (1 % allowed for the clock).
-        kept_up = rate >= 0.99 * run.rate
+        # From the first request due to the last answer; kept up: within 5 % of the rate (the last latency).
+        kept_up = run.kept_up()
         print(
             f"reports/s answered at --rate {run.rate:g}: {rate:8.1f} ({rate / run.rate:.1%} of the rate asked, "
-            f"{'kept up' if kept_up else 'fell behind'})   target >= {target}   "
+            f"{'kept up' if kept_up else 'fell behind'}, within 5 % or not)   target >= {target}   "
             f"{'OK' if kept_up and run.rate >= target else 'BELOW'}"
         )
         late = run.lateness()

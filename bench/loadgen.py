@@ -117,12 +117,17 @@ class Outcome:
         return max(self.done) - self.started if self.done else float("nan")
 
     def achieved(self) -> float:
-        """Answers per second: over the whole run in a closed loop; in an open loop from the first answer
-        to the last (equal to the rate asked when the server keeps up, lower when answers fall behind)."""
+        """Answers per second: over the whole run in a closed loop; in an open loop from the first request
+        due to the last answer (n / (n / rate + the last latency) when the server keeps up, so a little
+        under the rate; far under it when answers fall behind)."""
         n = len(self.done)
-        if self.rate is None or n < 2:
+        if self.rate is None:
             return n / self.elapsed
-        return (n - 1) / (max(self.done) - min(self.done))
+        return n / (max(self.done) - min(self.due))
+
+    def kept_up(self) -> bool:
+        """Open loop: whether the answers kept to the schedule, within 5 % (the last answer's latency)."""
+        return self.rate is not None and self.achieved() >= 0.95 * self.rate
 
     def describe(self) -> str:
         if self.rate is None:

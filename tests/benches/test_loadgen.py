@@ -143,6 +143,9 @@ def test_open_loop_counts_latency_from_the_time_due_and_keeps_the_backlog_when_t
     assert outcome.max_backlog == 18
     assert outcome.unanswered_at_end == 20
     assert outcome.status == [200] * 20
+    # held at least 0.5 s, 20 answers are at most 40 a second: far from the 1,000 asked
+    assert outcome.achieved() <= 40
+    assert not outcome.kept_up()
     # each request is due on its schedule, 1 ms apart, and its latency counts from then: it
     # includes its wait for a connection (the backlog), which the closed loop would not see
     assert [round((t - outcome.due[0]) * 1000) for t in outcome.due] == list(range(20))
