@@ -132,7 +132,7 @@ def test_open_loop_counts_latency_from_the_time_due_and_keeps_the_backlog_when_t
         generator = LoadGenerator("127.0.0.1", port, prepared, concurrency=1, rate=1000, connections=2)
         # when the 20 requests fall due (in 20 ms) and only then the server answers
         generator.go()
-        threading.Timer(0.5, hold.set).start()
+        threading.Timer(2.0, hold.set).start()
         outcome = generator.result()
 
     # then the open loop did not wait for answers to keep its schedule: 2 requests in flight, the
@@ -143,8 +143,8 @@ def test_open_loop_counts_latency_from_the_time_due_and_keeps_the_backlog_when_t
     assert outcome.max_backlog == 18
     assert outcome.unanswered_at_end == 20
     assert outcome.status == [200] * 20
-    # held at least 0.5 s, 20 answers are at most 40 a second: far from the 1,000 asked
-    assert outcome.achieved() <= 40
+    # held about 2 s from the schedule's start, 20 answers come at about 10 a second: far from the 1,000 asked
+    assert outcome.achieved() < 20
     assert not outcome.kept_up()
     # each request is due on its schedule, 1 ms apart, and its latency counts from then: it
     # includes its wait for a connection (the backlog), which the closed loop would not see
