@@ -669,7 +669,7 @@ def _report_sheets(args, jobs, outcomes, uvicorn, postgres, floor, floor_uvicorn
         kept_up = all(o.kept_up() for o in outcomes)
         print(
             f"sheets answered at --rate {args.rate:g}: {rate:.0f} sheets/s ({rate / args.rate:.1%} of the rate asked, "
-            f"{'kept up' if kept_up else 'fell behind'}, within 5 % or not; target >= {TARGET_RATE:.0f}, "
+            f"{'kept up: within 5 %' if kept_up else 'fell behind: more than 5 % under'}; target >= {TARGET_RATE:.0f}, "
             f"{'OK' if kept_up and args.rate >= TARGET_RATE else 'BELOW'}); backlog at the end of the schedule: "
             f"{sum(o.backlog_at_end for o in outcomes):,} due and not yet sent, "
             f"{sum(o.unanswered_at_end for o in outcomes):,} not yet answered, at most "

@@ -663,7 +663,7 @@ def _report(
         kept_up = run.kept_up()
         print(
             f"reports/s answered at --rate {run.rate:g}: {rate:8.1f} ({rate / run.rate:.1%} of the rate asked, "
-            f"{'kept up' if kept_up else 'fell behind'}, within 5 % or not)   target >= {target}   "
+            f"{'kept up: within 5 %' if kept_up else 'fell behind: more than 5 % under'})   target >= {target}   "
             f"{'OK' if kept_up and run.rate >= target else 'BELOW'}"
         )
         late = run.lateness()
