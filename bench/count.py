@@ -691,7 +691,8 @@ def _report_sheets(args, jobs, outcomes, uvicorn, postgres, floor, floor_uvicorn
     )
     errors = [e for o in (*outcomes, floor) for e in o.errors]
     if errors:
-        print(f"errors: {len(errors)}; first: {errors[0]}")
+        failed = sum(o.failed for o in (*outcomes, floor))
+        print(f"errors (answers not of the status expected): {failed:,}; first: {errors[0]}")
 
 
 def _bulk_rest(args, election, categories, submitted: int) -> None:

@@ -726,7 +726,7 @@ def _report(
     )
     errors = run.errors + floor.errors
     if errors:
-        print(f"errors: {len(errors)}; first: {errors[0]}")
+        print(f"errors (answers not of the status expected): {run.failed + floor.failed:,}; first: {errors[0]}")
 
 
 if __name__ == "__main__":

@@ -237,13 +237,15 @@ def _run(
     send([builders["no-op SMS"](w) for w in sms_side[:50]] + [builders["API read"](w) for w in api_side[:50]])
     figures = {}
     errors: list[str] = []
+    failed = 0
     for kind in kinds:
         batch = api_side if kind.startswith("API") else sms_side
         outcome, cpu = send([builders[kind](w) for w in batch])
         errors += outcome.errors
+        failed += outcome.failed
         figures[kind] = tuple(x * 1000 / len(batch) for x in (cpu.uvicorn, cpu.postgres, outcome.client_cpu))
     if errors:
-        print(f"errors: {len(errors)}; first: {errors[0]}")
+        print(f"errors (answers not of the status expected): {failed:,}; first: {errors[0]}")
     return figures
 
 

@@ -96,7 +96,8 @@ class Outcome:
     done: list[float]
     status: list[int]
     started: float
-    errors: list[str]
+    errors: list[str]  # the first 20 answers not of the status expected
+    failed: int  # how many answers were not of the status expected
     client_cpu: float  # seconds, the client process's whole life (start-up, connections, sending)
     connections: int  # opened over the run
     max_backlog: int  # most requests due and waiting for a connection at once
@@ -240,6 +241,7 @@ async def _client(host, port, prepared, concurrency, rate, connections, healthz_
     due, sent, done = array("d", [math.nan]) * n, array("d", [math.nan]) * n, array("d", [math.nan]) * n
     status = array("i", [0]) * n
     errors: list[str] = []
+    failed = [0]
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     opened = 0
 
@@ -263,8 +265,10 @@ async def _client(host, port, prepared, concurrency, rate, connections, healthz_
                 code, body, keep = 0, repr(failure).encode(), False
         done[i] = time.perf_counter()
         status[i] = code
-        if code != job.expect and len(errors) < 20:
-            errors.append(f"{job.kind} {code} {body[:120]!r}")
+        if code != job.expect:
+            failed[0] += 1
+            if len(errors) < 20:  # the first ones, to read; `failed` counts them all
+                errors.append(f"{job.kind} {code} {body[:120]!r}")
         if not keep:
             conn[1].close()
             conn = await connect()
@@ -371,6 +375,7 @@ async def _client(host, port, prepared, concurrency, rate, connections, healthz_
         status=list(status),
         started=started,
         errors=errors,
+        failed=failed[0],
         client_cpu=0.0,
         connections=opened,
         max_backlog=max_backlog,

@@ -86,6 +86,7 @@ def test_closed_loop_answers_every_request_whatever_the_framing_and_reconnects_a
     assert outcome.status == [{"/chunked": 200, "/close": 201, "/refused": 403}.get(p, 200) for p in paths]
     # Only the /close answers are not what was expected (201 for 200): reported, not hidden.
     assert len(outcome.errors) == 10 and all(e.startswith("close 201") for e in outcome.errors)
+    assert outcome.failed == 10
     # The 3 first connections, one more after each `Connection: close`.
     assert outcome.connections == 3 + 10
     assert len(seen) == 40
