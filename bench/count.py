@@ -3,6 +3,7 @@ through uvicorn with 2 workers as in production), the official results import wi
 the quick count and the discrepancies, on a national-size election.
 
     python bench/count.py [--tables 113000] [--categories 4] [--lists 10] [--submit 2000] [--clients 4]
+                          [--rate R] [--connections 256]
                           [--keep] [--db-name bench_count] [--port 8890] [--sample 20] [--profile] [--by-door]
 
 `--submit` tables get every category's sheet through the HTTP doors (half API, half SMS); the other
@@ -10,14 +11,22 @@ tables' sheets are bulk-written first (setup, not measured), so that sheets arri
 national size and the quick count and the discrepancies run at full size. `--submit 0` means every
 table. Uses DATABASE_URL (PostgreSQL: a `--db-name` database beside it) or a SQLite file.
 
+The sheets are built, encoded and signed before the measured phase and sent over keep-alive
+connections from a process of its own (bench/loadgen.py): by default a closed loop of `--clients`
+connections (the maximum rate), with `--rate R` an open loop (one sheet due every 1/R s whatever
+the answers, latency counted from the time due, the backlog printed).
+
 Figures, each beside its floor and target:
-- server CPU per sheet: user+system time of the uvicorn processes (from /proc) over the sheets,
-  beside the same figure for `GET /healthz` sent by the same clients (the floor: a request that
-  opens a connection and runs `SELECT 1`); 300 sheets/s on 2 cores is ~6.7 ms of CPU a sheet;
+- server CPU per sheet: user+system time of the uvicorn processes and of the run database's
+  PostgreSQL backends (from /proc), printed apart and summed, over the sheets, beside the same
+  figure for `GET /healthz` sent by the same clients (the floor: a request that takes a pooled
+  connection and runs `SELECT 1`); 300 sheets/s on 2 cores is ~6.7 ms of CPU a sheet, both counted;
+- the load generator's own CPU per sheet (its client process and this process), from the same cores;
 - SQL queries per sheet through each door, counted in-process (Django's test client, the same
   middleware and views) on `--sample` tables per door before the HTTP run; `--profile` prints
   cProfile's top functions for that sample;
-- sheets per second sustained (wall clock: meaningless under load, the CPU figure is the one to read);
+- sheets per second: the closed loop's maximum, or the rate answered at `--rate` with its backlog
+  (wall clock: meaningless under load, the CPU figure is the one to read);
 - quick count p95 (whole country, one district), official import, discrepancies listed.
 
 `--keep` leaves the database in place and reuses it on the next run with the same sizes: the
@@ -36,7 +45,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -46,6 +54,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from databases import fresh_database  # noqa: E402
+from election_day import Backends, _parent  # noqa: E402
+from loadgen import LoadGenerator, Outcome, Prepared, form_post, http_request, json_post, pct  # noqa: E402
+from serving import check_port_free, wait_until_healthy  # noqa: E402
 
 TARGET_RATE, TARGET_QUICK_MS, TARGET_DISCREPANCIES_S = 300.0, 200.0, 5.0
 
@@ -102,7 +113,13 @@ def main() -> None:
     parser.add_argument("--lists", type=int, default=10)
     parser.add_argument("--districts", type=int, default=24)
     parser.add_argument("--submit", type=int, default=2_000, help="tables sent through the HTTP doors (0: all)")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument(
+        "--clients", type=int, default=4, help="closed loop: connections sending at once (open loop: opened first)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=0, help="open loop: sheets a second on a fixed schedule (default: closed loop)"
+    )
+    parser.add_argument("--connections", type=int, default=256, help="open loop: most connections the clients open")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (production: 2)")
     parser.add_argument("--repeat", type=int, default=30, help="quick-count queries timed")
     parser.add_argument("--differ", type=float, default=0.02, help="share of official sheets that differ")
@@ -329,8 +346,7 @@ def _table_figures(rng: random.Random, lists: int, categories: int) -> list[tupl
 
 
 def _serve(env: dict, port: int, workers: int):
-    import requests
-
+    check_port_free(port)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -351,17 +367,13 @@ def _serve(env: dict, port: int, workers: int):
         # a PostgreSQL connection, most of GET /healthz's CPU (bench/fixed_cost.py --pool 0).
         env={**os.environ, **env, "DATABASE_POOL_MAX_SIZE": "8"},
     )
-    deadline = time.monotonic() + 600  # a worker's start (imports) takes a minute or more under load
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
-            return server
-        except (requests.ConnectionError, requests.Timeout):
-            if server.poll() is not None:
-                break
-            time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("uvicorn did not start")
+    try:
+        # A worker's start (imports) takes a minute or more under load.
+        wait_until_healthy(f"http://127.0.0.1:{port}", server=server, seconds=600)
+    except SystemExit:
+        server.terminate()
+        raise
+    return server
 
 
 class Doors:
@@ -401,6 +413,9 @@ class Doors:
         body = (
             f"ACTA {table.number} {category.code} {numbers} B {blank} N {null} R {contested} I {challenged} V {voters}"
         )
+        return self.text(volunteer, body)
+
+    def text(self, volunteer, body: str) -> tuple[str, dict, str]:
         params = {
             "MessageSid": f"SM{uuid.uuid4().hex}",
             "AccountSid": self.account,
@@ -528,71 +543,86 @@ def _sheet_statuses() -> dict:
     return dict(rows.order_by("status"))
 
 
-def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> None:
-    import requests
+def _backends(args) -> Backends:
+    """The PostgreSQL backends of this run's database, whose CPU counts in the CPU a sheet (none on SQLite)."""
+    from django.db import connection
 
-    base = f"http://127.0.0.1:{port}"
-    jobs = []
+    postmaster = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            postmaster = _parent(cursor.fetchone()[0])
+    return Backends(postmaster, args.db_name)
+
+
+def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> None:
+    from django.db import connections
+
+    host = f"127.0.0.1:{port}"
+    # Every sheet built, encoded and signed before the measured phase: the clients only write bytes.
+    jobs: list[tuple[bool, Prepared]] = []
     rng = random.Random(7)
     for i, (table, volunteer) in enumerate(zip(tables, volunteers, strict=True)):
         for category, figures in zip(categories, _table_figures(rng, args.lists, len(categories)), strict=True):
-            jobs.append((i % 2 == 0, table, volunteer, category, figures))
+            if i % 2 == 0:
+                path, payload = doors.api(table, category, figures)
+                headers = {"Authorization": f"Token {doors.token}"}
+                jobs.append((True, Prepared("api", json_post(path, payload, host=host, headers=headers), 201)))
+            else:
+                path, params, signature = doors.sms(table, volunteer, category, figures)
+                raw = form_post(path, params, host=host, headers={"X-Twilio-Signature": signature})
+                jobs.append((False, Prepared("sms", raw, 200)))
+    backends = _backends(args)
+    connections.close_all()
     server = _serve(env, port, args.workers)
     try:
-        pids = _settle(server.pid, args.workers, f"{base}/healthz")
-        timings: list[float] = []
-        floor_timings: list[float] = []
-        statuses: dict[str, int] = {}
-        lock = threading.Lock()
+        pids = _settle(server.pid, args.workers, f"http://{host}/healthz")
 
-        def floor_worker(count):
-            s = requests.Session()
-            for _ in range(count):
-                started = time.perf_counter()
-                s.get(f"{base}/healthz", timeout=30)
-                with lock:
-                    floor_timings.append((time.perf_counter() - started) * 1000)
+        def run(prepared: list[Prepared], rate: float | None) -> tuple[Outcome, float, float]:
+            """One phase: what the clients saw, uvicorn's CPU and the database's backends' CPU (seconds)."""
+            generator = LoadGenerator(
+                "127.0.0.1", port, prepared, concurrency=args.clients, rate=rate, connections=args.connections
+            )
+            backends.start()
+            before = _cpu_seconds(pids)
+            generator.go()
+            outcome = generator.result()
+            uvicorn = _cpu_seconds(pids) - before
+            return outcome, uvicorn, backends.finish()
 
-        def worker(chunk):
-            s = requests.Session()
-            for by_api, table, volunteer, category, figures in chunk:
-                started = time.perf_counter()
-                if by_api:
-                    path, payload = doors.api(table, category, figures)
-                    r = s.post(base + path, json=payload, headers={"Authorization": f"Token {doors.token}"}, timeout=60)
-                    key = f"api {r.status_code}"
-                else:
-                    path, params, signature = doors.sms(table, volunteer, category, figures)
-                    r = s.post(base + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=60)
-                    key = f"sms {r.status_code}"
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    timings.append(elapsed)
-                    statuses[key] = statuses.get(key, 0) + 1
-
-        def run(target, chunks) -> tuple[float, float]:
-            cpu_before, started = _cpu_seconds(pids), time.perf_counter()
-            threads = [threading.Thread(target=target, args=(c,)) for c in chunks]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            return _cpu_seconds(pids) - cpu_before, time.perf_counter() - started
-
+        # Warm both workers (the doors' code paths, compiled queries, the pool's connections), as a server is
+        # warm when the sheets arrive: without it an open loop's first seconds pile up behind a cold server.
+        lead = {"Authorization": f"Token {doors.token}"}
+        warm = [Prepared("warm", http_request("GET", "/api/me/", host=host, headers=lead)) for _ in range(50)]
+        for volunteer in volunteers[:50]:
+            path, params, signature = doors.text(volunteer, "AYUDA")
+            warm.append(Prepared("warm", form_post(path, params, host=host, headers={"X-Twilio-Signature": signature})))
+        warmed = run(warm, None)[0]
+        if warmed.errors:
+            print(f"warm-up errors: {len(warmed.errors)}; first: {warmed.errors[0]}")
         floor_n = max(200, min(1000, len(jobs) // 4))
-        floor_cpu, _floor_s = run(floor_worker, [floor_n // args.clients] * args.clients)
-        floor_n = len(floor_timings)
+        healthz = http_request("GET", "/healthz", host=host)
+        floor, floor_uvicorn, floor_pg = run([Prepared("healthz", healthz)] * floor_n, None)
         spies = _spy(args.spy, pids[1:]) if args.spy else []
         load_before = _load()
+        own_before = _cpu_seconds([os.getpid()])
+        by_door = []
         if args.by_door:
-            cpu, seconds, by_door = 0.0, 0.0, []
+            outcomes, uvicorn, postgres = [], 0.0, 0.0
             for door, by_api in (("API", True), ("SMS", False)):
-                door_jobs = [job for job in jobs if job[0] == by_api]
-                door_cpu, door_seconds = run(worker, [door_jobs[k :: args.clients] for k in range(args.clients)])
-                cpu, seconds = cpu + door_cpu, seconds + door_seconds
-                by_door.append(f"{door} {1000 * door_cpu / len(door_jobs):.2f} ms ({len(door_jobs):,} sheets)")
+                door_jobs = [job for api, job in jobs if api == by_api]
+                outcome, door_uvicorn, door_pg = run(door_jobs, args.rate or None)
+                outcomes.append(outcome)
+                uvicorn, postgres = uvicorn + door_uvicorn, postgres + door_pg
+                n = len(door_jobs)
+                by_door.append(
+                    f"{door} {1000 * (door_uvicorn + door_pg) / n:.2f} ms (uvicorn {1000 * door_uvicorn / n:.2f} + "
+                    f"PostgreSQL {1000 * door_pg / n:.2f}; {n:,} sheets)"
+                )
         else:
-            cpu, seconds = run(worker, [jobs[k :: args.clients] for k in range(args.clients)])
+            outcome, uvicorn, postgres = run([job for _api, job in jobs], args.rate or None)
+            outcomes = [outcome]
+        own_cpu = _cpu_seconds([os.getpid()]) - own_before
         load_after = _load()
         for spy in spies:
             spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
@@ -600,24 +630,69 @@ def _submit(args, env, port, doors: Doors, categories, tables, volunteers) -> No
     finally:
         server.terminate()
         server.wait(timeout=20)
-    rate = len(jobs) / seconds
-    if args.by_door:
+    _report_sheets(args, jobs, outcomes, uvicorn, postgres, floor, floor_uvicorn, floor_pg, own_cpu, by_door)
+    print(f"  {load_before} -> {load_after}")
+
+
+def _report_sheets(args, jobs, outcomes, uvicorn, postgres, floor, floor_uvicorn, floor_pg, own_cpu, by_door) -> None:
+    n, floor_n = len(jobs), len(floor.kinds)
+    print(f"mode: {outcomes[0].describe()}" + (" (the API's sheets, then the SMS's)" if args.by_door else ""))
+    if by_door:
         print(f"server CPU per sheet by door (one door after the other): {', '.join(by_door)}")
-    per_sheet_ms, floor_ms = 1000 * cpu / len(jobs), 1000 * floor_cpu / floor_n
+    per_sheet_ms = 1000 * (uvicorn + postgres) / n
+    floor_ms = 1000 * (floor_uvicorn + floor_pg) / floor_n
     budget_ms = 1000 * 2 / TARGET_RATE  # two cores' CPU seconds per second over the target rate
     print(
-        f"server CPU per sheet ({args.workers} uvicorn workers, {len(jobs):,} sheets, half API, half signed SMS, "
-        f"{args.clients} clients): {per_sheet_ms:.2f} ms, floor (GET /healthz, {floor_n} requests) "
-        f"{floor_ms:.2f} ms, ratio {per_sheet_ms / floor_ms:.1f}x; budget for {TARGET_RATE:.0f} sheets/s on 2 cores "
-        f"{budget_ms:.2f} ms (ratio {per_sheet_ms / budget_ms:.2f}; PostgreSQL's own CPU not included); "
-        f"{load_before} -> {load_after}"
+        f"server CPU per sheet ({args.workers} uvicorn workers, {n:,} sheets, half API, half signed SMS): "
+        f"{per_sheet_ms:.2f} ms = uvicorn {1000 * uvicorn / n:.2f} + PostgreSQL {1000 * postgres / n:.2f} "
+        f"(the run database's backends); floor (GET /healthz, {floor_n} requests) {floor_ms:.2f} ms "
+        f"(uvicorn {1000 * floor_uvicorn / floor_n:.2f} + PostgreSQL {1000 * floor_pg / floor_n:.2f}), "
+        f"ratio {per_sheet_ms / floor_ms:.1f}x; budget for {TARGET_RATE:.0f} sheets/s on 2 cores "
+        f"{budget_ms:.2f} ms (ratio {per_sheet_ms / budget_ms:.2f}, {'OK' if per_sheet_ms <= budget_ms else 'ABOVE'})"
     )
+    clients = sum(o.client_cpu for o in outcomes)
     print(
-        f"sheets through the doors: {len(jobs):,} in {seconds:.1f} s = {rate:.0f} sheets/s wall "
-        f"(target >= {TARGET_RATE:.0f}, ratio {rate / TARGET_RATE:.2f}); per request p50 "
-        f"{statistics.median(timings):.1f} ms, p95 {_p95(timings):.1f} ms; floor p50 "
-        f"{statistics.median(floor_timings):.1f} ms; statuses {statuses}; sheets stored {_sheet_statuses()}"
+        f"load generator CPU per sheet: clients {1000 * clients / n:.3f} ms (their own process) + bench process "
+        f"{1000 * own_cpu / n:.3f} ms (forking the clients, its /proc sampler), "
+        f"beside the server's {per_sheet_ms:.2f} ms; "
+        f"floor's clients {1000 * floor.client_cpu / floor_n:.3f} ms a request"
     )
+    latencies = [x * 1000 for o in outcomes for x in o.latencies()]
+    since = "due" if args.rate else "sent"
+    statuses: dict[str, int] = {}
+    for o in outcomes:
+        for kind, code in zip(o.kinds, o.status, strict=True):
+            statuses[f"{kind} {code}"] = statuses.get(f"{kind} {code}", 0) + 1
+    if args.rate:
+        # From the first sheet due to the last answer; kept up: within 5 % of the rate (the last latency).
+        rate = min(o.achieved() for o in outcomes)
+        kept_up = all(o.kept_up() for o in outcomes)
+        print(
+            f"sheets answered at --rate {args.rate:g}: {rate:.0f} sheets/s ({rate / args.rate:.1%} of the rate asked, "
+            f"{'kept up: within 5 %' if kept_up else 'fell behind: more than 5 % under'}; target >= {TARGET_RATE:.0f}, "
+            f"{'OK' if kept_up and args.rate >= TARGET_RATE else 'BELOW'}); backlog at the end of the schedule: "
+            f"{sum(o.backlog_at_end for o in outcomes):,} due and not yet sent, "
+            f"{sum(o.unanswered_at_end for o in outcomes):,} not yet answered, at most "
+            f"{max(o.max_backlog for o in outcomes):,} waiting for a connection; "
+            f"{sum(o.connections for o in outcomes):,} connections opened"
+        )
+    else:
+        seconds = sum(o.elapsed for o in outcomes)
+        rate = n / seconds
+        print(
+            f"sheets through the doors (closed-loop maximum, {args.clients} connections): {n:,} in {seconds:.1f} s "
+            f"= {rate:.0f} sheets/s wall (target >= {TARGET_RATE:.0f}, ratio {rate / TARGET_RATE:.2f}, "
+            f"{'OK' if rate >= TARGET_RATE else 'BELOW'})"
+        )
+    print(
+        f"  per request from {since} p50 {pct(latencies, 0.5):.1f} ms, p95 {pct(latencies, 0.95):.1f} ms, "
+        f"p99 {pct(latencies, 0.99):.1f} ms; floor p50 {pct(floor.latencies(), 0.5) * 1000:.1f} ms; "
+        f"statuses {statuses}; sheets stored {_sheet_statuses()}"
+    )
+    errors = [e for o in (*outcomes, floor) for e in o.errors]
+    if errors:
+        failed = sum(o.failed for o in (*outcomes, floor))
+        print(f"errors (answers not of the status expected): {failed:,}; first: {errors[0]}")
 
 
 def _bulk_rest(args, election, categories, submitted: int) -> None:

@@ -3,6 +3,7 @@
 
     python bench/election_day.py [--tables 113000] [--places 17000] [--incidents 5000]
                                  [--openings N] [--api-share 0.3] [--concurrency 16] [--workers 2]
+                                 [--rate R] [--connections 256]
                                  [--database-name bench_election_day] [--keep] [--port 0]
 
 Builds a national-size election in its own database (a SQLite file under var/, or a PostgreSQL
@@ -12,18 +13,26 @@ one fiscal general per school (bulk inserts; setup, not measured). `--keep` keep
 election (a PostgreSQL template database `<name>_t<tables>_p<places>`, or a SQLite file) and later
 runs with `--keep` copy it instead of building again; every run works on a fresh copy.
 
-Starts uvicorn with `--workers` processes (production runs 2), connects a lead's WebSocket to
-/ws/board/<id>/, then:
+Starts uvicorn with `--workers` processes (production runs 2), warms it (50 signed AYUDA texts and
+50 `GET /api/me/`, not measured), connects a lead's WebSocket to /ws/board/<id>/, then:
 1. the floor: `--floor-requests` webhook requests signed with a wrong token, answered 403 after
    the signature check (the whole middleware stack and the HMAC, no database), from the same clients;
 2. every table's opening (ABRIO by signed SMS, or POST /api/tables/<id>/reports/ with the
    watcher's token), or `--openings` tables chosen at random (a national election in a run that
-   fits a shared machine), plus `--incidents` PROBLEMA texts, from `--concurrency` clients.
-Prints, each beside its target: reports per second sustained (>= 200), webhook p50/p95/p99 (p95
-<= 50 ms), board delay p99 from a report's send to its event on the socket (<= 1 s); and the
+   fits a shared machine), plus `--incidents` PROBLEMA texts, shuffled. By default a closed loop
+   (`--concurrency` connections, each sending on its last answer: the server's maximum rate, the
+   latency then only concurrency / rate); with `--rate R` an open loop, one request due every 1/R s
+   whatever the answers (as Twilio and the phones send), latency counted from the time due.
+Every request is built and signed before the phases and sent over keep-alive connections from a
+process of its own (bench/loadgen.py); the board's reader has another.
+Prints which mode ran and, each beside its target: reports per second (>= 200: the closed loop's
+maximum, or the rate answered at `--rate`, with the backlog), webhook p50/p95/p99 (p95 <= 50 ms),
+board delay p99 from a report's send (or due time) to its event on the socket (<= 1 s); the
 server's CPU per request (uvicorn processes from /proc/<pid>/stat, plus the PostgreSQL backends
 of the bench database) beside the floor's, measured in the same run: on a shared machine the
-ratio and the CPU per report are the figures to judge, not the wall clock.
+ratio and the CPU per report are the figures to judge, not the wall clock; and the load
+generator's own CPU per request (clients, board reader, the bench process), taken from the same
+2 cores.
 """
 
 import argparse
@@ -41,13 +50,13 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from serving import wait_until_healthy  # noqa: E402  (bench/, beside this file)
+from loadgen import LoadGenerator, Outcome, Prepared, form_post, http_request, json_post, pct, process_cpu  # noqa: E402
+from serving import check_port_free, wait_until_healthy  # noqa: E402  (bench/, beside this file)
 
 DISTRICTS = 24
 TICK = os.sysconf("SC_CLK_TCK")
@@ -64,13 +73,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # --- CPU of the server's processes, from /proc -------------------------------------------------
@@ -125,6 +127,7 @@ class Backends:
         self.base: dict[int, float] = {}
         self.last: dict[int, float] = {}
         self.gone = 0
+        self.ours: dict[int, bool] = {}
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -132,12 +135,24 @@ class Backends:
         if self.postmaster is None:
             return {}
         seen = {}
-        for pid in _children(self.postmaster):
-            try:
-                title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if f" {self.database} " in title:
+        children = _children(self.postmaster)
+        # Whether a backend serves our database, read once per backend: the sampler's own CPU is taken
+        # from the server's 2 cores, and the machine's other databases have backends of their own.
+        self.ours = {pid: self.ours[pid] for pid in children if pid in self.ours}
+        for pid in children:
+            if pid not in self.ours:
+                try:
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                mine = f" {self.database} " in title
+                # A backend just forked still shows the postmaster's command line: decided once it
+                # shows "postgres: <cluster>: <user> <database> <host> <state>".
+                if mine or (title.startswith("postgres: ") and len(title.split()) >= 5):
+                    self.ours[pid] = mine
+                else:
+                    continue
+            if self.ours[pid]:
                 cpu = _cpu_seconds(pid)
                 if cpu is not None:
                     seen[pid] = cpu
@@ -153,7 +168,9 @@ class Backends:
 
     def _run(self) -> None:
         alive = set(self.last)
-        while not self.stop.wait(0.02):
+        # Every 0.1 s: with the pool the backends live through the phase and are measured exactly;
+        # at 0.02 s the sampler took 0.4 ms of CPU a request, more than the clients.
+        while not self.stop.wait(0.1):
             now = self._sample()
             self.gone += len(alive - set(now))
             alive = set(now)
@@ -259,7 +276,16 @@ def main() -> None:
         "--openings", type=int, default=0, help="tables that report opening, a random sample (default: every table)"
     )
     parser.add_argument("--api-share", type=float, default=0.3, help="share of openings sent through the API")
-    parser.add_argument("--concurrency", type=int, default=16, help="clients sending at once")
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="closed loop: connections sending at once (open loop: opened first)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="open loop: requests per second on a fixed schedule (default: closed loop)",
+    )
+    parser.add_argument("--connections", type=int, default=256, help="open loop: most connections the clients open")
     parser.add_argument("--workers", type=int, default=0, help="uvicorn processes (default: 2 on Redis, else 1)")
     parser.add_argument(
         "--pool", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process (0: a connection per request)"
@@ -314,6 +340,7 @@ def main() -> None:
             backend_pid = cursor.fetchone()[0]
         postmaster = _parent(backend_pid)
     connections.close_all()
+    check_port_free(port)
     server = subprocess.Popen(
         [
             *[sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1"],
@@ -324,6 +351,7 @@ def main() -> None:
         env={**os.environ, "DATABASE_POOL_MAX_SIZE": str(args.pool)},
     )
     try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", server=server)
         _run(args, built, port, server.pid, Backends(postmaster, database_name), workers)
     finally:
         server.terminate()
@@ -447,9 +475,10 @@ def _load() -> dict:
 class Board:
     """A lead's WebSocket on the board, in its own process: when each table's report event arrived.
 
-    Its own process because in a thread it shares the GIL with the sixteen client threads, and
-    under their load it read frames seconds late: the delay measured was the bench's, not the
-    server's. Times are time.perf_counter() (CLOCK_MONOTONIC, the same clock in both processes).
+    Its own process because in a thread it shared the GIL with the sixteen client threads (as the
+    bench then ran them), and under their load it read frames seconds late: the delay measured was
+    the bench's, not the server's. The clients now run in a process of their own too (bench/loadgen.py).
+    Times are time.perf_counter() (CLOCK_MONOTONIC, the same clock in every process).
     """
 
     def __init__(self, url: str, session: str, origin: str):
@@ -510,103 +539,106 @@ def _board_listen(url, session, origin, ready, stop, seen, results) -> None:
 
 
 def _run(args, built: dict, port: int, server_pid: int, backends: Backends, workers: int) -> None:
-    import requests
     from django.conf import settings
     from twilio.request_validator import RequestValidator
 
     base = f"http://127.0.0.1:{port}"
-    wait_until_healthy(base)
+    host = f"127.0.0.1:{port}"
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
-    sms_url = base + "/sms/inbound/"
-    board = Board(f"ws://127.0.0.1:{port}/ws/board/{built['election']}/", built["session"], base)
-    board.process.start()
-    if not board.ready.wait(15):
-        raise SystemExit("the board's WebSocket did not connect")
+    sms_path = "/sms/inbound/"
 
+    def sms(kind: str, phone: str, body: str) -> Prepared:
+        params = {
+            "MessageSid": f"SM{uuid.uuid4().hex}",
+            "AccountSid": "AC00000000000000000000000000000000",
+            "From": phone,
+            "To": "+15005550006",
+            "Body": body,
+            "NumMedia": "0",
+        }
+        signature = (wrong if kind == "floor" else validator).compute_signature(base + sms_path, params)
+        raw = form_post(sms_path, params, host=host, headers={"X-Twilio-Signature": signature})
+        return Prepared(kind, raw, 403 if kind == "floor" else 200)
+
+    def api(table_id: int, token: str) -> Prepared:
+        path = f"/api/tables/{table_id}/reports/"
+        return Prepared(
+            "api", json_post(path, {"state": "open"}, host=host, headers={"Authorization": f"Token {token}"})
+        )
+
+    # Every request built and signed before the measured phases: the client only writes bytes.
     rng = random.Random(2027)
     watchers = built["watchers"]
     if args.openings and args.openings < len(watchers):
         # A sample of the tables opens: the whole election's database, a run that fits the machine.
         watchers = rng.sample(watchers, args.openings)
-    jobs: list[tuple] = []
+    jobs: list[tuple[int | None, Prepared]] = []
     for table_id, phone, token in watchers:
-        jobs.append(("api" if rng.random() < args.api_share else "sms", table_id, phone, token, "ABRIO"))
+        jobs.append((table_id, api(table_id, token) if rng.random() < args.api_share else sms("sms", phone, "ABRIO")))
     for i in range(args.incidents):
-        _table_id, phone, token = built["watchers"][rng.randrange(len(built["watchers"]))]
-        jobs.append(("incident", None, phone, token, f"PROBLEMA {PROBLEMS[i % len(PROBLEMS)]}"))
+        _table_id, phone, _token = built["watchers"][rng.randrange(len(built["watchers"]))]
+        jobs.append((None, sms("incident", phone, f"PROBLEMA {PROBLEMS[i % len(PROBLEMS)]}")))
     rng.shuffle(jobs)
-    floor_jobs = [("floor", None, phone, "", "ABRIO") for _t, phone, _token in built["watchers"][: args.floor_requests]]
+    floor_jobs = [sms("floor", phone, "ABRIO") for _t, phone, _token in built["watchers"][: args.floor_requests]]
 
-    local = threading.local()
-    sent_at: dict[int, float] = {}
-    latencies: dict[str, list[float]] = {"sms": [], "api": [], "incident": [], "floor": [], "healthz": []}
-    errors: list[str] = []
+    # Warm both workers first (imports, compiled queries, the pool's connections), as a server is warm by
+    # the time the tables open: without it an open loop's first seconds pile up behind a cold server.
+    warm = [sms("warm", phone, "AYUDA") for _t, phone, _token in built["watchers"][:50]]
+    warm += [
+        Prepared("warm", http_request("GET", "/api/me/", host=host, headers={"Authorization": f"Token {token}"}))
+        for _t, _phone, token in built["watchers"][:50]
+    ]
+    warm_gen = LoadGenerator("127.0.0.1", port, warm, concurrency=args.concurrency)
+    warm_gen.go()
+    warmed = warm_gen.result()
+    if warmed.errors:
+        print(f"warm-up errors: {len(warmed.errors)}; first: {warmed.errors[0]}")
 
-    def client():
-        if not hasattr(local, "s"):
-            local.s = requests.Session()
-        return local.s
-
-    def send(job) -> None:
-        kind, table_id, phone, token, body = job
-        s = client()
-        if table_id is not None:
-            sent_at[table_id] = time.perf_counter()
-        t0 = time.perf_counter()
-        if kind == "api":
-            r = s.post(
-                f"{base}/api/tables/{table_id}/reports/",
-                json={"state": "open"},
-                headers={"Authorization": f"Token {token}"},
-                timeout=30,
-            )
-        else:
-            params = {
-                "MessageSid": f"SM{uuid.uuid4().hex}",
-                "AccountSid": "AC00000000000000000000000000000000",
-                "From": phone,
-                "To": "+15005550006",
-                "Body": body,
-                "NumMedia": "0",
-            }
-            signature = (wrong if kind == "floor" else validator).compute_signature(sms_url, params)
-            r = s.post(sms_url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
-        latencies[kind].append(time.perf_counter() - t0)
-        if r.status_code != (403 if kind == "floor" else 200):
-            errors.append(f"{kind} {r.status_code} {r.text[:120]}")
-
-    def healthz(stop: threading.Event) -> None:
-        s = requests.Session()
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            s.get(base + "/healthz", timeout=30)
-            latencies["healthz"].append(time.perf_counter() - t0)
-            time.sleep(0.05)
-
-    # The floor: the same clients and requests, refused after the signature check (no database).
-    with ThreadPoolExecutor(args.concurrency) as pool, Meter(server_pid, backends) as floor_cpu:
-        list(pool.map(send, floor_jobs))
+    # The floor: the same clients, closed loop, refused after the signature check (no database).
+    floor_gen = LoadGenerator("127.0.0.1", port, floor_jobs, concurrency=args.concurrency)
+    with Meter(server_pid, backends) as floor_cpu:
+        floor_gen.go()
+        floor = floor_gen.result()
     floor_load = os.getloadavg()
 
-    stop_healthz = threading.Event()
-    healthz_thread = threading.Thread(target=healthz, args=(stop_healthz,), daemon=True)
-    healthz_thread.start()
-    started = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool, Meter(server_pid, backends) as cpu:
-        list(pool.map(send, jobs))
-        elapsed = time.perf_counter() - started
+    # Forked before the run's generator: neither shares a GIL with the other, nor with this process.
+    board = Board(f"ws://127.0.0.1:{port}/ws/board/{built['election']}/", built["session"], base)
+    board.process.start()
+    if not board.ready.wait(15):
+        raise SystemExit("the board's WebSocket did not connect")
+    generator = LoadGenerator(
+        "127.0.0.1",
+        port,
+        [job for _table, job in jobs],
+        concurrency=args.concurrency,
+        rate=args.rate or None,
+        connections=args.connections,
+        healthz_every=0.05,
+    )
+    own0, board0 = process_cpu(os.getpid()) or 0.0, process_cpu(board.process.pid) or 0.0
+    with Meter(server_pid, backends) as cpu:
+        generator.go()
+        run = generator.result()
         # The board's last events (and the CPU of sending them) belong to the run.
         deadline = time.perf_counter() + 10
-        while board.seen.value < len(sent_at) and time.perf_counter() < deadline:
+        while board.seen.value < len(watchers) and time.perf_counter() < deadline:
             time.sleep(0.1)
-    stop_healthz.set()
+    own_cpu = (process_cpu(os.getpid()) or 0.0) - own0
+    board_cpu = (process_cpu(board.process.pid) or 0.0) - board0
     board.finish()
+    _report(args, workers, watchers, jobs, run, floor, cpu, floor_cpu, floor_load, board, own_cpu, board_cpu)
 
-    reports = len(watchers)
-    requests_sent = reports + len(latencies["incident"])
+
+def _report(
+    args, workers, watchers, jobs, run: Outcome, floor: Outcome, cpu, floor_cpu, floor_load, board, own_cpu, board_cpu
+):
+    # From the time each report was due (open loop) or sent (closed loop) to its event on the socket.
+    sent_at = {table: due for (table, _job), due in zip(jobs, run.due, strict=True) if table is not None}
     delays = [board.arrived[t] - sent_at[t] for t in sent_at if t in board.arrived]
-    webhook = latencies["sms"] + latencies["incident"]
+    webhook = run.latencies("sms") + run.latencies("incident")
+    reports = len(watchers)
+    requests_sent = len(jobs)
     ms = 1000
     load = os.getloadavg()
     profile = "PostgreSQL" if os.environ["DATABASE_URL"].startswith("postgres") else "SQLite"
@@ -615,42 +647,65 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
         f"profile: {profile} + {layer} channel layer, {workers} uvicorn worker(s), pool {args.pool}; "
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (after the floor: {floor_load[0]:.2f})"
     )
-    print(f"sent: {reports:,} openings ({len(latencies['sms']):,} SMS, {len(latencies['api']):,} API)")
+    print(f"mode: {run.describe()}")
+    n_sms, n_api, n_incidents = (run.kinds.count(k) for k in ("sms", "api", "incident"))
+    print(f"sent: {reports:,} openings ({n_sms:,} SMS, {n_api:,} API)")
+    print(f"      + {n_incidents:,} incidents by SMS, in {run.elapsed:.1f} s")
+    rate = run.achieved()
+    target = 200
+    if run.rate is None:
+        print(
+            f"reports/s sustained (closed-loop maximum): {rate:8.1f}   target >= {target}   "
+            f"{'OK' if rate >= target else 'BELOW'}"
+        )
+    else:
+        # From the first request due to the last answer; kept up: within 5 % of the rate (the last latency).
+        kept_up = run.kept_up()
+        print(
+            f"reports/s answered at --rate {run.rate:g}: {rate:8.1f} ({rate / run.rate:.1%} of the rate asked, "
+            f"{'kept up: within 5 %' if kept_up else 'fell behind: more than 5 % under'})   target >= {target}   "
+            f"{'OK' if kept_up and run.rate >= target else 'BELOW'}"
+        )
+        late = run.lateness()
+        print(
+            f"backlog: at the end of the schedule {run.backlog_at_end:,} due and not yet sent, "
+            f"{run.unanswered_at_end:,} not yet answered; at most {run.max_backlog:,} waiting for a connection; "
+            f"{run.connections:,} connections opened; due -> written ms p50/p99: "
+            f"{pct(late, 0.5) * ms:.1f} / {pct(late, 0.99) * ms:.1f}"
+        )
+    since = "due" if run.rate else "sent"
+    p95 = pct(webhook, 0.95) * ms
     print(
-        f"      + {len(latencies['incident']):,} incidents by SMS, in {elapsed:.1f} s with {args.concurrency} clients"
-    )
-    rate = requests_sent / elapsed
-    print(f"reports/s sustained:  {rate:8.1f}   target >= 200     {'OK' if rate >= 200 else 'BELOW'}")
-    p95 = _pct(webhook, 0.95) * ms
-    print(
-        f"webhook ms p50/p95/p99: {_pct(webhook, 0.5) * ms:.1f} / {p95:.1f} / {_pct(webhook, 0.99) * ms:.1f}"
+        f"webhook ms from {since} p50/p95/p99: {pct(webhook, 0.5) * ms:.1f} / {p95:.1f} / {pct(webhook, 0.99) * ms:.1f}"
         f"   target p95 <= 50   {'OK' if p95 <= 50 else 'ABOVE'}"
     )
-    api = latencies["api"]
+    api = run.latencies("api")
     print(
-        f"API ms p50/p95/p99:     {_pct(api, 0.5) * ms:.1f} / {_pct(api, 0.95) * ms:.1f} / {_pct(api, 0.99) * ms:.1f}"
+        f"API ms from {since} p50/p95/p99:     {pct(api, 0.5) * ms:.1f} / {pct(api, 0.95) * ms:.1f} / "
+        f"{pct(api, 0.99) * ms:.1f}"
     )
-    floor = latencies["floor"]
-    floor_p95 = _pct(floor, 0.95) * ms
+    refused = floor.latencies()
+    floor_p95 = pct(refused, 0.95) * ms
     print(
-        f"floor (signed webhook refused at the signature, {len(floor):,} requests) ms p50/p95: "
-        f"{_pct(floor, 0.5) * ms:.1f} / {floor_p95:.1f}; webhook p95 / floor p95: {p95 / floor_p95:.1f}x"
+        f"floor (signed webhook refused at the signature, {len(refused):,} requests, closed loop, "
+        f"{args.concurrency} connections) ms p50/p95: {pct(refused, 0.5) * ms:.1f} / {floor_p95:.1f}"
+        + (f"; webhook p95 / floor p95: {p95 / floor_p95:.1f}x" if run.rate is None else "")
     )
-    hz = latencies["healthz"]
-    print(f"GET /healthz during the run ms p50/p95: {_pct(hz, 0.5) * ms:.1f} / {_pct(hz, 0.95) * ms:.1f}")
-    board_p99 = _pct(delays, 0.99)
+    hz = run.healthz
+    print(f"GET /healthz during the run ms p50/p95: {pct(hz, 0.5) * ms:.1f} / {pct(hz, 0.95) * ms:.1f}")
+    board_p99 = pct(delays, 0.99)
     print(
-        f"board delay s p50/p99: {_pct(delays, 0.5):.3f} / {board_p99:.3f} ({len(delays):,} of {len(sent_at):,} seen)"
-        f"   target p99 <= 1   {'OK' if board_p99 <= 1 else 'ABOVE'}"
+        f"board delay s from {since} p50/p99: {pct(delays, 0.5):.3f} / {board_p99:.3f} "
+        f"({len(delays):,} of {len(sent_at):,} seen)   target p99 <= 1   {'OK' if board_p99 <= 1 else 'ABOVE'}"
     )
     stored = board.after_stored
     print(
-        f"  of which from the stored report to the socket s p50/p95/p99: {_pct(stored, 0.5):.3f} / "
-        f"{_pct(stored, 0.95):.3f} / {_pct(stored, 0.99):.3f}"
+        f"  of which from the stored report to the socket s p50/p95/p99: {pct(stored, 0.5):.3f} / "
+        f"{pct(stored, 0.95):.3f} / {pct(stored, 0.99):.3f}"
     )
     print(f"incident events on the board: {board.incidents:,}")
     per = ms / requests_sent
-    floor_per = ms / max(1, len(floor))
+    floor_per = ms / max(1, len(refused))
     total = (cpu.uvicorn + cpu.postgres) * per
     floor_total = max((floor_cpu.uvicorn + floor_cpu.postgres) * floor_per, 1e-9)
     lower = f" (lower bound: {cpu.gone:,} backends came and went)" if cpu.gone else ""
@@ -662,8 +717,16 @@ def _run(args, built: dict, port: int, server_pid: int, backends: Backends, work
         f"floor CPU ms per request: uvicorn {floor_cpu.uvicorn * floor_per:.2f} + postgres "
         f"{floor_cpu.postgres * floor_per:.2f} = {floor_total:.2f}; report / floor: {total / floor_total:.1f}x"
     )
+    bench = run.client_cpu + board_cpu + own_cpu
+    print(
+        f"load generator CPU ms per report: clients {run.client_cpu * per:.2f} (their own process, /healthz poller "
+        f"included) + board reader {board_cpu * per:.2f} + bench process {own_cpu * per:.2f} (its /proc sampler) "
+        f"= {bench * per:.2f}, beside the server's {total:.2f} (floor's clients: "
+        f"{floor.client_cpu * floor_per:.2f} a request)"
+    )
+    errors = run.errors + floor.errors
     if errors:
-        print(f"errors: {len(errors)}; first: {errors[0]}")
+        print(f"errors (answers not of the status expected): {run.failed + floor.failed:,}; first: {errors[0]}")
 
 
 if __name__ == "__main__":

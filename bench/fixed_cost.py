@@ -15,7 +15,9 @@ pool), and sends `--requests` requests of each kind from `--concurrency` clients
 For each it prints the server's CPU per request (uvicorn processes plus the bench database's
 PostgreSQL backends, from /proc: on a shared machine the CPU, not the wall clock, is the figure)
 and its ratio to the floor's, and the SQL statements of one such request counted in-process
-(BEGIN, SAVEPOINT, RELEASE and COMMIT included) through the same middleware and views.
+(BEGIN, SAVEPOINT, RELEASE and COMMIT included) through the same middleware and views. The
+requests are built and signed before each kind is measured and sent over keep-alive connections
+from a process of their own (bench/loadgen.py, closed loop); their CPU a request is printed apart.
 """
 
 import argparse
@@ -24,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -33,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from election_day import Backends, Meter, _build, _free_port, _parent, _prepare_database  # noqa: E402
-from serving import wait_until_healthy  # noqa: E402
+from loadgen import LoadGenerator, Prepared, form_post, http_request, json_post  # noqa: E402
+from serving import check_port_free, wait_until_healthy  # noqa: E402
 
 KINDS = ("healthz", "refused", "no-op SMS", "ABRIO SMS", "API report", "API read")
 
@@ -94,6 +96,7 @@ def main() -> None:
             cursor.execute("SELECT pg_backend_pid()")
             postmaster = _parent(cursor.fetchone()[0])
     connections.close_all()
+    check_port_free(port)
     server = subprocess.Popen(
         [
             *[sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1"],
@@ -103,6 +106,7 @@ def main() -> None:
         env={**os.environ, "DATABASE_POOL_MAX_SIZE": str(args.pool)},
     )
     try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", server=server)
         cpu = _run(args, kinds, watchers, port, server.pid, Backends(postmaster, database_name))
     finally:
         server.terminate()
@@ -116,15 +120,19 @@ def main() -> None:
         f"{args.concurrency} clients; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
     floor = cpu["refused"][0] + cpu["refused"][1]
-    print(f"{'request':<12} {'CPU ms':>8} {'uvicorn':>8} {'postgres':>9} {'x floor':>8} {'statements':>11}")
+    print(
+        f"{'request':<12} {'CPU ms':>8} {'uvicorn':>8} {'postgres':>9} {'x floor':>8} {'statements':>11} "
+        f"{'client ms':>10}"
+    )
     for kind in kinds:
-        server_ms, postgres_ms = cpu[kind]
+        server_ms, postgres_ms, client_ms = cpu[kind]
         total = server_ms + postgres_ms
         print(
             f"{kind:<12} {total:8.2f} {server_ms:8.2f} {postgres_ms:9.2f} {total / floor:8.1f}x "
-            f"{statements.get(kind, 0):>11}"
+            f"{statements.get(kind, 0):>11} {client_ms:10.2f}"
         )
     print("floor: the refused webhook (signature check, whole middleware chain, no database)")
+    print("client ms: the load generator's own CPU a request (bench/loadgen.py, its own process), not in CPU ms")
 
 
 def _params(phone: str, body: str) -> dict:
@@ -183,60 +191,61 @@ def _statements(first: list, second: list) -> dict[str, int]:
 
 def _run(
     args, kinds: list[str], watchers: list, port: int, server_pid: int, backends: Backends
-) -> dict[str, tuple[float, float]]:
-    import threading
-
-    import requests
+) -> dict[str, tuple[float, float, float]]:
     from django.conf import settings
     from twilio.request_validator import RequestValidator
 
     base = f"http://127.0.0.1:{port}"
-    wait_until_healthy(base)
+    host = f"127.0.0.1:{port}"
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
-    sms_url = base + "/sms/inbound/"
-    local = threading.local()
-    errors: list[str] = []
+    sms_path = "/sms/inbound/"
 
-    def session():
-        if not hasattr(local, "s"):
-            local.s = requests.Session()
-        return local.s
-
-    def sms(phone: str, body: str, signer, expected: int):
+    def sms(kind: str, phone: str, body: str, signer, expected: int) -> Prepared:
         params = _params(phone, body)
-        signature = signer.compute_signature(sms_url, params)
-        r = session().post(sms_url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
-        if r.status_code != expected:
-            errors.append(f"{body} {r.status_code} {r.text[:120]}")
+        signature = signer.compute_signature(base + sms_path, params)
+        return Prepared(
+            kind, form_post(sms_path, params, host=host, headers={"X-Twilio-Signature": signature}), expected
+        )
 
-    def api(method: str, path: str, token: str, **kwargs):
-        r = session().request(method, base + path, headers={"Authorization": f"Token {token}"}, timeout=30, **kwargs)
-        if r.status_code != 200:
-            errors.append(f"{path} {r.status_code} {r.text[:120]}")
+    def api(kind: str, method: str, path: str, token: str) -> Prepared:
+        headers = {"Authorization": f"Token {token}"}
+        if method == "GET":
+            return Prepared(kind, http_request("GET", path, host=host, headers=headers))
+        return Prepared(kind, json_post(path, {"state": "open"}, host=host, headers=headers))
 
     n = args.requests
     sms_side, api_side = watchers[:n], watchers[n : 2 * n]
-    senders = {
-        "healthz": lambda w: session().get(base + "/healthz", timeout=30),
-        "refused": lambda w: sms(w[1], "ABRIO", wrong, 403),
-        "no-op SMS": lambda w: sms(w[1], "AYUDA", validator, 200),
-        "ABRIO SMS": lambda w: sms(w[1], "ABRIO", validator, 200),
-        "API report": lambda w: api("POST", f"/api/tables/{w[0]}/reports/", w[2], json={"state": "open"}),
-        "API read": lambda w: api("GET", "/api/me/", w[2]),
+    # Every request built and signed before it is measured: the clients (their own process) only write bytes.
+    builders = {
+        "healthz": lambda w: Prepared("healthz", http_request("GET", "/healthz", host=host)),
+        "refused": lambda w: sms("refused", w[1], "ABRIO", wrong, 403),
+        "no-op SMS": lambda w: sms("no-op SMS", w[1], "AYUDA", validator, 200),
+        "ABRIO SMS": lambda w: sms("ABRIO SMS", w[1], "ABRIO", validator, 200),
+        "API report": lambda w: api("API report", "POST", f"/api/tables/{w[0]}/reports/", w[2]),
+        "API read": lambda w: api("API read", "GET", "/api/me/", w[2]),
     }
+
+    def send(prepared: list[Prepared]):
+        generator = LoadGenerator("127.0.0.1", port, prepared, concurrency=args.concurrency)
+        with Meter(server_pid, backends) as cpu:
+            generator.go()
+            outcome = generator.result()
+        return outcome, cpu
+
     # Warm both workers (imports, compiled queries, the pool's connections) before measuring.
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        list(pool.map(lambda w: senders["no-op SMS"](w), sms_side[:50]))
-        list(pool.map(lambda w: senders["API read"](w), api_side[:50]))
+    send([builders["no-op SMS"](w) for w in sms_side[:50]] + [builders["API read"](w) for w in api_side[:50]])
     figures = {}
+    errors: list[str] = []
+    failed = 0
     for kind in kinds:
         batch = api_side if kind.startswith("API") else sms_side
-        with ThreadPoolExecutor(args.concurrency) as pool, Meter(server_pid, backends) as cpu:
-            list(pool.map(senders[kind], batch))
-        figures[kind] = (cpu.uvicorn * 1000 / len(batch), cpu.postgres * 1000 / len(batch))
+        outcome, cpu = send([builders[kind](w) for w in batch])
+        errors += outcome.errors
+        failed += outcome.failed
+        figures[kind] = tuple(x * 1000 / len(batch) for x in (cpu.uvicorn, cpu.postgres, outcome.client_cpu))
     if errors:
-        print(f"errors: {len(errors)}; first: {errors[0]}")
+        print(f"errors (answers not of the status expected): {failed:,}; first: {errors[0]}")
     return figures
 
 
