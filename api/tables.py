@@ -48,6 +48,9 @@ class TimelineOutputSerializer(serializers.Serializer):
 # the serializers' fields anew per request (ModelSerializer maps the model's fields every time) cost
 # more CPU than the report's own service (cProfile of `POST /api/tables/<id>/reports/`).
 _CREATED_AT = serializers.DateTimeField()
+# The labels stay lazy (translated when rendered, in the request's language); `get_state_display()`
+# hashes every choice's label to look one up, translating each of them on every report.
+_STATE_LABELS = dict(TableState.choices)
 
 
 def _report_data(report: TableReport) -> dict:
@@ -55,7 +58,7 @@ def _report_data(report: TableReport) -> dict:
     return {
         "id": report.pk,
         "state": report.state,
-        "state_label": str(report.get_state_display()),
+        "state_label": str(_STATE_LABELS.get(report.state, report.state)),
         "channel": report.channel,
         "correction": report.correction,
         "note": report.note,
