@@ -20,6 +20,9 @@ from rest_framework.throttling import UserRateThrottle as DRFUserRateThrottle
 class UserRateThrottle(DRFUserRateThrottle):
     """The "user" rate (settings' DEFAULT_THROTTLE_RATES), per authenticated user or, without one, per address."""
 
+    num_requests: int  # set by DRF's __init__ from the rate (None without a rate: no check at all)
+    duration: int
+
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
             return True
@@ -42,13 +45,12 @@ class UserRateThrottle(DRFUserRateThrottle):
         expiry = 2 * self.duration  # the current window is read as "previous" during the next one
         if isinstance(self.cache, RedisCache):
             client = self.cache._cache.get_client(write=True)
-            current, _expiry_set, previous = (
-                client.pipeline(transaction=False)
-                .incr(self.cache.make_and_validate_key(current_key))
-                .expire(self.cache.make_and_validate_key(current_key), expiry, nx=True)
-                .get(self.cache.make_and_validate_key(previous_key))
-                .execute()
-            )
+            key = self.cache.make_and_validate_key(current_key)
+            pipeline = client.pipeline(transaction=False)
+            pipeline.incr(key)
+            pipeline.expire(key, expiry, nx=True)
+            pipeline.get(self.cache.make_and_validate_key(previous_key))
+            current, _expiry_set, previous = pipeline.execute()
             return int(current), int(previous or 0)
         # Any other cache (the in-process one of tests and development): the same counts, more calls.
         self.cache.add(current_key, 0, expiry)
