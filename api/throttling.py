@@ -13,7 +13,7 @@ throttle does not count it either. Anonymous requests keep DRF's `AnonRateThrott
 
 import math
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCacheClient
 from rest_framework.throttling import UserRateThrottle as DRFUserRateThrottle
 
 
@@ -43,8 +43,10 @@ class UserRateThrottle(DRFUserRateThrottle):
     def _count(self, current_key: str, previous_key: str) -> tuple[int, int]:
         """Count this request in the current window; the current and the previous windows' counts."""
         expiry = 2 * self.duration  # the current window is read as "previous" during the next one
-        if isinstance(self.cache, RedisCache):
-            client = self.cache._cache.get_client(write=True)
+        # DRF's `cache` is Django's proxy to the default cache: ask it for its client, not its type.
+        redis_cache = getattr(self.cache, "_cache", None)
+        if isinstance(redis_cache, RedisCacheClient):
+            client = redis_cache.get_client(write=True)
             key = self.cache.make_and_validate_key(current_key)
             pipeline = client.pipeline(transaction=False)
             pipeline.incr(key)
