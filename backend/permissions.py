@@ -167,6 +167,23 @@ _TABLE_DUTY = PreparedQuery(
 )
 
 
+def can_report_incident(user: Any, place: PollingPlace) -> bool:
+    """May `user` report an incident at `place`? Whoever may change the place (a coordinator whose
+    scope covers it, leads) and every volunteer with an active assignment there."""
+    if role_of(user) is None:
+        return False
+    return can(user, Action.CHANGE, place) or bool(_PLACE_DUTY.rows(user_id=user.pk, place_id=place.pk))
+
+
+_PLACE_DUTY = PreparedQuery(
+    lambda user_id, place_id: Assignment.objects.filter(
+        volunteer__user_id=user_id, status__in=ACTIVE_STATUSES, place_id=place_id
+    ).values_list("pk")[:1],
+    "user_id",
+    "place_id",
+)
+
+
 def can_transcribe(user: Any) -> bool:
     """May `user` work at the transcription desk (photos of sheets in their scopes)?"""
     return role_of(user) in {Role.LEAD, Role.COORDINATOR, Role.DATA_ENTRY}

@@ -1,4 +1,4 @@
-"""Reads of the electoral map: one table with its place, the search box's places and tables."""
+"""Reads of the electoral map: one table or place by id, the search box's places and tables."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ _TABLE_WITH_AREA = PreparedQuery(lambda pk: Table.objects.select_related("place_
 def table_get_with_area(*, pk: int) -> Table | None:
     """The table with its place and the place's area loaded (as select_related("place__area")), or None."""
     return next(iter(_TABLE_WITH_AREA.objects(pk=pk)), None)
+
+
+_PLACE_WITH_AREA = PreparedQuery(
+    lambda pk: PollingPlace.objects.select_related("area", "election").filter(pk=pk)[:1], "pk"
+)
+
+
+def place_get_with_area(*, pk: int) -> PollingPlace | None:
+    """The place with its area and its election loaded, or None (an API incident's place)."""
+    return next(iter(_PLACE_WITH_AREA.objects(pk=pk)), None)
 
 
 def place_search(*, user, election: Election, query: str, limit: int = 20) -> list[PollingPlace]:
