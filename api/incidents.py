@@ -5,6 +5,7 @@ by whoever may see or change its place), call `backend.incidents.services`, rend
 reports for their own place; coordinators handle the incidents of their areas.
 """
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -13,13 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import Role
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, EventSource
+from backend.assignments.models import EventSource
 from backend.core.exceptions import ApplicationError, PermissionDenied
-from backend.elections.models import PollingPlace, Table
+from backend.elections.models import PollingPlace
+from backend.elections.selectors import place_get_with_area, table_get_with_area
 from backend.incidents import services
 from backend.incidents.categories import categories_for
 from backend.incidents.models import Incident, IncidentStatus, Severity
-from backend.permissions import Action, can, role_of, visible
+from backend.permissions import Action, can, can_report_incident, role_of, visible
 
 SOURCE = EventSource.API
 
@@ -108,18 +110,16 @@ class IncidentListApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        place = get_object_or_404(
-            PollingPlace.objects.select_related("area", "election"), pk=data.validated_data["place"]
-        )
-        may = (
-            can(request.user, Action.CHANGE, place)
-            or Assignment.objects.filter(volunteer__user=request.user, place=place, status__in=ACTIVE_STATUSES).exists()
-        )
-        if not may:
+        place = place_get_with_area(pk=data.validated_data["place"])
+        if place is None:
+            raise Http404
+        if not can_report_incident(request.user, place):
             raise PermissionDenied()
         table = None
         if data.validated_data["table"] is not None:
-            table = get_object_or_404(Table, pk=data.validated_data["table"])
+            table = table_get_with_area(pk=data.validated_data["table"])
+            if table is None:
+                raise Http404
         category = None
         if data.validated_data["category"]:
             code = data.validated_data["category"]
@@ -138,7 +138,9 @@ class IncidentListApi(APIView):
             actor=request.user,
             channel=SOURCE,
         )
-        return Response(_render(incident), status=201)
+        # Rendered from what the service returned (its place, table and category are the ones passed or
+        # chosen here): no second read of the incident just written.
+        return Response(IncidentOutputSerializer(incident).data, status=201)
 
 
 class IncidentTakeApi(APIView):

@@ -19,6 +19,7 @@ from django.db.models import Model, Q, QuerySet
 from backend.accounts.models import Role, User
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole
 from backend.core.exceptions import PermissionDenied
+from backend.core.prepared import PreparedQuery
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.incidents.models import Incident, IncidentEvent
 from backend.messaging.models import Broadcast
@@ -148,14 +149,39 @@ def _may_act_for_table(user: Any, table: Table, *, staff: set[str]) -> bool:
         return True
     if role in staff:
         return _in_scope(user, table.election_id, table.place.area.path)
-    volunteer = _volunteer_of(user)
-    if volunteer is None:
+    # The user's active assignment at the table's place, as its place's fiscal general or as this
+    # table's watcher: one statement compiled once, through the volunteer's user (a volunteer has at
+    # most one user), instead of the volunteer's row and then an ORM-built EXISTS on every request.
+    return bool(_TABLE_DUTY.rows(user_id=user.pk, place_id=table.place_id, table_id=table.pk))
+
+
+_TABLE_DUTY = PreparedQuery(
+    lambda user_id, place_id, table_id: (
+        Assignment.objects.filter(volunteer__user_id=user_id, status__in=ACTIVE_STATUSES, place_id=place_id)
+        .filter(Q(role=AssignmentRole.PLACE) | Q(role=AssignmentRole.TABLE, table_id=table_id))
+        .values_list("pk")[:1]
+    ),
+    "user_id",
+    "place_id",
+    "table_id",
+)
+
+
+def can_report_incident(user: Any, place: PollingPlace) -> bool:
+    """May `user` report an incident at `place`? Whoever may change the place (a coordinator whose
+    scope covers it, leads) and every volunteer with an active assignment there."""
+    if role_of(user) is None:
         return False
-    return (
-        Assignment.objects.filter(volunteer=volunteer, status__in=ACTIVE_STATUSES, place_id=table.place_id)
-        .filter(Q(role=AssignmentRole.PLACE) | Q(role=AssignmentRole.TABLE, table_id=table.pk))
-        .exists()
-    )
+    return can(user, Action.CHANGE, place) or bool(_PLACE_DUTY.rows(user_id=user.pk, place_id=place.pk))
+
+
+_PLACE_DUTY = PreparedQuery(
+    lambda user_id, place_id: Assignment.objects.filter(
+        volunteer__user_id=user_id, status__in=ACTIVE_STATUSES, place_id=place_id
+    ).values_list("pk")[:1],
+    "user_id",
+    "place_id",
+)
 
 
 def can_transcribe(user: Any) -> bool:

@@ -3,13 +3,16 @@ and the watcher's magic-link page (the form per category, a photo stored with it
 
 import hashlib
 import io
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from openpyxl import load_workbook
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from api.count import SheetOutputSerializer
 from backend.accounts.services import magic_link_issue
 from backend.assignments.models import EventSource
 from backend.count.models import ResultSheet, SheetStatus
@@ -43,6 +46,26 @@ def test_the_watcher_submits_by_api_and_reads_the_tables_sheets(api, geo, ballot
     assert (created.json()["status"], created.json()["current"]) == ("accepted", True)
     listed = api.get(f"/api/tables/{table.pk}/sheets/").json()
     assert [s["id"] for s in listed] == [created.json()["id"]]
+
+
+@pytest.mark.usefixtures("media_and_inline_worker")
+def test_a_submitted_sheet_is_answered_exactly_as_its_documented_serializer(api, geo, ballot, watcher):
+    # given
+    api.force_authenticate(watcher.user)
+    url = f"/api/tables/{geo.north_tables[0].pk}/sheets/"
+    photo = SimpleUploadedFile("acta.png", png_bytes(), content_type="image/png")
+    with_photo = {**_payload(ballot), "votes": json.dumps(_payload(ballot)["votes"]), "photo": photo}
+    with_photo.pop("challenged")  # a figure left out: null
+    # when: a sheet by JSON, then another with its photo (multipart)
+    typed = api.post(url, _payload(ballot), format="json")
+    photographed = api.post(url, with_photo, format="multipart")
+    # then: the JSON the serializer (the schema's description) gives for the same stored rows
+    for response in (typed, photographed):
+        assert response.status_code == 201, response.content
+        sheet = ResultSheet.objects.select_related("category").get(pk=response.json()["id"])
+        assert response.json() == json.loads(JSONRenderer().render(SheetOutputSerializer(sheet).data))
+    assert photographed.json()["photo_url"].endswith(".png") and photographed.json()["challenged"] is None
+    assert typed.json()["photo_url"] == "" and typed.json()["category_code"] == "GOB"
 
 
 def test_another_tables_watcher_and_other_areas_are_refused(api, geo, ballot, watcher, south_coordinator):

@@ -1,12 +1,18 @@
 """Incidents through the API (scoped by the permission module) and live on the coordinators' board."""
 
+import json
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from api.incidents import IncidentOutputSerializer
+from backend.assignments.models import AssignmentStatus
+from backend.assignments.services import assignment_transition
 from backend.console.routing import websocket_urlpatterns
 from backend.incidents.models import Incident
 
@@ -111,3 +117,47 @@ def test_the_areas_board_sees_a_new_incident_and_its_taking_live(geo, watcher, n
         "high",
     )
     assert (taken["change"], taken["status"], taken["incident_id"]) == ("taken", "in_progress", created["incident_id"])
+
+
+def test_a_reported_incident_is_answered_as_the_stored_row_reads(geo, watcher):
+    # when: a high-severity report (the coordinators are alerted in the same transaction)
+    response = _as(watcher.user).post(
+        "/api/incidents/",
+        {
+            "place": geo.north_place.pk,
+            "table": geo.north_tables[0].pk,
+            "text": "  robo de boletas ",
+            "severity": "high",
+        },
+        format="json",
+    )
+    # then: the answer, built from what the service returned, is what reading the row back gives
+    assert response.status_code == 201, response.content
+    stored = Incident.objects.select_related("place", "table", "category").get(pk=response.json()["id"])
+    assert response.json() == json.loads(JSONRenderer().render(IncidentOutputSerializer(stored).data))
+    assert (response.json()["text"], response.json()["severity"]) == ("robo de boletas", "high")
+
+
+def test_who_may_report_an_incident_at_a_place(geo, watcher, north_coordinator, south_coordinator):
+    # given: the watcher's assignment at the north school, then cancelled
+    url, body = "/api/incidents/", {"place": geo.north_place.pk, "text": "falta luz"}
+    # then
+    assert _as(north_coordinator).post(url, body, format="json").status_code == 201
+    assert _as(south_coordinator).post(url, body, format="json").status_code == 403
+    assert _as(watcher.user).post(url, body, format="json").status_code == 201
+    for assignment in watcher.assignments.all():
+        assignment_transition(assignment=assignment, to_status=AssignmentStatus.CANCELLED, source="admin")
+    refused = _as(watcher.user).post(url, body, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    assert Incident.objects.count() == 2
+
+
+def test_an_unknown_place_or_table_is_a_json_404(geo, lead):
+    unknown_place = _as(lead).post("/api/incidents/", {"place": 987654, "text": "x"}, format="json")
+    unknown_table = _as(lead).post(
+        "/api/incidents/", {"place": geo.north_place.pk, "table": 987654, "text": "x"}, format="json"
+    )
+    for response in (unknown_place, unknown_table):
+        assert response.status_code == 404
+        assert response.json() == {"code": "not_found", "message": "No encontramos lo que buscás.", "detail": {}}
+    assert not Incident.objects.exists()
