@@ -390,9 +390,10 @@ def _incident_command(volunteer: Volunteer, text: str, photos: list) -> str:
                 % {"id": pending.pk, "category": guess.category.name}
             )
     table = assignment.table
-    numbers = [int(w) for w in words if w.isdigit()]
-    if numbers:
-        # A number that is a table of the school names the table; any other number is part of the story.
+    numbers = {int(w) for w in words if w.isdigit()}
+    # A number that is a table of the school names the table; any other number is part of the story.
+    # The watcher's own table's number alone ("... en la 1234", the usual text) needs no read.
+    if numbers and not (table is not None and numbers == {table.number}):
         named = Table.objects.filter(place_id=assignment.place_id, number__in=numbers).first()
         table = named or table
     try:
