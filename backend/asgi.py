@@ -3,12 +3,17 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
-# Django must be set up before the routing imports models.
-django_asgi_app = get_asgi_application()
+# Django must be set up before the routing imports models (as `get_asgi_application` does).
+django.setup(set_prefix=False)
+
+from backend.core.handlers import ReusedThreadASGIHandler  # noqa: E402
+
+# Django's handler, each request's sync code in a reused thread rather than two new ones (its docstring).
+django_asgi_app = ReusedThreadASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
