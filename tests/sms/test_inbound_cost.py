@@ -2,9 +2,11 @@
 de-duplication of its SID when its row is written outside any transaction (as under the server)."""
 
 import pytest
+from django.db import connection
 
 from backend.incidents.models import Incident
 from backend.messaging.models import InboundMessage, InboundStatus
+from backend.tableday.models import TableDay, TableReport
 from tests.sms.webhook import inbound_params, twiml_text
 
 
@@ -78,3 +80,31 @@ def test_an_incident_by_sms_takes_ten_statements_and_keeps_its_audit_and_reply(
     stored = InboundMessage.objects.get(sid=params["MessageSid"])
     assert stored.status == InboundStatus.PROCESSED and stored.keyword == "incident"
     assert f"problema #{incident.pk} recibido (Faltan boletas, mesa 1)" in reply and stored.reply in reply
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opening_by_sms_takes_eight_statements_on_postgresql(
+    signed_post, assigned, north_volunteer, geo, django_assert_num_queries
+):
+    # given: the watcher has texted once (templates read and kept)
+    twiml_text(signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "AYUDA")))
+    params = inbound_params(north_volunteer.phone, "ABRIO")
+    postgresql = connection.vendor == "postgresql"
+    # when
+    with django_assert_num_queries(8 if postgresql else 9) as queries:
+        reply = twiml_text(signed_post("/sms/inbound/", params))
+    # then: the volunteer, the row, BEGIN, the assignments, the table's lock, the report with the
+    # table's day row (one WITH on PostgreSQL), the row's outcome, COMMIT
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    writes = ["WITH"] if postgresql else ["INSERT", "INSERT"]
+    assert statements == ["SELECT", "INSERT", "BEGIN", "SELECT", "SELECT", *writes, "UPDATE", "COMMIT"]
+    assert "mesa 1 ABIERTA" in reply
+    report = TableReport.objects.get()
+    assert (report.table, report.state, report.channel, report.actor) == (
+        geo.north_tables[0],
+        "open",
+        "sms",
+        north_volunteer.user,
+    )
+    assert TableDay.objects.get(table=geo.north_tables[0]).opened_at == report.created_at
+    assert InboundMessage.objects.get(sid=params["MessageSid"]).keyword == "t_open"
