@@ -2,6 +2,7 @@
 
 import gc
 import os
+from typing import Any
 
 import django
 
@@ -23,7 +24,7 @@ from django.urls import get_resolver, re_path  # noqa: E402
 from backend.core.origins import OriginValidator  # noqa: E402
 from backend.routing import self_authenticating_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
-http_app = django_asgi_app
+http_app: Any = django_asgi_app
 if settings.DEBUG:
     # Serve static files from the ASGI server in development; production uses WhiteNoise.
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler

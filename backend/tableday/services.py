@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Field, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -215,7 +215,7 @@ def _report_and_day_sql(connection, report: TableReport, table_id: int, day_fiel
     report_fields = [f for f in TableReport._meta.concrete_fields if not f.primary_key]
     report_columns = ", ".join(quote(f.column) for f in report_fields)
     report_values = [f.get_db_prep_save(getattr(report, f.attname), connection) for f in report_fields]
-    day_columns = [TableDay._meta.get_field(name) for name in day_fields]
+    day_columns = [field for name in day_fields if isinstance(field := TableDay._meta.get_field(name), Field)]
     day_values = [f.get_db_prep_save(day_fields[f.name], connection) for f in day_columns]
     report_sql = (
         f"INSERT INTO {quote(TableReport._meta.db_table)} ({report_columns}) "
