@@ -113,11 +113,9 @@ def inbound_command(
     """
     params = params or {}
     attachments = attachments or []
-    intent = reply_understand(body)
-    if intent == Intent.EMPTY and attachments:
-        intent = Intent.TEXT
-    label = intent.value
     if volunteer is None:
+        intent = _intent(body, attachments)
+        label = intent.value
         # Reveal nothing about anyone: the same short text whatever was asked.
         if intent in {Intent.STOP, Intent.START} and _twilio_already_answered(body, params):
             return Reply(label, "")
@@ -149,9 +147,14 @@ def inbound_command(
 
     table_keyword = table_keyword_parse(body)
     # "ACTA" is one letter from "ALTA": an exact table keyword wins; a near one only when nothing else matched.
-    if table_keyword is not None and (table_keyword.exact or intent in {Intent.TEXT, Intent.UNCLEAR}):
+    if table_keyword is not None and (
+        table_keyword.exact or _intent(body, attachments) in {Intent.TEXT, Intent.UNCLEAR}
+    ):
         reply = _table_command(volunteer, table_keyword)
         return Reply(f"t_{table_keyword.state}", "" if volunteer.opted_out else reply)
+
+    intent = _intent(body, attachments)
+    label = intent.value
 
     if intent == Intent.STOP:
         volunteer_opt_out(volunteer_id=volunteer.pk, actor=volunteer.user, source="sms", reason=body[:255])
@@ -167,6 +170,13 @@ def inbound_command(
     reply = _volunteer_command(volunteer, intent, body, attachments)
     # Opted out: act on what they say, but send nothing back until ALTA / START.
     return Reply(label, "" if volunteer.opted_out else reply)
+
+
+def _intent(body: str, attachments: list) -> Intent:
+    """What a text means in natural Spanish; read only once no keyword matched (the keywords come
+    first, and the fuzzy reading of every word was a large share of an `ABRIO`'s or a sheet's CPU)."""
+    intent = reply_understand(body)
+    return Intent.TEXT if intent == Intent.EMPTY and attachments else intent
 
 
 def _unverified_command(volunteer: Volunteer, intent: Intent) -> str:
@@ -390,9 +400,10 @@ def _incident_command(volunteer: Volunteer, text: str, photos: list) -> str:
                 % {"id": pending.pk, "category": guess.category.name}
             )
     table = assignment.table
-    numbers = [int(w) for w in words if w.isdigit()]
-    if numbers:
-        # A number that is a table of the school names the table; any other number is part of the story.
+    numbers = {int(w) for w in words if w.isdigit()}
+    # A number that is a table of the school names the table; any other number is part of the story.
+    # The watcher's own table's number alone ("... en la 1234", the usual text) needs no read.
+    if numbers and not (table is not None and numbers == {table.number}):
         named = Table.objects.filter(place_id=assignment.place_id, number__in=numbers).first()
         table = named or table
     try:

@@ -54,7 +54,8 @@ def state_label(state: str) -> str:
 def _active_for_volunteer(volunteer_id: int):
     return (
         Assignment.objects.filter(volunteer_id=volunteer_id, status__in=ACTIVE_STATUSES)
-        .select_related("place", "table", "election")
+        # The place's area too: an incident by SMS reads its path (coordinators, the board event).
+        .select_related("place__area", "table", "election")
         .order_by("-election__date")
     )
 

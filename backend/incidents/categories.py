@@ -44,20 +44,22 @@ DEFAULTS = [
 
 
 def categories_for(election) -> list[IncidentCategory]:
-    """The election's categories, creating the defaults the first time an election needs them."""
-    rows = list(IncidentCategory.objects.filter(election=election))
+    """The election's categories (`election`: an Election or its id, which needs no read), creating
+    the defaults the first time an election needs them."""
+    election_id = election if isinstance(election, int) else election.pk
+    rows = list(IncidentCategory.objects.filter(election_id=election_id))
     if rows:
         return rows
     IncidentCategory.objects.bulk_create(
         [
             IncidentCategory(
-                election=election, code=code, name=str(name), severity=severity, keywords=words, position=i
+                election_id=election_id, code=code, name=str(name), severity=severity, keywords=words, position=i
             )
             for i, (code, name, severity, words) in enumerate(DEFAULTS)
         ],
         ignore_conflicts=True,  # two first reports at once: one set of defaults
     )
-    return list(IncidentCategory.objects.filter(election=election))
+    return list(IncidentCategory.objects.filter(election_id=election_id))
 
 
 @dataclass(frozen=True)

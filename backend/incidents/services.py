@@ -28,7 +28,7 @@ from backend.volunteers.models import Volunteer
 
 from .categories import categories_for, category_guess
 from .errors import IncidentErrorCode
-from .live import incident_event_after_commit
+from .live import incident_event, incident_event_after_commit
 from .models import Incident, IncidentCategory, IncidentEvent, IncidentPhoto, IncidentStatus, Severity
 
 # What a photo's first bytes must be for its type: a file is stored only when it is the image it claims.
@@ -85,7 +85,12 @@ def _event(incident: Incident, kind: str, *, actor, channel: str, from_value="",
     )
 
 
-def _after_commit(incident: Incident, change: str) -> None:
+def _after_commit(incident: Incident, change: str, event: dict | None = None) -> None:
+    """The board event after commit: `event` when the caller built it from the rows it wrote, else
+    read from the committed rows then."""
+    if event is not None:
+        live_send(board_group(incident.election_id), event)
+        return
     live_send(board_group(incident.election_id), partial(incident_event_after_commit, incident.pk, change))
 
 
@@ -96,26 +101,27 @@ def _tell_reporter(incident: Incident, text: str) -> None:
         notice_create(volunteer=volunteer, kind=NoticeKind.INSTRUCTION, payload={"text": text, "incident": incident.pk})
 
 
-def _area_chain(area: Area) -> list[Area]:
-    """`area` and every area above it, nearest first (one query: paths are materialised)."""
-    codes = [c for c in area.path.split("/") if c]
-    paths = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
-    return list(Area.objects.filter(election_id=area.election_id, path__in=paths).order_by("-depth"))
-
-
 def incident_coordinators(incident: Incident, level: int) -> list:
     """Who handles a severe incident at escalation `level`: the active coordinators whose scope is the
     area `level` steps above the place's area; when nobody holds that area, the nearest area above
     that someone holds."""
-    chain = _area_chain(incident.place.area)
-    by_area: dict[int, list] = {}
+    # The place's area and those above it by their materialised paths, and their coordinators, in
+    # one statement: the scopes joined to their areas (it was the area, the chain, then the scopes).
+    area = incident.place.area
+    codes = [c for c in area.path.split("/") if c]
+    paths = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+    by_step: dict[int, list] = {}
     for scope in CoordinatorScope.objects.filter(
-        area__in=chain, user__is_active=True, user__role=Role.COORDINATOR
-    ).select_related("user"):
-        by_area.setdefault(scope.area_id, []).append(scope.user)
-    for area in chain[level:]:
-        if by_area.get(area.pk):
-            return sorted(by_area[area.pk], key=lambda u: u.pk)
+        area__election_id=area.election_id,
+        area__path__in=paths,
+        user__is_active=True,
+        user__role=Role.COORDINATOR,
+    ).select_related("user", "area"):
+        # How many steps above the place's area: 0 for the area itself (the chain's order, nearest first).
+        step = len(codes) - len([c for c in scope.area.path.split("/") if c])
+        by_step.setdefault(step, []).append(scope.user)
+    for step in sorted(s for s in by_step if s >= level):
+        return sorted(by_step[step], key=lambda u: u.pk)
     return []
 
 
@@ -171,7 +177,7 @@ def incident_report(
             _("La mesa %(number)s no es de %(place)s.") % {"number": table.number, "place": place.name},
             code=IncidentErrorCode.TABLE_NOT_AT_PLACE,
         )
-    categories = categories_for(place.election)
+    categories = categories_for(place.election_id)
     confirmed = True
     if category is None:
         guess = category_guess(text, categories)
@@ -180,7 +186,9 @@ def incident_report(
         raise ApplicationError(_("Esa categoría es de otra elección."), code=IncidentErrorCode.WRONG_CATEGORY)
     if severity is not None and severity not in Severity.values:
         raise ApplicationError(_("Gravedad desconocida: %(s)s.") % {"s": severity}, code="incident_wrong_severity")
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (an SMS's): nothing inside raises but the database
+    # or the file store, and then the caller's whole transaction rolls back anyway.
+    with transaction.atomic(savepoint=False):
         incident = Incident.objects.create(
             election_id=place.election_id,
             place=place,
@@ -196,7 +204,8 @@ def incident_report(
         _photos_store(incident, photos, actor=actor, channel=channel)
         if incident.severity == Severity.HIGH:
             _alert_coordinators(incident, 0)
-        _after_commit(incident, "created")
+        # Built now from what was just written (nobody owns a new incident): no read after commit.
+        _after_commit(incident, "created", incident_event(incident, "created"))
     return incident
 
 

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Field, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,11 +81,17 @@ def table_report(
             current = TableStatus(state=TableState.WAITING, watcher_absent="")
         if not correction and _adds_nothing(state, current.state, current.watcher_absent):
             return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
-        report = TableReport.objects.create(
-            table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
-        )
         after = table_status_step(current, state, correction=correction)
-        _day_write(table.pk, after, report.created_at, day=day)
+        report = _report_and_day_write(
+            table=table,
+            state=state,
+            channel=channel,
+            actor=actor,
+            correction=correction,
+            note=note,
+            after=after,
+            day=day,
+        )
         live_send(board_group(site.election_id), table_report_event(site, report, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
@@ -171,6 +177,61 @@ def _day_write(table_id: int, after: TableStatus, at, day: TableDay | None) -> N
     else:
         fields.update(_step_times(day, after.state, at), updated_at=timezone.now())
         TableDay.objects.filter(pk=table_id).update(**fields)
+
+
+def _report_and_day_write(
+    *, table: Table, state: str, channel: str, actor, correction: bool, note: str, after: TableStatus, day
+) -> TableReport:
+    """The report's row and the table's current-state row (`_day_write`), in one statement on
+    PostgreSQL: the report's INSERT and the day's INSERT or UPDATE as data-modifying parts of one
+    WITH (both always run, atomically, and the report's time is the step's time as before)."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        report = TableReport.objects.create(
+            table=table, state=state, channel=channel, actor=actor, correction=correction, note=note
+        )
+        _day_write(table.pk, after, report.created_at, day=day)
+        return report
+    at = timezone.now()
+    report = TableReport(
+        table=table, state=state, channel=channel, actor=actor, correction=correction, note=note, created_at=at
+    )
+    day_fields: dict = {
+        "state": after.state,
+        "watcher_absent": after.watcher_absent,
+        **_step_times(day if day is not None else TableDay(), after.state, at),
+        "updated_at": at,
+    }
+    sql, params = _report_and_day_sql(connection, report, table.pk, day_fields, insert_day=day is None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        report.pk = cursor.fetchone()[0]
+    report._state.adding, report._state.db = False, connection.alias
+    return report
+
+
+def _report_and_day_sql(connection, report: TableReport, table_id: int, day_fields: dict, *, insert_day: bool):
+    quote = connection.ops.quote_name
+    report_fields = [f for f in TableReport._meta.concrete_fields if not f.primary_key]
+    report_columns = ", ".join(quote(f.column) for f in report_fields)
+    report_values = [f.get_db_prep_save(getattr(report, f.attname), connection) for f in report_fields]
+    day_columns = [field for name in day_fields if isinstance(field := TableDay._meta.get_field(name), Field)]
+    day_values = [f.get_db_prep_save(day_fields[f.name], connection) for f in day_columns]
+    report_sql = (
+        f"INSERT INTO {quote(TableReport._meta.db_table)} ({report_columns}) "
+        f"VALUES ({', '.join(['%s'] * len(report_fields))}) RETURNING {quote(TableReport._meta.pk.column)}"
+    )
+    day_table, day_key = quote(TableDay._meta.db_table), quote(TableDay._meta.pk.column)
+    if insert_day:
+        columns = ", ".join([day_key, *(quote(f.column) for f in day_columns)])
+        day_sql = f"INSERT INTO {day_table} ({columns}) VALUES ({', '.join(['%s'] * (len(day_columns) + 1))})"
+        day_params = [table_id, *day_values]
+    else:
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in day_columns)
+        day_sql = f"UPDATE {day_table} SET {assignments} WHERE {day_key} = %s"
+        day_params = [*day_values, table_id]
+    sql = f"WITH report AS ({report_sql}), day AS ({day_sql}) SELECT {quote(TableReport._meta.pk.column)} FROM report"
+    return sql, [*report_values, *day_params]
 
 
 def _day_save(table: Table, state: str, absent: str, at) -> None:

@@ -5,11 +5,13 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from backend.accounts.models import Role
 from backend.core.exceptions import ApplicationError
 from backend.incidents.categories import DEFAULTS, categories_for, category_guess
 from backend.incidents.models import Incident, IncidentCategory, IncidentEvent
 from backend.incidents.services import (
     incident_category_set,
+    incident_coordinators,
     incident_note_add,
     incident_report,
     incident_resolve,
@@ -18,6 +20,7 @@ from backend.incidents.services import (
 )
 from backend.incidents.tasks import incidents_escalate_due_task
 from backend.notices.models import Notice
+from tests.factories import CoordinatorScopeFactory, UserFactory
 
 
 def _report(geo, watcher, text="faltan boletas de la lista 3", **kwargs):
@@ -152,3 +155,20 @@ def test_a_taken_incident_does_not_escalate(geo, watcher, north_coordinator, set
     incident_take(incident=incident, actor=north_coordinator, channel="web")
     Incident.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=30))
     assert incidents_escalate_due() == 0
+
+
+def test_who_handles_a_severe_incident_is_the_nearest_coordinated_area_at_each_level(geo, watcher):
+    # given: coordinators of the place's department and of the district above it, one of another
+    # department, and an inactive one; nobody holds the place's own locality
+    def coordinator(name, area, **fields):
+        user = UserFactory(username=name, role=Role.COORDINATOR, **fields)
+        CoordinatorScopeFactory(user=user, area=area)
+        return user
+
+    north, district = coordinator("c-norte", geo.north), coordinator("c-cba", geo.district)
+    coordinator("c-sur", geo.south)
+    coordinator("c-baja", geo.north, is_active=False)
+    incident = _report(geo, watcher)
+    # when / then: level 0 (the locality) finds nobody there and goes to the nearest above, the
+    # department; level 1 is the department; level 2 the district; above the top, nobody
+    assert [incident_coordinators(incident, level) for level in range(4)] == [[north], [north], [district], []]

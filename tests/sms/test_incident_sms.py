@@ -1,5 +1,13 @@
 """Incidents by SMS through the signed webhook: PROBLEMA, the table named in the text, the category question."""
 
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing.websocket import WebsocketCommunicator
+
+from backend.console.routing import websocket_urlpatterns
+from backend.incidents.live import incident_event
 from backend.incidents.models import Incident
 from backend.incidents.services import incident_take
 from backend.notices.models import Notice
@@ -72,3 +80,34 @@ def test_the_watcher_is_told_by_sms_when_a_coordinator_takes_it(
     notice = Notice.objects.get(volunteer=north_volunteer, payload__incident=Incident.objects.get().pk)
     assert "tomó tu problema" in notice.payload["text"]
     assert len(f"Fiscaliza: {notice.payload['text']}") <= 160
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_incident_by_sms_reaches_the_areas_board_and_its_coordinator_live(
+    signed_post, assigned, north_volunteer, north_coordinator, geo
+):
+    # given: the north coordinator watches the board (the event is built from the rows just written)
+    def report():
+        signed_post("/sms/inbound/", inbound_params(north_volunteer.phone, "PROBLEMA faltan boletas en la 1"))
+
+    async def scenario():
+        communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/board/{geo.election.pk}/")
+        communicator.scope["user"] = north_coordinator
+        connected, _ = await communicator.connect()
+        await database_sync_to_async(report)()
+        event = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return connected, event
+
+    # when
+    connected, event = async_to_sync(scenario)()
+    # then: the same event a read after commit gives
+    incident = Incident.objects.get()
+    assert connected
+    assert event == {**incident_event(incident, "created"), "type": "incident"}
+    assert (event["place_name"], event["table"], event["path"], event["owner"]) == (
+        "Escuela Norte",
+        1,
+        geo.north_town.path,
+        "",
+    )
