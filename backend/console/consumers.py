@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
 from backend.core.live import board_group, user_group
-from backend.core.sockets import HandshakeSafeMixin
+from backend.core.sockets import DirectDispatchMixin, HandshakeSafeMixin
 from backend.permissions import permissions_forget, role_of, scope_areas
 
 FORBIDDEN = 4403
@@ -25,7 +25,7 @@ def _board_paths(user, election_id: int) -> list[str] | bool | None:
     return False
 
 
-class BoardConsumer(HandshakeSafeMixin, AsyncJsonWebsocketConsumer):
+class BoardConsumer(DirectDispatchMixin, HandshakeSafeMixin, AsyncJsonWebsocketConsumer):
     groups_joined: list[str] = []
 
     async def connect(self):
