@@ -2,7 +2,8 @@
 once per report, in each table's order, as the same frames a lone report makes.
 
 The servers gather board events for `LIVE_BOARD_WINDOW` seconds after each channel-layer message
-(backend/core/live.py); the window is long here (0.3 s) so that the burst surely travels gathered.
+(backend/core/live.py); their settings (`board_e2e_settings.py`) make the window long (0.3 s) so
+that the burst surely travels gathered.
 Without Redis one server (in-memory layer) takes the reports and holds the sockets; with Redis a
 second server takes half the tables, and its events reach the sockets on the first through Redis.
 """
@@ -47,7 +48,7 @@ def world(tmp_path_factory):
     env = server_env(database_url)
     manage(env, "manage.py", "migrate", "--noinput", "-v0")
     seed = json.loads(manage(env, "-m", "tests.console.board_e2e_support", "seed"))
-    settings = {"LIVE_BOARD_WINDOW": "0.3", "API_THROTTLE_USER": "100000/min"}
+    settings = {"DJANGO_SETTINGS_MODULE": "tests.console.board_e2e_settings", "API_THROTTLE_USER": "100000/min"}
     servers: list[Server] = []
     try:
         if REDIS_URL:
