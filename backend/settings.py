@@ -386,6 +386,9 @@ THREADS_WS_FRAMES_PER_SECOND = env.float("THREADS_WS_FRAMES_PER_SECOND", default
 THREADS_WS_FRAMES_BURST = env.int("THREADS_WS_FRAMES_BURST", default=20)
 THREADS_WS_POSTS_PER_SECOND = env.float("THREADS_WS_POSTS_PER_SECOND", default=0.5)
 THREADS_WS_POSTS_BURST = env.int("THREADS_WS_POSTS_BURST", default=5)
+# Board events of one server process gather this long after each channel-layer message
+# (backend/core/live.py): at most 1/window messages a second per process and group, whatever the load.
+LIVE_BOARD_WINDOW = 0.1
 # Redis pub/sub ignores database numbers: a prefix keeps parallel deployments (and test runs) apart.
 if REDIS_URL:
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = env.str("CHANNEL_LAYER_PREFIX", default="asgi")

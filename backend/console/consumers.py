@@ -1,5 +1,12 @@
-"""WebSocket `/ws/board/<election_id>/`: check-ins (`check_in`), result sheets (`count`) and other
-changes of slots (`changed`), filtered to the user's scope."""
+"""WebSocket `/ws/board/<election_id>/`: check-ins (`check_in`), table reports (`table_report`),
+incidents (`incident`), result sheets (`count`) and other changes of slots (`changed`), filtered to
+the user's scope: one JSON text frame per event, in the order the server process that sent them
+committed them.
+
+The events of a busy server process reach the consumer gathered (`live.batch`, see
+`backend.core.live`); each still leaves as its own frame, so a client cannot tell a gathered event
+from a lone one.
+"""
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -7,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
 from backend.core.live import board_group, user_group
-from backend.core.sockets import HandshakeSafeMixin
+from backend.core.sockets import DirectDispatchMixin, HandshakeSafeMixin
 from backend.permissions import permissions_forget, role_of, scope_areas
 
 FORBIDDEN = 4403
@@ -25,7 +32,7 @@ def _board_paths(user, election_id: int) -> list[str] | bool | None:
     return False
 
 
-class BoardConsumer(HandshakeSafeMixin, AsyncJsonWebsocketConsumer):
+class BoardConsumer(DirectDispatchMixin, HandshakeSafeMixin, AsyncJsonWebsocketConsumer):
     groups_joined: list[str] = []
 
     async def connect(self):
@@ -57,6 +64,11 @@ class BoardConsumer(HandshakeSafeMixin, AsyncJsonWebsocketConsumer):
             await self.close(code=FORBIDDEN)
             return
         self.paths = paths
+
+    async def live_batch(self, event):
+        """Board events gathered by one server process: each handled as if it came alone, in order."""
+        for one in event["events"]:
+            await self.dispatch(one)
 
     async def check_in_created(self, event):
         if self.paths is not None and not any(event["path"].startswith(p) for p in self.paths):

@@ -1,6 +1,9 @@
-"""What every WebSocket consumer shares: never a frame after a handshake the server dropped."""
+"""What every WebSocket consumer shares: never a frame after a handshake the server dropped, and no
+thread hop per delivered message."""
 
 import logging
+
+from channels.consumer import get_handler_name
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +39,20 @@ class HandshakeSafeMixin:
     async def send_json(self, content, close=False):
         # channels' JSON consumer sends through super().send, past this class: route it here.
         await self.send(text_data=await self.encode_json(content), close=close)  # type: ignore[attr-defined]
+
+
+class DirectDispatchMixin:
+    """For channels' consumers that touch the database only through `database_sync_to_async`.
+
+    Channels runs `close_old_connections` in a worker thread before every handler: one thread hop
+    (and a few turns of the event loop) per frame and per delivered channel-layer message. Under
+    load that hop is most of a consumer's cost: it made the fan-out of a station thread slow, and
+    it queued board events for seconds behind the request threads. `database_sync_to_async`
+    already cleans connections up around each call, so the hop is skipped.
+    """
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -45,7 +44,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.live import thread_group
-from backend.core.sockets import HandshakeSafeMixin
+from backend.core.sockets import DirectDispatchMixin, HandshakeSafeMixin
 
 from . import selectors, services
 from .fanout import fanout_for
@@ -205,7 +204,7 @@ def _seen(user):
     services.thread_mark_seen(user=user)
 
 
-class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
+class ThreadConsumer(DirectDispatchMixin, HandshakeSafeMixin, AsyncWebsocketConsumer):
     groups: list[str] = []
     # No channel of its own in the layer (an alias that names no layer): the thread's events and
     # the person's membership changes come through this process's fan-out, which listens once for
@@ -225,19 +224,9 @@ class ThreadConsumer(HandshakeSafeMixin, AsyncWebsocketConsumer):
             pass
 
     async def websocket_disconnect(self, message):
-        # As AsyncWebsocketConsumer's, without its thread hop to close old connections (see dispatch).
+        # As AsyncWebsocketConsumer's, without its thread hop to close old connections (DirectDispatchMixin).
         await self.disconnect(message["code"])
         raise StopConsumer()
-
-    async def dispatch(self, message):
-        # Channels runs `close_old_connections` in a worker thread before every handler: one thread
-        # hop per frame and per delivered message, most of the fan-out and connect cost when a
-        # thread has many sockets. This consumer touches the database only through
-        # database_sync_to_async, which cleans connections up around each call, so it is skipped.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def connect(self):
         self.member = None

@@ -4,7 +4,7 @@ the board event built from what the report read, and the live door's order under
 import uuid
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
-from backend.core.live import board_group, live_send
+from backend.core.live import BATCH, board_group, live_send, thread_group
 from backend.tableday.models import TableDay, TableReport
 from backend.tableday.services import table_report
 from tests.sms.webhook import inbound_params, twiml_text
@@ -118,7 +118,62 @@ def test_events_sent_from_request_threads_reach_the_group_in_commit_order():
         await layer.group_add(group, channel)
         # when
         await database_sync_to_async(view)()
-        return [(await layer.receive(channel))["n"] for _ in range(40)]
+        got: list[int] = []
+        while len(got) < 40:
+            got += [event["n"] for event in _unbatched(await layer.receive(channel))]
+        return got
 
     # then
     assert async_to_sync(scenario)() == list(range(40))
+
+
+def _unbatched(message: dict) -> list[dict]:
+    return message["events"] if message["type"] == BATCH else [message]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_board_events_after_quiet_go_alone_and_those_sent_meanwhile_travel_together_in_order(settings):
+    # given: a listener on a board group; a long window, so that the burst surely falls inside it
+    settings.LIVE_BOARD_WINDOW = 2.0
+    layer = get_channel_layer()
+    group = board_group(int(uuid.uuid4().int % 10**9))
+    send = sync_to_async(lambda n: live_send(group, {"type": "table_report.created", "n": n}))
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        # when: one event after quiet, then five while the first one's window is open
+        await send(0)
+        first = await layer.receive(channel)
+        for n in range(1, 6):
+            await send(n)
+        second = await layer.receive(channel)
+        await layer.group_discard(group, channel)
+        return first, second
+
+    first, second = async_to_sync(scenario)()
+    # then: the first went at once, as itself; the others in one message, in the order sent
+    assert first == {"type": "table_report.created", "n": 0}
+    assert second == {"type": BATCH, "events": [{"type": "table_report.created", "n": n} for n in range(1, 6)]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_thread_events_are_never_gathered(settings):
+    # given: a thread's group and the same long window
+    settings.LIVE_BOARD_WINDOW = 2.0
+    layer = get_channel_layer()
+    group = thread_group(int(uuid.uuid4().int % 10**9))
+    send = sync_to_async(lambda n: live_send(group, {"type": "message.created", "n": n}))
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        # when
+        for n in range(3):
+            await send(n)
+        got = [await layer.receive(channel) for _ in range(3)]
+        await layer.group_discard(group, channel)
+        return got
+
+    # then: one message each, in order
+    assert async_to_sync(scenario)() == [{"type": "message.created", "n": n} for n in range(3)]

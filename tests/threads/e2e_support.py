@@ -27,16 +27,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def e2e_database(tmp_dir: Path) -> tuple[str, callable]:
+def e2e_database(tmp_dir: Path, suffix: str = "e2e") -> tuple[str, callable]:
     """A fresh database URL for the servers (SQLite file, or a PostgreSQL database next to the
     test database when DATABASE_URL is PostgreSQL) and a function that drops it."""
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
-        path = tmp_dir / "e2e.sqlite3"
+        path = tmp_dir / f"{suffix}.sqlite3"
         return f"sqlite:///{path}", lambda: None
     import psycopg
 
-    name = os.environ.get("TEST_DATABASE_NAME", "test_fz") + "_e2e"
+    name = os.environ.get("TEST_DATABASE_NAME", "test_fz") + f"_{suffix}"
     server = base.rsplit("/", 1)[0]
 
     def admin(sql: str) -> None:
