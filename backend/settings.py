@@ -157,6 +157,11 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2)}
         )
+# Requests of one web process that run their view at once; the rest wait on the event loop, in
+# arrival order, until one ends (backend/core/handlers.py). As many as the pool's connections, so a
+# request never waits for a connection while holding a thread; 0: no limit.
+_pooled = DATABASE_POOL_MAX_SIZE if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0
+WEB_CONCURRENT_REQUESTS = env.int("WEB_CONCURRENT_REQUESTS", default=_pooled)
 # Lets parallel runs on one PostgreSQL server keep their test databases apart.
 if env.str("TEST_DATABASE_NAME", default=""):
     test_name = env.str("TEST_DATABASE_NAME")

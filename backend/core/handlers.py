@@ -1,8 +1,11 @@
-"""Django's ASGI handler with a request's sync code in a reused thread instead of two new ones."""
+"""Django's ASGI handler with a request's sync code in a reused thread instead of two new ones, and
+at most `WEB_CONCURRENT_REQUESTS` requests of a process working at once."""
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
 
@@ -19,9 +22,20 @@ class ReusedThreadASGIHandler(ASGIHandler):
     Only an event loop's own requests use its list (one loop per uvicorn worker).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, concurrent_requests: int | None = None) -> None:
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []
+        limit = settings.WEB_CONCURRENT_REQUESTS if concurrent_requests is None else concurrent_requests
+        # Requests past the limit wait here, on the event loop, with their body read: not as threads
+        # that take the GIL from the loop (sockets, live events) and then time out waiting for one of
+        # the pool's connections (a 500 that loses an SMS). 0: no limit (no pool, as in development).
+        self._working = asyncio.Semaphore(limit) if limit > 0 else None
+
+    async def run_get_response(self, request):
+        if self._working is None:
+            return await super().run_get_response(request)
+        async with self._working:
+            return await super().run_get_response(request)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

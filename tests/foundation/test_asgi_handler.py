@@ -3,6 +3,7 @@ request, never shared by two requests at once (backend/core/handlers.py)."""
 
 import asyncio
 import threading
+import time
 
 import pytest
 from django.http import HttpResponse
@@ -22,14 +23,30 @@ def _probe(request):
     return HttpResponse("ok")
 
 
-urlpatterns = [path("probe/", _probe)]
+working_now = 0
+most_at_once = 0
+counting = threading.Lock()
+
+
+def _slow(request):
+    global working_now, most_at_once
+    with counting:
+        working_now += 1
+        most_at_once = max(most_at_once, working_now)
+    time.sleep(0.05)
+    with counting:
+        working_now -= 1
+    return HttpResponse("ok")
+
+
+urlpatterns = [path("probe/", _probe), path("slow/", _slow)]
 
 
 def _record_start(**kwargs):
     seen.append(("started", threading.current_thread()))
 
 
-async def _get(handler, query: str = "") -> int:
+async def _get(handler, query: str = "", where: str = "/probe/") -> int:
     sent: list[dict] = []
     messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
 
@@ -48,8 +65,8 @@ async def _get(handler, query: str = "") -> int:
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": "/probe/",
-        "raw_path": b"/probe/",
+        "path": where,
+        "raw_path": where.encode(),
         "query_string": query.encode(),
         "root_path": "",
         "headers": [(b"host", b"testserver")],
@@ -58,6 +75,12 @@ async def _get(handler, query: str = "") -> int:
     }
     await handler(scope, receive, send)
     return next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+
+@pytest.fixture
+def routes(settings):
+    settings.ROOT_URLCONF = __name__
+    settings.ALLOWED_HOSTS = ["testserver"]
 
 
 @pytest.fixture
@@ -95,3 +118,22 @@ def test_requests_at_the_same_time_never_share_a_thread(handler):
     assert statuses == [200, 200]
     views = [thread for kind, thread in seen if kind == "view"]
     assert len(set(views)) == 2
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(2, 2), (0, 8)])
+def test_no_more_requests_work_at_once_than_the_limit_and_the_rest_wait_their_turn(routes, limit, expected):
+    global most_at_once
+    most_at_once = 0
+    handler = ReusedThreadASGIHandler(concurrent_requests=limit)
+
+    # when: eight requests arrive together, each working 50 ms in its view
+    async def scenario():
+        return await asyncio.gather(*(_get(handler, where="/slow/") for _ in range(8)))
+
+    statuses = asyncio.run(scenario())
+    # then: every one is answered; with a limit, never more than that many views at once
+    assert statuses == [200] * 8
+    if limit:
+        assert most_at_once == expected
+    else:
+        assert most_at_once > 2  # without a limit they overlap (the check above can fail)
