@@ -158,11 +158,10 @@ else:
             {"server_side_binding": True, "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2)}
         )
 # Requests of one web process that run their view at once; the rest wait on the event loop, in
-# arrival order, until one ends (backend/core/handlers.py). With the pool, never more than its
-# connections (no thread waits for one), and 4 by default: on 2 cores the election-day bench's open
-# loop at 200/s answered most with 4 (README, Performance). 0: no limit (no pool, development).
+# arrival order, until one ends (backend/core/handlers.py). As many as the pool's connections, so a
+# request never waits for a connection while holding a thread; 0: no limit.
 _pooled = DATABASE_POOL_MAX_SIZE if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0
-WEB_CONCURRENT_REQUESTS = env.int("WEB_CONCURRENT_REQUESTS", default=min(_pooled, 4))
+WEB_CONCURRENT_REQUESTS = env.int("WEB_CONCURRENT_REQUESTS", default=_pooled)
 # Lets parallel runs on one PostgreSQL server keep their test databases apart.
 if env.str("TEST_DATABASE_NAME", default=""):
     test_name = env.str("TEST_DATABASE_NAME")
