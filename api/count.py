@@ -39,10 +39,10 @@ from backend.count.selectors import (
     official_import_progress,
     quick_count,
     sheet_list_for_table,
-    table_get_for_sheet,
 )
 from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
 from backend.elections.models import Area, Election, Table
+from backend.elections.selectors import table_get_with_area
 from backend.permissions import Action, can, can_import, can_resolve_sheets, can_submit_sheet, role_of
 
 
@@ -146,7 +146,7 @@ class TableSheetsApi(APIView):
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        table = table_get_for_sheet(table_id=pk)
+        table = table_get_with_area(pk=pk)
         if table is None:
             raise Http404
         if not can_submit_sheet(request.user, table):

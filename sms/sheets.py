@@ -30,10 +30,10 @@ from backend.count.selectors import (
     assignment_tables_for_volunteer,
     ballot_list_for_table,
     category_get_by_code,
-    table_get_for_sheet,
 )
 from backend.count.services import FIELD_LABELS, SheetFigures, sheet_photo_submit, sheet_submit
 from backend.elections.models import Table
+from backend.elections.selectors import table_get_with_area
 from backend.messaging.encoding import transliterate
 from backend.permissions import can_submit_sheet
 from backend.volunteers.models import Volunteer
@@ -148,9 +148,9 @@ def _table_for(volunteer: Volunteer, number: int | None) -> Table | str:
     if number is None:
         if len(own) != 1:
             return _("Fiscaliza: indicá la mesa, por ejemplo: ACTA 1234 GOB 10 20 ... V 228")
-        found = table_get_for_sheet(table_id=own[0][0])
+        found = table_get_with_area(pk=own[0][0])
     elif own_id := next((table_id for table_id, n in own if n == number), None):
-        found = table_get_for_sheet(table_id=own_id)
+        found = table_get_with_area(pk=own_id)
     else:
         place_ids = [place_id for _e, role, place_id, _t, _n in assignments if role == AssignmentRole.PLACE]
         found = (

@@ -5,7 +5,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import cast
 
 from django.core.cache import cache
 from django.db import connection
@@ -15,7 +14,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Role
 from backend.assignments.models import ACTIVE_STATUSES, Assignment
 from backend.core.prepared import PreparedQuery
-from backend.elections.models import Area, Election, PollingPlace, Table
+from backend.elections.models import Area, Election, Table
 from backend.permissions import role_of, scope_areas
 
 from .models import BallotList, Category, CountTally, OfficialImport, ResultSheet, SheetStatus
@@ -99,33 +98,6 @@ def ballot_list_for_table(*, table: Table, category: Category) -> list[BallotLis
     paths = set(_ancestor_paths(table.place.area.path))
     lists = _ballot(category.election_id).lists.get(category.pk, ())
     return [bl for bl, district in lists if not district or district in paths]
-
-
-# A sheet's door reads its table with the place and area (the ballot and the checks need the area's
-# path) once per sheet: compiled once (PreparedQuery), the instances built from the row.
-_TABLE_MODELS = ((Table, ""), (PollingPlace, "place__"), (Area, "place__area__"))
-_TABLE_WITH_AREA = PreparedQuery(
-    lambda table_id: Table.objects.filter(pk=table_id).values_list(
-        *(prefix + f.name for model, prefix in _TABLE_MODELS for f in model._meta.concrete_fields)
-    ),
-    "table_id",
-)
-
-
-def table_get_for_sheet(*, table_id: int) -> Table | None:
-    """The table with its place and its place's area loaded (as select_related("place__area")), or None."""
-    rows = _TABLE_WITH_AREA.rows(table_id=table_id)
-    if not rows:
-        return None
-    row, start, instances = rows[0], 0, []
-    for model, _prefix in _TABLE_MODELS:
-        fields = model._meta.concrete_fields
-        instances.append(model.from_db("default", [f.attname for f in fields], row[start : start + len(fields)]))
-        start += len(fields)
-    table, place, area = instances
-    Table.place.field.set_cached_value(table, place)
-    PollingPlace.area.field.set_cached_value(place, area)
-    return cast(Table, table)
 
 
 _WATCHER_TABLES = PreparedQuery(
