@@ -11,7 +11,9 @@ pool), and sends `--requests` requests of each kind from `--concurrency` clients
 - no-op SMS: a signed `AYUDA` from a known watcher (stored, answered with the help text);
 - ABRIO SMS: a signed `ABRIO` from each table's watcher (a first report per table);
 - API report: `POST /api/tables/<id>/reports/` {"state": "open"} with the watcher's token;
-- API read: `GET /api/me/` with the watcher's token (authentication, DRF, one trivial read).
+- API read: `GET /api/me/` with the watcher's token (authentication, DRF, one trivial read);
+- bare ASGI: the refused webhook's requests sent to a bare ASGI app (bench/bare_ws.py) under the same
+  uvicorn options and workers: what uvicorn costs, the true floor no change to the project can cut.
 For each it prints the server's CPU per request (uvicorn processes plus the bench database's
 PostgreSQL backends, from /proc: on a shared machine the CPU, not the wall clock, is the figure)
 and its ratio to the floor's, and the SQL statements of one such request counted in-process
@@ -38,6 +40,7 @@ from loadgen import LoadGenerator, Prepared, form_post, http_request, json_post 
 from serving import check_port_free, wait_until_healthy  # noqa: E402
 
 KINDS = ("healthz", "refused", "no-op SMS", "ABRIO SMS", "API report", "API read")
+BARE = "bare ASGI"
 
 
 def main() -> None:
@@ -49,6 +52,8 @@ def main() -> None:
     parser.add_argument("--database-name", default="bench_fixed_cost", help="the run's database (or var/ file)")
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     parser.add_argument("--only", help=f"comma-separated kinds to send, of: {', '.join(KINDS)} (refused always)")
+    parser.add_argument("--bare-port", type=int, default=0, help="the bare ASGI app's port (default: a free one)")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare ASGI app's floor")
     args = parser.parse_args()
     kinds = [k for k in KINDS if k == "refused" or not args.only or k in args.only.split(",")]
     if args.workers > 1 and not os.environ.get("REDIS_URL"):
@@ -98,10 +103,7 @@ def main() -> None:
     connections.close_all()
     check_port_free(port)
     server = subprocess.Popen(
-        [
-            *[sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1"],
-            *["--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(args.workers)],
-        ],
+        _uvicorn("backend.asgi:application", port, args.workers),
         cwd=ROOT,
         env={**os.environ, "DATABASE_POOL_MAX_SIZE": str(args.pool)},
     )
@@ -113,6 +115,9 @@ def main() -> None:
         server.wait(timeout=20)
         connections.close_all()
         drop()
+    if not args.no_bare:
+        kinds.append(BARE)
+        cpu[BARE] = _bare(args, watchers)
     load = os.getloadavg()
     profile = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
     print(
@@ -132,7 +137,54 @@ def main() -> None:
             f"{statements.get(kind, 0):>11} {client_ms:10.2f}"
         )
     print("floor: the refused webhook (signature check, whole middleware chain, no database)")
+    if BARE in cpu:
+        print("bare ASGI: the refused webhook's requests answered by a bare ASGI app under the same uvicorn")
     print("client ms: the load generator's own CPU a request (bench/loadgen.py, its own process), not in CPU ms")
+
+
+def _uvicorn(app: str, port: int, workers: int, *options: str) -> list[str]:
+    """The server's command line: the project's and the bare app's alike (production's options, no access log)."""
+    return [
+        *[sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *options],
+        *["--log-level", "warning", "--no-access-log", "--workers", str(workers)],
+    ]
+
+
+def _bare(args, watchers: list) -> tuple[float, float, float]:
+    """CPU per request of the refused webhook's requests answered by a bare ASGI app (bench/bare_ws.py)."""
+    from django.conf import settings
+    from twilio.request_validator import RequestValidator
+
+    port = args.bare_port or _free_port()
+    check_port_free(port)
+    host = f"127.0.0.1:{port}"
+    wrong = RequestValidator(settings.TWILIO_AUTH_TOKEN + "-not")
+    url = f"{settings.PUBLIC_BASE_URL}/sms/inbound/"
+
+    def refused(phone: str) -> Prepared:
+        params = _params(phone, "ABRIO")
+        headers = {"X-Twilio-Signature": wrong.compute_signature(url, params)}
+        return Prepared(BARE, form_post("/sms/inbound/", params, host=host, headers=headers))
+
+    server = subprocess.Popen(
+        _uvicorn("bare_ws:app", port, args.workers, "--app-dir", str(ROOT / "bench")), cwd=ROOT, env=os.environ
+    )
+    try:
+        wait_until_healthy(f"http://{host}", server=server)
+        batch = [refused(w[1]) for w in watchers[: args.requests]]
+        warm = LoadGenerator("127.0.0.1", port, batch[:100], concurrency=args.concurrency)
+        warm.go()
+        warm.result()
+        generator = LoadGenerator("127.0.0.1", port, batch, concurrency=args.concurrency)
+        with Meter(server.pid, Backends(None, "")) as cpu:
+            generator.go()
+            outcome = generator.result()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    if outcome.errors:
+        print(f"bare ASGI: {outcome.failed:,} answers not of the status expected; first: {outcome.errors[0]}")
+    return cpu.uvicorn * 1000 / len(batch), 0.0, outcome.client_cpu * 1000 / len(batch)
 
 
 def _params(phone: str, body: str) -> dict:
