@@ -94,9 +94,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last: the chain above runs in one thread instead of a thread hop per method (its docstring).
-    "backend.core.middleware.SyncChainMiddleware",
 ]
+# Loaded sync, as under WSGI: the ASGI handler runs the whole chain and the view in one hop to the
+# request's thread (backend/core/handlers.py).
 
 ROOT_URLCONF = "backend.urls"
 ASGI_APPLICATION = "backend.asgi.application"
