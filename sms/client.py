@@ -9,6 +9,7 @@ import json
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
+from xml.sax.saxutils import escape as xml_escape
 
 import requests
 from django.conf import settings
@@ -17,7 +18,6 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
-from twilio.twiml.messaging_response import MessagingResponse
 from urllib3.exceptions import NewConnectionError
 
 TWILIO_DEFAULT_BASE = "https://api.twilio.com"
@@ -200,8 +200,15 @@ def signature_compute(*, url: str, params: dict) -> str:
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
 
 
+_TWIML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
 def twiml_reply(text: str | None) -> str:
-    response = MessagingResponse()
-    if text:
-        response.message(text)
-    return str(response)
+    """The webhook's answer: one message back, or none.
+
+    The very text twilio's `MessagingResponse` writes (tests/sms/test_twiml.py holds the two
+    together), built as a string: its element tree and serializer were ~3% of a no-op SMS's CPU.
+    """
+    if not text:
+        return f"{_TWIML_DECLARATION}<Response />"
+    return f"{_TWIML_DECLARATION}<Response><Message>{xml_escape(text)}</Message></Response>"
