@@ -4,6 +4,7 @@ import gettext
 import re
 from pathlib import Path
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -30,6 +31,24 @@ def test_the_admin_speaks_english_when_the_browser_asks(lead):
     assert "Poll watchers" in page
     assert "Assignments" in page
     assert "Fiscales" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("asked", "cookie", "answered"),
+    [(None, None, "es-ar"), ("en-US,en;q=0.9", None, "en"), ("fr", None, "es-ar"), ("en", "es-ar", "es-ar")],
+)
+def test_every_answer_names_its_language_and_varies_by_the_browsers(settings, asked, cookie, answered):
+    # given: a browser's Accept-Language and, maybe, the language switch's cookie
+    client = Client()
+    if cookie:
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = cookie
+    headers = {"HTTP_ACCEPT_LANGUAGE": asked} if asked else {}
+    # when: any page without a language in its URL (the health check)
+    response = client.get("/healthz", **headers)
+    # then: the cookie wins, then the browser's language if offered, else Spanish; caches told so
+    assert response["Content-Language"] == answered
+    assert "Accept-Language" in response["Vary"]
 
 
 def test_setlang_switches_the_language_for_the_following_pages(lead):
