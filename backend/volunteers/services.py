@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -367,6 +367,7 @@ def volunteers_import_update(
 SEARCH_INDEX = "volunteer_search_key_trgm"
 SEARCH_INDEX_SQL = f"CREATE INDEX {SEARCH_INDEX} ON volunteers_volunteer USING gin (search_key gin_trgm_ops)"
 SEARCH_INDEX_REBUILD_MIN_ROWS = 20_000
+SEARCH_INDEX_LOCK_TIMEOUT = "1s"
 
 
 class _NotEmpty(Exception):
@@ -396,13 +397,17 @@ def volunteers_search_index_deferred(*, rows: int) -> Iterator[None]:
     if empty:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
+                # DROP waits for every reader of the table, and every new reader waits behind it: when
+                # someone holds the table longer, the load keeps the index and maintains it instead.
+                cursor.execute(f"SET LOCAL lock_timeout = '{SEARCH_INDEX_LOCK_TIMEOUT}'")
                 cursor.execute(f"DROP INDEX {SEARCH_INDEX}")
+                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
                 # Now that the table is locked: another process may have written a volunteer since.
                 cursor.execute("SELECT EXISTS (SELECT 1 FROM volunteers_volunteer)")
                 if cursor.fetchone()[0]:
                     raise _NotEmpty  # the savepoint's rollback brings the index back and lets go of the lock
             dropped = True
-        except _NotEmpty:
+        except (_NotEmpty, OperationalError):
             pass
     yield
     if dropped:

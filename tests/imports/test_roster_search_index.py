@@ -1,6 +1,7 @@
 """A large roster into an empty volunteers table builds the search's trigram index once after the load
 (PostgreSQL): the index is back, in the same transaction, and the search finds the people imported."""
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -95,3 +96,27 @@ def test_a_small_load_keeps_the_index(geo):
         services.volunteers_search_index_deferred(rows=services.SEARCH_INDEX_REBUILD_MIN_ROWS - 1),
     ):
         assert search_index() == before
+
+
+def test_a_reader_holding_the_table_makes_the_load_keep_the_index_instead_of_waiting(geo, small_load_is_large):
+    # given: another session in the middle of a transaction that read the volunteers table
+    db = connection.settings_dict
+    reader = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+    )
+    reader.execute("SELECT count(*) FROM volunteers_volunteer")
+    before = search_index()
+
+    # when
+    try:
+        batch = run_roster(geo.election, ROSTER)
+    finally:
+        reader.close()
+
+    # then: imported without waiting for the reader, the index maintained as it was
+    assert batch.created == 2
+    assert search_index() == before
