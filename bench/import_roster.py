@@ -46,6 +46,24 @@ def reset_peak() -> bool:
     return True
 
 
+def server_cpu() -> float | None:
+    """CPU seconds the database server spent for this process's connection so far (PostgreSQL on this
+    machine: its backend's /proc entry), None elsewhere. The wall clock of an apply includes that work;
+    this process's CPU does not."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Roster import benchmark")
     parser.add_argument("--rows", type=int, default=100_000)
@@ -53,6 +71,7 @@ def main() -> None:
     parser.add_argument(
         "--database", default="bench_import_roster", help="name of the PostgreSQL database created and dropped"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to study it afterwards)")
     args = parser.parse_args()
     if os.environ.get("BENCH_DATABASE_URL"):
         os.environ["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
@@ -62,6 +81,8 @@ def main() -> None:
     roster = out / f"roster-{args.rows}-{args.seed}.xlsx"
     tmp = Path(tempfile.mkdtemp(prefix="fz-bench-"))
     url, drop = fresh_database(tmp, name=args.database)
+    if args.keep:
+        drop = lambda: None  # noqa: E731
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ["MEDIA_ROOT"] = str(tmp / "media")
@@ -124,9 +145,12 @@ def main() -> None:
             peaks.append(peak_mb())
             reset_peak()
             print(f"{'':<20} resident before: {resident_mb():.0f} MB")
+            server = server_cpu()
             started, cpu = time.perf_counter(), time.process_time()
             batch = batch_run(batch=batch, dry_run=dry_run)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            if server is not None:
+                print(f"{'':<20} PostgreSQL's CPU (this connection's backend): {server_cpu() - server:.2f} s")
             print(
                 f"{label:<20} {seconds:6.2f} s (cpu {cpu:5.2f} s)  {batch.total_rows / seconds:9,.0f} rows/s  "
                 f"{seconds / bare:4.1f}x floor (cpu {cpu / bare_cpu:4.1f}x)  peak {peak_mb():.0f} MB\n"

