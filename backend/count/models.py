@@ -106,7 +106,8 @@ class ResultSheet(models.Model):
     contested = models.PositiveIntegerField(_("recurridos"), null=True, blank=True)
     challenged = models.PositiveIntegerField(_("impugnados"), null=True, blank=True)
     voters = models.PositiveIntegerField(_("votantes"), null=True, blank=True)
-    # {ballot list id (str): votes}; the same figures as the SheetVote rows, for display and comparison.
+    # {ballot list id (str): votes}: the only copy of the lists' figures. Compared, displayed, and
+    # expanded in SQL where they are summed or compared (tally_rebuild, the discrepancies).
     votes = models.JSONField(_("votos por lista"), default=dict, blank=True)
     flags = models.JSONField(_("observaciones"), default=list, blank=True)
     photo = models.FileField(_("foto del acta"), upload_to="sheets/%Y/%m/", blank=True)
@@ -153,20 +154,6 @@ class ResultSheet(models.Model):
             "challenged": self.challenged,
             "voters": self.voters,
         }
-
-
-class SheetVote(models.Model):
-    """One list's votes on one sheet: the rows the quick count sums."""
-
-    sheet = models.ForeignKey(ResultSheet, on_delete=models.CASCADE, related_name="list_votes")
-    ballot_list = models.ForeignKey(BallotList, on_delete=models.CASCADE, related_name="+")
-    votes = models.PositiveIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["sheet", "ballot_list"], name="count_vote_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.sheet_id}: {self.ballot_list_id} {self.votes}"
 
 
 class SheetEvent(models.Model):

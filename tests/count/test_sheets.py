@@ -6,7 +6,7 @@ from backend.assignments.models import AssignmentRole
 from backend.assignments.services import assignment_create
 from backend.core.exceptions import ApplicationError
 from backend.count.errors import CountErrorCode, SheetFlag
-from backend.count.models import ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
+from backend.count.models import ResultSheet, SheetEvent, SheetSource, SheetStatus
 from backend.count.selectors import quick_count
 from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
 from backend.notices.models import Notice, NoticeKind
@@ -34,10 +34,10 @@ def test_a_sheet_that_adds_up_becomes_the_tables_figure(geo, ballot, watcher):
         189,
         geo.north_place.area.path,
     )
-    assert dict(SheetVote.objects.filter(sheet=sheet).values_list("ballot_list_id", "votes")) == {
-        ballot.ours.pk: 100,
-        ballot.cambia.pk: 60,
-        ballot.ucr.pk: 20,
+    assert ResultSheet.objects.get(pk=sheet.pk).votes == {
+        str(ballot.ours.pk): 100,
+        str(ballot.cambia.pk): 60,
+        str(ballot.ucr.pk): 20,
     }
     event = SheetEvent.objects.get(sheet=sheet)
     assert (event.kind, event.actor) == (SheetEvent.Kind.RECEIVED, watcher.user)
