@@ -92,9 +92,17 @@ class SheetStatus(models.TextChoices):
 
 
 class ResultSheet(models.Model):
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+", verbose_name=_("elección"))
-    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="result_sheets", verbose_name=_("mesa"))
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="sheets", verbose_name=_("categoría"))
+    # Every index is paid by every sheet written on election night: the election, the table and the
+    # category are each the first column of an index below, so none has one of its own.
+    election = models.ForeignKey(
+        Election, on_delete=models.CASCADE, related_name="+", verbose_name=_("elección"), db_index=False
+    )
+    table = models.ForeignKey(
+        Table, on_delete=models.CASCADE, related_name="result_sheets", verbose_name=_("mesa"), db_index=False
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="sheets", verbose_name=_("categoría"), db_index=False
+    )
     source = models.CharField(_("origen"), max_length=16, choices=SheetSource.choices)
     official = models.BooleanField(_("oficial"), default=False)
     status = models.CharField(_("estado"), max_length=16, choices=SheetStatus.choices)
@@ -124,7 +132,7 @@ class ResultSheet(models.Model):
         related_name="+",
         verbose_name=_("cargada por"),
     )
-    created_at = models.DateTimeField(_("recibida"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("recibida"), auto_now_add=True)  # nothing filters or sorts on it
 
     class Meta:
         verbose_name = _("acta")
