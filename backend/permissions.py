@@ -128,10 +128,18 @@ def can_import(user: Any) -> bool:
     return role_of(user) == Role.LEAD
 
 
-def can_submit_sheet(user: Any, table: Table) -> bool:
+# One active assignment as `backend.count.selectors.assignment_tables_for_volunteer` reads it:
+# (election id, role, place id, table id or None, table number or None).
+Duty = tuple[int, str, int, int | None, int | None]
+
+
+def can_submit_sheet(user: Any, table: Table, *, duties: list[Duty] | None = None) -> bool:
     """May `user` submit a result sheet for `table`? Its table watcher, its place's fiscal general,
-    a data-entry volunteer or coordinator whose scope covers it, and leads."""
-    return _may_act_for_table(user, table, staff={Role.COORDINATOR, Role.DATA_ENTRY})
+    a data-entry volunteer or coordinator whose scope covers it, and leads.
+
+    `duties`: `user`'s own active assignments when the caller has just read them (the SMS door finds
+    the sender's table through them), so that they are not read again."""
+    return _may_act_for_table(user, table, staff={Role.COORDINATOR, Role.DATA_ENTRY}, duties=duties)
 
 
 def can_report_table(user: Any, table: Table) -> bool:
@@ -141,7 +149,7 @@ def can_report_table(user: Any, table: Table) -> bool:
     return _may_act_for_table(user, table, staff={Role.COORDINATOR})
 
 
-def _may_act_for_table(user: Any, table: Table, *, staff: set[str]) -> bool:
+def _may_act_for_table(user: Any, table: Table, *, staff: set[str], duties: list[Duty] | None = None) -> bool:
     role = role_of(user)
     if role is None:
         return False
@@ -149,6 +157,12 @@ def _may_act_for_table(user: Any, table: Table, *, staff: set[str]) -> bool:
         return True
     if role in staff:
         return _in_scope(user, table.election_id, table.place.area.path)
+    if duties is not None:
+        return any(
+            place_id == table.place_id
+            and (duty == AssignmentRole.PLACE or (duty == AssignmentRole.TABLE and table_id == table.pk))
+            for _election_id, duty, place_id, table_id, _number in duties
+        )
     # The user's active assignment at the table's place, as its place's fiscal general or as this
     # table's watcher: one statement compiled once, through the volunteer's user (a volunteer has at
     # most one user), instead of the volunteer's row and then an ORM-built EXISTS on every request.

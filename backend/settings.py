@@ -151,9 +151,10 @@ else:
         }
     # Server-side binding: parameters go apart from the SQL, so PostgreSQL parses and plans a repeated
     # statement once per connection and then runs it prepared (psycopg's prepare_threshold: after
-    # that many runs). Prepared statements live in a connection, so only with the pool's long-lived
-    # ones; never behind a transaction-mode PgBouncer.
-    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+    # that many runs). Prepared statements live in a connection, so on by default with the pool's
+    # long-lived ones (PostgreSQL's planning was half its CPU a result sheet: bench/count.py); never
+    # behind a transaction-mode PgBouncer.
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=bool(DATABASE_POOL_MAX_SIZE)):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2)}
         )

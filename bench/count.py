@@ -215,11 +215,6 @@ def _reuse(args):
     SheetEvent.objects.filter(sheet__in=doors).delete()
     with connection.cursor() as cursor:
         cursor.execute(
-            "DELETE FROM count_sheetvote WHERE sheet_id IN (SELECT id FROM count_resultsheet "
-            "WHERE election_id = %s AND (official OR actor_id IS NOT NULL))",
-            [election.pk],
-        )
-        cursor.execute(
             "DELETE FROM count_resultsheet WHERE election_id = %s AND (official OR actor_id IS NOT NULL)",
             [election.pk],
         )
@@ -700,7 +695,7 @@ def _bulk_rest(args, election, categories, submitted: int) -> None:
     from django.db import connection
 
     from backend.core.bulk import bulk_insert
-    from backend.count.models import BallotList, ResultSheet, SheetVote
+    from backend.count.models import BallotList, ResultSheet
     from backend.count.tallies import tally_rebuild
     from backend.elections.models import Table
 
@@ -713,10 +708,8 @@ def _bulk_rest(args, election, categories, submitted: int) -> None:
         for start in range(0, len(rows), 20_000):
             chunk = rows[start : start + 20_000]
             sheets = []
-            votes_by_table = {}
             for table_id, path in chunk:
                 votes, blank, null, contested, challenged, voters = _figures(rng, args.lists)
-                votes_by_table[table_id] = votes
                 sheets.append(
                     {
                         "election_id": election.pk,
@@ -741,23 +734,10 @@ def _bulk_rest(args, election, categories, submitted: int) -> None:
                     }
                 )
             bulk_insert(ResultSheet, sheets)
-            ids = dict(
-                ResultSheet.objects.filter(
-                    category=category, official=False, table_id__in=[t for t, _p in chunk]
-                ).values_list("table_id", "pk")
-            )
-            bulk_insert(
-                SheetVote,
-                [
-                    {"sheet_id": ids[t], "ballot_list_id": lid, "votes": v}
-                    for t, votes in votes_by_table.items()
-                    for lid, v in zip(list_ids, votes, strict=True)
-                ],
-            )
     tally_rebuild(election_id=election.pk)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE count_resultsheet; ANALYZE count_sheetvote; ANALYZE count_counttally")
+            cursor.execute("ANALYZE count_resultsheet; ANALYZE count_counttally")
     print(f"bulk sheets for the other {len(rows):,} tables: {time.perf_counter() - started:.1f} s (setup)")
 
 

@@ -35,7 +35,7 @@ from backend.count.services import FIELD_LABELS, SheetFigures, sheet_photo_submi
 from backend.elections.models import Table
 from backend.elections.selectors import table_get_with_area
 from backend.messaging.encoding import transliterate
-from backend.permissions import can_submit_sheet
+from backend.permissions import Duty, can_submit_sheet
 from backend.volunteers.models import Volunteer
 
 LETTERS = {
@@ -106,10 +106,11 @@ def sheet_photo_sms_parse(body: str) -> tuple[int | None, str] | None:
 def sheet_photo_sms_command(*, volunteer: Volunteer, parsed: tuple[int | None, str], photos: list) -> str:
     """An MMS photo of the sheet: stored for double-entry transcription."""
     number, code = parsed
-    table = _table_for(volunteer, number)
+    duties = assignment_tables_for_volunteer(volunteer_id=volunteer.pk)
+    table = _table_for(duties, number)
     if isinstance(table, str):
         return _sms(table)
-    if not can_submit_sheet(volunteer.user, table):
+    if not can_submit_sheet(volunteer.user, table, duties=duties):
         return _sms(_("Fiscaliza: no podés cargar el acta de la mesa %(number)s.") % {"number": table.number})
     category = Category.objects.filter(election_id=table.election_id, code__iexact=code).first()
     if category is None:
@@ -139,8 +140,8 @@ def _sms(text: str) -> str:
     return transliterate(text)[:320]
 
 
-def _table_for(volunteer: Volunteer, number: int | None) -> Table | str:
-    assignments = assignment_tables_for_volunteer(volunteer_id=volunteer.pk)
+def _table_for(assignments: list[Duty], number: int | None) -> Table | str:
+    """The sender's table among their active assignments (`number` None: their only table), or why not."""
     if not assignments:
         return _("Fiscaliza: no tenés una mesa asignada.")
     own = [(table_id, n) for _e, role, _p, table_id, n in assignments if role == AssignmentRole.TABLE and table_id]
@@ -163,10 +164,12 @@ def _table_for(volunteer: Volunteer, number: int | None) -> Table | str:
 
 def sheet_sms_command(*, volunteer: Volunteer, parsed: SheetSms) -> str:
     """Store the sheet through `backend.count.services.sheet_submit` and say what was understood."""
-    table = _table_for(volunteer, parsed.table_number)
+    # The sender's assignments find the table and, already read, answer the permission too.
+    duties = assignment_tables_for_volunteer(volunteer_id=volunteer.pk)
+    table = _table_for(duties, parsed.table_number)
     if isinstance(table, str):
         return _sms(table)
-    if not can_submit_sheet(volunteer.user, table):
+    if not can_submit_sheet(volunteer.user, table, duties=duties):
         return _sms(_("Fiscaliza: no podés cargar el acta de la mesa %(number)s.") % {"number": table.number})
     category = category_get_by_code(election_id=table.election_id, code=parsed.category_code)
     if category is None:

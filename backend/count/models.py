@@ -92,9 +92,17 @@ class SheetStatus(models.TextChoices):
 
 
 class ResultSheet(models.Model):
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+", verbose_name=_("elección"))
-    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="result_sheets", verbose_name=_("mesa"))
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="sheets", verbose_name=_("categoría"))
+    # Every index is paid by every sheet written on election night: the election, the table and the
+    # category are each the first column of an index below, so none has one of its own.
+    election = models.ForeignKey(
+        Election, on_delete=models.CASCADE, related_name="+", verbose_name=_("elección"), db_index=False
+    )
+    table = models.ForeignKey(
+        Table, on_delete=models.CASCADE, related_name="result_sheets", verbose_name=_("mesa"), db_index=False
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="sheets", verbose_name=_("categoría"), db_index=False
+    )
     source = models.CharField(_("origen"), max_length=16, choices=SheetSource.choices)
     official = models.BooleanField(_("oficial"), default=False)
     status = models.CharField(_("estado"), max_length=16, choices=SheetStatus.choices)
@@ -106,7 +114,8 @@ class ResultSheet(models.Model):
     contested = models.PositiveIntegerField(_("recurridos"), null=True, blank=True)
     challenged = models.PositiveIntegerField(_("impugnados"), null=True, blank=True)
     voters = models.PositiveIntegerField(_("votantes"), null=True, blank=True)
-    # {ballot list id (str): votes}; the same figures as the SheetVote rows, for display and comparison.
+    # {ballot list id (str): votes}: the only copy of the lists' figures. Compared, displayed, and
+    # expanded in SQL where they are summed or compared (tally_rebuild, the discrepancies).
     votes = models.JSONField(_("votos por lista"), default=dict, blank=True)
     flags = models.JSONField(_("observaciones"), default=list, blank=True)
     photo = models.FileField(_("foto del acta"), upload_to="sheets/%Y/%m/", blank=True)
@@ -123,7 +132,7 @@ class ResultSheet(models.Model):
         related_name="+",
         verbose_name=_("cargada por"),
     )
-    created_at = models.DateTimeField(_("recibida"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("recibida"), auto_now_add=True)  # nothing filters or sorts on it
 
     class Meta:
         verbose_name = _("acta")
@@ -153,20 +162,6 @@ class ResultSheet(models.Model):
             "challenged": self.challenged,
             "voters": self.voters,
         }
-
-
-class SheetVote(models.Model):
-    """One list's votes on one sheet: the rows the quick count sums."""
-
-    sheet = models.ForeignKey(ResultSheet, on_delete=models.CASCADE, related_name="list_votes")
-    ballot_list = models.ForeignKey(BallotList, on_delete=models.CASCADE, related_name="+")
-    votes = models.PositiveIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["sheet", "ballot_list"], name="count_vote_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.sheet_id}: {self.ballot_list_id} {self.votes}"
 
 
 class SheetEvent(models.Model):

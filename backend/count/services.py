@@ -25,7 +25,7 @@ from backend.notices.services import notice_create
 
 from .errors import CountErrorCode, SheetFlag
 from .live import count_event, count_event_after_commit
-from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
+from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus
 from .selectors import ballot_list_for_table, category_list_for_table
 from .tallies import tally_apply, tally_statement
 
@@ -199,28 +199,17 @@ def _table_lock(*, table_id: int) -> tuple[int | None, str, list[ResultSheet]]:
     return electors, area_path, currents
 
 
-def _votes_insert(*, sheet_id: int, votes: list[tuple[int, int]]) -> None:
-    """The sheet's SheetVote rows in one statement (PostgreSQL writes them inside `_sheet_write`'s)."""
-    if not votes:
-        return
-    values = ", ".join(["(%s, %s, %s)"] * len(votes))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {SheetVote._meta.db_table} (sheet_id, ballot_list_id, votes) VALUES {values}",
-            [x for k, v in votes for x in (sheet_id, k, v)],
-        )
-
-
 _SHEET_INSERT_FIELDS = [f for f in ResultSheet._meta.concrete_fields if not f.primary_key]
 
 
-def _sheet_write(*, sheet: ResultSheet, votes: list[tuple[int, int]], electors: int | None, note: str) -> None:
-    """Write a new party sheet, its SheetVote rows, the tallies when it becomes current and its
-    audit row (a RECEIVED SheetEvent). On PostgreSQL one statement (data-modifying WITH clauses,
-    hand-written: no ORM compile); elsewhere one statement each."""
+def _sheet_write(*, sheet: ResultSheet, electors: int | None, note: str) -> None:
+    """Write a new party sheet, the tallies when it becomes current and its audit row (a RECEIVED
+    SheetEvent). On PostgreSQL one statement (data-modifying WITH clauses, hand-written: no ORM
+    compile); elsewhere one statement each. The lists' figures live in the sheet's `votes` JSON only:
+    a row per list (two foreign-key checks and four index entries each) cost PostgreSQL more than
+    the rest of the sheet's write, for a copy nothing read but `tally_rebuild`."""
     if connection.vendor != "postgresql":
         sheet.save()
-        _votes_insert(sheet_id=sheet.pk, votes=votes)
         if sheet.current:
             tally_apply(sheet=sheet, electors=electors, sign=1)
         SheetEvent.objects.create(sheet=sheet, kind=SheetEvent.Kind.RECEIVED, actor_id=sheet.actor_id, note=note)
@@ -231,15 +220,11 @@ def _sheet_write(*, sheet: ResultSheet, votes: list[tuple[int, int]], electors: 
     sql = (
         f"WITH sheet AS (INSERT INTO {ResultSheet._meta.db_table} ({columns}) "
         f"VALUES ({', '.join(['%s'] * len(values))}) RETURNING id), "
-        f"list_votes AS (INSERT INTO {SheetVote._meta.db_table} (sheet_id, ballot_list_id, votes) "
-        "SELECT sheet.id, v.* FROM sheet, unnest(%s::int[], %s::int[]) AS v), "
         f"audit AS (INSERT INTO {SheetEvent._meta.db_table} (sheet_id, kind, actor_id, note, created_at) "
         "SELECT id, %s, %s, %s, %s FROM sheet)"
     )
     params = [
         *values,
-        [k for k, _v in votes],
-        [v for _k, v in votes],
         SheetEvent.Kind.RECEIVED.value,
         sheet.actor_id,
         note,
@@ -324,12 +309,7 @@ def sheet_submit(
         sheet.flags = [{"code": f.code, "message": f.message} for f in flags]
         if photo_file is not None:
             sheet.photo.save(str(photo_file.name), photo_file, save=False)
-        _sheet_write(
-            sheet=sheet,
-            votes=[(k, v) for k, v in figures.votes.items() if v is not None],
-            electors=electors,
-            note="; ".join(f.code for f in flags)[:300],
-        )
+        _sheet_write(sheet=sheet, electors=electors, note="; ".join(f.code for f in flags)[:300])
         if flags and source != SheetSource.SMS:
             _ask_back(table=table, category=category, flags=flags)
         # Built now from the row just written: no re-read after commit.

@@ -79,12 +79,16 @@ def tally_rebuild(*, election_id: int) -> int:
             "GROUP BY s.category_id, s.area_path",
             [election_id, False, True],
         )
+        # Each sheet's lists expanded from its JSON; only lists still on the ballot are summed (a list
+        # deleted in the admin takes its votes out of the quick count).
+        each = "jsonb_each_text" if connection.vendor == "postgresql" else "json_each"
         cursor.execute(
             f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
-            "SELECT s.category_id, s.area_path, v.ballot_list_id, SUM(v.votes), 0, 0, 0, 0, 0, 0, 0 "
-            "FROM count_sheetvote v JOIN count_resultsheet s ON s.id = v.sheet_id "
+            "SELECT s.category_id, s.area_path, b.id, SUM(CAST(v.value AS BIGINT)), 0, 0, 0, 0, 0, 0, 0 "
+            f"FROM count_resultsheet s CROSS JOIN {each}(s.votes) AS v "
+            "JOIN count_ballotlist b ON b.id = CAST(v.key AS INTEGER) "
             "WHERE s.election_id = %s AND s.official = %s AND s.current = %s "
-            "GROUP BY s.category_id, s.area_path, v.ballot_list_id",
+            "GROUP BY s.category_id, s.area_path, b.id",
             [election_id, False, True],
         )
         return CountTally.objects.filter(category__election_id=election_id).count()

@@ -2,15 +2,16 @@
 
 import pytest
 
-from backend.assignments.models import AssignmentRole
+from backend.assignments.models import Assignment, AssignmentRole, AssignmentStatus
 from backend.assignments.services import assignment_create
 from backend.core.exceptions import ApplicationError
 from backend.count.errors import CountErrorCode, SheetFlag
-from backend.count.models import ResultSheet, SheetEvent, SheetSource, SheetStatus, SheetVote
-from backend.count.selectors import quick_count
+from backend.count.models import ResultSheet, SheetEvent, SheetSource, SheetStatus
+from backend.count.selectors import assignment_tables_for_volunteer, quick_count
 from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
 from backend.notices.models import Notice, NoticeKind
 from backend.permissions import can_submit_sheet
+from backend.volunteers.models import Volunteer
 
 from ..factories import VolunteerFactory
 from .conftest import sheet_figures
@@ -34,10 +35,10 @@ def test_a_sheet_that_adds_up_becomes_the_tables_figure(geo, ballot, watcher):
         189,
         geo.north_place.area.path,
     )
-    assert dict(SheetVote.objects.filter(sheet=sheet).values_list("ballot_list_id", "votes")) == {
-        ballot.ours.pk: 100,
-        ballot.cambia.pk: 60,
-        ballot.ucr.pk: 20,
+    assert ResultSheet.objects.get(pk=sheet.pk).votes == {
+        str(ballot.ours.pk): 100,
+        str(ballot.cambia.pk): 60,
+        str(ballot.ucr.pk): 20,
     }
     event = SheetEvent.objects.get(sheet=sheet)
     assert (event.kind, event.actor) == (SheetEvent.Kind.RECEIVED, watcher.user)
@@ -182,3 +183,30 @@ def test_who_may_submit(geo, ballot, watcher, north_coordinator, south_coordinat
     assert can_submit_sheet(north_coordinator, own) and not can_submit_sheet(south_coordinator, own)
     assert can_submit_sheet(north_data_entry, neighbour) and not can_submit_sheet(north_data_entry, south)
     assert can_submit_sheet(lead, south)
+
+
+def test_who_may_submit_is_the_same_answered_from_the_assignments_already_read(
+    geo, ballot, watcher, north_coordinator, north_data_entry, lead
+):
+    # given: a fiscal general of the north place, and a watcher whose assignment was cancelled
+    own, neighbour, south = geo.north_tables[0], geo.north_tables[1], geo.south_tables[0]
+    general = VolunteerFactory(area=geo.north_town)
+    general.user = north_data_entry.__class__.objects.create(username="general-norte", role="volunteer")
+    general.save()
+    assignment_create(volunteer=general, place=geo.north_place, table=None, role=AssignmentRole.PLACE, source="admin")
+    gone = VolunteerFactory(area=geo.north_town)
+    gone.user = north_data_entry.__class__.objects.create(username="se-fue", role="volunteer")
+    gone.save()
+    cancelled = assignment_create(
+        volunteer=gone, place=geo.north_place, table=neighbour, role=AssignmentRole.TABLE, source="admin"
+    )
+    Assignment.objects.filter(pk=cancelled.pk).update(status=AssignmentStatus.CANCELLED)
+    people = [watcher.user, general.user, gone.user, north_coordinator, north_data_entry, lead]
+    volunteers = {v.user_id: v.pk for v in Volunteer.objects.filter(user__in=people)}
+    # when / then: the SMS door's answer from the sender's assignments is the permission's own
+    for user in people:
+        duties = assignment_tables_for_volunteer(volunteer_id=volunteers[user.pk]) if user.pk in volunteers else []
+        for table in (own, neighbour, south):
+            assert can_submit_sheet(user, table, duties=duties) == can_submit_sheet(user, table), (user, table)
+    assert can_submit_sheet(general.user, neighbour, duties=assignment_tables_for_volunteer(volunteer_id=general.pk))
+    assert not can_submit_sheet(gone.user, neighbour, duties=assignment_tables_for_volunteer(volunteer_id=gone.pk))

@@ -38,7 +38,16 @@ print(json.dumps({
     "secure_cookies": [getattr(settings, name, False) for name in ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE")],
 }))
 """
-UNSET = ("DJANGO_ENV", "DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS")
+UNSET = (
+    "DJANGO_ENV",
+    "DJANGO_SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_POOL_MAX_SIZE",
+    "DATABASE_SERVER_SIDE_BINDING",
+)
 
 
 def _run(args: list[str], **env_vars: str) -> subprocess.CompletedProcess:
@@ -77,6 +86,16 @@ def test_database_url_switches_to_postgresql():
     profile = _profile(DATABASE_URL="postgres://postgres@127.0.0.1:5432/whatever")
     assert profile["engine"] == "django.db.backends.postgresql"
     assert "server_side_binding" not in profile["db_options"]
+
+
+def test_the_pool_brings_server_side_binding_unless_switched_off():
+    # given: the pool's long-lived connections, where a prepared statement is used again
+    url = "postgres://postgres@127.0.0.1:5432/whatever"
+    # when / then
+    pooled = _profile(DATABASE_URL=url, DATABASE_POOL_MAX_SIZE="8")
+    off = _profile(DATABASE_URL=url, DATABASE_POOL_MAX_SIZE="8", DATABASE_SERVER_SIDE_BINDING="false")
+    assert pooled["db_options"] == {"server_side_binding": True, "prepare_threshold": 2}
+    assert off["db_options"] == {}
 
 
 def test_server_side_binding_is_switched_on_with_its_prepare_threshold():
