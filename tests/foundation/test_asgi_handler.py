@@ -76,6 +76,24 @@ class _Middleware:
         return self.get_response(request)
 
 
+def _http_get_scope(path: str, query: str = "") -> dict:
+    """The ASGI scope of a plain GET to the test server, as uvicorn would hand it over."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
+
+
 async def _get(handler, query: str = "", where: str = "/probe/", sent: list | None = None) -> int:
     sent = [] if sent is None else sent
     messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
@@ -91,20 +109,7 @@ async def _get(handler, query: str = "", where: str = "/probe/", sent: list | No
         if message["type"] == "http.response.start":
             seen.append(("sent", threading.current_thread()))
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": where,
-        "raw_path": where.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 40000),
-        "server": ("testserver", 80),
-    }
+    scope = _http_get_scope(where, query)
     await handler(scope, receive, send)
     return next(m["status"] for m in sent if m["type"] == "http.response.start")
 
@@ -206,20 +211,7 @@ def test_a_client_gone_before_its_answer_still_finishes_its_request_once_in_its_
     async def send(message):
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/wait/",
-        "raw_path": b"/wait/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 40000),
-        "server": ("testserver", 80),
-    }
+    scope = _http_get_scope("/wait/")
 
     async def scenario():
         answering = asyncio.create_task(handler(scope, receive, send))
