@@ -350,8 +350,8 @@ async def _client(host, port, prepared, concurrency, rate, connections, healthz_
         for i in range(n):
             due[i] = t0 + i / rate
         for i in range(n):
-            delay = due[i] - time.perf_counter()
-            if delay > 0:
+            # the loop's timers round to the millisecond and may wake early: never send before due
+            while (delay := due[i] - time.perf_counter()) > 0:
                 await asyncio.sleep(delay)
             dispatch(i)
         end = time.perf_counter()
