@@ -144,10 +144,13 @@ def phone(browser):
 
 @pytest.fixture(scope="session")
 def shots():
-    """Save a full-page screenshot under test-artifacts/ (gitignored)."""
+    """Check the page fits the screen's width and save a full-page screenshot under test-artifacts/ (gitignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
 
     def save(page, name: str) -> Path:
+        # Every page a test photographs must fit its width: a phone user cannot see what scrolls sideways.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
         path = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
