@@ -499,6 +499,12 @@ class SheetForm:
     lists: list[BallotList]
     latest: ResultSheet | None  # the newest party sheet of this table and category
 
+    @property
+    def list_rows(self) -> list[tuple[BallotList, int | None]]:
+        """Each list with the votes the newest sheet gave it: the form shows what was sent."""
+        sent = self.latest.votes if self.latest is not None else {}
+        return [(ballot_list, sent.get(str(ballot_list.pk))) for ballot_list in self.lists]
+
 
 def sheet_forms_for_table(*, table: Table) -> list[SheetForm]:
     """What the watcher's page shows: each category voted at the table, its lists, the last sheet sent."""

@@ -187,6 +187,35 @@ def test_the_watcher_sends_a_sheet_with_its_photo(browser, geo, ballot, watcher)
     assert "Acta de GOB recibida" in page
 
 
+def test_the_sheet_page_shows_the_figures_already_sent_and_offers_a_correction(browser, geo, ballot, watcher):
+    # given a governor's sheet already sent from this page
+    sent = {
+        "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+        "category": ballot.governor.pk,
+        "mesa": 1,
+        f"list_{ballot.ours.pk}": "100",
+        f"list_{ballot.cambia.pk}": "60",
+        f"list_{ballot.ucr.pk}": "20",
+        "blank": "5",
+        "null": "3",
+        "contested": "1",
+        "challenged": "0",
+        "voters": "189",
+    }
+    browser.post("/mi/acta/enviar/", sent)
+    # when the watcher opens the page again
+    page = browser.get("/mi/acta/").content.decode()
+    # then the governor's form holds what was sent and its button sends a correction
+    governor = page.split("(GOB)", 1)[1].split("</section>", 1)[0]
+    assert f'name="list_{ballot.ours.pk}" value="100"' in governor
+    assert f'name="list_{ballot.ucr.pk}" value="20"' in governor
+    assert 'name="challenged" value="0"' in governor and 'name="voters" value="189"' in governor
+    assert "Enviar corrección de GOB" in governor
+    # and the mayor's form, never sent, stays empty
+    mayor = page.split("(INT)", 1)[1].split("</section>", 1)[0]
+    assert 'name="voters" value=""' in mayor and "Enviar acta de INT" in mayor
+
+
 def test_a_sheet_before_the_count_or_with_letters_changes_nothing(browser, geo, ballot, watcher):
     token = browser.cookies["csrftoken"].value
     letters = browser.post(
