@@ -10,7 +10,7 @@ from .models import TableReport
 
 @dataclass(frozen=True)
 class TableSite:
-    """Where a table is, as its board event names it (read with the table's lock, `services._table_locked`)."""
+    """Where a table is, as its board event names it (`services._table_facts`)."""
 
     table_id: int
     number: int

@@ -1,10 +1,11 @@
 """Writes of the table's timeline. Every door (SMS, the volunteer's page, the API) calls `table_report`."""
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Exists, Field, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,17 +69,24 @@ def table_report(
     # No savepoint: nothing inside raises but the database, and then the caller's whole
     # transaction must roll back anyway (an SMS's reply, a request); one round trip less each way.
     with transaction.atomic(savepoint=False):
+        if transaction.get_connection().vendor == "postgresql":
+            result = _report_if_unchanged(
+                table=table, state=state, actor=actor, channel=channel, correction=correction, note=note
+            )
+            if result is not None:
+                return result
+            # Another report of this table committed between the read and the write (or the table has
+            # reports but no current-state row yet): the locked way below.
         # Lock the table so that two reports of one table (a watcher's SMS and the fiscal general's
         # web click) are folded one after the other and both see the other's row.
-        site, day, has_reports = _table_locked(table.pk)
-        # The stored current state (kept under this same lock); folded from the reports only for a
-        # table whose row is missing but that has reports (from before the row existed).
-        if day is not None:
-            current = TableStatus(state=day.state, watcher_absent=day.watcher_absent)
-        elif has_reports:
-            current = table_status_from_reports(table_report_list(table=table))
-        else:
-            current = TableStatus(state=TableState.WAITING, watcher_absent="")
+        site, day, has_reports = _table_facts(table.pk, lock=True)
+        if transaction.get_connection().vendor == "postgresql":
+            # In READ COMMITTED a statement that waited for the lock still returns the joined rows of
+            # its own snapshot: the current-state row as it was before the report that held the lock.
+            # Read it again, after the lock, where that report's row is visible. (SQLite's
+            # transactions here begin IMMEDIATE: the lock is taken before the read.)
+            _site, day, has_reports = _table_facts(table.pk, lock=False)
+        current = _current_status(table, day, has_reports)
         if not correction and _adds_nothing(state, current.state, current.watcher_absent):
             return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
         after = table_status_step(current, state, correction=correction)
@@ -92,14 +100,59 @@ def table_report(
             after=after,
             day=day,
         )
+        assert report is not None  # written unconditionally: the lock is held
         live_send(board_group(site.election_id), table_report_event(site, report, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
 
-# The table's lock and everything a report needs besides, in one statement compiled once: where the
-# table is (for the board event; the area's ancestors by joins, as deep as most trees go) and its
-# current-state row (an outer join: a table may have none yet), and whether it has any report (a table
-# with neither is waiting, no fold needed). Only the table's row is locked.
+def _current_status(table: Table, day: TableDay | None, has_reports: bool) -> TableStatus:
+    """The stored current state; folded from the reports only for a table whose row is missing but
+    that has reports (from before the row existed); a table with neither is waiting."""
+    if day is not None:
+        return TableStatus(state=day.state, watcher_absent=day.watcher_absent)
+    if has_reports:
+        return table_status_from_reports(table_report_list(table=table))
+    return TableStatus(state=TableState.WAITING, watcher_absent="")
+
+
+def _report_if_unchanged(
+    *, table: Table, state: str, actor, channel: str, correction: bool, note: str
+) -> TableReportResult | None:
+    """PostgreSQL: decide on an unlocked read, then write the report and the current-state row in one
+    statement that takes the table's lock and writes only if that row is still as read (else None).
+
+    Two statements, where the locked way on PostgreSQL takes three (the lock, a read after it, the write).
+    """
+    site, day, has_reports = _table_facts(table.pk, lock=False)
+    if day is None and has_reports:
+        return None  # the fold of an old timeline: under the lock only
+    current = _current_status(table, day, has_reports)
+    if not correction and _adds_nothing(state, current.state, current.watcher_absent):
+        # A repeat or a late report, decided without the lock: nothing is written, and the reply names
+        # the state as read, which a report committing at this very moment may already have moved on.
+        return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
+    after = table_status_step(current, state, correction=correction)
+    report = _report_and_day_write(
+        table=table,
+        state=state,
+        channel=channel,
+        actor=actor,
+        correction=correction,
+        note=note,
+        after=after,
+        day=day,
+        only_if_unchanged=True,
+    )
+    if report is None:
+        return None
+    live_send(board_group(site.election_id), table_report_event(site, report, after.state))
+    return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
+
+
+# Everything a report needs of its table, in one statement compiled once: where the table is (for the
+# board event; the area's ancestors by joins, as deep as most trees go), its current-state row (an
+# outer join: a table may have none yet), and whether it has any report (a table with neither is
+# waiting, no fold needed). Read with the table's row locked, or without a lock.
 _AREA_CHAIN = (
     "place__area_id",
     "place__area__parent_id",
@@ -107,10 +160,12 @@ _AREA_CHAIN = (
     "place__area__parent__parent__parent_id",
 )
 _DAY_FIELDS = ("state", "watcher_absent", *STEP_TIME_FIELD.values())
-_TABLE_LOCKED = PreparedQuery(
-    lambda table_id: (
-        Table.objects.select_for_update(of=("self",))
-        .filter(pk=table_id)
+
+
+def _table_facts_query(table_id: int, *, lock: bool):
+    tables = Table.objects.select_for_update(of=("self",)) if lock else Table.objects.all()
+    return (
+        tables.filter(pk=table_id)
         .annotate(has_reports=Exists(TableReport.objects.filter(table=OuterRef("pk"))))
         .values_list(
             "number",
@@ -124,15 +179,20 @@ _TABLE_LOCKED = PreparedQuery(
             *(f"day__{field}" for field in _DAY_FIELDS),
             "has_reports",
         )
-    ),
-    "table_id",
-)
+    )
 
 
-def _table_locked(table_id: int) -> tuple[TableSite, TableDay | None, bool]:
-    """Lock the table (inside the caller's transaction): where it is, its current-state row or None,
-    and whether it has reports."""
-    *row, has_reports = _TABLE_LOCKED.rows(table_id=table_id)[0]
+_TABLE_FACTS = {
+    lock: PreparedQuery(lambda table_id, lock=lock: _table_facts_query(table_id, lock=lock), "table_id")
+    for lock in (False, True)
+}
+
+
+def _table_facts(table_id: int, *, lock: bool) -> tuple[TableSite, TableDay | None, bool]:
+    """Where the table is, its current-state row or None, and whether it has reports. With `lock`, the
+    table's row is locked for the caller's transaction (only the row: the joined rows are read as the
+    statement's snapshot had them, before any wait for the lock)."""
+    *row, has_reports = _TABLE_FACTS[lock].rows(table_id=table_id)[0]
     number, election_id, place_id, place_name, path, depth = row[:6]
     chain = row[6 : 6 + len(_AREA_CHAIN)]  # the place's area, its parent, ...
     day_id, *day_values = row[6 + len(_AREA_CHAIN) :]
@@ -180,11 +240,29 @@ def _day_write(table_id: int, after: TableStatus, at, day: TableDay | None) -> N
 
 
 def _report_and_day_write(
-    *, table: Table, state: str, channel: str, actor, correction: bool, note: str, after: TableStatus, day
-) -> TableReport:
+    *,
+    table: Table,
+    state: str,
+    channel: str,
+    actor,
+    correction: bool,
+    note: str,
+    after: TableStatus,
+    day: TableDay | None,
+    only_if_unchanged: bool = False,
+) -> TableReport | None:
     """The report's row and the table's current-state row (`_day_write`), in one statement on
     PostgreSQL: the report's INSERT and the day's INSERT or UPDATE as data-modifying parts of one
-    WITH (both always run, atomically, and the report's time is the step's time as before)."""
+    WITH (atomically; the report's time is the step's time).
+
+    `only_if_unchanged` (PostgreSQL, for a decision taken without the lock): the statement first
+    locks the table, and writes only if the current-state row is still `day` (every field the
+    decision used; None: still no row), else nothing and returns None. The UPDATE re-checks its
+    condition on the row's newest version even when the statement waited for the lock, and the
+    INSERT of a first row does nothing if a row appeared meanwhile (ON CONFLICT); the report is
+    inserted only from the day's written row. The lock comes first, as on every other path of the
+    table's timeline (no deadlock with a report holding the lock and waiting for the day's row).
+    """
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
         report = TableReport.objects.create(
@@ -202,36 +280,86 @@ def _report_and_day_write(
         **_step_times(day if day is not None else TableDay(), after.state, at),
         "updated_at": at,
     }
-    sql, params = _report_and_day_sql(connection, report, table.pk, day_fields, insert_day=day is None)
+    sql = _report_and_day_sql(insert_day=day is None, only_if_unchanged=only_if_unchanged)
+    report_values = [f.get_db_prep_save(getattr(report, f.attname), connection) for f in _REPORT_COLUMNS]
+    day_values = [f.get_db_prep_save(day_fields[f.name], connection) for f in _DAY_COLUMNS]
+    if not only_if_unchanged and day is None:
+        params = [*report_values, table.pk, *day_values]
+    elif not only_if_unchanged:
+        params = [*report_values, *day_values, table.pk]
+    elif day is None:
+        params = [table.pk, *day_values, *report_values]
+    else:
+        as_read = [f.get_db_prep_save(getattr(day, f.name), connection) for f in _DAY_CHECKED]
+        params = [table.pk, *day_values, *as_read, *report_values]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        report.pk = cursor.fetchone()[0]
+        row = cursor.fetchone()
+    if row is None:
+        return None  # the current-state row changed since it was read: nothing written
+    report.pk = row[0]
     report._state.adding, report._state.db = False, connection.alias
     return report
 
 
-def _report_and_day_sql(connection, report: TableReport, table_id: int, day_fields: dict, *, insert_day: bool):
-    quote = connection.ops.quote_name
-    report_fields = [f for f in TableReport._meta.concrete_fields if not f.primary_key]
-    report_columns = ", ".join(quote(f.column) for f in report_fields)
-    report_values = [f.get_db_prep_save(getattr(report, f.attname), connection) for f in report_fields]
-    day_columns = [field for name in day_fields if isinstance(field := TableDay._meta.get_field(name), Field)]
-    day_values = [f.get_db_prep_save(day_fields[f.name], connection) for f in day_columns]
-    report_sql = (
-        f"INSERT INTO {quote(TableReport._meta.db_table)} ({report_columns}) "
-        f"VALUES ({', '.join(['%s'] * len(report_fields))}) RETURNING {quote(TableReport._meta.pk.column)}"
-    )
+_REPORT_COLUMNS = [f for f in TableReport._meta.concrete_fields if not f.primary_key]
+
+
+def _day_fields(*names: str) -> list[Field]:
+    return [field for name in names if isinstance(field := TableDay._meta.get_field(name), Field)]
+
+
+_DAY_COLUMNS = _day_fields("state", "watcher_absent", *STEP_TIME_FIELD.values(), "updated_at")
+_DAY_CHECKED = _day_fields(*_DAY_FIELDS)  # what a report's decision reads
+
+
+@functools.cache
+def _report_and_day_sql(*, insert_day: bool, only_if_unchanged: bool) -> str:
+    """The SQL of `_report_and_day_write` on PostgreSQL (its columns never change: built once)."""
+    connection = connections["default"]  # any PostgreSQL connection: names and types only
+
+    def quote(name) -> str:
+        return connection.ops.quote_name(name)
+
+    def typed(field) -> str:  # a value selected into a column (no VALUES list to type it)
+        return f"CAST(%s AS {field.cast_db_type(connection)})"
+
+    report_table, report_key = quote(TableReport._meta.db_table), quote(TableReport._meta.pk.column)
+    report_columns = ", ".join(quote(f.column) for f in _REPORT_COLUMNS)
     day_table, day_key = quote(TableDay._meta.db_table), quote(TableDay._meta.pk.column)
+    day_columns = ", ".join([day_key, *(quote(f.column) for f in _DAY_COLUMNS)])
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in _DAY_COLUMNS)
+    if not only_if_unchanged:
+        report_sql = (
+            f"INSERT INTO {report_table} ({report_columns}) "
+            f"VALUES ({', '.join(['%s'] * len(_REPORT_COLUMNS))}) RETURNING {report_key}"
+        )
+        if insert_day:
+            day_sql = f"INSERT INTO {day_table} ({day_columns}) VALUES ({', '.join(['%s'] * (len(_DAY_COLUMNS) + 1))})"
+        else:
+            day_sql = f"UPDATE {day_table} SET {assignments} WHERE {day_key} = %s"
+        return f"WITH report AS ({report_sql}), day AS ({day_sql}) SELECT {report_key} FROM report"
+    table_key = quote(Table._meta.pk.column)
+    locked_sql = f"SELECT {table_key} FROM {quote(Table._meta.db_table)} WHERE {table_key} = %s FOR UPDATE"
     if insert_day:
-        columns = ", ".join([day_key, *(quote(f.column) for f in day_columns)])
-        day_sql = f"INSERT INTO {day_table} ({columns}) VALUES ({', '.join(['%s'] * (len(day_columns) + 1))})"
-        day_params = [table_id, *day_values]
+        day_sql = (
+            f"INSERT INTO {day_table} ({day_columns}) SELECT {table_key}, "
+            f"{', '.join(typed(f) for f in _DAY_COLUMNS)} FROM locked "
+            f"ON CONFLICT ({day_key}) DO NOTHING RETURNING {day_key}"
+        )
     else:
-        assignments = ", ".join(f"{quote(f.column)} = %s" for f in day_columns)
-        day_sql = f"UPDATE {day_table} SET {assignments} WHERE {day_key} = %s"
-        day_params = [*day_values, table_id]
-    sql = f"WITH report AS ({report_sql}), day AS ({day_sql}) SELECT {quote(TableReport._meta.pk.column)} FROM report"
-    return sql, [*report_values, *day_params]
+        unchanged = " AND ".join(f"{quote(f.column)} IS NOT DISTINCT FROM {typed(f)}" for f in _DAY_CHECKED)
+        day_sql = (
+            f"UPDATE {day_table} SET {assignments} FROM locked "
+            f"WHERE {day_table}.{day_key} = locked.{table_key} AND {unchanged} RETURNING {day_table}.{day_key}"
+        )
+    report_sql = (
+        f"INSERT INTO {report_table} ({report_columns}) "
+        f"SELECT {', '.join(typed(f) for f in _REPORT_COLUMNS)} FROM day RETURNING {report_key}"
+    )
+    return (
+        f"WITH locked AS ({locked_sql}), day AS ({day_sql}), report AS ({report_sql}) SELECT {report_key} FROM report"
+    )
 
 
 def _day_save(table: Table, state: str, absent: str, at) -> None:
@@ -313,7 +441,7 @@ def _timeline_entry(*, table: Table, state: str, actor, channel: str, note: str)
         table=table, state=state, channel=channel, actor=actor, note=clean_text(note, max_length=300)
     )
     # The caller holds the table's lock already: this reads where the table is, and its state.
-    site, day, _has_reports = _table_locked(table.pk)
+    site, day, _has_reports = _table_facts(table.pk, lock=False)
     current = day.state if day is not None else table_status_from_reports(table_report_list(table=table)).state
     live_send(board_group(site.election_id), table_report_event(site, report, current))
     return report

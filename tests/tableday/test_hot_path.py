@@ -21,18 +21,19 @@ from tests.sms.webhook import inbound_params, twiml_text
 from ..factories import AreaFactory, PollingPlaceFactory, TableFactory
 
 
-def test_a_report_locks_reads_and_writes_in_two_statements_on_postgresql_and_a_repeat_in_one(
+def test_a_report_reads_and_writes_in_two_statements_on_postgresql_and_a_repeat_in_one(
     geo, watcher, django_assert_num_queries
 ):
     table = geo.north_tables[0]
-    # the table's lock with its place, areas and day row; the report with the day row (one WITH on
-    # PostgreSQL, the day's INSERT the first time and its UPDATE after; two statements elsewhere)
+    # the table with its place, areas and day row (locked on SQLite's immediate transaction); the
+    # report with the day row (one WITH on PostgreSQL that also takes the table's lock, the day's
+    # INSERT the first time and its UPDATE after; two statements elsewhere)
     writes = 1 if connection.vendor == "postgresql" else 2
     with django_assert_num_queries(1 + writes):
         first = table_report(table=table, state="open", channel="api", actor=watcher.user)
     with django_assert_num_queries(1 + writes):
         second = table_report(table=table, state="closed", channel="sms", note="cerró a las 18")
-    with django_assert_num_queries(1):  # a late ABRIO: the lock's read, nothing written
+    with django_assert_num_queries(1):  # a late ABRIO: the read, nothing written
         late = table_report(table=table, state="open", channel="sms")
     assert first.changed and not late.changed
     # then: both reports as given, and the day row's steps at their reports' times
