@@ -66,17 +66,19 @@ def table_report(
             _("Solo se corrige el avance de la mesa (en espera, abierta, cerrada, escrutada, acta enviada)."),
             code=TableReportErrorCode.CORRECTION_NEEDS_PROGRESS_STATE,
         )
+    if transaction.get_connection().vendor == "postgresql":
+        # Outside the caller's transaction the read and the one write statement run without BEGIN and
+        # COMMIT around them: the statement is atomic alone, and it re-checks what the read found.
+        result = _report_if_unchanged(
+            table=table, state=state, actor=actor, channel=channel, correction=correction, note=note
+        )
+        if result is not None:
+            return result
+        # Another report of this table committed between the read and the write (or the table has
+        # reports but no current-state row yet): the locked way below.
     # No savepoint: nothing inside raises but the database, and then the caller's whole
     # transaction must roll back anyway (an SMS's reply, a request); one round trip less each way.
     with transaction.atomic(savepoint=False):
-        if transaction.get_connection().vendor == "postgresql":
-            result = _report_if_unchanged(
-                table=table, state=state, actor=actor, channel=channel, correction=correction, note=note
-            )
-            if result is not None:
-                return result
-            # Another report of this table committed between the read and the write (or the table has
-            # reports but no current-state row yet): the locked way below.
         # Lock the table so that two reports of one table (a watcher's SMS and the fiscal general's
         # web click) are folded one after the other and both see the other's row.
         site, day, has_reports = _table_facts(table.pk, lock=True)
