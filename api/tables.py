@@ -18,7 +18,7 @@ from backend.elections.models import Table
 from backend.elections.selectors import table_get_with_area
 from backend.permissions import Action, can, can_report_table, role_of
 from backend.tableday.models import TableReport, TableState
-from backend.tableday.selectors import table_report_list_loaded, table_status_from_reports
+from backend.tableday.selectors import table_for_report, table_report_list_loaded, table_status_from_reports
 from backend.tableday.services import table_report
 
 
@@ -107,12 +107,15 @@ class TableTimelineApi(APIView):
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        table = _table(pk)
+        found = table_for_report(pk=pk, user=request.user)  # the table, the duty and the state in one read
+        if found is None:
+            raise Http404
+        table = found.table
         correction = data.validated_data["correction"]
         if correction:
             allowed = role_of(request.user) in {Role.LEAD, Role.COORDINATOR} and can(request.user, Action.CHANGE, table)
         else:
-            allowed = can_report_table(request.user, table)
+            allowed = can_report_table(request.user, table, on_duty=found.on_duty)
         if not allowed:
             raise PermissionDenied()
         result = table_report(
@@ -122,5 +125,6 @@ class TableTimelineApi(APIView):
             channel=EventSource.API,
             correction=correction,
             note=data.validated_data["note"],
+            facts=found.facts,
         )
         return Response(_timeline(table, changed=result.changed))

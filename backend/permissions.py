@@ -142,14 +142,19 @@ def can_submit_sheet(user: Any, table: Table, *, duties: list[Duty] | None = Non
     return _may_act_for_table(user, table, staff={Role.COORDINATOR, Role.DATA_ENTRY}, duties=duties)
 
 
-def can_report_table(user: Any, table: Table) -> bool:
+def can_report_table(user: Any, table: Table, *, on_duty: bool | None = None) -> bool:
     """May `user` report `table`'s state (opened, closed, counted...)? Its table watcher, its place's
     fiscal general, a coordinator whose scope covers it, and leads: the same people by SMS (whose
-    keywords find only the sender's own tables), on the watcher's page and through the API."""
-    return _may_act_for_table(user, table, staff={Role.COORDINATOR})
+    keywords find only the sender's own tables), on the watcher's page and through the API.
+
+    `on_duty`: whether `user` holds one of those two assignments, when the caller read it with the
+    table (`backend.tableday.selectors.table_for_report`)."""
+    return _may_act_for_table(user, table, staff={Role.COORDINATOR}, on_duty=on_duty)
 
 
-def _may_act_for_table(user: Any, table: Table, *, staff: set[str], duties: list[Duty] | None = None) -> bool:
+def _may_act_for_table(
+    user: Any, table: Table, *, staff: set[str], duties: list[Duty] | None = None, on_duty: bool | None = None
+) -> bool:
     role = role_of(user)
     if role is None:
         return False
@@ -157,6 +162,8 @@ def _may_act_for_table(user: Any, table: Table, *, staff: set[str], duties: list
         return True
     if role in staff:
         return _in_scope(user, table.election_id, table.place.area.path)
+    if on_duty is not None:
+        return on_duty
     if duties is not None:
         return any(
             place_id == table.place_id

@@ -4,15 +4,16 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentStatus, Shift
+from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, Shift
 from backend.core.prepared import PreparedQuery
 from backend.elections.models import Area, Election, PollingPlace, Table
 from backend.permissions import visible
 
-from .models import PRESENCE, PROGRESS, RANK, SHIFT_ENTRIES, TableDay, TableReport, TableState
+from .live import TableSite, area_ids_of_path
+from .models import PRESENCE, PROGRESS, RANK, SHIFT_ENTRIES, STEP_TIME_FIELD, TableDay, TableReport, TableState
 
 
 @dataclass(frozen=True)
@@ -280,3 +281,114 @@ def shift_reminders_due(*, now: datetime.datetime) -> list[tuple[Assignment, str
         elif assignment.shift == Shift.MORNING and partner is not None:
             due.append((assignment, "shift_out", partner))
     return due
+
+
+# --- What a report needs of its table (`services.table_report`), read with the table -----------------
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    """What `table_report` decides on besides the table: where it is (the board event), its
+    current-state row (None: none yet) and whether it has any report (with neither it is waiting)."""
+
+    site: TableSite
+    day: TableDay | None
+    has_reports: bool
+
+
+# The area's ancestors by joins, as deep as most trees go (deeper ones by the path's prefixes).
+_AREA_CHAIN = ("area_id", "area__parent_id", "area__parent__parent_id", "area__parent__parent__parent_id")
+TABLE_DAY_FIELDS = ("state", "watcher_absent", *STEP_TIME_FIELD.values())
+
+
+def table_fact_columns(table: str = "") -> list[str]:
+    """The lookups of `TableFacts` from a queryset of tables (`table=""`) or of rows pointing to one
+    (`table="table__"`), to end a `values_list` followed by an annotation `has_reports`."""
+    place = f"{table}place__"
+    return [
+        f"{table}number",
+        f"{table}election_id",
+        f"{table}place_id",
+        f"{place}name",
+        f"{place}area__path",
+        f"{place}area__depth",
+        *(place + link for link in _AREA_CHAIN),
+        f"{table}day__table_id",
+        *(f"{table}day__{field}" for field in TABLE_DAY_FIELDS),
+    ]
+
+
+def table_has_reports(table_id: str = "pk") -> Exists:
+    """The `has_reports` annotation of `table_fact_columns` (`table_id`: the outer row's table id)."""
+    return Exists(TableReport.objects.filter(table=OuterRef(table_id)))
+
+
+def table_facts_from_row(table_id: int, row) -> TableFacts:
+    """`TableFacts` from the values of `table_fact_columns` and `has_reports`, in that order."""
+    number, election_id, place_id, place_name, path, depth = row[:6]
+    chain = row[6 : 6 + len(_AREA_CHAIN)]  # the place's area, its parent, ...
+    day_id, *day_values = row[6 + len(_AREA_CHAIN) : -1]
+    if depth < len(_AREA_CHAIN):
+        area_ids = tuple(reversed(chain[: depth + 1]))
+    else:
+        area_ids = area_ids_of_path(election_id=election_id, path=path)
+    site = TableSite(table_id, number, election_id, place_id, place_name, path, area_ids)
+    day = (
+        None if day_id is None else TableDay(table_id=table_id, **dict(zip(TABLE_DAY_FIELDS, day_values, strict=True)))
+    )
+    return TableFacts(site=site, day=day, has_reports=row[-1])
+
+
+_TABLE_FACTS = PreparedQuery(
+    lambda table_id: (
+        Table.objects.filter(pk=table_id)
+        .annotate(has_reports=table_has_reports())
+        .values_list(*table_fact_columns(), "has_reports")
+    ),
+    "table_id",
+)
+
+
+def table_facts_get(*, table_id: int) -> TableFacts:
+    """The table's `TableFacts`, read without a lock (the report's write re-checks them)."""
+    return table_facts_from_row(table_id, _TABLE_FACTS.rows(table_id=table_id)[0])
+
+
+@dataclass(frozen=True)
+class TableForReport:
+    table: Table  # with its place and the place's area loaded (as `table_get_with_area`)
+    on_duty: bool  # the user's active assignment: this table's watcher or its place's fiscal general
+    facts: TableFacts
+
+
+# The API's report: the table, whether the user is on duty there (`can_report_table`) and its facts.
+_TABLE_FOR_REPORT = PreparedQuery(
+    lambda pk, user_id: (
+        Table.objects.filter(pk=pk)
+        .annotate(
+            on_duty=Exists(
+                Assignment.objects.filter(
+                    volunteer__user_id=user_id, status__in=ACTIVE_STATUSES, place_id=OuterRef("place_id")
+                ).filter(Q(role=AssignmentRole.PLACE) | Q(role=AssignmentRole.TABLE, table_id=OuterRef("pk")))
+            ),
+            has_reports=table_has_reports(),
+        )
+        .values_list("on_duty", *table_fact_columns(), "has_reports")
+    ),
+    "pk",
+    "user_id",
+)
+
+
+def table_for_report(*, pk: int, user) -> TableForReport | None:
+    """Everything a report through the API reads before the write, in one statement; None: no such table."""
+    rows = _TABLE_FOR_REPORT.rows(pk=pk, user_id=user.pk or 0)
+    if not rows:
+        return None
+    on_duty, *row = rows[0]
+    facts = table_facts_from_row(pk, row)
+    site = facts.site
+    area = Area(pk=site.area_ids[-1], election_id=site.election_id, path=site.path, depth=len(site.area_ids) - 1)
+    place = PollingPlace(pk=site.place_id, election_id=site.election_id, area=area, name=site.place_name)
+    table = Table(pk=pk, election_id=site.election_id, place=place, number=site.number)
+    return TableForReport(table=table, on_duty=on_duty, facts=facts)

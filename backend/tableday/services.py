@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import connections, transaction
-from django.db.models import Exists, Field, OuterRef
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,9 +22,21 @@ from backend.volunteers.models import Volunteer
 from backend.volunteers.services import volunteer_create
 
 from .errors import TableReportErrorCode
-from .live import TableSite, area_ids_of_path, table_report_event
+from .live import table_report_event
 from .models import PRESENCE, RANK, SHIFT_ENTRIES, STEP_TIME_FIELD, TableDay, TableReport, TableState
-from .selectors import TableStatus, shift_partner, table_report_list, table_status_from_reports, table_status_step
+from .selectors import (
+    TABLE_DAY_FIELDS,
+    TableFacts,
+    TableStatus,
+    shift_partner,
+    table_fact_columns,
+    table_facts_from_row,
+    table_facts_get,
+    table_has_reports,
+    table_report_list,
+    table_status_from_reports,
+    table_status_step,
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,14 @@ class TableReportResult:
 
 
 def table_report(
-    *, table: Table, state: str, actor=None, channel: str, correction: bool = False, note: str = ""
+    *,
+    table: Table,
+    state: str,
+    actor=None,
+    channel: str,
+    correction: bool = False,
+    note: str = "",
+    facts: TableFacts | None = None,
 ) -> TableReportResult:
     """Record what someone says about a table. Called by SMS keywords, the volunteer's page and the API.
 
@@ -47,6 +66,10 @@ def table_report(
     is accepted and records nothing: the table never moves back. A jump ahead (CERRO before ABRIO)
     moves straight there. A correction (a coordinator's; the adapter authorises it) sets the state
     outright and needs a reason. After commit, a new row goes to the live board.
+
+    `facts`: the table's `TableFacts` when the door has just read them with the table (the API's
+    `table_for_report`, the SMS door's `duties_with_tables`), else they are read here. On PostgreSQL
+    the decision is taken on them, unlocked, and the write re-checks them under the table's lock.
     """
     try:
         state = TableState(state)
@@ -66,12 +89,11 @@ def table_report(
             _("Solo se corrige el avance de la mesa (en espera, abierta, cerrada, escrutada, acta enviada)."),
             code=TableReportErrorCode.CORRECTION_NEEDS_PROGRESS_STATE,
         )
+    report_of = {"table": table, "state": state, "actor": actor, "channel": channel, "correction": correction}
     if transaction.get_connection().vendor == "postgresql":
         # Outside the caller's transaction the read and the one write statement run without BEGIN and
         # COMMIT around them: the statement is atomic alone, and it re-checks what the read found.
-        result = _report_if_unchanged(
-            table=table, state=state, actor=actor, channel=channel, correction=correction, note=note
-        )
+        result = _report_if_unchanged(facts or table_facts_get(table_id=table.pk), note=note, **report_of)
         if result is not None:
             return result
         # Another report of this table committed between the read and the write (or the table has
@@ -81,54 +103,46 @@ def table_report(
     with transaction.atomic(savepoint=False):
         # Lock the table so that two reports of one table (a watcher's SMS and the fiscal general's
         # web click) are folded one after the other and both see the other's row.
-        site, day, has_reports = _table_facts(table.pk, lock=True)
+        facts = _table_facts_locked(table.pk)
         if transaction.get_connection().vendor == "postgresql":
             # In READ COMMITTED a statement that waited for the lock still returns the joined rows of
             # its own snapshot: the current-state row as it was before the report that held the lock.
             # Read it again, after the lock, where that report's row is visible. (SQLite's
             # transactions here begin IMMEDIATE: the lock is taken before the read.)
-            _site, day, has_reports = _table_facts(table.pk, lock=False)
-        current = _current_status(table, day, has_reports)
+            facts = table_facts_get(table_id=table.pk)
+        current = _current_status(table, facts)
         if not correction and _adds_nothing(state, current.state, current.watcher_absent):
             return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
         after = table_status_step(current, state, correction=correction)
-        report = _report_and_day_write(
-            table=table,
-            state=state,
-            channel=channel,
-            actor=actor,
-            correction=correction,
-            note=note,
-            after=after,
-            day=day,
-        )
+        report = _report_and_day_write(**report_of, note=note, after=after, day=facts.day)
         assert report is not None  # written unconditionally: the lock is held
-        live_send(board_group(site.election_id), table_report_event(site, report, after.state))
+        live_send(board_group(facts.site.election_id), table_report_event(facts.site, report, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
 
-def _current_status(table: Table, day: TableDay | None, has_reports: bool) -> TableStatus:
+def _current_status(table: Table, facts: TableFacts) -> TableStatus:
     """The stored current state; folded from the reports only for a table whose row is missing but
     that has reports (from before the row existed); a table with neither is waiting."""
-    if day is not None:
-        return TableStatus(state=day.state, watcher_absent=day.watcher_absent)
-    if has_reports:
+    if facts.day is not None:
+        return TableStatus(state=facts.day.state, watcher_absent=facts.day.watcher_absent)
+    if facts.has_reports:
         return table_status_from_reports(table_report_list(table=table))
     return TableStatus(state=TableState.WAITING, watcher_absent="")
 
 
 def _report_if_unchanged(
-    *, table: Table, state: str, actor, channel: str, correction: bool, note: str
+    facts: TableFacts, *, table: Table, state: str, actor, channel: str, correction: bool, note: str
 ) -> TableReportResult | None:
-    """PostgreSQL: decide on an unlocked read, then write the report and the current-state row in one
-    statement that takes the table's lock and writes only if that row is still as read (else None).
+    """PostgreSQL: decide on `facts`, read without the lock, then write the report and the
+    current-state row in one statement that takes the table's lock and writes only if that row is
+    still as read (else None: nothing written).
 
-    Two statements, where the locked way on PostgreSQL takes three (the lock, a read after it, the write).
+    Two statements with the read, where the locked way on PostgreSQL takes three (the lock, a read
+    after it, the write).
     """
-    site, day, has_reports = _table_facts(table.pk, lock=False)
-    if day is None and has_reports:
+    if facts.day is None and facts.has_reports:
         return None  # the fold of an old timeline: under the lock only
-    current = _current_status(table, day, has_reports)
+    current = _current_status(table, facts)
     if not correction and _adds_nothing(state, current.state, current.watcher_absent):
         # A repeat or a late report, decided without the lock: nothing is written, and the reply names
         # the state as read, which a report committing at this very moment may already have moved on.
@@ -142,70 +156,31 @@ def _report_if_unchanged(
         correction=correction,
         note=note,
         after=after,
-        day=day,
+        day=facts.day,
         only_if_unchanged=True,
     )
     if report is None:
         return None
-    live_send(board_group(site.election_id), table_report_event(site, report, after.state))
+    live_send(board_group(facts.site.election_id), table_report_event(facts.site, report, after.state))
     return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
 
 
-# Everything a report needs of its table, in one statement compiled once: where the table is (for the
-# board event; the area's ancestors by joins, as deep as most trees go), its current-state row (an
-# outer join: a table may have none yet), and whether it has any report (a table with neither is
-# waiting, no fold needed). Read with the table's row locked, or without a lock.
-_AREA_CHAIN = (
-    "place__area_id",
-    "place__area__parent_id",
-    "place__area__parent__parent_id",
-    "place__area__parent__parent__parent_id",
+# The table's facts (`selectors.TableFacts`) read with the table's row locked for the caller's
+# transaction: only the row, the joined rows are read as the statement's snapshot had them, before any
+# wait for the lock.
+_TABLE_FACTS_LOCKED = PreparedQuery(
+    lambda table_id: (
+        Table.objects.select_for_update(of=("self",))
+        .filter(pk=table_id)
+        .annotate(has_reports=table_has_reports())
+        .values_list(*table_fact_columns(), "has_reports")
+    ),
+    "table_id",
 )
-_DAY_FIELDS = ("state", "watcher_absent", *STEP_TIME_FIELD.values())
 
 
-def _table_facts_query(table_id: int, *, lock: bool):
-    tables = Table.objects.select_for_update(of=("self",)) if lock else Table.objects.all()
-    return (
-        tables.filter(pk=table_id)
-        .annotate(has_reports=Exists(TableReport.objects.filter(table=OuterRef("pk"))))
-        .values_list(
-            "number",
-            "election_id",
-            "place_id",
-            "place__name",
-            "place__area__path",
-            "place__area__depth",
-            *_AREA_CHAIN,
-            "day__table_id",
-            *(f"day__{field}" for field in _DAY_FIELDS),
-            "has_reports",
-        )
-    )
-
-
-_TABLE_FACTS = {
-    lock: PreparedQuery(lambda table_id, lock=lock: _table_facts_query(table_id, lock=lock), "table_id")
-    for lock in (False, True)
-}
-
-
-def _table_facts(table_id: int, *, lock: bool) -> tuple[TableSite, TableDay | None, bool]:
-    """Where the table is, its current-state row or None, and whether it has reports. With `lock`, the
-    table's row is locked for the caller's transaction (only the row: the joined rows are read as the
-    statement's snapshot had them, before any wait for the lock)."""
-    *row, has_reports = _TABLE_FACTS[lock].rows(table_id=table_id)[0]
-    number, election_id, place_id, place_name, path, depth = row[:6]
-    chain = row[6 : 6 + len(_AREA_CHAIN)]  # the place's area, its parent, ...
-    day_id, *day_values = row[6 + len(_AREA_CHAIN) :]
-    if depth < len(_AREA_CHAIN):
-        area_ids = tuple(reversed(chain[: depth + 1]))
-    else:  # deeper than the joins reach: the ids by the path's prefixes
-        area_ids = area_ids_of_path(election_id=election_id, path=path)
-    site = TableSite(table_id, number, election_id, place_id, place_name, path, area_ids)
-    if day_id is None:
-        return site, None, has_reports
-    return site, TableDay(table_id=table_id, **dict(zip(_DAY_FIELDS, day_values, strict=True))), has_reports
+def _table_facts_locked(table_id: int) -> TableFacts:
+    return table_facts_from_row(table_id, _TABLE_FACTS_LOCKED.rows(table_id=table_id)[0])
 
 
 def _adds_nothing(state: str, current: str, absent: str) -> bool:
@@ -312,7 +287,7 @@ def _day_fields(*names: str) -> list[Field]:
 
 
 _DAY_COLUMNS = _day_fields("state", "watcher_absent", *STEP_TIME_FIELD.values(), "updated_at")
-_DAY_CHECKED = _day_fields(*_DAY_FIELDS)  # what a report's decision reads
+_DAY_CHECKED = _day_fields(*TABLE_DAY_FIELDS)  # what a report's decision reads
 
 
 @functools.cache
@@ -443,9 +418,9 @@ def _timeline_entry(*, table: Table, state: str, actor, channel: str, note: str)
         table=table, state=state, channel=channel, actor=actor, note=clean_text(note, max_length=300)
     )
     # The caller holds the table's lock already: this reads where the table is, and its state.
-    site, day, _has_reports = _table_facts(table.pk, lock=False)
-    current = day.state if day is not None else table_status_from_reports(table_report_list(table=table)).state
-    live_send(board_group(site.election_id), table_report_event(site, report, current))
+    facts = table_facts_get(table_id=table.pk)
+    current = _current_status(table, facts).state
+    live_send(board_group(facts.site.election_id), table_report_event(facts.site, report, current))
     return report
 
 
