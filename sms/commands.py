@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from rapidfuzz.distance import OSA
 
 from backend.assignments.errors import AssignmentErrorCode
-from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole, AssignmentStatus, EventSource, Shift
+from backend.assignments.models import Assignment, AssignmentRole, AssignmentStatus, EventSource, Shift
 from backend.assignments.selectors import assignment_get_active_for_volunteer
 from backend.assignments.services import assignment_confirm, assignment_decline
 from backend.core.exceptions import ApplicationError
@@ -28,6 +28,7 @@ from backend.messaging.encoding import transliterate
 from backend.messaging.models import TemplateKind
 from backend.messaging.texts import render_kind, template_get
 from backend.tableday.models import TableState
+from backend.tableday.selectors import TableFacts, duties_with_tables
 from backend.tableday.services import shift_hand_over, table_report, watcher_check_in
 from backend.threads.services import message_post_from_sms
 from backend.volunteers.models import Channel, Volunteer
@@ -307,30 +308,19 @@ def _sms(text: str) -> str:
     return transliterate(text)[:160]
 
 
-# The sender's active assignments, newest election first: compiled once, as every table keyword reads them.
-_ACTIVE_ASSIGNMENTS = PreparedQuery(
-    lambda volunteer_id: (
-        Assignment.objects.filter(volunteer_id=volunteer_id, status__in=ACTIVE_STATUSES)
-        .order_by("-election__date", "id")
-        .values_list("election_id", "role", "place_id", "table_id", "table__number")
-    ),
-    "volunteer_id",
-)
-
-
 def _table_command(volunteer: Volunteer, parsed: TableKeyword) -> str:
-    rows = _ACTIVE_ASSIGNMENTS.rows(volunteer_id=volunteer.pk)
-    if not rows:
+    duties = duties_with_tables(volunteer_id=volunteer.pk)  # with each table's state: no read of it again
+    if not duties:
         return _text(TemplateKind.NO_ASSIGNMENT, volunteer)
-    election_id = rows[0][0]
-    rows = [row for row in rows if row[0] == election_id]
+    election_id = duties[0].election_id
+    duties = [duty for duty in duties if duty.election_id == election_id]
     # The watcher's own tables, with what `table_report` and the reply use of them.
-    own = {
-        number: Table(pk=table_id, number=number, election_id=election_id, place_id=place_id)
-        for _election, role, place_id, table_id, number in rows
-        if role == AssignmentRole.TABLE and table_id is not None
+    own: dict[int, tuple[Table, TableFacts | None]] = {
+        table.number: (table, duty.facts)
+        for duty in duties
+        if duty.role == AssignmentRole.TABLE and (table := duty.table) is not None
     }
-    place_ids = [place_id for _election, role, place_id, _table, _number in rows if role == AssignmentRole.PLACE]
+    place_ids = [duty.place_id for duty in duties if duty.role == AssignmentRole.PLACE]
     say = TABLE_SAYS.get(parsed.state, parsed.state.label.upper())
     if parsed.number is None:
         if len(own) != 1:
@@ -338,17 +328,19 @@ def _table_command(volunteer: Volunteer, parsed: TableKeyword) -> str:
                 _("Fiscaliza: indicá el número de mesa, por ejemplo: %(word)s 1234")
                 % {"word": TABLE_TYPE[parsed.state]}
             )
-        table = next(iter(own.values()))
+        table, facts = next(iter(own.values()))
     elif parsed.number in own:
-        table = own[parsed.number]
+        table, facts = own[parsed.number]
     else:
         # The fiscal general reports for any table of their school.
         found = Table.objects.filter(election_id=election_id, place_id__in=place_ids, number=parsed.number).first()
         if found is None:
             return _sms(_("Fiscaliza: la mesa %(number)s no es tuya. Revisá el número.") % {"number": parsed.number})
-        table = found
+        table, facts = found, None
     try:
-        result = table_report(table=table, state=parsed.state, actor=volunteer.user, channel=EventSource.SMS)
+        result = table_report(
+            table=table, state=parsed.state, actor=volunteer.user, channel=EventSource.SMS, facts=facts
+        )
     except ApplicationError as exc:
         return _sms(f"Fiscaliza: {exc.message}")
     now = TABLE_SAYS.get(TableState(result.state), result.state)

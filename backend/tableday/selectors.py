@@ -392,3 +392,44 @@ def table_for_report(*, pk: int, user) -> TableForReport | None:
     place = PollingPlace(pk=site.place_id, election_id=site.election_id, area=area, name=site.place_name)
     table = Table(pk=pk, election_id=site.election_id, place=place, number=site.number)
     return TableForReport(table=table, on_duty=on_duty, facts=facts)
+
+
+@dataclass(frozen=True)
+class DutyWithTable:
+    """One active assignment of a volunteer, with its table's `TableFacts` (None: a fiscal general's)."""
+
+    election_id: int
+    role: str
+    place_id: int
+    table_id: int | None
+    facts: TableFacts | None
+
+    @property
+    def table(self) -> Table | None:
+        """The assignment's table as `table_report` and a reply use it (id, number, election, place)."""
+        if self.table_id is None or self.facts is None:
+            return None
+        site = self.facts.site
+        return Table(pk=self.table_id, number=site.number, election_id=site.election_id, place_id=site.place_id)
+
+
+# The table keywords by SMS (ABRIO, CERRO...): the sender's active assignments, newest election first,
+# with each one's table's facts, so the report decides on them without reading its table again.
+_DUTIES_WITH_TABLES = PreparedQuery(
+    lambda volunteer_id: (
+        Assignment.objects.filter(volunteer_id=volunteer_id, status__in=ACTIVE_STATUSES)
+        .annotate(has_reports=table_has_reports("table_id"))
+        .order_by("-election__date", "id")
+        .values_list("election_id", "role", "place_id", "table_id", *table_fact_columns("table__"), "has_reports")
+    ),
+    "volunteer_id",
+)
+
+
+def duties_with_tables(*, volunteer_id: int) -> list[DutyWithTable]:
+    """The volunteer's active assignments, newest election first, each with its table's facts."""
+    duties = []
+    for election_id, role, place_id, table_id, *facts in _DUTIES_WITH_TABLES.rows(volunteer_id=volunteer_id):
+        table_facts = table_facts_from_row(table_id, facts) if table_id is not None else None
+        duties.append(DutyWithTable(election_id, role, place_id, table_id, table_facts))
+    return duties
