@@ -59,7 +59,8 @@ def test_an_sms_opening_stays_within_its_statement_budget(client, watcher, geo, 
     signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(
         settings.PUBLIC_BASE_URL + "/sms/inbound/", params
     )
-    # the sender, the stored message, the assignments, the lock, the report, the day row, the reply;
+    # the sender, the stored message, the assignments with their tables' state, the report and the day
+    # row (one statement on PostgreSQL, which takes the table's lock), the reply;
     # and the two transactions' begin and end (savepoints inside the test's transaction)
     with django_assert_max_num_queries(11):
         reply = twiml_text(client.post("/sms/inbound/", params, HTTP_X_TWILIO_SIGNATURE=signature))
@@ -71,8 +72,8 @@ def test_an_api_report_stays_within_its_statement_budget(watcher, geo, django_as
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=watcher.user).key}")
     table = geo.north_tables[0]
-    # the token, the table, the reporter's role and assignments, the transaction with the lock, the
-    # report and the day row, and the timeline read once for the answer
+    # the token, the table with the reporter's duty there and its state, the report and the day row
+    # (SQLite: read again in the write transaction), and the timeline read once for the answer
     with django_assert_max_num_queries(10):
         response = api.post(f"/api/tables/{table.pk}/reports/", {"state": "open"}, format="json")
     assert response.status_code == 200
