@@ -1,4 +1,4 @@
-"""The shared request path's parts: prepared model reads, one-row writes, token authentication,
+"""The shared request path's parts: prepared model reads, one-row writes, token authentication, `/api/me/`,
 the Redis cache client."""
 
 import os
@@ -10,13 +10,14 @@ from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 
 from api.authentication import TokenAuthentication
+from backend.accounts.models import Role
 from backend.core.cache import RedisCache
 from backend.core.prepared import PreparedQuery
 from backend.core.rows import row_insert, row_update
 from backend.messaging.models import InboundMessage, InboundStatus
 from backend.volunteers.models import Volunteer
 
-from ..factories import UserFactory, VolunteerFactory
+from ..factories import CoordinatorScopeFactory, UserFactory, VolunteerFactory
 
 
 @pytest.mark.django_db
@@ -158,3 +159,23 @@ def test_row_update_changes_one_row_like_a_queryset_update(django_assert_num_que
     other.refresh_from_db()
     assert (first.status, first.handled_at, first.params) == (InboundStatus.PROCESSED, handled_at, {"b": [1, 2]})
     assert (other.status, other.handled_at, other.params) == (InboundStatus.RECEIVED, None, {})
+
+
+@pytest.mark.django_db
+def test_me_answers_what_its_output_serializer_documents(client, geo):
+    # given: a coordinator of two areas, with a token
+    from rest_framework.authtoken.models import Token
+
+    from api.views import MeApi
+
+    user = UserFactory(username="coord", role=Role.COORDINATOR)
+    for area in (geo.north, geo.south):
+        CoordinatorScopeFactory(user=user, area=area)
+    token = Token.objects.create(user=user)
+    # when
+    response = client.get("/api/me/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    # then: the same JSON the serializer makes of it, the scopes included
+    answer = response.json()
+    assert response.status_code == 200 and sorted(answer["scopes"]) == sorted([geo.north.path, geo.south.path])
+    assert answer == MeApi.OutputSerializer(answer).data
+    assert (answer["id"], answer["username"], answer["role"]) == (user.pk, "coord", "coordinator")
