@@ -1,8 +1,9 @@
 """The shared request path's parts: prepared model reads, one-row writes, token authentication, `/api/me/`,
-the Redis cache client."""
+the Redis cache client, the connection pool's check."""
 
 import os
 import threading
+import time
 import uuid
 
 import pytest
@@ -179,3 +180,42 @@ def test_me_answers_what_its_output_serializer_documents(client, geo):
     assert response.status_code == 200 and sorted(answer["scopes"]) == sorted([geo.north.path, geo.south.path])
     assert answer == MeApi.OutputSerializer(answer).data
     assert (answer["id"], answer["username"], answer["role"]) == (user.pk, "coord", "coordinator")
+
+
+@pytest.mark.django_db
+def test_the_pool_check_discards_a_connection_the_server_closed_and_keeps_a_healthy_one():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL connection pool")
+    from psycopg_pool import ConnectionPool
+
+    from backend.core.postgresql.base import connection_usable
+
+    # given: a pool of one connection checked by its socket
+    pool = ConnectionPool(
+        kwargs={**connection.get_connection_params(), "autocommit": True},
+        min_size=1,
+        max_size=1,
+        check=connection_usable,
+        open=True,
+    )
+    try:
+        with pool.connection() as pooled:
+            first = pooled.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with pool.connection() as pooled:
+            assert pooled.execute("SELECT pg_backend_pid()").fetchone()[0] == first  # healthy: kept
+        # when: the server ends that backend while the connection rests in the pool
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:  # the backend has gone (its goodbye sent)
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [first])
+                if not cursor.fetchone()[0]:
+                    break
+                time.sleep(0.02)
+        # then: the next request gets a working connection to a new backend, not an error
+        with pool.connection() as pooled:
+            assert pooled.execute("SELECT pg_backend_pid()").fetchone()[0] != first
+    finally:
+        pool.close()
