@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "backend.core.middleware.MessageMiddleware",  # Django's, its storage built at first use
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 # Loaded sync, as under WSGI: the ASGI handler runs the whole chain and the view in one hop to the
