@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import CoordinatorScope, Role, User
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentEvent, AssignmentRole
 from backend.core.exceptions import PermissionDenied
 from backend.core.prepared import PreparedQuery
@@ -69,11 +69,19 @@ def role_of(user: Any) -> str | None:
     return user.role
 
 
+# Compiled once: read on every API request that asks about scope (`GET /api/me/`: building the
+# queryset was about a third of its view's CPU, py-spy on bench/fixed_cost.py).
+_SCOPE_AREAS = PreparedQuery(
+    lambda user_id: CoordinatorScope.objects.filter(user_id=user_id).values_list("area__election_id", "area__path"),
+    "user_id",
+)
+
+
 def scope_areas(user: Any) -> list[tuple[int, str]]:
     """(election id, area path) of each subtree the coordinator holds; cached on the user object."""
     cached = getattr(user, "_fz_scope_areas", None)
     if cached is None:
-        cached = list(user.scopes.values_list("area__election_id", "area__path"))
+        cached = _SCOPE_AREAS.rows(user_id=user.pk)
         user._fz_scope_areas = cached
     return cached
 

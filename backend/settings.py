@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "backend.core.middleware.MessageMiddleware",  # Django's, its storage built at first use
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 # Loaded sync, as under WSGI: the ASGI handler runs the whole chain and the view in one hop to the
@@ -144,6 +144,8 @@ else:
     DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
     if DATABASE_POOL_MAX_SIZE:
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django refuses both
+        # Django's engine but for the pool's check of a connection: its socket, not an empty query.
+        DATABASES["default"]["ENGINE"] = "backend.core.postgresql"
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": min(2, DATABASE_POOL_MAX_SIZE),
             "max_size": DATABASE_POOL_MAX_SIZE,

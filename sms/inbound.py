@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.rows import row_insert, row_update, transaction_not_begun
 from backend.core.text import clean_text
 from backend.messaging import channels
 from backend.messaging.models import InboundMessage, InboundStatus, TemplateKind
@@ -60,7 +61,7 @@ def inbound_receive(*, params: dict) -> str:
         with transaction.atomic() if atomic else nullcontext():
             # Stored already claimed by this request (the claim of `inbound_process`, without its
             # three queries): a retry of the SID finds it processing, or failed, or processed.
-            message = InboundMessage.objects.create(
+            message = InboundMessage(
                 sid=sid[:64],
                 from_number=from_number[:32],
                 to_number=params.get("To", "")[:32],
@@ -73,6 +74,7 @@ def inbound_receive(*, params: dict) -> str:
                 claimed_at=timezone.now(),
                 attempts=1,
             )
+            row_insert(message)
             if volunteer is not None and channel == channels.WHATSAPP:
                 volunteer_whatsapp_seen(volunteer_id=volunteer.pk)
     except IntegrityError:
@@ -117,23 +119,33 @@ def _process(message: InboundMessage) -> str:
                     volunteer=message.volunteer, body=message.body, params=message.params, attachments=attachments
                 )
                 reply_text, label = reply.text, reply.keyword
-            InboundMessage.objects.filter(pk=message_id).update(
-                status=InboundStatus.PROCESSED,
-                handled_at=timezone.now(),
-                keyword=label[:16],
-                reply=reply_text,
-                error="",
-            )
+            # After a command that sent no statement (the help text, an unknown sender's text) the outcome
+            # goes after the still empty transaction, alone: one statement instead of BEGIN, UPDATE, COMMIT.
+            alone = transaction_not_begun()
+            if not alone:
+                _processed(message_id, label=label, reply_text=reply_text)
+        if alone:
+            _processed(message_id, label=label, reply_text=reply_text)
         return reply_text
     except Exception as exc:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         logger.error("inbound message %s failed: %s", message_id, type(exc).__name__)
         opted_out = message.volunteer is not None and message.volunteer.opted_out
         reply_text = "" if opted_out else render_kind(TemplateKind.INBOUND_FAILED, {}).body
-        InboundMessage.objects.filter(pk=message_id).update(
-            status=InboundStatus.FAILED, error=error[:2000], reply=reply_text
-        )
+        row_update(InboundMessage, message_id, status=InboundStatus.FAILED, error=error[:2000], reply=reply_text)
         return reply_text
+
+
+def _processed(message_id: int, *, label: str, reply_text: str) -> None:
+    row_update(
+        InboundMessage,
+        message_id,
+        status=InboundStatus.PROCESSED,
+        handled_at=timezone.now(),
+        keyword=label[:16],
+        reply=reply_text,
+        error="",
+    )
 
 
 def _photos(message: InboundMessage) -> tuple[list[tuple[str, bytes]], str]:

@@ -15,6 +15,7 @@ repeated letters are folded ("siiii", "daleee") and emoji that mean yes or no co
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
@@ -231,8 +232,19 @@ def _any_phrase(words: list[str], phrases) -> bool:
     return any(_has(words, p) for p in phrases)
 
 
+# Short texts repeat all day ("si", "ok", "ayuda", "ya llegué"); the reading is pure, so each is read
+# once per process (its fuzzy word matching was ~5% of a no-op SMS's view). Bounded: a few hundred KB.
+_CACHED_LENGTH = 48
+
+
 def reply_understand(body: str) -> Intent:
     """The intent of one text from a volunteer's phone."""
+    if body and len(body) <= _CACHED_LENGTH:
+        return _understand_cached(body)
+    return _understand(body)
+
+
+def _understand(body: str) -> Intent:
     if not (body or "").strip():
         return Intent.EMPTY
     if body.strip(" ¿?") == "":
@@ -301,3 +313,6 @@ def _negated_verb(words: list[str]) -> bool:
                 return True
             break
     return False
+
+
+_understand_cached = lru_cache(maxsize=4096)(_understand)

@@ -1,10 +1,14 @@
-"""Django's LocaleMiddleware without its URL-prefix work where no `i18n_patterns` are in use."""
+"""Django's LocaleMiddleware without its URL-prefix work where no `i18n_patterns` are in use, and its
+MessageMiddleware with the storage built only for a request that uses it."""
 
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
+from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject, empty
 
 
 class LocaleMiddleware(DjangoLocaleMiddleware):
@@ -35,3 +39,22 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
     def _prefixed(request) -> bool:
         # Cached by Django per URLconf: a dictionary look-up.
         return is_language_prefix_patterns_used(getattr(request, "urlconf", settings.ROOT_URLCONF))[0]
+
+
+class MessageMiddleware(DjangoMessageMiddleware):
+    """Django's, but the message storage is built at its first use.
+
+    Django builds a cookie and a session storage for every request (a cookie signer included), then
+    asks it to save on the way out: about 7% of a refused webhook's CPU (py-spy, bench/fixed_cost.py)
+    on the webhooks and the API, which never show a message. A storage nobody touched saves nothing
+    (Django's `update()` stores only used or added messages), so its saving is skipped as well.
+    """
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)

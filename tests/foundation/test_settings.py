@@ -98,6 +98,12 @@ def test_the_pool_brings_server_side_binding_unless_switched_off():
     assert off["db_options"] == {}
 
 
+def test_the_pool_comes_with_the_engine_that_checks_its_connections_by_their_socket():
+    url = "postgres://postgres@127.0.0.1:5432/whatever"
+    assert _profile(DATABASE_URL=url, DATABASE_POOL_MAX_SIZE="8")["engine"] == "backend.core.postgresql"
+    assert _profile(DATABASE_URL=url)["engine"] == "django.db.backends.postgresql"
+
+
 def test_server_side_binding_is_switched_on_with_its_prepare_threshold():
     profile = _profile(
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/whatever",
