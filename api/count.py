@@ -151,26 +151,23 @@ class TableSheetsApi(APIView):
             data.is_valid(raise_exception=True)
             values = data.validated_data
 
-        def admit(table: Table) -> Category:
+        figures = SheetFigures(
+            votes=values["votes"],
+            blank=values["blank"],
+            null=values["null"],
+            contested=values["contested"],
+            challenged=values["challenged"],
+            voters=values["voters"],
+        )
+
+        def admit(table: Table) -> tuple[Category, SheetFigures]:
             if not can_submit_sheet(request.user, table):
                 raise PermissionDenied()
-            return _category(table, values["category"])
+            return _category(table, values["category"]), figures
 
         try:
             result = sheet_submit_to_table(
-                table_id=pk,
-                admit=admit,
-                figures=SheetFigures(
-                    votes=values["votes"],
-                    blank=values["blank"],
-                    null=values["null"],
-                    contested=values["contested"],
-                    challenged=values["challenged"],
-                    voters=values["voters"],
-                ),
-                source=SheetSource.API,
-                actor=request.user,
-                photo=request.FILES.get("photo"),
+                table_id=pk, admit=admit, source=SheetSource.API, actor=request.user, photo=request.FILES.get("photo")
             )
         except Table.DoesNotExist:
             raise Http404 from None

@@ -1,7 +1,7 @@
 """Writes of the count: the ballot, result sheets from every door, resolutions, transcriptions.
 
-Every door (the watcher's page, SMS, the transcription desk) calls `sheet_submit`, the API
-`sheet_submit_to_table` (the same, its table read with the lock); it owns the checks, the
+The watcher's page and the transcription desk call `sheet_submit`, the API and SMS
+`sheet_submit_to_table` (the same, the table read with its lock); it owns the checks, the
 comparison with earlier sheets, the audit row, the live event and the notice that asks the watcher
 back, all in one transaction.
 """
@@ -294,8 +294,8 @@ def sheet_submit(
     photo_sheet: ResultSheet | None = None,
 ) -> SheetResult:
     """Store one party sheet for `table` x `category`, checked and compared. Called by the watcher's page,
-    the SMS command and the transcription desk (the adapter authorises through permissions); the API
-    calls `sheet_submit_to_table`.
+    and the transcription desk (the adapter authorises through permissions); the API and the SMS command
+    call `sheet_submit_to_table`.
 
     Nothing is lost: a sheet that fails a check is stored as flagged with its reasons and asked back
     to the table's watcher (a notice, after commit; an SMS sender gets the reasons in the reply). The
@@ -329,32 +329,43 @@ def sheet_submit(
 
 
 def sheet_submit_to_table(
-    *, table_id: int, admit: Callable[[Table], Category], figures: SheetFigures, source: str, actor, photo=None
+    *, table_id: int, admit: Callable[[Table], tuple[Category, SheetFigures]], source: str, actor, photo=None
 ) -> SheetResult:
-    """`sheet_submit` for a door that has only the table's id (the API): the table is read with its
-    lock, in one statement, and handed to `admit`, the adapter's check, which raises PermissionDenied
-    (or an ApplicationError) or returns the sheet's category. Raises Table.DoesNotExist."""
-    with transaction.atomic():
+    """`sheet_submit` for a door that has only the table's id (the API, the SMS command): the table is
+    read with its lock, in one statement, and handed to `admit`, the adapter's part: it authorises
+    (raising PermissionDenied or another ApplicationError) and returns the sheet's category and
+    figures (an SMS's lists come in the table's sheet order). Raises Table.DoesNotExist.
+
+    No savepoint inside a caller's transaction (the SMS webhook's): a refusal leaves the block
+    before it is raised, so the caller's transaction goes on (nothing was written)."""
+    refusal: ApplicationError | Table.DoesNotExist
+    with transaction.atomic(savepoint=False):
         table = next(iter(_TABLE_LOCKED.objects(pk=table_id)), None)
         if table is None:
-            raise Table.DoesNotExist
-        category = admit(table)
-        lists = _validate(table=table, category=category, figures=figures)
-        photo_file, digest = photo_read(photo) if photo is not None else (None, "")
-        return _sheet_store(
-            table=table,
-            category=category,
-            lists=lists,
-            figures=figures,
-            electors=table.electors,
-            area_path=table.place.area.path,
-            currents=_current_sheets(table_id=table.pk),
-            source=source,
-            actor=actor,
-            photo_file=photo_file,
-            digest=digest,
-            photo_sheet=None,
-        )
+            refusal = Table.DoesNotExist()
+        else:
+            try:
+                category, figures = admit(table)
+                lists = _validate(table=table, category=category, figures=figures)
+                photo_file, digest = photo_read(photo) if photo is not None else (None, "")
+            except ApplicationError as exc:
+                refusal = exc
+            else:
+                return _sheet_store(
+                    table=table,
+                    category=category,
+                    lists=lists,
+                    figures=figures,
+                    electors=table.electors,
+                    area_path=table.place.area.path,
+                    currents=_current_sheets(table_id=table.pk),
+                    source=source,
+                    actor=actor,
+                    photo_file=photo_file,
+                    digest=digest,
+                    photo_sheet=None,
+                )
+    raise refusal
 
 
 def _sheet_store(

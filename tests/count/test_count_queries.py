@@ -62,7 +62,7 @@ def test_a_sheet_is_three_statements_on_postgresql_five_elsewhere_and_the_tallie
     assert quick_count(election=geo.election, category=ballot.governor).voters == 189
 
 
-def test_an_sms_sheet_finds_its_table_and_its_permission_in_two_statements(geo, ballot, watcher):
+def test_an_sms_sheet_reads_its_assignments_then_locks_its_table_and_reads_it_in_one_statement(geo, ballot, watcher):
     # given: the ballot read once by this process; the sender as the webhook loads them (with the user)
     sheet_sms_command(volunteer=volunteer_for_phone(watcher.phone), parsed=sheet_sms_parse("ACTA 1 INT 150 30 V 180"))
     volunteer = volunteer_for_phone(watcher.phone)
@@ -71,10 +71,13 @@ def test_an_sms_sheet_finds_its_table_and_its_permission_in_two_statements(geo, 
         reply = sheet_sms_command(
             volunteer=volunteer, parsed=sheet_sms_parse("ACTA 1 GOB 100 60 20 B 5 N 3 R 1 I 0 V 189")
         )
-    # then: the sender's assignments (which also answer the permission), the table with its area;
-    # then the sheet
+    # then: the sender's assignments (which also answer the permission); the table with its place and
+    # area, locked; its current sheets; then the sheet
     assert "Recibida" in reply
-    assert len(_statements(captured)) == 2 + (3 if connection.vendor == "postgresql" else 5)
+    statements = _statements(captured)
+    assert len(statements) == 1 + (3 if connection.vendor == "postgresql" else 5)
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in statements[1] and "elections_area" in statements[1]
 
 
 def test_an_api_sheet_reads_and_locks_its_table_in_one_statement(geo, ballot, lead):
