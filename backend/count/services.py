@@ -235,8 +235,8 @@ def _current_sheets(*, table_id: int) -> list[_CurrentSheet]:
     return currents
 
 
-# The API's door reads its table with the lock (the permission needs the place and its area's path):
-# one statement instead of a read and then the lock. Compiled once.
+# The API and SMS doors read their table with the lock (the permission and the ballot need the place
+# and its area's path): one statement instead of a read and then the lock. Compiled once.
 _TABLE_LOCKED = PreparedQuery(
     lambda pk: Table.objects.select_related("place__area").select_for_update(of=("self",)).filter(pk=pk)[:1], "pk"
 )
@@ -293,7 +293,7 @@ def sheet_submit(
     photo=None,
     photo_sheet: ResultSheet | None = None,
 ) -> SheetResult:
-    """Store one party sheet for `table` x `category`, checked and compared. Called by the watcher's page,
+    """Store one party sheet for `table` x `category`, checked and compared. Called by the watcher's page
     and the transcription desk (the adapter authorises through permissions); the API and the SMS command
     call `sheet_submit_to_table`.
 
