@@ -4,6 +4,8 @@ the discrepancies (JSON or the legal team's xlsx) and a coordinator's resolution
 Thin adapters: parse, authorise through backend.permissions, call backend.count, render.
 """
 
+from typing import Any
+
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -40,9 +42,8 @@ from backend.count.selectors import (
     quick_count,
     sheet_list_for_table,
 )
-from backend.count.services import SheetFigures, sheet_resolve, sheet_submit
+from backend.count.services import SheetFigures, sheet_resolve, sheet_submit_to_table
 from backend.elections.models import Area, Election, Table
-from backend.elections.selectors import table_get_with_area
 from backend.permissions import Action, can, can_import, can_resolve_sheets, can_submit_sheet, role_of
 
 
@@ -144,30 +145,70 @@ class TableSheetsApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: SheetOutputSerializer}, operation_id="tables_sheets_submit")
     def post(self, request, pk: int):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        table = table_get_with_area(pk=pk)
-        if table is None:
-            raise Http404
-        if not can_submit_sheet(request.user, table):
-            raise PermissionDenied()
-        values = data.validated_data
-        result = sheet_submit(
-            table=table,
-            category=_category(table, values["category"]),
-            figures=SheetFigures(
-                votes=values["votes"],
-                blank=values["blank"],
-                null=values["null"],
-                contested=values["contested"],
-                challenged=values["challenged"],
-                voters=values["voters"],
-            ),
-            source=SheetSource.API,
-            actor=request.user,
-            photo=request.FILES.get("photo"),
+        values = _sheet_input(request.data)
+        if values is None:  # not plain well-formed JSON: the serializer says what is wrong (or parses a form)
+            data = self.InputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = data.validated_data
+
+        figures = SheetFigures(
+            votes=values["votes"],
+            blank=values["blank"],
+            null=values["null"],
+            contested=values["contested"],
+            challenged=values["challenged"],
+            voters=values["voters"],
         )
+
+        def admit(table: Table) -> tuple[Category, SheetFigures]:
+            if not can_submit_sheet(request.user, table):
+                raise PermissionDenied()
+            return _category(table, values["category"]), figures
+
+        try:
+            result = sheet_submit_to_table(
+                table_id=pk, admit=admit, source=SheetSource.API, actor=request.user, photo=request.FILES.get("photo")
+            )
+        except Table.DoesNotExist:
+            raise Http404 from None
         return Response(_sheet_data(result.sheet), status=status.HTTP_201_CREATED)
+
+
+_SHEET_TOTALS = ("blank", "null", "contested", "challenged", "voters")
+
+
+def _sheet_input(data) -> dict | None:
+    """A JSON sheet that InputSerializer would accept unchanged, read without building the serializer
+    (every sheet of the night: its fields' deep copies and validators cost more than the sheet's own
+    checks); None for anything else (a form, a wrong type, a negative number, an unknown key), which
+    goes through the serializer for its errors."""
+    if not isinstance(data, dict) or not data.keys() <= {"category", "votes", *_SHEET_TOTALS}:
+        return None
+    category, votes = data.get("category"), data.get("votes")
+    # Printable ASCII without surrounding spaces: what the CharField would keep as it is.
+    if not isinstance(category, str) or not 0 < len(category) <= 16 or category != category.strip():
+        return None
+    if not (category.isascii() and category.isprintable()):
+        return None
+    if not isinstance(votes, dict):
+        return None
+    parsed_votes = {}
+    for key, value in votes.items():
+        if not (isinstance(key, str) and key.isascii() and key.isdigit()) or not _count(value):
+            return None
+        parsed_votes[int(key)] = value
+    values: dict[str, Any] = {"category": category, "votes": parsed_votes}
+    for name in _SHEET_TOTALS:
+        value = data.get(name)
+        if not _count(value):
+            return None
+        values[name] = value
+    return values
+
+
+def _count(value) -> bool:
+    """Null or a non-negative JSON integer (not a bool, a float nor a string)."""
+    return value is None or (type(value) is int and value >= 0)
 
 
 def _scoped_area(request, election: Election) -> Area | None:

@@ -25,13 +25,13 @@ from django.utils.translation import gettext as _
 from backend.assignments.models import AssignmentRole
 from backend.core.exceptions import ApplicationError
 from backend.core.text import fold
-from backend.count.models import Category, ResultSheet, SheetSource, SheetStatus
+from backend.count.models import BallotList, Category, ResultSheet, SheetSource, SheetStatus
 from backend.count.selectors import (
     assignment_tables_for_volunteer,
     ballot_list_for_table,
     category_get_by_code,
 )
-from backend.count.services import FIELD_LABELS, SheetFigures, sheet_photo_submit, sheet_submit
+from backend.count.services import FIELD_LABELS, SheetFigures, sheet_photo_submit, sheet_submit_to_table
 from backend.elections.models import Table
 from backend.elections.selectors import table_get_with_area
 from backend.messaging.encoding import transliterate
@@ -132,56 +132,13 @@ def sheet_photo_sms_command(*, volunteer: Volunteer, parsed: tuple[int | None, s
     )
 
 
-def _glued(word: str) -> bool:
-    return word[:1] in LETTERS and word[1:].isdigit()
-
-
-def _sms(text: str) -> str:
-    return transliterate(text)[:320]
-
-
-def _table_for(assignments: list[Duty], number: int | None) -> Table | str:
-    """The sender's table among their active assignments (`number` None: their only table), or why not."""
-    if not assignments:
-        return _("Fiscaliza: no tenés una mesa asignada.")
-    own = [(table_id, n) for _e, role, _p, table_id, n in assignments if role == AssignmentRole.TABLE and table_id]
-    found = None
-    if number is None:
-        if len(own) != 1:
-            return _("Fiscaliza: indicá la mesa, por ejemplo: ACTA 1234 GOB 10 20 ... V 228")
-        found = table_get_with_area(pk=own[0][0])
-    elif own_id := next((table_id for table_id, n in own if n == number), None):
-        found = table_get_with_area(pk=own_id)
-    else:
-        place_ids = [place_id for _e, role, place_id, _t, _n in assignments if role == AssignmentRole.PLACE]
-        found = (
-            Table.objects.filter(election_id=assignments[0][0], place_id__in=place_ids, number=number)
-            .select_related("place__area")
-            .first()
-        )
-    return found or _("Fiscaliza: la mesa %(number)s no es tuya. Revisá el número.") % {"number": number}
-
-
-def sheet_sms_command(*, volunteer: Volunteer, parsed: SheetSms) -> str:
-    """Store the sheet through `backend.count.services.sheet_submit` and say what was understood."""
-    # The sender's assignments find the table and, already read, answer the permission too.
-    duties = assignment_tables_for_volunteer(volunteer_id=volunteer.pk)
-    table = _table_for(duties, parsed.table_number)
-    if isinstance(table, str):
-        return _sms(table)
-    if not can_submit_sheet(volunteer.user, table, duties=duties):
-        return _sms(_("Fiscaliza: no podés cargar el acta de la mesa %(number)s.") % {"number": table.number})
-    category = category_get_by_code(election_id=table.election_id, code=parsed.category_code)
-    if category is None:
-        codes = " ".join(Category.objects.filter(election_id=table.election_id).values_list("code", flat=True))
-        return _sms(
-            _("Fiscaliza: no conozco la categoría %(code)s. Usá: %(codes)s")
-            % {"code": parsed.category_code, "codes": codes}
-        )
-    lists = ballot_list_for_table(table=table, category=category)
+def _figures(
+    table: Table, category: Category, lists: list[BallotList], volunteer: Volunteer, parsed: SheetSms
+) -> SheetFigures:
+    """The sheet's figures: the list votes in the sheet's order, or (letters only) the last incomplete
+    sheet this person sent for this table and category, completed by the totals given."""
     figures = SheetFigures()
     if not parsed.list_votes:
-        # Letters only: complete the last incomplete sheet this person sent for this table and category.
         earlier = (
             ResultSheet.objects.filter(
                 table=table, category=category, source=SheetSource.SMS, actor=volunteer.user, status=SheetStatus.FLAGGED
@@ -194,7 +151,7 @@ def sheet_sms_command(*, volunteer: Volunteer, parsed: SheetSms) -> str:
             for name in FIELD_LABELS:
                 setattr(figures, name, getattr(earlier, name))
     elif len(parsed.list_votes) > len(lists):
-        return _sms(
+        raise _Answer(
             _("Fiscaliza: mandaste %(got)s números de listas y el acta de %(code)s tiene %(n)s. Revisá y reenviá.")
             % {"got": len(parsed.list_votes), "code": category.code, "n": len(lists)}
         )
@@ -202,12 +159,96 @@ def sheet_sms_command(*, volunteer: Volunteer, parsed: SheetSms) -> str:
         figures.votes = {bl.pk: v for bl, v in zip(lists, parsed.list_votes, strict=False)}
     for name, value in parsed.totals.items():
         setattr(figures, name, value)
+    return figures
+
+
+def _glued(word: str) -> bool:
+    return word[:1] in LETTERS and word[1:].isdigit()
+
+
+def _sms(text: str) -> str:
+    return transliterate(text)[:320]
+
+
+def _table_id_for(assignments: list[Duty], number: int | None) -> int | str:
+    """The id of the sender's table among their active assignments (`number` None: their only table),
+    or why not."""
+    if not assignments:
+        return _("Fiscaliza: no tenés una mesa asignada.")
+    own = [(table_id, n) for _e, role, _p, table_id, n in assignments if role == AssignmentRole.TABLE and table_id]
+    if number is None:
+        if len(own) != 1:
+            return _("Fiscaliza: indicá la mesa, por ejemplo: ACTA 1234 GOB 10 20 ... V 228")
+        return own[0][0]
+    if own_id := next((table_id for table_id, n in own if n == number), None):
+        return own_id
+    place_ids = [place_id for _e, role, place_id, _t, _n in assignments if role == AssignmentRole.PLACE]
+    found = (
+        Table.objects.filter(election_id=assignments[0][0], place_id__in=place_ids, number=number)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return found or _("Fiscaliza: la mesa %(number)s no es tuya. Revisá el número.") % {"number": number}
+
+
+def _table_for(assignments: list[Duty], number: int | None) -> Table | str:
+    """The sender's table (with its place and area) among their active assignments, or why not."""
+    found = _table_id_for(assignments, number)
+    if isinstance(found, str):
+        return found
+    return table_get_with_area(pk=found) or _("Fiscaliza: la mesa %(number)s no es tuya. Revisá el número.") % {
+        "number": number
+    }
+
+
+class _Answer(ApplicationError):
+    """A refusal whose message is the whole SMS reply."""
+
+
+@dataclass
+class _Read:
+    """What the command worked out once its table was read and locked: for the reply."""
+
+    table: Table
+    category: Category
+    lists: list[BallotList]
+    figures: SheetFigures
+
+
+def sheet_sms_command(*, volunteer: Volunteer, parsed: SheetSms) -> str:
+    """Store the sheet through `backend.count.services.sheet_submit_to_table` and say what was understood."""
+    # The sender's assignments find the table and, already read, answer the permission too.
+    duties = assignment_tables_for_volunteer(volunteer_id=volunteer.pk)
+    table_id = _table_id_for(duties, parsed.table_number)
+    if isinstance(table_id, str):
+        return _sms(table_id)
+    read: list[_Read] = []
+
+    def admit(table: Table) -> tuple[Category, SheetFigures]:
+        # Under the table's lock (read with it, in one statement): the permission, the category and
+        # the figures in its lists' sheet order.
+        if not can_submit_sheet(volunteer.user, table, duties=duties):
+            raise _Answer(_("Fiscaliza: no podés cargar el acta de la mesa %(number)s.") % {"number": table.number})
+        category = category_get_by_code(election_id=table.election_id, code=parsed.category_code)
+        if category is None:
+            codes = " ".join(Category.objects.filter(election_id=table.election_id).values_list("code", flat=True))
+            raise _Answer(
+                _("Fiscaliza: no conozco la categoría %(code)s. Usá: %(codes)s")
+                % {"code": parsed.category_code, "codes": codes}
+            )
+        lists = ballot_list_for_table(table=table, category=category)
+        read.append(_Read(table, category, lists, _figures(table, category, lists, volunteer, parsed)))
+        return category, read[0].figures
+
     try:
-        result = sheet_submit(
-            table=table, category=category, figures=figures, source=SheetSource.SMS, actor=volunteer.user
-        )
+        result = sheet_submit_to_table(table_id=table_id, admit=admit, source=SheetSource.SMS, actor=volunteer.user)
+    except _Answer as answer:
+        return _sms(str(answer.message))
     except ApplicationError as exc:
         return _sms(f"Fiscaliza: {exc.message}")
+    except Table.DoesNotExist:
+        return _sms(_("Fiscaliza: la mesa %(number)s no es tuya. Revisá el número.") % {"number": parsed.table_number})
+    table, category, lists, figures = read[0].table, read[0].category, read[0].lists, read[0].figures
     got = len([v for v in figures.votes.values() if v is not None])
     understood = " ".join(f"{SAY[name]} {getattr(figures, name)}" for name in SAY if getattr(figures, name) is not None)
     head = _("Fiscaliza: mesa %(number)s %(code)s: %(got)s de %(n)s listas, %(understood)s.") % {

@@ -154,14 +154,19 @@ class ResultSheet(models.Model):
 
     def figures(self) -> dict:
         """What two sheets are compared on."""
-        return {
-            "votes": {str(k): int(v) for k, v in self.votes.items()},
-            "blank": self.blank,
-            "null": self.null,
-            "contested": self.contested,
-            "challenged": self.challenged,
-            "voters": self.voters,
-        }
+        return sheet_figures(self)
+
+
+def sheet_figures(sheet) -> dict:
+    """What two sheets are compared on, of a ResultSheet or anything with its figures' attributes."""
+    return {
+        "votes": {str(k): int(v) for k, v in sheet.votes.items()},
+        "blank": sheet.blank,
+        "null": sheet.null,
+        "contested": sheet.contested,
+        "challenged": sheet.challenged,
+        "voters": sheet.voters,
+    }
 
 
 class SheetEvent(models.Model):

@@ -35,6 +35,28 @@ class _Ballot:
     loaded_at: float
     categories: tuple[tuple[Category, frozenset[str]], ...]
     lists: dict[int, tuple[tuple[BallotList, str], ...]]
+    # What one area's tables vote, worked out once per area path (every sheet of a table asks twice).
+    _by_path: dict[str, "_AreaBallot"] = field(default_factory=dict, compare=False)
+
+    def for_path(self, path: str) -> "_AreaBallot":
+        found = self._by_path.get(path)
+        if found is None:
+            paths = set(_ancestor_paths(path))
+            categories = tuple(c for c, districts in self.categories if not districts or districts & paths)
+            lists = {
+                category_id: tuple(bl for bl, district in found_lists if not district or district in paths)
+                for category_id, found_lists in self.lists.items()
+            }
+            found = self._by_path[path] = _AreaBallot(categories=categories, lists=lists)
+        return found
+
+
+@dataclass(frozen=True)
+class _AreaBallot:
+    """The categories voted in one area and each category's lists there, in sheet order."""
+
+    categories: tuple[Category, ...]
+    lists: dict[int, tuple[BallotList, ...]]
 
 
 # Per process: every sheet needs its table's ballot, which is per election and does not change on
@@ -79,8 +101,7 @@ def _ballot(election_id: int) -> _Ballot:
 
 def category_list_for_table(*, table: Table) -> list[Category]:
     """The categories voted at `table`: those with no districts, and those of one of its areas."""
-    paths = set(_ancestor_paths(table.place.area.path))
-    return [c for c, districts in _ballot(table.election_id).categories if not districts or districts & paths]
+    return list(_ballot(table.election_id).for_path(table.place.area.path).categories)
 
 
 def category_get_by_code(*, election_id: int, code: str) -> Category | None:
@@ -95,9 +116,12 @@ def category_get_by_id(*, election_id: int, pk: int) -> Category | None:
 
 def ballot_list_for_table(*, table: Table, category: Category) -> list[BallotList]:
     """The lists on `table`'s sheet for `category`, in sheet order."""
-    paths = set(_ancestor_paths(table.place.area.path))
-    lists = _ballot(category.election_id).lists.get(category.pk, ())
-    return [bl for bl, district in lists if not district or district in paths]
+    return ballot_list_for_path(election_id=category.election_id, path=table.place.area.path, category=category)
+
+
+def ballot_list_for_path(*, election_id: int, path: str, category: Category) -> list[BallotList]:
+    """The lists on the sheet for `category` of a table whose place's area has `path`, in sheet order."""
+    return list(_ballot(election_id).for_path(path).lists.get(category.pk, ()))
 
 
 _WATCHER_TABLES = PreparedQuery(

@@ -1,14 +1,16 @@
 """Writes of the count: the ballot, result sheets from every door, resolutions, transcriptions.
 
-Every door (the watcher's page, SMS, the API, the transcription desk) calls `sheet_submit`; it
-owns the checks, the comparison with earlier sheets, the audit row, the live event and the
-notice that asks the watcher back, all in one transaction.
+The watcher's page and the transcription desk call `sheet_submit`, the API and SMS
+`sheet_submit_to_table` (the same, the table read with its lock); it owns the checks, the
+comparison with earlier sheets, the audit row, the live event and the notice that asks the watcher
+back, all in one transaction.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from typing import cast
 
 from django.core.files.base import ContentFile
@@ -19,13 +21,14 @@ from django.utils.translation import gettext_lazy
 from backend.assignments.models import ACTIVE_STATUSES, Assignment, AssignmentRole
 from backend.core.exceptions import ApplicationError
 from backend.core.live import board_group, live_send
+from backend.core.prepared import PreparedQuery
 from backend.elections.models import Table
 from backend.notices.models import NoticeKind
 from backend.notices.services import notice_create
 
 from .errors import CountErrorCode, SheetFlag
 from .live import count_event, count_event_after_commit
-from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus
+from .models import BallotList, Category, ResultSheet, SheetEvent, SheetSource, SheetStatus, sheet_figures
 from .selectors import ballot_list_for_table, category_list_for_table
 from .tallies import tally_apply, tally_statement
 
@@ -169,34 +172,74 @@ def _watchers_of(table: Table) -> list:
 _SHEET_FIELDS = ("id", "category_id", "votes", *TOTAL_FIELDS)
 
 
-def _table_lock(*, table_id: int) -> tuple[int | None, str, list[ResultSheet]]:
+@dataclass(frozen=True)
+class _CurrentSheet:
+    """A table's current party sheet as the comparison reads it (every sheet reads them: no model instance)."""
+
+    id: int
+    category_id: int
+    votes: dict
+    blank: int | None
+    null: int | None
+    contested: int | None
+    challenged: int | None
+    voters: int | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def figures(self) -> dict:
+        return sheet_figures(self)
+
+
+@cache
+def _lock_sql(vendor: str) -> tuple[str, str]:
+    """The two statements of `_table_lock`, written once per engine (hand-written: no ORM compile)."""
+    q = connection.ops.quote_name
+    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    return (
+        "SELECT t.electors, a.path FROM elections_table t JOIN elections_pollingplace p ON p.id = t.place_id "
+        f"JOIN elections_area a ON a.id = p.area_id WHERE t.id = %s{lock}",
+        f"SELECT {', '.join(q(f) for f in _SHEET_FIELDS)} FROM count_resultsheet "
+        "WHERE table_id = %s AND official = %s AND current = %s",
+    )
+
+
+def _table_lock(*, table_id: int) -> tuple[int | None, str, list[_CurrentSheet]]:
     """Lock the table's row for this transaction; return its electors, its place's area path and its
-    current party sheets. Hand-written SQL, once per sheet on election night (no ORM compile).
+    current party sheets.
 
     Two statements on purpose: in READ COMMITTED a statement that waited for the lock still sees the
     sheets of its own snapshot, so the sheets are read by a second statement, after the lock, where
     the sheet of the transaction that held it is visible."""
-    q = connection.ops.quote_name
-    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    lock_sql, _sheets_sql = _lock_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT t.electors, a.path FROM elections_table t JOIN elections_pollingplace p ON p.id = t.place_id "
-            f"JOIN elections_area a ON a.id = p.area_id WHERE t.id = %s{lock}",
-            [table_id],
-        )
+        cursor.execute(lock_sql, [table_id])
         electors, area_path = cursor.fetchone()
-        cursor.execute(
-            f"SELECT {', '.join(q(f) for f in _SHEET_FIELDS)} FROM count_resultsheet "
-            "WHERE table_id = %s AND official = %s AND current = %s",
-            [table_id, False, True],
-        )
-        currents = []
-        for row in cursor.fetchall():
-            values = dict(zip(_SHEET_FIELDS, row, strict=True))
-            if isinstance(values["votes"], str):  # JSON text (Django's drivers hand jsonb back undecoded)
-                values["votes"] = json.loads(values["votes"])
-            currents.append(ResultSheet(table_id=table_id, official=False, current=True, **values))
-    return electors, area_path, currents
+    return electors, area_path, _current_sheets(table_id=table_id)
+
+
+def _current_sheets(*, table_id: int) -> list[_CurrentSheet]:
+    """The table's current party sheets, every category; to be read once the table's row is locked."""
+    sheets_sql = _lock_sql(connection.vendor)[1]
+    with connection.cursor() as cursor:
+        cursor.execute(sheets_sql, [table_id, False, True])
+        rows = cursor.fetchall()
+    currents = []
+    for row in rows:
+        current = _CurrentSheet(*row)
+        if isinstance(current.votes, str):  # JSON text (Django's drivers hand jsonb back undecoded)
+            current = replace(current, votes=json.loads(current.votes))
+        currents.append(current)
+    return currents
+
+
+# The API and SMS doors read their table with the lock (the permission and the ballot need the place
+# and its area's path): one statement instead of a read and then the lock. Compiled once.
+_TABLE_LOCKED = PreparedQuery(
+    lambda pk: Table.objects.select_related("place__area").select_for_update(of=("self",)).filter(pk=pk)[:1], "pk"
+)
 
 
 _SHEET_INSERT_FIELDS = [f for f in ResultSheet._meta.concrete_fields if not f.primary_key]
@@ -250,8 +293,9 @@ def sheet_submit(
     photo=None,
     photo_sheet: ResultSheet | None = None,
 ) -> SheetResult:
-    """Store one party sheet for `table` x `category`, checked and compared. Called by the watcher's page,
-    the SMS command, the API and the transcription desk (the adapter authorises through permissions).
+    """Store one party sheet for `table` x `category`, checked and compared. Called by the watcher's page
+    and the transcription desk (the adapter authorises through permissions); the API and the SMS command
+    call `sheet_submit_to_table`.
 
     Nothing is lost: a sheet that fails a check is stored as flagged with its reasons and asked back
     to the table's watcher (a notice, after commit; an SMS sender gets the reasons in the reply). The
@@ -261,7 +305,6 @@ def sheet_submit(
     """
     lists = _validate(table=table, category=category, figures=figures)
     photo_file, digest = photo_read(photo) if photo is not None else (None, "")
-    codes = {c.pk: c.code for c in category_list_for_table(table=table)}
     # No savepoint inside a caller's transaction (the SMS webhook's): every error a door answers
     # (ApplicationError) is raised above, so nothing here is caught and the caller's work kept apart.
     with transaction.atomic(savepoint=False):
@@ -269,51 +312,124 @@ def sheet_submit(
         # general's web form must each see the other's row. Only the table's row is locked (not its
         # place's nor its area's, which every other table of the area shares).
         electors, area_path, currents = _table_lock(table_id=table.pk)
-        # The table's current party sheets, every category at once: this category's is compared,
-        # the others' voters must match.
-        current = None
-        other_voters = {}
-        for other in currents:
-            if other.category_id == category.pk:
-                current = other
-            elif other.voters is not None:
-                other_voters[codes.get(other.category_id, str(other.category_id))] = other.voters
-        flags, missing = _check(electors=electors, figures=figures, lists=lists, other_voters=other_voters)
-        sheet = ResultSheet(
-            election_id=table.election_id,
+        return _sheet_store(
             table=table,
             category=category,
-            source=source,
+            lists=lists,
+            figures=figures,
+            electors=electors,
             area_path=area_path,
-            votes={str(k): v for k, v in figures.votes.items() if v is not None},
+            currents=currents,
+            source=source,
             actor=actor,
+            photo_file=photo_file,
+            digest=digest,
             photo_sheet=photo_sheet,
-            photo_sha256=digest,
-            **{name: getattr(figures, name) for name in TOTAL_FIELDS},
         )
-        if flags:
-            sheet.status = SheetStatus.FLAGGED
-        elif current is None:
-            sheet.status = SheetStatus.TRANSCRIBED if source == SheetSource.TRANSCRIPTION else SheetStatus.ACCEPTED
-            sheet.current = True
-        elif current.figures() == sheet.figures():
-            sheet.status = SheetStatus.CONFIRMS
+
+
+def sheet_submit_to_table(
+    *, table_id: int, admit: Callable[[Table], tuple[Category, SheetFigures]], source: str, actor, photo=None
+) -> SheetResult:
+    """`sheet_submit` for a door that has only the table's id (the API, the SMS command): the table is
+    read with its lock, in one statement, and handed to `admit`, the adapter's part: it authorises
+    (raising PermissionDenied or another ApplicationError) and returns the sheet's category and
+    figures (an SMS's lists come in the table's sheet order). Raises Table.DoesNotExist.
+
+    No savepoint inside a caller's transaction (the SMS webhook's): a refusal leaves the block
+    before it is raised, so the caller's transaction goes on (nothing was written)."""
+    refusal: ApplicationError | Table.DoesNotExist
+    with transaction.atomic(savepoint=False):
+        table = next(iter(_TABLE_LOCKED.objects(pk=table_id)), None)
+        if table is None:
+            refusal = Table.DoesNotExist()
         else:
-            sheet.status = SheetStatus.CONFLICT
-            flags.append(
-                Flag(
-                    SheetFlag.DIFFERS_FROM_EARLIER,
-                    _("Difiere del acta recibida antes (#%(id)s); la revisa coordinación.") % {"id": current.pk},
+            try:
+                category, figures = admit(table)
+                lists = _validate(table=table, category=category, figures=figures)
+                photo_file, digest = photo_read(photo) if photo is not None else (None, "")
+            except ApplicationError as exc:
+                refusal = exc
+            else:
+                return _sheet_store(
+                    table=table,
+                    category=category,
+                    lists=lists,
+                    figures=figures,
+                    electors=table.electors,
+                    area_path=table.place.area.path,
+                    currents=_current_sheets(table_id=table.pk),
+                    source=source,
+                    actor=actor,
+                    photo_file=photo_file,
+                    digest=digest,
+                    photo_sheet=None,
                 )
+    raise refusal
+
+
+def _sheet_store(
+    *,
+    table: Table,
+    category: Category,
+    lists: list[BallotList],
+    figures: SheetFigures,
+    electors: int | None,
+    area_path: str,
+    currents: list[_CurrentSheet],
+    source: str,
+    actor,
+    photo_file: ContentFile | None,
+    digest: str,
+    photo_sheet: ResultSheet | None,
+) -> SheetResult:
+    """The sheet checked, compared with the table's current sheets and written; the table's row is locked."""
+    codes = {c.pk: c.code for c in category_list_for_table(table=table)}
+    # The table's current party sheets, every category at once: this category's is compared,
+    # the others' voters must match.
+    current = None
+    other_voters = {}
+    for other in currents:
+        if other.category_id == category.pk:
+            current = other
+        elif other.voters is not None:
+            other_voters[codes.get(other.category_id, str(other.category_id))] = other.voters
+    flags, missing = _check(electors=electors, figures=figures, lists=lists, other_voters=other_voters)
+    sheet = ResultSheet(
+        election_id=table.election_id,
+        table=table,
+        category=category,
+        source=source,
+        area_path=area_path,
+        votes={str(k): v for k, v in figures.votes.items() if v is not None},
+        actor=actor,
+        photo_sheet=photo_sheet,
+        photo_sha256=digest,
+        **{name: getattr(figures, name) for name in TOTAL_FIELDS},
+    )
+    if flags:
+        sheet.status = SheetStatus.FLAGGED
+    elif current is None:
+        sheet.status = SheetStatus.TRANSCRIBED if source == SheetSource.TRANSCRIPTION else SheetStatus.ACCEPTED
+        sheet.current = True
+    elif current.figures() == sheet.figures():
+        sheet.status = SheetStatus.CONFIRMS
+    else:
+        sheet.status = SheetStatus.CONFLICT
+        flags.append(
+            Flag(
+                SheetFlag.DIFFERS_FROM_EARLIER,
+                _("Difiere del acta recibida antes (#%(id)s); la revisa coordinación.") % {"id": current.pk},
             )
-        sheet.flags = [{"code": f.code, "message": f.message} for f in flags]
-        if photo_file is not None:
-            sheet.photo.save(str(photo_file.name), photo_file, save=False)
-        _sheet_write(sheet=sheet, electors=electors, note="; ".join(f.code for f in flags)[:300])
-        if flags and source != SheetSource.SMS:
-            _ask_back(table=table, category=category, flags=flags)
-        # Built now from the row just written: no re-read after commit.
-        live_send(board_group(table.election_id), count_event(sheet, table_number=table.number))
+        )
+    sheet.flags = [{"code": f.code, "message": f.message} for f in flags]
+    if photo_file is not None:
+        sheet.photo.save(str(photo_file.name), photo_file, save=False)
+    _sheet_write(sheet=sheet, electors=electors, note="; ".join(f.code for f in flags)[:300])
+    if flags and source != SheetSource.SMS:
+        _ask_back(table=table, category=category, flags=flags)
+    # Built now from the row just written: no re-read after commit.
+    live_send(board_group(table.election_id), count_event(sheet, table_number=table.number))
     return SheetResult(sheet=sheet, flags=flags, missing=missing)
 
 

@@ -6,6 +6,7 @@ both speak it). Rows are written in a fixed order (list id) so that two sheets o
 wait on each other in opposite orders.
 """
 
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -34,29 +35,40 @@ def tally_statement(*, sheet: ResultSheet, electors: int | None, sign: int) -> t
         sign * (sheet.contested or 0),
         sign * (sheet.challenged or 0),
     ]
+    if connection.vendor == "postgresql":
+        # The lists as two arrays: a dozen parameters whatever the number of lists, so the driver
+        # keeps the statement's parsed form (it re-parses any statement with more than 50).
+        params: list[Any] = [sheet.category_id, sheet.area_path, *totals, [k for k, _ in lists], [v for _, v in lists]]
+        return _postgresql_sql(connection.vendor), params
+    table, columns, conflict = _parts(connection.vendor)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * (len(lists) + 1))
+    sql = f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) VALUES {values} {conflict}"
+    rows = [(sheet.category_id, sheet.area_path, 0, 0, *totals)]
+    rows += [(sheet.category_id, sheet.area_path, k, v, 0, 0, 0, 0, 0, 0, 0) for k, v in lists]
+    return sql, [value for row in rows for value in row]
+
+
+@cache
+def _parts(vendor: str) -> tuple[str, str, str]:
+    """The table, its summed columns and the ON CONFLICT clause: the same for every sheet (`vendor`
+    keys the cache: the quoting is the engine's)."""
     table = CountTally._meta.db_table
     q = connection.ops.quote_name
     columns = ", ".join(q(c) for c in _TOTALS)
     updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in _TOTALS)
-    conflict = f"ON CONFLICT (category_id, area_path, list_id) DO UPDATE SET {updates}"
-    if connection.vendor == "postgresql":
-        # The lists as two arrays: a dozen parameters whatever the number of lists, so the driver
-        # keeps the statement's parsed form (it re-parses any statement with more than 50).
-        sql = (
-            f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
-            "SELECT %s, %s, r.* FROM (SELECT 0 AS list_id, 0::bigint, %s::int, %s::bigint, %s::bigint, %s::bigint, "
-            "%s::bigint, %s::bigint, %s::bigint UNION ALL SELECT l.id, l.votes, 0, 0, 0, 0, 0, 0, 0 "
-            "FROM unnest(%s::int[], %s::bigint[]) AS l(id, votes)) AS r ORDER BY r.list_id "
-            f"{conflict}"
-        )
-        params: list[Any] = [sheet.category_id, sheet.area_path, *totals, [k for k, _ in lists], [v for _, v in lists]]
-    else:
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * (len(lists) + 1))
-        sql = f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) VALUES {values} {conflict}"
-        rows = [(sheet.category_id, sheet.area_path, 0, 0, *totals)]
-        rows += [(sheet.category_id, sheet.area_path, k, v, 0, 0, 0, 0, 0, 0, 0) for k, v in lists]
-        params = [value for row in rows for value in row]
-    return sql, params
+    return table, columns, f"ON CONFLICT (category_id, area_path, list_id) DO UPDATE SET {updates}"
+
+
+@cache
+def _postgresql_sql(vendor: str) -> str:
+    table, columns, conflict = _parts(vendor)
+    return (
+        f"INSERT INTO {table} (category_id, area_path, list_id, {columns}) "
+        "SELECT %s, %s, r.* FROM (SELECT 0 AS list_id, 0::bigint, %s::int, %s::bigint, %s::bigint, %s::bigint, "
+        "%s::bigint, %s::bigint, %s::bigint UNION ALL SELECT l.id, l.votes, 0, 0, 0, 0, 0, 0, 0 "
+        "FROM unnest(%s::int[], %s::bigint[]) AS l(id, votes)) AS r ORDER BY r.list_id "
+        f"{conflict}"
+    )
 
 
 def tally_rebuild(*, election_id: int) -> int:

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from api.count import SheetOutputSerializer
+from api.count import SheetOutputSerializer, TableSheetsApi, _sheet_input
 from backend.accounts.services import magic_link_issue
 from backend.assignments.models import EventSource
 from backend.count.models import ResultSheet, SheetStatus
@@ -257,3 +257,52 @@ def test_a_photo_alone_goes_to_transcription_and_a_fake_photo_is_refused(browser
     ).content.decode()
     assert "la van a transcribir" in alone
     assert ResultSheet.objects.get().status == SheetStatus.PHOTO_ONLY
+
+
+def test_a_sheet_for_a_table_that_does_not_exist_is_404_and_stores_nothing(api, geo, ballot, lead):
+    api.force_authenticate(lead)
+    missing = max(t.pk for t in geo.north_tables + geo.south_tables) + 1000
+    response = api.post(f"/api/tables/{missing}/sheets/", _payload(ballot), format="json")
+    assert response.status_code == 404
+    assert not ResultSheet.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"votes": {}},
+        {"blank": None},
+        {"voters": 0},
+        {"category": "gob"},
+        {"category": " GOB "},
+        {"category": ""},
+        {"category": "X" * 17},
+        {"category": 7},
+        {"category": "GOB\x00"},
+        {"category": None},
+        {"votes": {"12": "5"}},
+        {"votes": {"12": 5.0}},
+        {"votes": {"12": True}},
+        {"votes": {"12": -1}},
+        {"votes": {"12": None}},
+        {"votes": {"x": 5}},
+        {"votes": {"-1": 5}},
+        {"votes": [5]},
+        {"blank": "5"},
+        {"blank": -1},
+        {"blank": False},
+        {"null": 2.5},
+        {"extra": 1},
+    ],
+)
+def test_the_quick_json_reading_of_a_sheet_accepts_only_what_the_serializer_keeps_unchanged(change):
+    # given: a sheet as JSON gives it, with one thing changed
+    payload = {"category": "GOB", "votes": {"12": 100, "13": 60}, "blank": 5, "null": 3, "voters": 168, **change}
+    # when
+    quick = _sheet_input(json.loads(json.dumps(payload)))
+    serializer = TableSheetsApi.InputSerializer(data=json.loads(json.dumps(payload)))
+    # then: either it declines (the serializer then answers, errors included) or it reads the same
+    if quick is not None:
+        assert serializer.is_valid(), serializer.errors
+        assert quick == dict(serializer.validated_data)

@@ -62,7 +62,7 @@ def test_a_sheet_is_three_statements_on_postgresql_five_elsewhere_and_the_tallie
     assert quick_count(election=geo.election, category=ballot.governor).voters == 189
 
 
-def test_an_sms_sheet_finds_its_table_and_its_permission_in_two_statements(geo, ballot, watcher):
+def test_an_sms_sheet_reads_its_assignments_then_locks_its_table_and_reads_it_in_one_statement(geo, ballot, watcher):
     # given: the ballot read once by this process; the sender as the webhook loads them (with the user)
     sheet_sms_command(volunteer=volunteer_for_phone(watcher.phone), parsed=sheet_sms_parse("ACTA 1 INT 150 30 V 180"))
     volunteer = volunteer_for_phone(watcher.phone)
@@ -71,10 +71,36 @@ def test_an_sms_sheet_finds_its_table_and_its_permission_in_two_statements(geo, 
         reply = sheet_sms_command(
             volunteer=volunteer, parsed=sheet_sms_parse("ACTA 1 GOB 100 60 20 B 5 N 3 R 1 I 0 V 189")
         )
-    # then: the sender's assignments (which also answer the permission), the table with its area;
-    # then the sheet
+    # then: the sender's assignments (which also answer the permission); the table with its place and
+    # area, locked; its current sheets; then the sheet
     assert "Recibida" in reply
-    assert len(_statements(captured)) == 2 + (3 if connection.vendor == "postgresql" else 5)
+    statements = _statements(captured)
+    assert len(statements) == 1 + (3 if connection.vendor == "postgresql" else 5)
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in statements[1] and "elections_area" in statements[1]
+
+
+def test_an_api_sheet_reads_and_locks_its_table_in_one_statement(geo, ballot, lead):
+    # given: the ballot read once by this process; a lead (whose permission needs no query)
+    api = APIClient()
+    api.force_authenticate(lead)
+    url = f"/api/tables/{geo.north_tables[0].pk}/sheets/"
+    totals = {"blank": 0, "null": 0, "contested": 0, "challenged": 0, "voters": 180}
+    mayor = {"category": "INT", "votes": {str(ballot.mayor_ours.pk): 150, str(ballot.mayor_other.pk): 30}}
+    assert api.post(url, {**mayor, **totals}, format="json").status_code == 201
+    governor = {
+        "category": "GOB",
+        "votes": {str(ballot.ours.pk): 100, str(ballot.cambia.pk): 60, str(ballot.ucr.pk): 20},
+    }
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post(url, {**governor, **totals}, format="json")
+    # then: the table with its place and area, locked; its current sheets; then the sheet
+    assert (response.status_code, response.json()["status"]) == (201, "accepted"), response.content
+    statements = _statements(captured)
+    assert len(statements) == (3 if connection.vendor == "postgresql" else 5)
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in statements[0] and "elections_area" in statements[0]
 
 
 def test_a_list_added_to_the_ballot_is_on_the_next_sheet(geo, ballot, watcher):
