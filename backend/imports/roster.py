@@ -25,7 +25,7 @@ from backend.core.memory import release_freed_memory
 from backend.core.spreadsheets import Sheet
 from backend.core.text import fold
 from backend.volunteers.models import Volunteer
-from backend.volunteers.services import volunteers_import_update, volunteers_search_index_deferred
+from backend.volunteers.services import volunteers_import_update, volunteers_indexes_deferred
 
 from . import readers
 from .models import BatchStatus, ImportBatch, RowStatus
@@ -298,7 +298,7 @@ def _roster_write(
                 raise ApplicationError(_("Este lote ya fue aplicado."), code="already_applied")
             to_create, to_update, fields = plan_roster(batch=batch, candidates=candidates, outcome=outcome, texts=texts)
             clock.lap("plan")
-            with volunteers_search_index_deferred(rows=len(to_create)):
+            with volunteers_indexes_deferred(rows=len(to_create)):
                 insert_candidates(((c.dni, c.values) for c in to_create), batch_id=batch.pk)
             volunteers_import_update(
                 changes_by_pk=to_update,
