@@ -163,6 +163,10 @@ class Candidate:
     def values(self) -> dict:
         return dict(zip(self._names, self._values, strict=True))
 
+    def as_row(self) -> tuple[str, tuple[str, ...], tuple]:
+        """(DNI, field names, values): what `roster.insert_candidates` writes, without a dict between."""
+        return self.dni, self._names, self._values
+
     @values.setter
     def values(self, values: dict) -> None:
         names = tuple(values)
