@@ -163,10 +163,6 @@ class Candidate:
     def values(self) -> dict:
         return dict(zip(self._names, self._values, strict=True))
 
-    def as_row(self) -> tuple[str, tuple[str, ...], tuple]:
-        """(DNI, field names, values): what `roster.insert_candidates` writes, without a dict between."""
-        return self.dni, self._names, self._values
-
     @values.setter
     def values(self, values: dict) -> None:
         names = tuple(values)
@@ -174,6 +170,10 @@ class Candidate:
         self._values = tuple(values.values())
         # Read four times per person by the import (conflicts in the file, then in the database).
         self.phone = values.get("phone")
+
+    def as_row(self) -> tuple[str, tuple[str, ...], tuple]:
+        """(DNI, field names, values): what `roster.insert_candidates` writes, without a dict between."""
+        return self.dni, self._names, self._values
 
 
 @dataclass
