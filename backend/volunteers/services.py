@@ -386,7 +386,9 @@ def volunteers_indexes_deferred(*, rows: int) -> Iterator[None]:
     the primary key (the unique ones as their constraints, re-added by name) and the foreign keys of
     `BULK_LOAD_FOREIGN_KEYS`; on SQLite its plain indexes (the unique ones belong to the table). DROP
     and CREATE are part of the caller's transaction, so no one else ever sees the table without them,
-    nor after an error or a crash: readers wait for the commit instead (of an empty table). When
+    nor after an error or a crash: readers wait for the commit instead (of an empty table; on
+    PostgreSQL also readers of the areas, places and batches, as dropping a foreign key locks the
+    table it points to: seconds, on a deployment's first roster). When
     someone holds the table for longer than `BULK_LOAD_LOCK_TIMEOUT`, or it is not empty, the load
     keeps everything and maintains it row by row, as a small one does.
     """
