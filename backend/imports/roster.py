@@ -25,7 +25,7 @@ from backend.core.memory import release_freed_memory
 from backend.core.spreadsheets import Sheet
 from backend.core.text import fold
 from backend.volunteers.models import Volunteer
-from backend.volunteers.services import volunteers_import_update, volunteers_search_index_deferred
+from backend.volunteers.services import volunteers_import_update, volunteers_indexes_deferred
 
 from . import readers
 from .models import BatchStatus, ImportBatch, RowStatus
@@ -165,13 +165,13 @@ def _scan_volunteers():
 
 def insert_volunteers(rows: Iterable[dict], *, batch_id: int | None) -> None:
     """INSERT new volunteers, each a dict of field values with its "dni" (see `insert_candidates`)."""
-    insert_candidates(((row["dni"], row) for row in rows), batch_id=batch_id)
+    insert_candidates(((row["dni"], tuple(row), tuple(row.values())) for row in rows), batch_id=batch_id)
 
 
-def insert_candidates(people: Iterable[tuple[str, dict]], *, batch_id: int | None) -> None:
-    """INSERT the new volunteers, (dni, field values) each, streamed in chunks: model instances cost
-    ~50 µs each to build, which is most of a 100,000-row import, and these rows were validated field
-    by field already. Each database row is built as it is written, never all at once."""
+def insert_candidates(people: Iterable[tuple[str, tuple[str, ...], tuple]], *, batch_id: int | None) -> None:
+    """INSERT the new volunteers, (dni, field names, their values) each, streamed in chunks: model
+    instances cost ~50 µs each to build, which is most of a 100,000-row import, and these rows were
+    validated field by field already. Each database row is built as it is written, never all at once."""
     meta = Volunteer._meta
     now = timezone.now()
     defaults: dict[str, object] = {}
@@ -196,21 +196,33 @@ def insert_candidates(people: Iterable[tuple[str, dict]], *, batch_id: int | Non
     column_of = {f.attname: f.column for f in meta.concrete_fields if f.column is not None}
     columns = [column_of[name] for name in ["dni", *VARYING, "search_key", *constants]]
     tail = tuple(constants.values())
-    field_defaults = {name: defaults[name] for name in VARYING}
-    varying_of = itemgetter(*VARYING)  # one C-level lookup of every field, defaults under the row's values
+    field_defaults = tuple(defaults[name] for name in VARYING)
+    first_at, last_at, phone_at = VARYING.index("first_name"), VARYING.index("last_name"), VARYING.index("phone")
+    # Per distinct order of a person's field names (a handful in a roster): one C-level lookup that
+    # takes each field from the person's values, or its default after them.
+    varying_of: dict[tuple[str, ...], Callable[[tuple], tuple]] = {}
+
+    def getter(names: tuple[str, ...]) -> Callable[[tuple], tuple]:
+        at = {name: index for index, name in enumerate(names)}
+        width = len(names)
+        return itemgetter(*(at.get(name, width + index) for index, name in enumerate(VARYING)))
+
     # Names repeat across a roster: each distinct (last name, first name) is folded once.
     folded_names: dict[tuple[str, str], str] = {}
 
     def database_rows():
-        for dni, values in people:
-            get = values.get
-            first, last = get("first_name", ""), get("last_name", "")
+        for dni, names, values in people:
+            of = varying_of.get(names)
+            if of is None:
+                of = varying_of[names] = getter(names)
+            row = of(values + field_defaults)
+            first, last = row[first_at], row[last_at]
             name = folded_names.get((last, first))
             if name is None:
                 name = folded_names[(last, first)] = fold(f"{last} {first}")
-            phone = get("phone")
+            phone = row[phone_at]
             search_key = " ".join(part for part in (name, dni, (phone or "").lstrip("+")) if part)[:400]
-            yield (dni, *varying_of({**field_defaults, **values}), search_key, *tail)
+            yield (dni, *row, search_key, *tail)
 
     insert_rows(meta.db_table, columns, database_rows())
 
@@ -298,8 +310,8 @@ def _roster_write(
                 raise ApplicationError(_("Este lote ya fue aplicado."), code="already_applied")
             to_create, to_update, fields = plan_roster(batch=batch, candidates=candidates, outcome=outcome, texts=texts)
             clock.lap("plan")
-            with volunteers_search_index_deferred(rows=len(to_create)):
-                insert_candidates(((c.dni, c.values) for c in to_create), batch_id=batch.pk)
+            with volunteers_indexes_deferred(rows=len(to_create)):
+                insert_candidates((c.as_row() for c in to_create), batch_id=batch.pk)
             volunteers_import_update(
                 changes_by_pk=to_update,
                 fields=fields,

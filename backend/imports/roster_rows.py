@@ -171,6 +171,10 @@ class Candidate:
         # Read four times per person by the import (conflicts in the file, then in the database).
         self.phone = values.get("phone")
 
+    def as_row(self) -> tuple[str, tuple[str, ...], tuple]:
+        """(DNI, field names, values): what `roster.insert_candidates` writes, without a dict between."""
+        return self.dni, self._names, self._values
+
 
 @dataclass
 class Outcome:

@@ -362,12 +362,15 @@ def volunteers_import_update(
     VolunteerEvent.objects.bulk_create(events, batch_size=2000)
 
 
-# The console search's trigram index (migration 0004) and the size of a load into an empty table
-# from which building it once afterwards beats maintaining it row by row.
-SEARCH_INDEX = "volunteer_search_key_trgm"
-SEARCH_INDEX_SQL = f"CREATE INDEX {SEARCH_INDEX} ON volunteers_volunteer USING gin (search_key gin_trgm_ops)"
-SEARCH_INDEX_REBUILD_MIN_ROWS = 20_000
-SEARCH_INDEX_LOCK_TIMEOUT = "1s"
+# A load into an empty volunteers table from which building its indexes once afterwards beats
+# maintaining them row by row (measured 2026-12-03 at 200,000 rows: see `volunteers_indexes_deferred`).
+BULK_LOAD_MIN_ROWS = 20_000
+BULK_LOAD_LOCK_TIMEOUT = "1s"
+# PostgreSQL: the foreign keys checked by one join when re-added instead of one trigger query a row
+# (200,000 rows: 1.6 s of server CPU row by row, about 0.1 s re-added). Not the user's: an imported
+# volunteer has none (its check returns at once), and dropping a foreign key locks the table it points
+# to until the commit, which for accounts_user would stall every signed-in request.
+BULK_LOAD_FOREIGN_KEYS = ("area_id", "votes_at_id", "source_batch_id")
 
 
 class _NotEmpty(Exception):
@@ -375,47 +378,122 @@ class _NotEmpty(Exception):
 
 
 @contextmanager
-def volunteers_search_index_deferred(*, rows: int) -> Iterator[None]:
-    """Around a bulk load of `rows` new volunteers, inside the caller's transaction.
+def volunteers_indexes_deferred(*, rows: int) -> Iterator[None]:
+    """Around a bulk load of `rows` new volunteers, inside the caller's transaction (the roster import).
 
-    On PostgreSQL, when the volunteers table is empty and the load large, the trigram index is
-    dropped for the load and built once after it: 200,000 rows cost the server about 3.4 s of CPU
-    maintained row by row and 2 s built once (measured 2026-12-02). DROP and CREATE belong to the
-    caller's transaction, so the index is never missing for anyone else, nor after a crash or an
-    error: readers of the table wait for the commit instead (an empty table, so nobody's data).
-    Anywhere else this does nothing.
+    When the volunteers table is empty and the load large, what the load would maintain row by row is
+    dropped before it and built once after it, in the same transaction: on PostgreSQL every index but
+    the primary key (the unique ones as their constraints, re-added by name) and the foreign keys of
+    `BULK_LOAD_FOREIGN_KEYS`; on SQLite its plain indexes (the unique ones belong to the table). DROP
+    and CREATE are part of the caller's transaction, so no one else ever sees the table without them,
+    nor after an error or a crash: readers wait for the commit instead (of an empty table; on
+    PostgreSQL also readers of the areas, places and batches, as dropping a foreign key locks the
+    table it points to: seconds, on a deployment's first roster). When
+    someone holds the table for longer than `BULK_LOAD_LOCK_TIMEOUT`, or it is not empty, the load
+    keeps everything and maintains it row by row, as a small one does.
     """
-    if connection.vendor != "postgresql" or rows < SEARCH_INDEX_REBUILD_MIN_ROWS:
-        yield
+    rebuild = _bulk_load_drop() if rows >= BULK_LOAD_MIN_ROWS else []
+    yield
+    if not rebuild:
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM volunteers_volunteer)", [SEARCH_INDEX]
-        )
-        (empty,) = cursor.fetchone()
-    dropped = False
-    if empty:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # An index cannot be built on a table with trigger events pending (the user's foreign key):
+            # they are checked now rather than at the commit (the same work, earlier).
+            connection.check_constraints()
+            # Sorting 200,000 keys in memory rather than in temporary files. No parallel workers: the
+            # b-trees take under a second, and their CPU would not show as this import's.
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            cursor.execute("SET LOCAL max_parallel_maintenance_workers = 0")
+        for sql in rebuild:
+            cursor.execute(sql)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL maintenance_work_mem TO DEFAULT")
+            cursor.execute("SET LOCAL max_parallel_maintenance_workers TO DEFAULT")
+
+
+def _bulk_load_drop() -> list[str]:
+    """Drop what `volunteers_indexes_deferred` rebuilds; returns the statements that rebuild it, in
+    order (unique constraints first), or [] when the table keeps everything."""
+    table = Volunteer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+        if cursor.fetchone()[0]:
+            return []
+    drop_of = _postgresql_bulk_load_ddl if connection.vendor == "postgresql" else _sqlite_bulk_load_ddl
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            drops, rebuild = drop_of(cursor, table)
+            if connection.vendor == "postgresql":
+                # A table with trigger events pending (deferred foreign-key checks of rows written earlier in
+                # the transaction) cannot be altered: they are checked now rather than at the commit.
+                connection.check_constraints()
                 # DROP waits for every reader of the table, and every new reader waits behind it: when
-                # someone holds the table longer, the load keeps the index and maintains it instead.
-                cursor.execute(f"SET LOCAL lock_timeout = '{SEARCH_INDEX_LOCK_TIMEOUT}'")
-                cursor.execute(f"DROP INDEX {SEARCH_INDEX}")
+                # someone holds the table longer, the load keeps its indexes and maintains them instead.
+                cursor.execute(f"SET LOCAL lock_timeout = '{BULK_LOAD_LOCK_TIMEOUT}'")
+            for sql in drops:
+                cursor.execute(sql)
+            if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
-                # Now that the table is locked: another process may have written a volunteer since.
-                cursor.execute("SELECT EXISTS (SELECT 1 FROM volunteers_volunteer)")
-                if cursor.fetchone()[0]:
-                    raise _NotEmpty  # the savepoint's rollback brings the index back and lets go of the lock
-            dropped = True
-        except (_NotEmpty, OperationalError):
-            pass
-    yield
-    if dropped:
-        # An index cannot be built on a table with deferred checks pending: the new rows' foreign
-        # keys are checked now rather than at the commit (the same work, earlier).
-        connection.check_constraints()
-        with connection.cursor() as cursor:
-            cursor.execute(SEARCH_INDEX_SQL)
+            # Now that the table is locked: another process may have written a volunteer since.
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+            if cursor.fetchone()[0]:
+                raise _NotEmpty  # the savepoint's rollback brings everything back and lets go of the locks
+    except (_NotEmpty, OperationalError):
+        return []
+    return rebuild
+
+
+def _postgresql_bulk_load_ddl(cursor, table: str) -> tuple[list[str], list[str]]:
+    """(DROP statements, rebuild statements) from the catalog's own definitions, so that what is built
+    again is what the migrations made, under the same names."""
+    quote = connection.ops.quote_name
+    cursor.execute(
+        """
+        SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
+        FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid
+        LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype = 'u'
+        WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
+        ORDER BY c.conname IS NULL, i.relname
+        """,
+        [table],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(
+        """
+        SELECT c.conname, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+        WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND a.attname = ANY(%s)
+        ORDER BY c.conname
+        """,
+        [table, list(BULK_LOAD_FOREIGN_KEYS)],
+    )
+    foreign_keys = cursor.fetchall()
+    drops, rebuild = [], []
+    for index, index_sql, constraint, constraint_sql in indexes:
+        if constraint is not None:
+            drops.append(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(constraint)}")
+            rebuild.append(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} {constraint_sql}")
+        else:
+            drops.append(f"DROP INDEX {quote(index)}")
+            rebuild.append(index_sql)
+    for constraint, constraint_sql in foreign_keys:
+        drops.append(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(constraint)}")
+        rebuild.append(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} {constraint_sql}")
+    return drops, rebuild
+
+
+def _sqlite_bulk_load_ddl(cursor, table: str) -> tuple[list[str], list[str]]:
+    """The table's plain indexes (the unique ones, made by its CREATE TABLE, have no SQL of their own
+    and cannot be dropped)."""
+    quote = connection.ops.quote_name
+    cursor.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    return [f"DROP INDEX {quote(name)}" for name, _sql in indexes], [sql for _name, sql in indexes]
 
 
 def volunteer_phone_verify(*, volunteer: Volunteer, source: str = "sms") -> Volunteer:
