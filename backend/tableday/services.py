@@ -93,9 +93,13 @@ def table_report(
     if transaction.get_connection().vendor == "postgresql":
         # Outside the caller's transaction the read and the one write statement run without BEGIN and
         # COMMIT around them: the statement is atomic alone, and it re-checks what the read found.
-        result = _report_if_unchanged(facts or table_facts_get(table_id=table.pk), note=note, **report_of)
-        if result is not None:
-            return result
+        if facts is None:
+            facts = table_facts_get(table_id=table.pk)
+        # The fold of an old timeline (reports but no current-state row) is done under the lock only.
+        if facts.day is not None or not facts.has_reports:
+            result = _decide_and_write(facts, note=note, only_if_unchanged=True, **report_of)
+            if result is not None:
+                return result
         # Another report of this table committed between the read and the write (or the table has
         # reports but no current-state row yet): the locked way below.
     # No savepoint: nothing inside raises but the database, and then the caller's whole
@@ -110,14 +114,9 @@ def table_report(
             # Read it again, after the lock, where that report's row is visible. (SQLite's
             # transactions here begin IMMEDIATE: the lock is taken before the read.)
             facts = table_facts_get(table_id=table.pk)
-        current = _current_status(table, facts)
-        if not correction and _adds_nothing(state, current.state, current.watcher_absent):
-            return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
-        after = table_status_step(current, state, correction=correction)
-        report = _report_and_day_write(**report_of, note=note, after=after, day=facts.day)
-        assert report is not None  # written unconditionally: the lock is held
-        live_send(board_group(facts.site.election_id), table_report_event(facts.site, report, after.state))
-    return TableReportResult(report=report, state=after.state, watcher_absent=after.watcher_absent)
+        result = _decide_and_write(facts, note=note, only_if_unchanged=False, **report_of)
+    assert result is not None  # written unconditionally: the lock is held
+    return result
 
 
 def _current_status(table: Table, facts: TableFacts) -> TableStatus:
@@ -130,22 +129,28 @@ def _current_status(table: Table, facts: TableFacts) -> TableStatus:
     return TableStatus(state=TableState.WAITING, watcher_absent="")
 
 
-def _report_if_unchanged(
-    facts: TableFacts, *, table: Table, state: str, actor, channel: str, correction: bool, note: str
+def _decide_and_write(
+    facts: TableFacts,
+    *,
+    table: Table,
+    state: str,
+    actor,
+    channel: str,
+    correction: bool,
+    note: str,
+    only_if_unchanged: bool,
 ) -> TableReportResult | None:
-    """PostgreSQL: decide on `facts`, read without the lock, then write the report and the
-    current-state row in one statement that takes the table's lock and writes only if that row is
-    still as read (else None: nothing written).
+    """Decide on the table's `facts` and write the report with the current-state row.
 
-    Two statements with the read, where the locked way on PostgreSQL takes three (the lock, a read
-    after it, the write).
+    Under the table's lock (`only_if_unchanged=False`) the write always happens. On PostgreSQL's
+    unlocked way (`only_if_unchanged=True`: two statements with the read, where the locked way takes
+    three) the write takes the lock itself and happens only if the current-state row is still as
+    read; else nothing is written and this returns None.
     """
-    if facts.day is None and facts.has_reports:
-        return None  # the fold of an old timeline: under the lock only
     current = _current_status(table, facts)
     if not correction and _adds_nothing(state, current.state, current.watcher_absent):
-        # A repeat or a late report, decided without the lock: nothing is written, and the reply names
-        # the state as read, which a report committing at this very moment may already have moved on.
+        # A repeat or a late report: nothing is written. Decided without the lock, the reply names the
+        # state as read, which a report committing at this very moment may already have moved on.
         return TableReportResult(report=None, state=current.state, watcher_absent=current.watcher_absent)
     after = table_status_step(current, state, correction=correction)
     report = _report_and_day_write(
@@ -157,7 +162,7 @@ def _report_if_unchanged(
         note=note,
         after=after,
         day=facts.day,
-        only_if_unchanged=True,
+        only_if_unchanged=only_if_unchanged,
     )
     if report is None:
         return None
